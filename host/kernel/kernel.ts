@@ -1,0 +1,138 @@
+import type { GuestMemory } from '../memory/guest-memory.js';
+
+/**
+ * The kernel interface: what a syscall thread calls to execute a guest's system call.
+ *
+ * A kernel is a plain object living on one host thread. The runtime hands it each call already
+ * decoded from its syscall entry; the kernel returns the result at once, or returns PENDING and
+ * later calls `call.complete(result)` exactly once (from the same thread). Results are numbers:
+ * >= 0 on success (up to 2^53, e.g. lseek offsets), -errno on failure. A kernel may throw SysError
+ * (or GuestFault for a bad pointer) instead of returning -errno; any other exception becomes -EIO and
+ * is logged: a guest can never crash the host through a kernel.
+ *
+ * Descriptor numbering: a descriptor created by a call that ran on syscall thread `call.thread`
+ * must satisfy `fd % spec.fdClasses === call.thread`, choosing the lowest such free number (0, 1, 2
+ * are the standard streams). The guest routes every call on a descriptor to the thread `fd % N`
+ * without a lookup table, and the os kernel keeps each socket on the event loop that owns it.
+ */
+export interface Kernel<P = unknown> {
+  /** `virtual`, `os`, or an embedder's name. */
+  readonly name: string;
+  /** A guest registered: set up its process state (standard streams, grants). */
+  attach(spec: ProcessSpec): P;
+  /**
+   * The guest is gone: close its descriptors (peers see EOF or a reset) and drop its parked calls
+   * without completing them.
+   */
+  detach(proc: P): void;
+  /** Executes one call: returns its result, or PENDING and completes it later. */
+  syscall(proc: P, call: Call): number;
+  /**
+   * Virtual time only. The runtime calls this when every attached guest is waiting and no call is
+   * runnable; the kernel advances its clock to the next timer and fires it. Returns true when that
+   * made progress (completed a call).
+   */
+  idle?(): boolean;
+  /** Virtual time only: true while timers are armed (the runtime then keeps checking for idleness). */
+  hasTimers?(): boolean;
+  /** Releases everything (the VM is closing). */
+  close?(): void | Promise<void>;
+}
+
+/** Returned by Kernel.syscall when the call will complete later through Call.complete. */
+export const PENDING = Number.MIN_SAFE_INTEGER;
+
+/** One system call as a kernel sees it. */
+export interface Call {
+  /** Linux x86-64 system call number. */
+  readonly sysno: number;
+  /** The six 32-bit argument slots, as the guest wrote them (signed). */
+  readonly a0: number;
+  readonly a1: number;
+  readonly a2: number;
+  readonly a3: number;
+  readonly a4: number;
+  readonly a5: number;
+  /** Entry flags (EF_NOWAIT: fail with -EAGAIN rather than wait). */
+  readonly flags: number;
+  /** The syscall thread the call was posted to: new descriptors belong to this class. */
+  readonly thread: number;
+  /**
+   * Set by the kernel when it parks the call: the runtime invokes it when the guest cancels. The
+   * kernel then completes the call with -ECANCELED if it still can (cancellation races completion,
+   * paper section 4.2). Left null, the call cannot be interrupted and cancellation loses.
+   */
+  onCancel: (() => void) | null;
+  /** Completes a call for which syscall() returned PENDING. Exactly once; later calls are ignored. */
+  complete(result: number): void;
+}
+
+/** Where a guest's standard output and error go (the embedder's sinks). */
+export interface Stdio {
+  write(fd: 1 | 2, data: Uint8Array): void;
+}
+
+/** A host directory made visible to a guest at `guestPath`. */
+export interface Grant {
+  readonly hostPath: string;
+  readonly guestPath: string;
+}
+
+export interface Limits {
+  /** Open descriptors per guest; past it, calls that create one fail with -EMFILE. */
+  readonly maxFds: number;
+  /** Calls in flight per guest; past it, new calls fail with -EAGAIN. */
+  readonly maxPending: number;
+}
+
+export const DEFAULT_LIMITS: Limits = { maxFds: 65536, maxPending: 65536 };
+
+/** What the runtime tells a kernel about a guest when it attaches. */
+export interface ProcessSpec {
+  readonly pid: number;
+  /** Program name, for messages. */
+  readonly name: string;
+  readonly memory: GuestMemory;
+  readonly grants: readonly Grant[];
+  /** Bytes readable on fd 0, then EOF (null: EOF at once). */
+  readonly stdin: Uint8Array | null;
+  readonly stdio: Stdio;
+  readonly limits: Limits;
+  /** Number of syscall threads serving the guest (descriptor classes). */
+  readonly fdClasses: number;
+}
+
+/** Where a kernel runs, and what it is told about its thread. */
+export interface KernelContext {
+  /** Index of the syscall thread this kernel instance lives on. */
+  readonly thread: number;
+  readonly threadCount: number;
+  /** Diagnostics (goes to the VM's log, never to a guest). */
+  log(message: string): void;
+}
+
+/**
+ * A kernel module, as a syscall thread loads it. `placement` says how instances map onto threads:
+ * - `home`: one instance for the whole VM, on syscall thread 0; other threads forward their claimed
+ *   entries to it (the virtual kernel: one state machine keeps runs deterministic).
+ * - `per-thread`: one instance on every syscall thread, each owning the descriptors of its class
+ *   (the os kernel: a socket lives on the event loop that created it).
+ */
+export interface KernelModule {
+  readonly placement: 'home' | 'per-thread';
+  createKernel(options: KernelOptions, context: KernelContext): Kernel;
+}
+
+/** Kernel options as they travel to worker threads (structured-clone friendly). */
+export interface KernelOptions {
+  /** `virtual`, `os`, or a module URL exporting a KernelModule. */
+  readonly kind: string;
+  /** Virtual kernel: files to create before any guest runs (path -> contents). */
+  readonly files?: Readonly<Record<string, string | Uint8Array>>;
+  /** Virtual kernel: start of the simulated realtime clock, in ms since the epoch. */
+  readonly epochMs?: number;
+  /** Virtual kernel: seed of the deterministic getrandom stream. */
+  readonly seed?: number;
+  /** Free-form options for embedder kernels. */
+  readonly extra?: unknown;
+}

@@ -34,6 +34,11 @@ function slots(/** @type {any} */ sc) {
   return out;
 }
 
+/** 2 = may wait for an outside event, 1 = may wait for room, 0 = prompt. */
+function waitsOf(/** @type {any} */ sc) {
+  return sc.waits === 'event' ? 2 : sc.waits === 'room' ? 1 : 0;
+}
+
 function validate() {
   const seen = new Map();
   for (const f of abi.entry.fields) {
@@ -44,7 +49,7 @@ function validate() {
   const lineWriters = new Map();
   for (const f of abi.control.fields) {
     if (f.offset % 4) throw new Error(`control.${f.name}: unaligned`);
-    if (f.name === 'shim_entry') continue;
+    if (f.name === 'shim_entry' || f.name === 'shim_scratch') continue;
     const line = f.offset >> 6;
     const w = lineWriters.get(line);
     if (w && w !== f.writer) throw new Error(`control line ${line} has two writers (${w}, ${f.writer})`);
@@ -123,14 +128,14 @@ function hostTs() {
   L.push('  readonly nr: number;');
   L.push('  /** logical argument index that names the owning descriptor, or -1 when any thread may run the call */');
   L.push('  readonly route: number;');
-  L.push('  /** the call may wait for an event (data, a peer, time) rather than complete promptly */');
-  L.push('  readonly mayWait: boolean;');
+  L.push('  /** 2: may wait indefinitely for an outside event; 1: may wait for buffer room or a peer; 0: completes promptly */');
+  L.push('  readonly waits: 0 | 1 | 2;');
   L.push('  readonly args: readonly SyscallArg[];');
   L.push('}');
   L.push('export const SYSCALLS: readonly SyscallInfo[] = [');
   for (const sc of abi.syscalls) {
     const a = slots(sc).map((s) => `{ name: '${s.name}', type: '${s.type}', slot: ${s.slot} }`).join(', ');
-    L.push(`  { name: '${sc.name}', nr: ${sc.nr}, route: ${sc.route}, mayWait: ${!!sc.may_wait}, args: [${a}] },`);
+    L.push(`  { name: '${sc.name}', nr: ${sc.nr}, route: ${sc.route}, waits: ${waitsOf(sc)}, args: [${a}] },`);
   }
   L.push('];');
   L.push('');
@@ -189,8 +194,9 @@ function guestAs() {
 const AS_TYPES = { fd: 'i32', ptr: 'usize', cstr: 'usize', u32: 'u32', i32: 'i32', i64: 'i64' };
 
 function guestCalls() {
-  const L = [`// ${BANNER}`, '// One submission wrapper per system call: packs the arguments into the entry\'s 32-bit slots', '// (64-bit values as lo/hi pairs) and picks the syscall thread (the owner of the routing descriptor).', ''];
-  L.push('import { Request, submit, threadForFd, threadForAny } from "./core";');
+  const L = [`// ${BANNER}`, '// One submission wrapper per system call: packs the arguments into the entry\'s 32-bit slots', '// (64-bit values as lo/hi pairs) and names the routing descriptor (-1: any syscall thread) and how', '// the call may wait (0 prompt, 1 for room, 2 for an outside event).', ''];
+  L.push('import { Request } from "./request";');
+  L.push('import { submit } from "./core";');
   L.push('');
   for (const sc of abi.syscalls) {
     const sl = slots(sc);
@@ -202,10 +208,10 @@ function guestCalls() {
         a[s.slot + 1] = `<i32>(${s.name} >> 32)`;
       } else a[s.slot] = `<i32>${s.name}`;
     }
-    const route = sc.route >= 0 ? `threadForFd(${sl[sc.route].name})` : 'threadForAny()';
+    const route = sc.route >= 0 ? sl[sc.route].name : '-1';
     if (sc.doc) L.push(`/** ${sc.doc} */`);
     L.push(`export function ${sc.name}(req: Request | null${params.length ? ', ' + params.join(', ') : ''}): i32 {`);
-    L.push(`  return submit(req, ${sc.nr}, ${a.join(', ')}, ${route});`);
+    L.push(`  return submit(req, ${sc.nr}, ${a.join(', ')}, ${route}, ${waitsOf(sc)});`);
     L.push('}');
   }
   L.push('');
@@ -280,11 +286,11 @@ function reference() {
   for (const f of abi.control.host_lines.fields) L.push(`| ${f.offset} | \`${f.name}\` | ${f.doc} |`);
   L.push('', '## Imports (module `flexvm`)', '', '| function | parameters | result | meaning |', '|---|---|---|---|');
   for (const f of abi.imports.functions) L.push(`| \`${f.name}\` | ${f.params.join(', ')} | ${f.result} | ${f.doc} |`);
-  L.push('', '## System calls', '', 'Slots are the entry\'s `arg0..arg5`; `i64` arguments take two slots (low word first). Route: the argument whose descriptor picks the syscall thread, or "any".', '');
-  L.push('| nr | name | slots | route | may wait |', '|---:|---|---|---|---|');
+  L.push('', '## System calls', '', 'Slots are the entry\'s `arg0..arg5`; `i64` arguments take two slots (low word first). Route: the argument whose descriptor picks the syscall thread, or "any". Waits: `event` = may wait indefinitely for an outside event; `room` = may wait for buffer space or a peer.', '');
+  L.push('| nr | name | slots | route | waits |', '|---:|---|---|---|---|');
   for (const sc of abi.syscalls) {
     const sl = slots(sc).map((s) => `${s.slot}${s.type === 'i64' ? '-' + (s.slot + 1) : ''}: ${s.name} (${s.type})`).join(', ');
-    L.push(`| ${sc.nr} | \`${sc.name}\` | ${sl || '—'} | ${sc.route >= 0 ? '`' + sc.args[sc.route][0] + '`' : 'any'} | ${sc.may_wait ? 'yes' : ''} |`);
+    L.push(`| ${sc.nr} | \`${sc.name}\` | ${sl || '—'} | ${sc.route >= 0 ? '`' + sc.args[sc.route][0] + '`' : 'any'} | ${sc.waits ?? ''} |`);
   }
   L.push('', '## errno', '', Object.entries(abi.errno).map(([k, v]) => `\`${k}\`=${v}`).join(', '), '');
   L.push('## Structures', '');

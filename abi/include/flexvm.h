@@ -71,6 +71,7 @@ _Static_assert(sizeof(flexvm_entry) == 64, "entry is one cache line");
 #define FLEXVM_C_G_SYNC_CALLS 348
 #define FLEXVM_C_SHIM_ENTRY 512
 #define FLEXVM_C_SHIM_SEQ 576
+#define FLEXVM_C_SHIM_SCRATCH 640
 #define FLEXVM_T_SQ_TAIL 0
 #define FLEXVM_T_CANCEL_TAIL 4
 #define FLEXVM_T_DOORBELL 8
@@ -84,6 +85,7 @@ _Static_assert(sizeof(flexvm_entry) == 64, "entry is one cache line");
 #define FLEXVM_H_NOTIFIES 24
 #define FLEXVM_H_CANCEL_WON 28
 #define FLEXVM_H_CANCEL_LOST 32
+#define FLEXVM_H_NEXT_SEQ 36
 
 /* System call numbers (Linux x86-64) and argument slots (64-bit values use two slots, lo then hi). */
 #define FLEXVM_SYS_read 0
@@ -289,6 +291,7 @@ _Static_assert(sizeof(flexvm_entry) == 64, "entry is one cache line");
 #define FLEXVM_EPIPE 32
 #define FLEXVM_ERANGE 34
 #define FLEXVM_EDEADLK 35
+#define FLEXVM_EPROTO 71
 #define FLEXVM_ENAMETOOLONG 36
 #define FLEXVM_ENOSYS 38
 #define FLEXVM_ENOTEMPTY 39

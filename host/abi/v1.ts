@@ -136,6 +136,8 @@ export const C_SHIM_ENTRY = 512;
 export const CW_SHIM_ENTRY = 128;
 export const C_SHIM_SEQ = 576;
 export const CW_SHIM_SEQ = 144;
+export const C_SHIM_SCRATCH = 640;
+export const CW_SHIM_SCRATCH = 160;
 
 // Per-thread line fields (offset inside the line at THREAD_LINES + t * 64)
 export const T_SQ_TAIL = 0;
@@ -152,7 +154,8 @@ export const H_WAKEUPS = 20;
 export const H_NOTIFIES = 24;
 export const H_CANCEL_WON = 28;
 export const H_CANCEL_LOST = 32;
-export const HOST_COUNTER_NAMES = ['claimed', 'completed', 'batches', 'scans', 'sleeps', 'wakeups', 'notifies', 'cancel_won', 'cancel_lost'] as const;
+export const H_NEXT_SEQ = 36;
+export const HOST_COUNTER_NAMES = ['claimed', 'completed', 'batches', 'scans', 'sleeps', 'wakeups', 'notifies', 'cancel_won', 'cancel_lost', 'next_seq'] as const;
 export const GUEST_COUNTER_NAMES = ['submitted', 'polls', 'waits', 'doorbells', 'cancels', 'throttled', 'handlers', 'sync_calls'] as const;
 export const GUEST_COUNTERS = 320;
 
@@ -206,53 +209,53 @@ export interface SyscallInfo {
   readonly nr: number;
   /** logical argument index that names the owning descriptor, or -1 when any thread may run the call */
   readonly route: number;
-  /** the call may wait for an event (data, a peer, time) rather than complete promptly */
-  readonly mayWait: boolean;
+  /** 2: may wait indefinitely for an outside event; 1: may wait for buffer room or a peer; 0: completes promptly */
+  readonly waits: 0 | 1 | 2;
   readonly args: readonly SyscallArg[];
 }
 export const SYSCALLS: readonly SyscallInfo[] = [
-  { name: 'read', nr: 0, route: 0, mayWait: true, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'buf', type: 'ptr', slot: 1 }, { name: 'count', type: 'u32', slot: 2 }] },
-  { name: 'write', nr: 1, route: 0, mayWait: true, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'buf', type: 'ptr', slot: 1 }, { name: 'count', type: 'u32', slot: 2 }] },
-  { name: 'close', nr: 3, route: 0, mayWait: false, args: [{ name: 'fd', type: 'fd', slot: 0 }] },
-  { name: 'fstat', nr: 5, route: 0, mayWait: false, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'statbuf', type: 'ptr', slot: 1 }] },
-  { name: 'poll', nr: 7, route: -1, mayWait: true, args: [{ name: 'fds', type: 'ptr', slot: 0 }, { name: 'nfds', type: 'u32', slot: 1 }, { name: 'timeout_ms', type: 'i32', slot: 2 }] },
-  { name: 'lseek', nr: 8, route: 0, mayWait: false, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'offset', type: 'i64', slot: 1 }, { name: 'whence', type: 'i32', slot: 3 }] },
-  { name: 'pread64', nr: 17, route: 0, mayWait: false, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'buf', type: 'ptr', slot: 1 }, { name: 'count', type: 'u32', slot: 2 }, { name: 'offset', type: 'i64', slot: 3 }] },
-  { name: 'pwrite64', nr: 18, route: 0, mayWait: false, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'buf', type: 'ptr', slot: 1 }, { name: 'count', type: 'u32', slot: 2 }, { name: 'offset', type: 'i64', slot: 3 }] },
-  { name: 'readv', nr: 19, route: 0, mayWait: true, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'iov', type: 'ptr', slot: 1 }, { name: 'iovcnt', type: 'i32', slot: 2 }] },
-  { name: 'writev', nr: 20, route: 0, mayWait: true, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'iov', type: 'ptr', slot: 1 }, { name: 'iovcnt', type: 'i32', slot: 2 }] },
-  { name: 'nanosleep', nr: 35, route: -1, mayWait: true, args: [{ name: 'duration', type: 'ptr', slot: 0 }, { name: 'remaining', type: 'ptr', slot: 1 }] },
-  { name: 'getpid', nr: 39, route: -1, mayWait: false, args: [] },
-  { name: 'sendfile', nr: 40, route: 0, mayWait: true, args: [{ name: 'out_fd', type: 'fd', slot: 0 }, { name: 'in_fd', type: 'fd', slot: 1 }, { name: 'offset', type: 'ptr', slot: 2 }, { name: 'count', type: 'u32', slot: 3 }] },
-  { name: 'socket', nr: 41, route: -1, mayWait: false, args: [{ name: 'domain', type: 'i32', slot: 0 }, { name: 'type', type: 'i32', slot: 1 }, { name: 'protocol', type: 'i32', slot: 2 }] },
-  { name: 'connect', nr: 42, route: 0, mayWait: true, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'addr', type: 'ptr', slot: 1 }, { name: 'addrlen', type: 'u32', slot: 2 }] },
-  { name: 'sendto', nr: 44, route: 0, mayWait: true, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'buf', type: 'ptr', slot: 1 }, { name: 'len', type: 'u32', slot: 2 }, { name: 'flags', type: 'i32', slot: 3 }, { name: 'addr', type: 'ptr', slot: 4 }, { name: 'addrlen', type: 'u32', slot: 5 }] },
-  { name: 'recvfrom', nr: 45, route: 0, mayWait: true, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'buf', type: 'ptr', slot: 1 }, { name: 'len', type: 'u32', slot: 2 }, { name: 'flags', type: 'i32', slot: 3 }, { name: 'addr', type: 'ptr', slot: 4 }, { name: 'addrlen', type: 'ptr', slot: 5 }] },
-  { name: 'shutdown', nr: 48, route: 0, mayWait: false, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'how', type: 'i32', slot: 1 }] },
-  { name: 'bind', nr: 49, route: 0, mayWait: false, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'addr', type: 'ptr', slot: 1 }, { name: 'addrlen', type: 'u32', slot: 2 }] },
-  { name: 'listen', nr: 50, route: 0, mayWait: false, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'backlog', type: 'i32', slot: 1 }] },
-  { name: 'getsockname', nr: 51, route: 0, mayWait: false, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'addr', type: 'ptr', slot: 1 }, { name: 'addrlen', type: 'ptr', slot: 2 }] },
-  { name: 'getpeername', nr: 52, route: 0, mayWait: false, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'addr', type: 'ptr', slot: 1 }, { name: 'addrlen', type: 'ptr', slot: 2 }] },
-  { name: 'setsockopt', nr: 54, route: 0, mayWait: false, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'level', type: 'i32', slot: 1 }, { name: 'optname', type: 'i32', slot: 2 }, { name: 'optval', type: 'ptr', slot: 3 }, { name: 'optlen', type: 'u32', slot: 4 }] },
-  { name: 'getsockopt', nr: 55, route: 0, mayWait: false, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'level', type: 'i32', slot: 1 }, { name: 'optname', type: 'i32', slot: 2 }, { name: 'optval', type: 'ptr', slot: 3 }, { name: 'optlen', type: 'ptr', slot: 4 }] },
-  { name: 'fcntl', nr: 72, route: 0, mayWait: false, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'cmd', type: 'i32', slot: 1 }, { name: 'arg', type: 'i32', slot: 2 }] },
-  { name: 'fsync', nr: 74, route: 0, mayWait: false, args: [{ name: 'fd', type: 'fd', slot: 0 }] },
-  { name: 'fdatasync', nr: 75, route: 0, mayWait: false, args: [{ name: 'fd', type: 'fd', slot: 0 }] },
-  { name: 'ftruncate', nr: 77, route: 0, mayWait: false, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'length', type: 'i64', slot: 1 }] },
-  { name: 'getdents64', nr: 217, route: 0, mayWait: false, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'dirp', type: 'ptr', slot: 1 }, { name: 'count', type: 'u32', slot: 2 }] },
-  { name: 'clock_gettime', nr: 228, route: -1, mayWait: false, args: [{ name: 'clockid', type: 'i32', slot: 0 }, { name: 'tp', type: 'ptr', slot: 1 }] },
-  { name: 'clock_nanosleep', nr: 230, route: -1, mayWait: true, args: [{ name: 'clockid', type: 'i32', slot: 0 }, { name: 'flags', type: 'i32', slot: 1 }, { name: 'time', type: 'ptr', slot: 2 }, { name: 'remaining', type: 'ptr', slot: 3 }] },
-  { name: 'epoll_wait', nr: 232, route: 0, mayWait: true, args: [{ name: 'epfd', type: 'fd', slot: 0 }, { name: 'events', type: 'ptr', slot: 1 }, { name: 'maxevents', type: 'i32', slot: 2 }, { name: 'timeout_ms', type: 'i32', slot: 3 }] },
-  { name: 'epoll_ctl', nr: 233, route: 0, mayWait: false, args: [{ name: 'epfd', type: 'fd', slot: 0 }, { name: 'op', type: 'i32', slot: 1 }, { name: 'fd', type: 'i32', slot: 2 }, { name: 'event', type: 'ptr', slot: 3 }] },
-  { name: 'openat', nr: 257, route: 0, mayWait: false, args: [{ name: 'dirfd', type: 'fd', slot: 0 }, { name: 'path', type: 'cstr', slot: 1 }, { name: 'flags', type: 'i32', slot: 2 }, { name: 'mode', type: 'u32', slot: 3 }] },
-  { name: 'mkdirat', nr: 258, route: 0, mayWait: false, args: [{ name: 'dirfd', type: 'fd', slot: 0 }, { name: 'path', type: 'cstr', slot: 1 }, { name: 'mode', type: 'u32', slot: 2 }] },
-  { name: 'newfstatat', nr: 262, route: 0, mayWait: false, args: [{ name: 'dirfd', type: 'fd', slot: 0 }, { name: 'path', type: 'cstr', slot: 1 }, { name: 'statbuf', type: 'ptr', slot: 2 }, { name: 'flags', type: 'i32', slot: 3 }] },
-  { name: 'unlinkat', nr: 263, route: 0, mayWait: false, args: [{ name: 'dirfd', type: 'fd', slot: 0 }, { name: 'path', type: 'cstr', slot: 1 }, { name: 'flags', type: 'i32', slot: 2 }] },
-  { name: 'renameat', nr: 264, route: 0, mayWait: false, args: [{ name: 'olddirfd', type: 'fd', slot: 0 }, { name: 'oldpath', type: 'cstr', slot: 1 }, { name: 'newdirfd', type: 'i32', slot: 2 }, { name: 'newpath', type: 'cstr', slot: 3 }] },
-  { name: 'accept4', nr: 288, route: 0, mayWait: true, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'addr', type: 'ptr', slot: 1 }, { name: 'addrlen', type: 'ptr', slot: 2 }, { name: 'flags', type: 'i32', slot: 3 }] },
-  { name: 'epoll_create1', nr: 291, route: -1, mayWait: false, args: [{ name: 'flags', type: 'i32', slot: 0 }] },
-  { name: 'pipe2', nr: 293, route: -1, mayWait: false, args: [{ name: 'fds', type: 'ptr', slot: 0 }, { name: 'flags', type: 'i32', slot: 1 }] },
-  { name: 'getrandom', nr: 318, route: -1, mayWait: false, args: [{ name: 'buf', type: 'ptr', slot: 0 }, { name: 'len', type: 'u32', slot: 1 }, { name: 'flags', type: 'i32', slot: 2 }] },
+  { name: 'read', nr: 0, route: 0, waits: 2, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'buf', type: 'ptr', slot: 1 }, { name: 'count', type: 'u32', slot: 2 }] },
+  { name: 'write', nr: 1, route: 0, waits: 1, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'buf', type: 'ptr', slot: 1 }, { name: 'count', type: 'u32', slot: 2 }] },
+  { name: 'close', nr: 3, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }] },
+  { name: 'fstat', nr: 5, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'statbuf', type: 'ptr', slot: 1 }] },
+  { name: 'poll', nr: 7, route: -1, waits: 2, args: [{ name: 'fds', type: 'ptr', slot: 0 }, { name: 'nfds', type: 'u32', slot: 1 }, { name: 'timeout_ms', type: 'i32', slot: 2 }] },
+  { name: 'lseek', nr: 8, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'offset', type: 'i64', slot: 1 }, { name: 'whence', type: 'i32', slot: 3 }] },
+  { name: 'pread64', nr: 17, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'buf', type: 'ptr', slot: 1 }, { name: 'count', type: 'u32', slot: 2 }, { name: 'offset', type: 'i64', slot: 3 }] },
+  { name: 'pwrite64', nr: 18, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'buf', type: 'ptr', slot: 1 }, { name: 'count', type: 'u32', slot: 2 }, { name: 'offset', type: 'i64', slot: 3 }] },
+  { name: 'readv', nr: 19, route: 0, waits: 2, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'iov', type: 'ptr', slot: 1 }, { name: 'iovcnt', type: 'i32', slot: 2 }] },
+  { name: 'writev', nr: 20, route: 0, waits: 1, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'iov', type: 'ptr', slot: 1 }, { name: 'iovcnt', type: 'i32', slot: 2 }] },
+  { name: 'nanosleep', nr: 35, route: -1, waits: 2, args: [{ name: 'duration', type: 'ptr', slot: 0 }, { name: 'remaining', type: 'ptr', slot: 1 }] },
+  { name: 'getpid', nr: 39, route: -1, waits: 0, args: [] },
+  { name: 'sendfile', nr: 40, route: 0, waits: 1, args: [{ name: 'out_fd', type: 'fd', slot: 0 }, { name: 'in_fd', type: 'fd', slot: 1 }, { name: 'offset', type: 'ptr', slot: 2 }, { name: 'count', type: 'u32', slot: 3 }] },
+  { name: 'socket', nr: 41, route: -1, waits: 0, args: [{ name: 'domain', type: 'i32', slot: 0 }, { name: 'type', type: 'i32', slot: 1 }, { name: 'protocol', type: 'i32', slot: 2 }] },
+  { name: 'connect', nr: 42, route: 0, waits: 1, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'addr', type: 'ptr', slot: 1 }, { name: 'addrlen', type: 'u32', slot: 2 }] },
+  { name: 'sendto', nr: 44, route: 0, waits: 1, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'buf', type: 'ptr', slot: 1 }, { name: 'len', type: 'u32', slot: 2 }, { name: 'flags', type: 'i32', slot: 3 }, { name: 'addr', type: 'ptr', slot: 4 }, { name: 'addrlen', type: 'u32', slot: 5 }] },
+  { name: 'recvfrom', nr: 45, route: 0, waits: 2, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'buf', type: 'ptr', slot: 1 }, { name: 'len', type: 'u32', slot: 2 }, { name: 'flags', type: 'i32', slot: 3 }, { name: 'addr', type: 'ptr', slot: 4 }, { name: 'addrlen', type: 'ptr', slot: 5 }] },
+  { name: 'shutdown', nr: 48, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'how', type: 'i32', slot: 1 }] },
+  { name: 'bind', nr: 49, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'addr', type: 'ptr', slot: 1 }, { name: 'addrlen', type: 'u32', slot: 2 }] },
+  { name: 'listen', nr: 50, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'backlog', type: 'i32', slot: 1 }] },
+  { name: 'getsockname', nr: 51, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'addr', type: 'ptr', slot: 1 }, { name: 'addrlen', type: 'ptr', slot: 2 }] },
+  { name: 'getpeername', nr: 52, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'addr', type: 'ptr', slot: 1 }, { name: 'addrlen', type: 'ptr', slot: 2 }] },
+  { name: 'setsockopt', nr: 54, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'level', type: 'i32', slot: 1 }, { name: 'optname', type: 'i32', slot: 2 }, { name: 'optval', type: 'ptr', slot: 3 }, { name: 'optlen', type: 'u32', slot: 4 }] },
+  { name: 'getsockopt', nr: 55, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'level', type: 'i32', slot: 1 }, { name: 'optname', type: 'i32', slot: 2 }, { name: 'optval', type: 'ptr', slot: 3 }, { name: 'optlen', type: 'ptr', slot: 4 }] },
+  { name: 'fcntl', nr: 72, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'cmd', type: 'i32', slot: 1 }, { name: 'arg', type: 'i32', slot: 2 }] },
+  { name: 'fsync', nr: 74, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }] },
+  { name: 'fdatasync', nr: 75, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }] },
+  { name: 'ftruncate', nr: 77, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'length', type: 'i64', slot: 1 }] },
+  { name: 'getdents64', nr: 217, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'dirp', type: 'ptr', slot: 1 }, { name: 'count', type: 'u32', slot: 2 }] },
+  { name: 'clock_gettime', nr: 228, route: -1, waits: 0, args: [{ name: 'clockid', type: 'i32', slot: 0 }, { name: 'tp', type: 'ptr', slot: 1 }] },
+  { name: 'clock_nanosleep', nr: 230, route: -1, waits: 2, args: [{ name: 'clockid', type: 'i32', slot: 0 }, { name: 'flags', type: 'i32', slot: 1 }, { name: 'time', type: 'ptr', slot: 2 }, { name: 'remaining', type: 'ptr', slot: 3 }] },
+  { name: 'epoll_wait', nr: 232, route: 0, waits: 2, args: [{ name: 'epfd', type: 'fd', slot: 0 }, { name: 'events', type: 'ptr', slot: 1 }, { name: 'maxevents', type: 'i32', slot: 2 }, { name: 'timeout_ms', type: 'i32', slot: 3 }] },
+  { name: 'epoll_ctl', nr: 233, route: 0, waits: 0, args: [{ name: 'epfd', type: 'fd', slot: 0 }, { name: 'op', type: 'i32', slot: 1 }, { name: 'fd', type: 'i32', slot: 2 }, { name: 'event', type: 'ptr', slot: 3 }] },
+  { name: 'openat', nr: 257, route: 0, waits: 0, args: [{ name: 'dirfd', type: 'fd', slot: 0 }, { name: 'path', type: 'cstr', slot: 1 }, { name: 'flags', type: 'i32', slot: 2 }, { name: 'mode', type: 'u32', slot: 3 }] },
+  { name: 'mkdirat', nr: 258, route: 0, waits: 0, args: [{ name: 'dirfd', type: 'fd', slot: 0 }, { name: 'path', type: 'cstr', slot: 1 }, { name: 'mode', type: 'u32', slot: 2 }] },
+  { name: 'newfstatat', nr: 262, route: 0, waits: 0, args: [{ name: 'dirfd', type: 'fd', slot: 0 }, { name: 'path', type: 'cstr', slot: 1 }, { name: 'statbuf', type: 'ptr', slot: 2 }, { name: 'flags', type: 'i32', slot: 3 }] },
+  { name: 'unlinkat', nr: 263, route: 0, waits: 0, args: [{ name: 'dirfd', type: 'fd', slot: 0 }, { name: 'path', type: 'cstr', slot: 1 }, { name: 'flags', type: 'i32', slot: 2 }] },
+  { name: 'renameat', nr: 264, route: 0, waits: 0, args: [{ name: 'olddirfd', type: 'fd', slot: 0 }, { name: 'oldpath', type: 'cstr', slot: 1 }, { name: 'newdirfd', type: 'i32', slot: 2 }, { name: 'newpath', type: 'cstr', slot: 3 }] },
+  { name: 'accept4', nr: 288, route: 0, waits: 2, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'addr', type: 'ptr', slot: 1 }, { name: 'addrlen', type: 'ptr', slot: 2 }, { name: 'flags', type: 'i32', slot: 3 }] },
+  { name: 'epoll_create1', nr: 291, route: -1, waits: 0, args: [{ name: 'flags', type: 'i32', slot: 0 }] },
+  { name: 'pipe2', nr: 293, route: -1, waits: 0, args: [{ name: 'fds', type: 'ptr', slot: 0 }, { name: 'flags', type: 'i32', slot: 1 }] },
+  { name: 'getrandom', nr: 318, route: -1, waits: 0, args: [{ name: 'buf', type: 'ptr', slot: 0 }, { name: 'len', type: 'u32', slot: 1 }, { name: 'flags', type: 'i32', slot: 2 }] },
 ];
 
 // errno values (Linux); calls return -errno
@@ -288,6 +291,7 @@ export const EMLINK = 31;
 export const EPIPE = 32;
 export const ERANGE = 34;
 export const EDEADLK = 35;
+export const EPROTO = 71;
 export const ENAMETOOLONG = 36;
 export const ENOSYS = 38;
 export const ENOTEMPTY = 39;
@@ -348,6 +352,7 @@ export const ERRNO_NAMES: Readonly<Record<number, string>> = {
   32: 'EPIPE',
   34: 'ERANGE',
   35: 'EDEADLK',
+  71: 'EPROTO',
   36: 'ENAMETOOLONG',
   38: 'ENOSYS',
   39: 'ENOTEMPTY',

@@ -18,6 +18,12 @@ import type { GuestMemory } from '../memory/guest-memory.js';
 export interface Kernel<P = unknown> {
   /** `virtual`, `os`, or an embedder's name. */
   readonly name: string;
+  /**
+   * True when completions may arrive from the thread's event loop (real I/O): the syscall thread then
+   * yields to the loop often. A kernel that completes calls only inside syscall() and idle() leaves it
+   * unset.
+   */
+  readonly asynchronous?: boolean;
   /** A guest registered: set up its process state (standard streams, grants). */
   attach(spec: ProcessSpec): P;
   /**

@@ -1,0 +1,225 @@
+// libflexsc's core: submission, cancellation, throttling, and the main loop (paper section 4).
+
+import { MODE_EXCEPTIONLESS, EBUSY, ENOSYS, EALREADY, EINVAL, ECANCELED } from "./abi";
+import { Request, RequestQueue, RQ_IDLE, RQ_QUEUED, RQ_POSTED, RQ_READY, RQ_PARKED, RQ_TIMER } from "./request";
+import {
+  DEFAULT_PAGES, pagesInit, registration, threadCount, mode, threadFor, canPost, post, harvest, cancelPosted,
+  waitCompletions, shutdownRequested, countThrottled, countHandler, inFlight,
+} from "./pages";
+import {
+  reactorInit, reactorSubmit, reactorCancel, reactorStep, reactorResume, STEP_IDLE, STEP_SUSPEND,
+} from "./reactor";
+
+/** Exit status when the host asked the guest to stop (like a shell's 128 + SIGINT). */
+export const EXIT_INTERRUPTED: i32 = 130;
+
+/** How long one wait inside Wasm may last before the loop looks around again (bounded on purpose). */
+const WAIT_NS: i64 = 50_000_000;
+
+/** Requests whose calls completed, in completion order; their handlers run from the loop. */
+const ready = new RequestQueue();
+/** Per syscall thread: calls accepted while every entry of that thread was busy. */
+let throttled = new StaticArray<RequestQueue>(0);
+let throttledCount: i32 = 0;
+/** epoll mode: the loop handed control back to the host and waits for flexsc_resume. */
+let suspendedLoop: bool = false;
+
+/**
+ * Lays out `pages` syscall pages (64 entries each) and registers with the host. Optional: the first
+ * submission initialises with the default (64 pages). Returns 0 or -errno if the host refused.
+ */
+export function init(pages: i32 = DEFAULT_PAGES): i32 {
+  const r = pagesInit(pages);
+  if (r < 0) return r;
+  const n = threadCount();
+  throttled = new StaticArray<RequestQueue>(n);
+  for (let t = 0; t < n; t++) unchecked((throttled[t] = new RequestQueue()));
+  if (mode() != MODE_EXCEPTIONLESS) return reactorInit();
+  return 0;
+}
+
+function ensureInit(): i32 {
+  if (registration() == 1) init(DEFAULT_PAGES);
+  return registration();
+}
+
+/**
+ * Submits one call (the generated wrappers in calls.ts call this). Returns 0 when the call is
+ * accepted: its handler will run exactly once, from the loop. Returns -errno when it is refused
+ * (the library is not registered, or `req` is still in flight): nothing will call back.
+ * `fd` orders and routes the call (-1: none); `waits` is its waiting class (0, 1 room, 2 event).
+ */
+export function submit(
+  req: Request | null, nr: i32, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32, a5: i32, fd: i32, waits: i32,
+): i32 {
+  if (ensureInit() != 0) return -ENOSYS;
+  let r: Request;
+  if (req === null) {
+    r = new Request();
+    r._anon = true;
+  } else {
+    if (req._state != RQ_IDLE) return -EBUSY;
+    r = req;
+  }
+  r._nr = nr;
+  r._a0 = a0;
+  r._a1 = a1;
+  r._a2 = a2;
+  r._a3 = a3;
+  r._a4 = a4;
+  r._a5 = a5;
+  r._fd = fd;
+  r._waits = waits;
+  r._connecting = false;
+  r._thread = threadFor(fd);
+  if (mode() != MODE_EXCEPTIONLESS) {
+    reactorSubmit(r, ready);
+    return 0;
+  }
+  const t = r._thread;
+  const q = unchecked(throttled[t]);
+  if (q.length == 0 && canPost(t, waits)) {
+    post(r);
+    return 0;
+  }
+  // Section 7's throttling: every entry of the thread is busy; keep the call until one frees up.
+  r._state = RQ_QUEUED;
+  q.push(r);
+  throttledCount++;
+  countThrottled();
+  drain(t);
+  return 0;
+}
+
+/**
+ * Posts throttled calls of thread `t` that fit now. A call that cannot get an entry of its class
+ * does not hold back calls on other descriptors (so writes and closes pass a wall of pending
+ * reads), but later calls on its own descriptor stay behind it (per-descriptor order).
+ */
+function drain(t: i32): void {
+  const q = unchecked(throttled[t]);
+  let prev: Request | null = null;
+  let cur = q.head;
+  let held: Array<i32> | null = null;
+  while (cur) {
+    const next = cur._next;
+    let blocked = false;
+    if (cur._fd >= 0 && held !== null) blocked = held.includes(cur._fd);
+    if (!blocked && canPost(t, cur._waits)) {
+      q.unlink(prev, cur);
+      throttledCount--;
+      post(cur);
+    } else {
+      if (!canPost(t, 0)) break; // no entry at all
+      if (cur._fd >= 0) {
+        if (held === null) held = new Array<i32>();
+        held.push(cur._fd);
+      }
+      prev = cur;
+    }
+    cur = next;
+  }
+}
+
+function drainAll(): void {
+  if (throttledCount == 0) return;
+  const n = threadCount();
+  for (let t = 0; t < n; t++) if (unchecked(throttled[t]).length > 0) drain(t);
+}
+
+/**
+ * Cancels a call in flight (paper section 4.2). Returns 0 when cancellation was requested: the
+ * handler still runs exactly once, with -ECANCELED if cancellation won or the call's own result if
+ * the call completed first. Returns -EALREADY if the call already completed (its handler is about to
+ * run) and -EINVAL if the request is not in flight.
+ */
+export function cancel(req: Request): i32 {
+  const s = req._state;
+  if (s == RQ_QUEUED) {
+    unchecked(throttled[req._thread]).remove(req);
+    throttledCount--;
+    req.result = -ECANCELED;
+    req._state = RQ_READY;
+    ready.push(req);
+    return 0;
+  }
+  if (s == RQ_POSTED) return cancelPosted(req);
+  if (s == RQ_PARKED || s == RQ_TIMER) return reactorCancel(req, ready);
+  if (s == RQ_READY) return -EALREADY;
+  return -EINVAL;
+}
+
+function runReady(): void {
+  while (true) {
+    const r = ready.shift();
+    if (!r) break;
+    r._state = RQ_IDLE;
+    countHandler();
+    const h = r.handler;
+    if (h) h(r);
+  }
+}
+
+/** Loop result when the guest returned to the host (epoll mode) and will be resumed. */
+export const LOOP_SUSPENDED: i32 = -1;
+
+/**
+ * The event loop: runs ready handlers; when none is left, polls the pages for completions; when
+ * nothing completed, waits inside Wasm on the completions word. Returns the exit status when there is
+ * nothing left to do (no call in flight, none queued): 0, or 130 if the host asked the guest to stop.
+ * In epoll mode it may return LOOP_SUSPENDED: the host resumes it through `flexsc_resume`.
+ */
+export function mainLoop(): i32 {
+  if (ensureInit() != 0) return 1;
+  if (suspendedLoop) {
+    suspendedLoop = false;
+    reactorResume(ready);
+  }
+  const exceptionless = mode() == MODE_EXCEPTIONLESS;
+  while (true) {
+    if (shutdownRequested() != 0) return EXIT_INTERRUPTED;
+    if (ready.length > 0) {
+      runReady();
+      continue;
+    }
+    if (!exceptionless) {
+      const step = reactorStep(ready);
+      if (step == STEP_IDLE) break;
+      if (step == STEP_SUSPEND) {
+        suspendedLoop = true;
+        return LOOP_SUSPENDED;
+      }
+      continue;
+    }
+    if (inFlight() == 0 && throttledCount == 0) break;
+    if (harvest(ready) > 0) {
+      drainAll();
+      continue;
+    }
+    waitCompletions(ready, WAIT_NS);
+    if (ready.length > 0) drainAll();
+  }
+  return 0;
+}
+
+/**
+ * One non-blocking turn for programs with their own loop: collects completions and runs the ready
+ * handlers. Returns the number of handlers run.
+ */
+export function runOnce(): i32 {
+  if (ensureInit() != 0) return 0;
+  if (mode() == MODE_EXCEPTIONLESS && inFlight() > 0) {
+    if (harvest(ready) > 0) drainAll();
+  }
+  let n = 0;
+  while (ready.length > 0) {
+    n += ready.length;
+    runReady();
+  }
+  return n;
+}
+
+/** Calls in flight or waiting for an entry (excluding handlers that are ready to run). */
+export function pending(): i32 {
+  return inFlight() + throttledCount;
+}

@@ -1,0 +1,17 @@
+// The three host imports (module "flexvm"). Each call is a mode switch; the exception-less path
+// makes only the first, once.
+
+/** Hands the control block to the host. Returns 0 or -errno (the host prints why it refused). */
+@external("flexvm", "register")
+export declare function host_register(ctrl: usize): i32;
+
+/** sync/epoll modes: executes the entry and returns with it DONE. */
+@external("flexvm", "syscall")
+export declare function host_syscall(entry: usize): void;
+
+/**
+ * epoll mode: starts the call in `entry` without blocking. 0: it is already DONE. 1: the guest must
+ * return to the host, which calls the `flexsc_resume` export once the entry is DONE.
+ */
+@external("flexvm", "yield")
+export declare function host_yield(entry: usize): i32;

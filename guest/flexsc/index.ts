@@ -1,0 +1,38 @@
+// libflexsc for AssemblyScript: exception-less system calls with completion handlers (the paper's
+// Figure 4 API). Import it as a namespace: `import * as flexsc from "<path>/guest/flexsc";`
+//
+// A guest program submits calls with a Request whose handler runs when the call completes, then
+// hands control to the loop with `flexsc.run()`. The same source runs in the three modes the host
+// picks (exceptionless, sync, epoll). Every program must also re-export the resume entry point from
+// its entry file, for the epoll mode:  export { flexsc_resume } from "<path>/guest/flexsc";
+
+export * from "./abi";
+export * from "./calls";
+export * from "./structs";
+export { Request } from "./request";
+export { init, submit, cancel, mainLoop, runOnce, pending, LOOP_SUSPENDED, EXIT_INTERRUPTED } from "./core";
+export { execSync, threadCount, mode, processId, controlBlock } from "./pages";
+
+import { mainLoop, LOOP_SUSPENDED } from "./core";
+import { execSync } from "./pages";
+
+/**
+ * Runs the loop until nothing is left to do, then exits the program with the loop's status (like
+ * the paper's `return flexsc_main_loop();`). Call it last: in epoll mode it may return to the host
+ * early and the host resumes the loop later through `flexsc_resume`.
+ */
+export function run(): void {
+  const code = mainLoop();
+  if (code == LOOP_SUSPENDED) return;
+  process.exit(code);
+}
+
+/** epoll mode: the host calls this (re-exported by the program) to continue a suspended loop. */
+export function flexsc_resume(): void {
+  run();
+}
+
+/** A call made synchronously through the `syscall` import (a mode switch), e.g. during set-up. */
+export function syscallSync(nr: i32, a0: i32 = 0, a1: i32 = 0, a2: i32 = 0, a3: i32 = 0, a4: i32 = 0, a5: i32 = 0): i64 {
+  return execSync(nr, a0, a1, a2, a3, a4, a5, 0);
+}

@@ -1,0 +1,106 @@
+import {
+  CW_COMPLETIONS, CW_GUEST_WAITING, CW_SHUTDOWN, CW_SHIM_ENTRY, CW_SHIM_SEQ, THREAD_LINES, HOST_LINES,
+  ENTRIES_PER_PAGE,
+} from '../abi/v1.js';
+import type { GuestMemory } from '../memory/guest-memory.js';
+import type { ControlLayout } from './control-block.js';
+import type { EntryCall } from './entry-call.js';
+
+/** Per-syscall-number counters are kept for numbers below this (Linux x86-64 stays under it). */
+export const SYSNO_LIMIT = 512;
+
+/**
+ * What one syscall thread knows about one registered guest: word offsets into its shared memory,
+ * the pages this thread owns, scan positions, the calls it is executing, and its counters.
+ */
+export class GuestSlot {
+  /** Fixed view made at registration; the control block and pages never move. */
+  readonly i32: Int32Array;
+  readonly ctrlW: number;
+  readonly pagesW: number;
+  readonly pageSubW: number;
+  readonly pageDoneW: number;
+  readonly completionsW: number;
+  readonly waitingW: number;
+  readonly shutdownW: number;
+  readonly shimW: number;
+  readonly shimSeqW: number;
+  /** This thread's line in the guest's control block (sq_tail, cancel_tail, doorbell, needs_wakeup). */
+  readonly lineW: number;
+  /** This thread's statistics line. */
+  readonly hostW: number;
+  /** Pages owned by this thread (p % threads === index). */
+  readonly owned: Int32Array;
+  /** Last page_sub hint seen, per owned page. */
+  readonly seenSub: Int32Array;
+  /** Next seq to take from this thread's line. */
+  nextSeq = 0;
+  seenCancel = 0;
+  seenShim = 0;
+  /** Calls this thread is executing for the guest, by entry index (-1: the shim entry). */
+  readonly inflight = new Map<number, EntryCall>();
+  /** Pages with completions not yet announced through page_done. */
+  readonly dirtyPages: number[] = [];
+  readonly dirty: Uint8Array;
+  /** Completions written since the last flush. */
+  pendingDone = 0;
+  readonly submittedBySysno = new Uint32Array(SYSNO_LIMIT);
+  readonly completedBySysno = new Uint32Array(SYSNO_LIMIT);
+  attached = true;
+  /** A guest running on this thread (epoll mode) that returned to the event loop to wait. */
+  suspendedLocally = false;
+
+  constructor(
+    readonly gid: number,
+    readonly pid: number,
+    readonly name: string,
+    readonly memory: GuestMemory,
+    readonly layout: ControlLayout,
+    /** Syscall threads serving this guest. */
+    readonly threads: number,
+    /** Index of the thread this slot lives on. */
+    readonly thread: number,
+    /** Whether this thread scans the guest's pages (false for guests running on this very thread). */
+    readonly scanned: boolean,
+    /** The kernel's process object, when this thread executes calls for the guest. */
+    public proc: unknown,
+  ) {
+    this.i32 = new Int32Array(memory.memory.buffer);
+    this.ctrlW = layout.ctrl >> 2;
+    this.pagesW = layout.pagesPtr >> 2;
+    this.pageSubW = layout.pageSub >> 2;
+    this.pageDoneW = layout.pageDone >> 2;
+    this.completionsW = this.ctrlW + CW_COMPLETIONS;
+    this.waitingW = this.ctrlW + CW_GUEST_WAITING;
+    this.shutdownW = this.ctrlW + CW_SHUTDOWN;
+    this.shimW = this.ctrlW + CW_SHIM_ENTRY;
+    this.shimSeqW = this.ctrlW + CW_SHIM_SEQ;
+    this.lineW = this.ctrlW + ((THREAD_LINES + thread * 64) >> 2);
+    this.hostW = this.ctrlW + ((HOST_LINES + thread * 64) >> 2);
+    const owned: number[] = [];
+    if (scanned) for (let p = thread; p < layout.pageCount; p += threads) owned.push(p);
+    this.owned = Int32Array.from(owned);
+    this.seenSub = new Int32Array(owned.length);
+    this.dirty = new Uint8Array(layout.pageCount);
+  }
+
+  /** Word offset of entry `index` (-1: the shim entry). */
+  entryW(index: number): number {
+    return index < 0 ? this.shimW : this.pagesW + index * 16;
+  }
+
+  get entryCount(): number {
+    return this.layout.pageCount * ENTRIES_PER_PAGE;
+  }
+
+  /** Per-syscall counts, as plain objects for messages: { sysno: [submitted, completed] }. */
+  countsBySysno(): Record<number, [number, number]> {
+    const out: Record<number, [number, number]> = {};
+    for (let nr = 0; nr < SYSNO_LIMIT; nr++) {
+      const s = this.submittedBySysno[nr]!;
+      const c = this.completedBySysno[nr]!;
+      if (s || c) out[nr] = [s, c];
+    }
+    return out;
+  }
+}

@@ -1,0 +1,103 @@
+import { performance } from 'node:perf_hooks';
+import {
+  ST_DONE, ST_SUBMITTED, ST_FREE, EW_STATUS, EW_SYSNO, EW_ARG0, EW_ARG1, EW_ARG2, EW_ARG3, EW_ARG4, EW_ARG5,
+  EW_RET, EW_RET_HI, EW_FLAGS, EW_THREAD, EW_SEQ, EW_USER, CW_COMPLETIONS, CW_GUEST_WAITING, CW_SHUTDOWN,
+  CW_SHIM_ENTRY, CW_SHIM_SEQ, CW_G_DOORBELLS, THREAD_LINES, T_DOORBELL, T_NEEDS_WAKEUP, ENTRY_SIZE,
+} from '../abi/v1.js';
+import type { ControlLayout } from './control-block.js';
+import { GuestExit } from '../wasi/preview1.js';
+
+/** Exit status of a guest stopped by the host (like a shell's 128 + SIGINT). */
+export const STATUS_INTERRUPTED = 130;
+
+/**
+ * The synchronous hand-off from a guest thread to a syscall thread: the `syscall` import of the
+ * sync mode and the WASI shim's calls. The caller blocks, as a trapping system call does: it spins
+ * briefly (a polling syscall thread usually answers within a microsecond), then sleeps on the
+ * completions word with `Atomics.wait` until its entry is DONE.
+ */
+export class Handoff {
+  private readonly ctrlW: number;
+  private readonly shimW: number;
+
+  constructor(
+    private readonly i32: Int32Array,
+    private readonly layout: ControlLayout,
+    private readonly threads: number,
+    /** Descriptor routing like the guest library's: fd % threads in exceptionless mode, else 0. */
+    private readonly spreadByFd: boolean,
+    private readonly spinUs: number,
+  ) {
+    this.ctrlW = layout.ctrl >> 2;
+    this.shimW = this.ctrlW + CW_SHIM_ENTRY;
+  }
+
+  /** Rings thread `t`'s doorbell if it said it sleeps. */
+  ring(t: number): void {
+    const line = this.ctrlW + ((THREAD_LINES + t * 64) >> 2);
+    if (Atomics.load(this.i32, line + (T_NEEDS_WAKEUP >> 2)) !== 0) {
+      Atomics.add(this.i32, line + (T_DOORBELL >> 2), 1);
+      Atomics.notify(this.i32, line + (T_DOORBELL >> 2), 1);
+      this.i32[this.ctrlW + CW_G_DOORBELLS]!++;
+    }
+  }
+
+  /** `flexvm.syscall`: the guest library has published the entry; wake its thread and wait. */
+  syscall(entryPtr: number): void {
+    const off = (entryPtr >>> 0) - this.layout.pagesPtr;
+    if (off < 0 || off % ENTRY_SIZE !== 0 || off >= this.layout.pageCount * 4096) return;
+    const w = entryPtr >>> 2;
+    const t = this.i32[w + EW_THREAD]! >>> 0;
+    this.ring(t < this.threads ? t : 0);
+    this.waitDone(w);
+  }
+
+  /** Posts a call in the shim entry and waits for its result. */
+  shimCall(nr: number, a0: number, a1: number, a2: number, a3: number, fdRouted: boolean): number {
+    const i32 = this.i32;
+    const w = this.shimW;
+    const t = fdRouted && this.spreadByFd && a0 >= 0 ? a0 % this.threads : 0;
+    i32[w + EW_SYSNO] = nr;
+    i32[w + EW_ARG0] = a0;
+    i32[w + EW_ARG1] = a1;
+    i32[w + EW_ARG2] = a2;
+    i32[w + EW_ARG3] = a3;
+    i32[w + EW_ARG4] = 0;
+    i32[w + EW_ARG5] = 0;
+    i32[w + EW_FLAGS] = 0;
+    i32[w + EW_SEQ] = 0;
+    i32[w + EW_USER] = -1;
+    i32[w + EW_THREAD] = t;
+    Atomics.store(i32, w + EW_STATUS, ST_SUBMITTED);
+    Atomics.add(i32, this.ctrlW + CW_SHIM_SEQ, 1);
+    this.ring(t);
+    this.waitDone(w);
+    const lo = i32[w + EW_RET]! >>> 0;
+    const hi = i32[w + EW_RET_HI]!;
+    Atomics.store(i32, w + EW_STATUS, ST_FREE);
+    return hi * 0x1_0000_0000 + lo;
+  }
+
+  private waitDone(w: number): void {
+    const i32 = this.i32;
+    if (Atomics.load(i32, w + EW_STATUS) === ST_DONE) return;
+    if (this.spinUs > 0) {
+      const until = performance.now() + this.spinUs / 1000;
+      do {
+        for (let i = 0; i < 64; i++) if (Atomics.load(i32, w + EW_STATUS) === ST_DONE) return;
+      } while (performance.now() < until);
+    }
+    const completions = this.ctrlW + CW_COMPLETIONS;
+    Atomics.store(i32, this.ctrlW + CW_GUEST_WAITING, 1);
+    try {
+      for (;;) {
+        const seen = Atomics.load(i32, completions);
+        if (Atomics.load(i32, w + EW_STATUS) === ST_DONE) return;
+        if (Atomics.load(i32, this.ctrlW + CW_SHUTDOWN) !== 0) throw new GuestExit(STATUS_INTERRUPTED, 'stopped by the host');
+        Atomics.wait(i32, completions, seen, 100);
+      }
+    } finally {
+      Atomics.store(i32, this.ctrlW + CW_GUEST_WAITING, 0);
+    }
+  }
+}

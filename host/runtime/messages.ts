@@ -1,0 +1,65 @@
+import type { Grant, KernelOptions, Limits } from '../kernel/kernel.js';
+import type { ControlLayout } from './control-block.js';
+
+/** Everything a thread needs to run a guest instance (guest worker, or a syscall worker in epoll mode). */
+export interface SpawnInfo {
+  readonly gid: number;
+  readonly pid: number;
+  readonly name: string;
+  readonly module: WebAssembly.Module;
+  readonly memory: WebAssembly.Memory;
+  readonly memoryImport: { readonly module: string; readonly name: string };
+  readonly args: readonly string[];
+  readonly env: readonly string[];
+  readonly mode: number;
+  /** Syscall threads in the VM. */
+  readonly threads: number;
+  readonly syncSpinUs: number;
+  /** For guests that run beside their kernel (epoll mode). */
+  readonly grants: readonly Grant[];
+  readonly stdin: Uint8Array | null;
+  readonly limits: Limits;
+}
+
+/** A registered guest, as the syscall threads learn about it. */
+export interface AttachInfo {
+  readonly gid: number;
+  readonly pid: number;
+  readonly name: string;
+  readonly memory: WebAssembly.Memory;
+  readonly layout: ControlLayout;
+  /** Syscall threads serving it (<= page count). */
+  readonly threads: number;
+  readonly grants: readonly Grant[];
+  readonly stdin: Uint8Array | null;
+  readonly limits: Limits;
+}
+
+export interface SyscallWorkerData {
+  readonly index: number;
+  readonly count: number;
+  readonly kernel: KernelOptions;
+  readonly shared: SharedArrayBuffer;
+  readonly spinUs: number;
+  readonly limits: Limits;
+}
+
+/** Main thread -> syscall worker. */
+export type ToSyscallWorker =
+  | { readonly type: 'attach'; readonly guest: AttachInfo }
+  | { readonly type: 'detach'; readonly gid: number }
+  | { readonly type: 'spawn'; readonly guest: SpawnInfo }
+  | { readonly type: 'kill'; readonly gid: number; readonly reason: number }
+  | { readonly type: 'close' };
+
+/** Guest or syscall worker -> main thread. */
+export type FromWorker =
+  | { readonly type: 'ready' }
+  | { readonly type: 'fatal'; readonly message: string }
+  | { readonly type: 'registered'; readonly gid: number; readonly layout: ControlLayout; readonly threads: number; readonly local: boolean }
+  | { readonly type: 'refused'; readonly gid: number; readonly message: string }
+  | { readonly type: 'stdio'; readonly gid: number; readonly fd: 1 | 2; readonly data: Uint8Array }
+  | { readonly type: 'exit'; readonly gid: number; readonly status: number; readonly message?: string; readonly importCalls: number }
+  | { readonly type: 'detached'; readonly gid: number; readonly thread: number; readonly counts: Record<number, [number, number]> | null }
+  | { readonly type: 'log'; readonly message: string }
+  | { readonly type: 'closed' };

@@ -1,0 +1,587 @@
+import { performance } from 'node:perf_hooks';
+import {
+  ST_SUBMITTED, ST_BUSY, ST_DONE, ST_CANCEL, ECANCELED, EAGAIN, EIO,
+  EW_STATUS, EW_SYSNO, EW_ARG0, EW_ARG1, EW_ARG2, EW_ARG3, EW_ARG4, EW_ARG5, EW_RET, EW_RET_HI, EW_FLAGS, EW_SEQ,
+  EW_THREAD, EW_HOST, T_SQ_TAIL, T_CANCEL_TAIL, T_DOORBELL, T_NEEDS_WAKEUP,
+  H_CLAIMED, H_COMPLETED, H_BATCHES, H_SCANS, H_SLEEPS, H_WAKEUPS, H_NOTIFIES, H_CANCEL_WON, H_CANCEL_LOST,
+  H_NEXT_SEQ, ENTRIES_PER_PAGE, THREAD_LINES, HOST_LINES,
+} from '../abi/v1.js';
+import { PENDING, type Kernel, type Limits } from '../kernel/kernel.js';
+import { SysError } from '../kernel/errors.js';
+import { EntryCall, type CallSink } from './entry-call.js';
+import { SYSNO_LIMIT, type GuestSlot } from './guest-slot.js';
+import { FWD_CANCEL, FWD_EXECUTE, type ForwardRing, type VmShared } from './vm-shared.js';
+
+/** Host-private bookkeeping in an entry's `host` word. */
+const HOST_CLAIMED = 1;
+const HOST_CANCEL_SEEN = 2;
+const TWO_32 = 0x1_0000_0000;
+
+export interface SyscallThreadOptions {
+  readonly index: number;
+  readonly count: number;
+  /** The kernel instance on this thread, or null for a thread that forwards to the home thread. */
+  readonly kernel: Kernel | null;
+  readonly shared: VmShared;
+  /** Idle time spent polling before sleeping, in microseconds. */
+  readonly spinUs: number;
+  readonly limits: Limits;
+  /** Poll on its own (default). Tests turn it off and drive `pass()` by hand. */
+  readonly autoRun?: boolean;
+  log(message: string): void;
+}
+
+/**
+ * One syscall thread (paper section 3.2.1): polls the syscall pages it owns in every registered
+ * guest, claims SUBMITTED entries in submission order, executes them against its kernel (or forwards
+ * them to the kernel's home thread), writes results back and wakes a guest only if it waits. After
+ * `spinUs` without work it sets its needs-wakeup flag in every guest and sleeps until a doorbell.
+ *
+ * It runs on a Node event loop: the polling loop yields to the loop regularly so that messages and,
+ * for the os kernel, I/O completions are processed.
+ */
+export class SyscallThread implements CallSink {
+  readonly index: number;
+  private readonly kernel: Kernel | null;
+  private readonly shared: VmShared;
+  private readonly guests = new Map<number, GuestSlot>();
+  private readonly list: GuestSlot[] = [];
+  /** Reusable: entry indices of one scan, by seq offset. */
+  private bySeq = new Int32Array(256).fill(-1);
+  private inPass = false;
+  private readonly toFlush: GuestSlot[] = [];
+  private readonly rings: ForwardRing[] = [];
+  private readonly outRing: ForwardRing | null;
+  /** Records a full forward ring could not take yet. */
+  private readonly backlog: [number, number, number][] = [];
+  private running = false;
+  private sleeping = false;
+  private sleepGeneration = 0;
+  private lastWork = 0;
+  private readonly spinMs: number;
+  private readonly resumes: (() => void)[] = [];
+  private closed = false;
+  private keepAlive: NodeJS.Timeout | null = null;
+
+  constructor(private readonly options: SyscallThreadOptions) {
+    this.index = options.index;
+    this.kernel = options.kernel;
+    this.shared = options.shared;
+    this.spinMs = options.spinUs / 1000;
+    if (this.isHome) for (let t = 1; t < options.count; t++) this.rings.push(options.shared.ring(t));
+    this.outRing = this.kernel ? null : options.shared.ring(this.index);
+  }
+
+  /** The thread that executes calls (the virtual kernel's home, or any os-kernel thread). */
+  get executes(): boolean {
+    return this.kernel !== null;
+  }
+  private get isHome(): boolean {
+    return this.index === 0 && this.kernel !== null;
+  }
+
+  // ------------------------------------------------------------------ guests
+
+  attach(slot: GuestSlot): void {
+    this.guests.set(slot.gid, slot);
+    this.list.push(slot);
+    this.wake();
+  }
+
+  /** Forgets a guest; returns its per-syscall counts on this thread. */
+  detach(gid: number): Record<number, [number, number]> | null {
+    const slot = this.guests.get(gid);
+    if (!slot) return null;
+    slot.attached = false;
+    this.guests.delete(gid);
+    this.list.splice(this.list.indexOf(slot), 1);
+    slot.inflight.clear();
+    if (this.kernel && slot.proc !== null) {
+      try {
+        this.kernel.detach(slot.proc);
+      } catch (err) {
+        this.options.log(`kernel detach of ${slot.name} failed: ${(err as Error).message}`);
+      }
+    }
+    return slot.countsBySysno();
+  }
+
+  guest(gid: number): GuestSlot | undefined {
+    return this.guests.get(gid);
+  }
+
+  // ------------------------------------------------------------------ the loop
+
+  /** Starts polling now (after a message, a doorbell, or an attach). */
+  wake(): void {
+    if (this.closed || this.options.autoRun === false) return;
+    if (this.sleeping) this.endSleep();
+    if (!this.running) {
+      this.running = true;
+      this.lastWork = performance.now();
+      setImmediate(this.loop);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.sleepGeneration++;
+    if (this.keepAlive) clearInterval(this.keepAlive);
+  }
+
+  private readonly loop = (): void => {
+    if (this.closed) {
+      this.running = false;
+      return;
+    }
+    const start = performance.now();
+    // Yield to the event loop at least this often while busy, sooner when the kernel awaits I/O.
+    const turn = this.kernel?.asynchronous ? 0.2 : 4;
+    for (;;) {
+      const work = this.pass();
+      const now = performance.now();
+      if (work > 0) this.lastWork = now;
+      else if (this.isHome && this.idleAdvance()) {
+        this.lastWork = now;
+        continue;
+      }
+      this.runResumes();
+      if (work === 0 && now - this.lastWork > this.spinMs && this.backlog.length === 0) {
+        this.running = false;
+        this.sleep();
+        return;
+      }
+      if (now - start > turn || (work === 0 && this.kernel?.asynchronous)) {
+        setImmediate(this.loop);
+        return;
+      }
+    }
+  };
+
+  /** Sets needs-wakeup everywhere, re-checks for work (no lost wake-up), then waits for a doorbell. */
+  private sleep(): void {
+    const waits: Promise<unknown>[] = [];
+    const i32 = this.shared.i32;
+    const ownBell = this.shared.doorbellWord(this.index);
+    const ownSeen = Atomics.load(i32, ownBell);
+    Atomics.store(i32, this.shared.needsWakeupWord(this.index), 1);
+    const bells: [Int32Array, number, number][] = [];
+    for (const g of this.list) {
+      if (!g.scanned) continue;
+      const bell = g.lineW + (T_DOORBELL >> 2);
+      bells.push([g.i32, bell, Atomics.load(g.i32, bell)]);
+      Atomics.store(g.i32, g.lineW + (T_NEEDS_WAKEUP >> 2), 1);
+    }
+    // Work that raced the flags: the guest posted before it could see them.
+    if (this.pass() > 0 || (this.isHome && this.idleAdvance())) {
+      this.clearNeedsWakeup();
+      this.wake();
+      return;
+    }
+    this.sleeping = true;
+    const generation = ++this.sleepGeneration;
+    for (const g of this.list) if (g.scanned) g.i32[g.hostW + (H_SLEEPS >> 2)]!++;
+    // Bounded waits: a timer-driven home thread re-checks idleness; others wake at least once a second.
+    const timeout = this.isHome && this.kernel?.hasTimers?.() ? 1 : 1000;
+    const watch = (arr: Int32Array, word: number, seen: number): void => {
+      const r = Atomics.waitAsync(arr, word, seen, timeout);
+      waits.push(r.async ? r.value : Promise.resolve(r.value));
+    };
+    watch(i32, ownBell, ownSeen);
+    for (const [arr, word, seen] of bells) watch(arr, word, seen);
+    if (!this.keepAlive) this.keepAlive = setInterval(() => {}, 1 << 30); // waitAsync alone keeps no worker alive
+    void Promise.race(waits).then((how) => {
+      if (generation !== this.sleepGeneration || !this.sleeping) return;
+      if (how === 'ok') for (const g of this.list) if (g.scanned) g.i32[g.hostW + (H_WAKEUPS >> 2)]!++;
+      this.endSleep();
+      this.wake();
+    });
+  }
+
+  private endSleep(): void {
+    this.sleeping = false;
+    this.sleepGeneration++;
+    this.clearNeedsWakeup();
+  }
+
+  private clearNeedsWakeup(): void {
+    Atomics.store(this.shared.i32, this.shared.needsWakeupWord(this.index), 0);
+    for (const g of this.list) if (g.scanned) Atomics.store(g.i32, g.lineW + (T_NEEDS_WAKEUP >> 2), 0);
+  }
+
+  // ------------------------------------------------------------------ one pass
+
+  /** Scans every guest once (and the forward rings on the home thread). Returns the work found. */
+  pass(): number {
+    let work = 0;
+    this.inPass = true;
+    try {
+      for (let i = 0; i < this.list.length; i++) {
+        const g = this.list[i]!;
+        if (g.scanned) work += this.scanGuest(g);
+      }
+      if (this.isHome) for (const ring of this.rings) work += ring.drain(this.onForwarded);
+      if (this.backlog.length) work += this.retryBacklog();
+    } finally {
+      this.inPass = false;
+      for (const g of this.toFlush) this.flush(g);
+      this.toFlush.length = 0;
+    }
+    return work;
+  }
+
+  private scanGuest(g: GuestSlot): number {
+    const i32 = g.i32;
+    // The shim word first: whatever the guest published before posting the shim entry is then
+    // visible in sq_tail below, so entries run before the shim call that followed them.
+    const shim = Atomics.load(i32, g.shimSeqW);
+    const tail = Atomics.load(i32, g.lineW + (T_SQ_TAIL >> 2));
+    const cancels = Atomics.load(i32, g.lineW + (T_CANCEL_TAIL >> 2));
+    let work = 0;
+    if (tail !== g.nextSeq || cancels !== g.seenCancel) {
+      g.seenCancel = cancels;
+      i32[g.hostW + (H_SCANS >> 2)]!++;
+      work += this.scanPages(g, tail);
+    }
+    if (shim !== g.seenShim) {
+      g.seenShim = shim;
+      work += this.scanShim(g);
+    }
+    return work;
+  }
+
+  /**
+   * Finds the entries published since the last pass (seq in [nextSeq, tail)) in the pages whose
+   * hint moved, and runs them in seq order: the guest's per-thread submission order, which keeps
+   * calls on one descriptor in order. Also answers cancellations.
+   */
+  private scanPages(g: GuestSlot, tail: number): number {
+    const i32 = g.i32;
+    let span = (tail - g.nextSeq) >>> 0;
+    if (span > g.entryCount) {
+      // More published than there are entries: the guest broke the protocol. Resynchronise.
+      this.options.log(`${g.name}: sq_tail jumped by ${span}; resynchronising`);
+      span = 0;
+    }
+    if (this.bySeq.length < span) this.bySeq = new Int32Array(Math.max(span, this.bySeq.length * 2)).fill(-1);
+    const bySeq = this.bySeq;
+    let found = 0;
+    const owned = g.owned;
+    for (let k = 0; k < owned.length; k++) {
+      const p = owned[k]!;
+      const hint = Atomics.load(i32, g.pageSubW + p);
+      if (hint === g.seenSub[k]) continue;
+      let rescan = false;
+      const first = p * ENTRIES_PER_PAGE;
+      for (let i = 0; i < ENTRIES_PER_PAGE; i++) {
+        const w = g.pagesW + (first + i) * 16;
+        const status = Atomics.load(i32, w);
+        if (status === ST_SUBMITTED) {
+          const rel = (i32[w + EW_SEQ]! - g.nextSeq) >>> 0;
+          if (rel < span) {
+            if (bySeq[rel] === -1) found++;
+            bySeq[rel] = first + i;
+          } else rescan = true; // posted after the tail we read: next pass
+        } else if (status === ST_CANCEL) {
+          if (this.cancelEntry(g, first + i, w, span)) rescan = true;
+        }
+      }
+      g.seenSub[k] = rescan ? (hint - 1) | 0 : hint;
+    }
+    g.nextSeq = tail;
+    i32[g.hostW + (H_NEXT_SEQ >> 2)] = tail;
+    if (found === 0) return 0;
+    let claimed = 0;
+    for (let rel = 0; rel < span && found > 0; rel++) {
+      const index = bySeq[rel]!;
+      if (index === -1) continue;
+      bySeq[rel] = -1;
+      found--;
+      const w = g.pagesW + index * 16;
+      const prev = Atomics.compareExchange(i32, w + EW_STATUS, ST_SUBMITTED, ST_BUSY);
+      if (prev === ST_SUBMITTED) {
+        i32[w + EW_HOST] = HOST_CLAIMED;
+        claimed++;
+        if (this.kernel) this.execute(g, index, this.index);
+        else this.forward(g.gid, index, FWD_EXECUTE);
+      } else if (prev === ST_CANCEL) {
+        this.cancelledBeforeClaim(g, index);
+      }
+    }
+    if (claimed) {
+      i32[g.hostW + (H_CLAIMED >> 2)] = i32[g.hostW + (H_CLAIMED >> 2)]! + claimed;
+      i32[g.hostW + (H_BATCHES >> 2)]!++;
+    }
+    return claimed;
+  }
+
+  /** A CANCEL entry seen in a scan. Returns true when the page must be scanned again. */
+  private cancelEntry(g: GuestSlot, index: number, w: number, span: number): boolean {
+    const i32 = g.i32;
+    const host = i32[w + EW_HOST]!;
+    if (host === 0) {
+      // Never claimed. Published? Then it is answered without running; else look again later.
+      const rel = (i32[w + EW_SEQ]! - g.nextSeq) >>> 0;
+      if (rel < span || rel >= 0x8000_0000) {
+        this.cancelledBeforeClaim(g, index);
+        return false;
+      }
+      return true;
+    }
+    if (host & HOST_CANCEL_SEEN) return false;
+    i32[w + EW_HOST] = host | HOST_CANCEL_SEEN;
+    if (this.kernel) this.interrupt(g, index);
+    else this.forward(g.gid, index, FWD_CANCEL);
+    return false;
+  }
+
+  private cancelledBeforeClaim(g: GuestSlot, index: number): void {
+    const w = g.entryW(index);
+    const call = new EntryCall(this, g, index, this.index, g.i32[w + EW_SYSNO]!, 0, 0, 0, 0, 0, 0, 0);
+    call.cancelRequested = true;
+    call.complete(-ECANCELED);
+  }
+
+  /** Asks the kernel to interrupt a running call (paper 4.2); the call's result says who won. */
+  private interrupt(g: GuestSlot, index: number): void {
+    const call = g.inflight.get(index);
+    if (!call) return;
+    call.cancelRequested = true;
+    const cancel = call.onCancel;
+    if (cancel) {
+      try {
+        cancel();
+      } catch (err) {
+        this.options.log(`cancel hook failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** The shim entry (host import shims on the guest thread) when it names this thread. */
+  private scanShim(g: GuestSlot): number {
+    const w = g.shimW;
+    if (g.i32[w + EW_THREAD] !== this.index) return 0;
+    if (Atomics.compareExchange(g.i32, w + EW_STATUS, ST_SUBMITTED, ST_BUSY) !== ST_SUBMITTED) return 0;
+    g.i32[w + EW_HOST] = HOST_CLAIMED;
+    if (this.kernel) this.execute(g, -1, this.index);
+    else this.forward(g.gid, -1, FWD_EXECUTE);
+    return 1;
+  }
+
+  // ------------------------------------------------------------------ forwarding
+
+  private forward(gid: number, index: number, kind: number): void {
+    if (this.backlog.length || !this.outRing!.push(gid, index, kind)) {
+      this.backlog.push([gid, index, kind]);
+      return;
+    }
+    this.shared.wake(0);
+  }
+
+  private retryBacklog(): number {
+    let n = 0;
+    while (this.backlog.length) {
+      const [gid, index, kind] = this.backlog[0]!;
+      if (!this.outRing!.push(gid, index, kind)) break;
+      this.backlog.shift();
+      n++;
+    }
+    if (n) this.shared.wake(0);
+    return n;
+  }
+
+  /** Home thread: an entry claimed by forwarding thread `from`'s scan. */
+  private readonly onForwarded = (gid: number, index: number, kind: number, from: number): void => {
+    const g = this.guests.get(gid);
+    if (!g) return; // the guest left meanwhile
+    if (kind === FWD_CANCEL) this.interrupt(g, index);
+    else this.execute(g, index, from);
+  };
+
+  // ------------------------------------------------------------------ execution
+
+  /**
+   * Runs the entry's call on this thread's kernel. `thread` is the descriptor class: the thread the
+   * guest posted to (for forwarded calls, the forwarding thread).
+   */
+  private execute(g: GuestSlot, index: number, thread: number): void {
+    const i32 = g.i32;
+    const w = g.entryW(index);
+    const sysno = i32[w + EW_SYSNO]!;
+    const call = new EntryCall(
+      this, g, index, thread, sysno,
+      i32[w + EW_ARG0]!, i32[w + EW_ARG1]!, i32[w + EW_ARG2]!, i32[w + EW_ARG3]!, i32[w + EW_ARG4]!, i32[w + EW_ARG5]!,
+      i32[w + EW_FLAGS]!,
+    );
+    this.run(g, call);
+  }
+
+  private run(g: GuestSlot, call: EntryCall): void {
+    const sysno = call.sysno;
+    if (sysno >>> 0 < SYSNO_LIMIT) g.submittedBySysno[sysno]!++;
+    if (g.inflight.size >= this.options.limits.maxPending) {
+      call.complete(-EAGAIN);
+      return;
+    }
+    let result: number;
+    try {
+      result = this.kernel!.syscall(g.proc, call);
+    } catch (err) {
+      result = this.errorResult(err, g, call);
+    }
+    if (result === PENDING) {
+      if (!call.done) g.inflight.set(call.index, call);
+    } else call.complete(result);
+  }
+
+  private errorResult(err: unknown, g: GuestSlot, call: EntryCall): number {
+    if (err instanceof SysError) return -err.errno;
+    this.options.log(`${g.name}: kernel failed on syscall ${call.sysno}: ${(err as Error)?.stack ?? String(err)}`);
+    return -EIO;
+  }
+
+  /** Writes a result into its entry and marks it DONE (CallSink). */
+  finish(call: EntryCall, result: number): void {
+    const g = call.guest;
+    if (!g.attached) return;
+    g.inflight.delete(call.index);
+    if (typeof result !== 'number' || !Number.isFinite(result) || result === PENDING) result = -EIO;
+    const i32 = g.i32;
+    const w = g.entryW(call.index);
+    i32[w + EW_RET] = result; // low 32 bits (ToInt32 is modulo 2^32)
+    i32[w + EW_RET_HI] = Math.floor(result / TWO_32);
+    i32[w + EW_HOST] = 0;
+    const prev = Atomics.compareExchange(i32, w + EW_STATUS, ST_BUSY, ST_DONE);
+    if (prev !== ST_BUSY) {
+      Atomics.store(i32, w + EW_STATUS, ST_DONE);
+      if (prev === ST_CANCEL) call.cancelRequested = true;
+    }
+    if (call.cancelRequested) i32[g.hostW + ((result === -ECANCELED ? H_CANCEL_WON : H_CANCEL_LOST) >> 2)]!++;
+    if (call.sysno >>> 0 < SYSNO_LIMIT) g.completedBySysno[call.sysno]!++;
+    i32[g.hostW + (H_COMPLETED >> 2)]!++;
+    if (call.index >= 0) {
+      const page = (call.index / ENTRIES_PER_PAGE) | 0;
+      if (!g.dirty[page]) {
+        g.dirty[page] = 1;
+        g.dirtyPages.push(page);
+      }
+    }
+    g.pendingDone++;
+    if (call.onDone) this.resumes.push(call.onDone);
+    if (this.inPass) {
+      if (g.pendingDone === 1) this.toFlush.push(g);
+    } else {
+      this.flush(g);
+      if (this.resumes.length) setImmediate(() => this.runResumes());
+    }
+  }
+
+  /** Announces completions: page hints, the completions word, and a notify if the guest waits. */
+  private flush(g: GuestSlot): void {
+    if (g.pendingDone === 0) return;
+    const i32 = g.i32;
+    for (const p of g.dirtyPages) {
+      Atomics.add(i32, g.pageDoneW + p, 1);
+      g.dirty[p] = 0;
+    }
+    g.dirtyPages.length = 0;
+    g.pendingDone = 0;
+    Atomics.add(i32, g.completionsW, 1);
+    if (Atomics.load(i32, g.waitingW) !== 0) {
+      Atomics.notify(i32, g.completionsW);
+      i32[g.hostW + (H_NOTIFIES >> 2)]!++;
+    }
+  }
+
+  private runResumes(): void {
+    while (this.resumes.length) this.resumes.shift()!();
+  }
+
+  // ------------------------------------------------------------------ guests on this thread (epoll mode)
+
+  /**
+   * `syscall` import of a guest running on this thread: executes its entry now. A call that would
+   * have to wait cannot block the thread, so it is interrupted and fails with -EAGAIN.
+   */
+  executeLocal(g: GuestSlot, entryPtr: number): void {
+    const index = this.localIndex(g, entryPtr);
+    if (index !== null) this.runNow(g, this.localCall(g, index));
+  }
+
+  /**
+   * `yield` import of a guest running on this thread: starts its entry; 0 if it already completed,
+   * else 1 and `resume` runs (from the event loop) once it does.
+   */
+  startLocal(g: GuestSlot, entryPtr: number, resume: () => void): number {
+    const index = this.localIndex(g, entryPtr);
+    if (index === null) return 0;
+    const call = this.localCall(g, index);
+    this.run(g, call);
+    if (call.done) return 0;
+    call.onDone = resume;
+    this.wake(); // this thread's loop must run for anything to complete it
+    return 1;
+  }
+
+  /** An import shim's call for a guest running on this thread, through its shim entry. */
+  shimLocal(g: GuestSlot, nr: number, a0: number, a1: number, a2: number, a3: number): number {
+    const i32 = g.i32;
+    const w = g.shimW;
+    Atomics.store(i32, w + EW_STATUS, ST_BUSY);
+    this.runNow(g, new EntryCall(this, g, -1, this.index, nr, a0, a1, a2, a3, 0, 0, 0));
+    const result = (i32[w + EW_RET_HI]! * TWO_32) + (i32[w + EW_RET]! >>> 0);
+    Atomics.store(i32, w + EW_STATUS, 0);
+    return result;
+  }
+
+  private runNow(g: GuestSlot, call: EntryCall): void {
+    this.run(g, call);
+    if (!call.done) {
+      call.onCancel?.();
+      call.complete(-EAGAIN);
+    }
+  }
+
+  private localIndex(g: GuestSlot, entryPtr: number): number | null {
+    const off = (entryPtr >>> 0) - g.layout.pagesPtr;
+    if (off < 0 || off % 64 !== 0 || off / 64 >= g.entryCount) return null;
+    const index = off / 64;
+    const w = g.entryW(index);
+    if (Atomics.compareExchange(g.i32, w + EW_STATUS, ST_SUBMITTED, ST_BUSY) !== ST_SUBMITTED) return null;
+    return index;
+  }
+
+  private localCall(g: GuestSlot, index: number): EntryCall {
+    const i32 = g.i32;
+    const w = g.entryW(index);
+    return new EntryCall(
+      this, g, index, this.index, i32[w + EW_SYSNO]!,
+      i32[w + EW_ARG0]!, i32[w + EW_ARG1]!, i32[w + EW_ARG2]!, i32[w + EW_ARG3]!, i32[w + EW_ARG4]!, i32[w + EW_ARG5]!,
+      i32[w + EW_FLAGS]!,
+    );
+  }
+
+  // ------------------------------------------------------------------ virtual time
+
+  /**
+   * Home thread of a timed kernel: when every guest waits, nothing is starting, every thread has
+   * taken everything posted and no forwarded entry is in transit, the kernel may advance its clock.
+   */
+  private idleAdvance(): boolean {
+    const k = this.kernel;
+    if (!k?.idle || !k.hasTimers?.()) return false;
+    if (Atomics.load(this.shared.i32, this.shared.startingWord) !== 0) return false;
+    for (const ring of this.rings) if (!ring.empty) return false;
+    for (const g of this.list) {
+      if (g.scanned) {
+        if (Atomics.load(g.i32, g.waitingW) === 0) return false;
+        for (let t = 0; t < g.threads; t++) {
+          const line = g.ctrlW + ((THREAD_LINES + t * 64) >> 2);
+          const hostLine = g.ctrlW + ((HOST_LINES + t * 64) >> 2);
+          if (Atomics.load(g.i32, line + (T_SQ_TAIL >> 2)) !== Atomics.load(g.i32, hostLine + (H_NEXT_SEQ >> 2))) return false;
+        }
+      } else if (!g.suspendedLocally) return false;
+    }
+    return k.idle();
+  }
+}

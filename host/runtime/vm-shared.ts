@@ -1,0 +1,103 @@
+/**
+ * Memory shared by all threads of one VM (not visible to guests): a doorbell per syscall thread for
+ * internal wake-ups, the count of guests still starting (virtual time must not jump while one is),
+ * and the forward rings that carry entries from forwarding threads to the kernel's home thread.
+ */
+
+const LINE = 16; // words per 64-byte line
+
+/** Records per forward ring. A full ring makes the forwarder keep entries until there is room. */
+export const RING_CAPACITY = 8192;
+/** Ring record kinds. */
+export const FWD_EXECUTE = 0;
+export const FWD_CANCEL = 1;
+
+export function vmSharedBytes(threads: number): number {
+  const lines = threads + 1 + threads; // doorbells, counters, ring headers
+  return (lines * LINE + threads * RING_CAPACITY * 2) * 4;
+}
+
+export class VmShared {
+  readonly i32: Int32Array;
+  constructor(
+    readonly buffer: SharedArrayBuffer,
+    readonly threads: number,
+  ) {
+    this.i32 = new Int32Array(buffer);
+  }
+
+  static create(threads: number): VmShared {
+    return new VmShared(new SharedArrayBuffer(vmSharedBytes(threads)), threads);
+  }
+
+  doorbellWord(t: number): number {
+    return t * LINE;
+  }
+  needsWakeupWord(t: number): number {
+    return t * LINE + 1;
+  }
+  /** Guests spawned but not yet registered (or exited). */
+  get startingWord(): number {
+    return this.threads * LINE;
+  }
+
+  /** Rings an internal doorbell if thread `t` sleeps. */
+  wake(t: number): void {
+    if (Atomics.load(this.i32, this.needsWakeupWord(t)) !== 0) {
+      Atomics.add(this.i32, this.doorbellWord(t), 1);
+      Atomics.notify(this.i32, this.doorbellWord(t), 1);
+    }
+  }
+
+  ring(from: number): ForwardRing {
+    const header = (this.threads + 1 + from) * LINE;
+    const data = (this.threads * 2 + 1) * LINE + from * RING_CAPACITY * 2;
+    return new ForwardRing(this.i32, header, data, from);
+  }
+}
+
+/**
+ * Single-producer single-consumer ring of (guest id, entry index, kind) records, from one
+ * forwarding thread to the home thread. Indices grow forever (32-bit wrap is harmless because only
+ * their difference is used).
+ */
+export class ForwardRing {
+  constructor(
+    private readonly i32: Int32Array,
+    private readonly header: number,
+    private readonly data: number,
+    /** The forwarding thread (the descriptor class of its entries). */
+    readonly from: number,
+  ) {}
+
+  /** Producer: appends a record; false when the ring is full. */
+  push(gid: number, index: number, kind: number): boolean {
+    const head = Atomics.load(this.i32, this.header);
+    const tail = this.i32[this.header + 1]!;
+    if (((tail - head) | 0) >= RING_CAPACITY) return false;
+    const slot = this.data + ((tail >>> 0) % RING_CAPACITY) * 2;
+    this.i32[slot] = gid;
+    this.i32[slot + 1] = (index + 1) * 2 + kind; // index -1 is the shim entry
+    Atomics.store(this.i32, this.header + 1, (tail + 1) | 0);
+    return true;
+  }
+
+  /** Consumer: calls `fn` for every record present, then frees them. Returns how many. */
+  drain(fn: (gid: number, index: number, kind: number, from: number) => void): number {
+    const head = this.i32[this.header]!;
+    const tail = Atomics.load(this.i32, this.header + 1);
+    let n = 0;
+    for (let i = head; i !== tail; i = (i + 1) | 0) {
+      const slot = this.data + ((i >>> 0) % RING_CAPACITY) * 2;
+      const packed = this.i32[slot + 1]!;
+      fn(this.i32[slot]!, (packed >>> 1) - 1, packed & 1, this.from);
+      n++;
+    }
+    if (n) Atomics.store(this.i32, this.header, tail);
+    return n;
+  }
+
+  get empty(): boolean {
+    return Atomics.load(this.i32, this.header) === Atomics.load(this.i32, this.header + 1);
+  }
+}

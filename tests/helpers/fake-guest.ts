@@ -1,0 +1,124 @@
+// The guest half of the ABI written in TypeScript, to test the host half of the protocol (syscall
+// threads, the entry state machine) precisely and without threads.
+import {
+  MAGIC, ABI_VERSION, ENTRY_SIZE, PAGE_SIZE, ENTRIES_PER_PAGE, THREAD_LINES, ctrlSize, pageSubOffset, pageDoneOffset,
+  C_MAGIC, C_VERSION, C_CTRL_SIZE, C_PAGE_COUNT, C_PAGES_PTR, C_ENTRY_SIZE, C_GUEST_WAITING, C_COMPLETIONS,
+  E_STATUS, E_SYSNO, E_ARG0, E_RET, E_RET_HI, E_FLAGS, E_SEQ, E_THREAD, T_SQ_TAIL, T_CANCEL_TAIL,
+  ST_SUBMITTED, ST_BUSY, ST_CANCEL, ST_FREE,
+} from '../../host/abi/v1.js';
+import { GuestMemory } from '../../host/memory/guest-memory.js';
+import { validateControlBlock, isRefusal, acceptControlBlock, type ControlLayout } from '../../host/runtime/control-block.js';
+
+export class FakeGuest {
+  readonly memory = new WebAssembly.Memory({ initial: 8, maximum: 64, shared: true });
+  readonly mem = new GuestMemory(this.memory);
+  readonly i32 = new Int32Array(this.memory.buffer);
+  readonly ctrl = 4096;
+  readonly pagesPtr: number;
+  private readonly sqTail: number[] = [];
+  private readonly cancelTail: number[] = [];
+  private readonly used = new Set<number>();
+
+  constructor(
+    readonly pages = 2,
+    readonly threads = 1,
+  ) {
+    this.pagesPtr = (this.ctrl + ctrlSize(pages) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+    for (let t = 0; t < threads; t++) {
+      this.sqTail.push(0);
+      this.cancelTail.push(0);
+    }
+    this.writeControlBlock();
+  }
+
+  writeControlBlock(): void {
+    const m = this.mem;
+    m.setU32(this.ctrl + C_MAGIC, MAGIC);
+    m.setU32(this.ctrl + C_VERSION, ABI_VERSION);
+    m.setU32(this.ctrl + C_CTRL_SIZE, ctrlSize(this.pages));
+    m.setU32(this.ctrl + C_PAGE_COUNT, this.pages);
+    m.setU32(this.ctrl + C_PAGES_PTR, this.pagesPtr);
+    m.setU32(this.ctrl + C_ENTRY_SIZE, ENTRY_SIZE);
+  }
+
+  /** Validates and accepts the control block as `register` would. */
+  register(mode = 0, pid = 100): ControlLayout {
+    const v = validateControlBlock(this.mem, this.ctrl);
+    if (isRefusal(v)) throw new Error(v.message);
+    acceptControlBlock(this.mem, v, this.threads, mode, pid);
+    return v;
+  }
+
+  entry(index: number): number {
+    return this.pagesPtr + index * ENTRY_SIZE;
+  }
+
+  /** A free entry index in a page owned by thread `t`. */
+  freeEntry(t: number): number {
+    for (let p = t; p < this.pages; p += this.threads) {
+      for (let e = 0; e < ENTRIES_PER_PAGE; e++) {
+        const index = p * ENTRIES_PER_PAGE + e;
+        if (!this.used.has(index)) return index;
+      }
+    }
+    throw new Error(`no free entry for thread ${t}`);
+  }
+
+  /** Writes an entry and publishes it exactly as libflexsc does. Returns its index. */
+  post(t: number, sysno: number, args: number[] = [], flags = 0, index = this.freeEntry(t)): number {
+    this.used.add(index);
+    const e = this.entry(index);
+    const m = this.mem;
+    m.setI32(e + E_SYSNO, sysno);
+    for (let i = 0; i < 6; i++) m.setI32(e + E_ARG0 + i * 4, args[i] ?? 0);
+    m.setI32(e + E_FLAGS, flags);
+    m.setI32(e + E_SEQ, this.sqTail[t]!);
+    m.setI32(e + E_THREAD, t);
+    Atomics.store(this.i32, (e + E_STATUS) >> 2, ST_SUBMITTED);
+    this.bumpSub(index);
+    this.sqTail[t]!++;
+    Atomics.store(this.i32, (this.ctrl + THREAD_LINES + t * 64 + T_SQ_TAIL) >> 2, this.sqTail[t]!);
+    return index;
+  }
+
+  private bumpSub(index: number): void {
+    const page = Math.floor(index / ENTRIES_PER_PAGE);
+    Atomics.add(this.i32, (this.ctrl + pageSubOffset(this.pages) + page * 4) >> 2, 1);
+  }
+
+  /** libflexsc's cancel: SUBMITTED or BUSY -> CANCEL. Returns whether the entry was marked. */
+  cancel(index: number): boolean {
+    const w = this.entry(index) >> 2;
+    let ok = Atomics.compareExchange(this.i32, w, ST_SUBMITTED, ST_CANCEL) === ST_SUBMITTED;
+    if (!ok) ok = Atomics.compareExchange(this.i32, w, ST_BUSY, ST_CANCEL) === ST_BUSY;
+    if (!ok) return false;
+    const t = this.mem.i32At(this.entry(index) + E_THREAD);
+    this.bumpSub(index);
+    this.cancelTail[t]!++;
+    Atomics.store(this.i32, (this.ctrl + THREAD_LINES + t * 64 + T_CANCEL_TAIL) >> 2, this.cancelTail[t]!);
+    return true;
+  }
+
+  status(index: number): number {
+    return Atomics.load(this.i32, this.entry(index) >> 2);
+  }
+
+  result(index: number): number {
+    return this.mem.i32At(this.entry(index) + E_RET_HI) * 0x1_0000_0000 + this.mem.u32(this.entry(index) + E_RET);
+  }
+
+  free(index: number): void {
+    Atomics.store(this.i32, this.entry(index) >> 2, ST_FREE);
+    this.used.delete(index);
+  }
+
+  pageDone(page: number): number {
+    return Atomics.load(this.i32, (this.ctrl + pageDoneOffset(this.pages) + page * 4) >> 2);
+  }
+  completions(): number {
+    return Atomics.load(this.i32, (this.ctrl + C_COMPLETIONS) >> 2);
+  }
+  setWaiting(on: boolean): void {
+    Atomics.store(this.i32, (this.ctrl + C_GUEST_WAITING) >> 2, on ? 1 : 0);
+  }
+}

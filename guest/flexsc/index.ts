@@ -16,14 +16,28 @@ export { execSync, threadCount, mode, processId, controlBlock } from "./pages";
 import { mainLoop, LOOP_SUSPENDED } from "./core";
 import { execSync } from "./pages";
 
+let exitHook: ((status: i32) => i32) | null = null;
+
+/**
+ * Sets a function the loop calls when it has nothing left to do: it receives the loop's status
+ * (0, or 130 when the host stopped the guest) and returns the program's exit status. Code after
+ * `run()` does not run in every mode; put the end of the program here.
+ */
+export function onExit(fn: (status: i32) => i32): void {
+  exitHook = fn;
+}
+
 /**
  * Runs the loop until nothing is left to do, then exits the program with the loop's status (like
- * the paper's `return flexsc_main_loop();`). Call it last: in epoll mode it may return to the host
- * early and the host resumes the loop later through `flexsc_resume`.
+ * the paper's `return flexsc_main_loop();`), passed through the onExit hook if one is set. Call it
+ * last: in epoll mode it may return to the host early, and the host resumes the loop later through
+ * `flexsc_resume`.
  */
 export function run(): void {
-  const code = mainLoop();
+  let code = mainLoop();
   if (code == LOOP_SUSPENDED) return;
+  const hook = exitHook;
+  if (hook) code = hook(code);
   process.exit(code);
 }
 

@@ -14,6 +14,9 @@ import {
 import { Request, RequestQueue, RQ_POSTED, RQ_READY } from "./request";
 import { host_register, host_syscall, host_yield } from "./host";
 
+/** Completion-word polls before the guest sleeps in waitCompletions (roughly 1-2 µs). */
+const SPIN_POLLS: i32 = 512;
+
 /** Default number of syscall pages: 64 pages of 64 entries = 4,096 calls in flight. */
 export const DEFAULT_PAGES: i32 = 64;
 
@@ -205,7 +208,8 @@ export function post(r: Request): void {
 @inline function ringIfSleeping(line: usize): void {
   if (atomic.load<i32>(line + T_NEEDS_WAKEUP) != 0) {
     atomic.add<i32>(line + T_DOORBELL, 1);
-    atomic.notify(line + T_DOORBELL, 1);
+    // Wake every waiter: a syscall thread may have left stale waiters behind from earlier sleeps.
+    atomic.notify(line + T_DOORBELL, -1);
     bump(C_G_DOORBELLS);
   }
 }
@@ -288,6 +292,15 @@ export function cancelPosted(r: Request): i32 {
  * last poll finds after announcing the wait (so a completion racing the announcement is not lost).
  */
 export function waitCompletions(ready: RequestQueue, timeoutNs: i64): void {
+  // A polling syscall thread usually answers within a microsecond or two: watch the completions word
+  // for a moment before paying for a sleep and a wake-up.
+  const before = atomic.load<i32>(ctrl + C_COMPLETIONS);
+  for (let i = 0; i < SPIN_POLLS; i++) {
+    if (atomic.load<i32>(ctrl + C_COMPLETIONS) != before) {
+      harvest(ready);
+      return;
+    }
+  }
   atomic.store<i32>(ctrl + C_GUEST_WAITING, 1);
   const seen = atomic.load<i32>(ctrl + C_COMPLETIONS);
   if (harvest(ready) == 0 && atomic.load<i32>(ctrl + C_SHUTDOWN) == 0) {

@@ -5,6 +5,7 @@ import {
 import type { GuestMemory } from '../memory/guest-memory.js';
 import type { ControlLayout } from './control-block.js';
 import type { EntryCall } from './entry-call.js';
+import { BellWaiter } from './bell-waiter.js';
 
 /** Per-syscall-number counters are kept for numbers below this (Linux x86-64 stays under it). */
 export const SYSNO_LIMIT = 512;
@@ -47,6 +48,8 @@ export class GuestSlot {
   readonly submittedBySysno = new Uint32Array(SYSNO_LIMIT);
   readonly completedBySysno = new Uint32Array(SYSNO_LIMIT);
   attached = true;
+  /** This thread's pending wait on the guest's doorbell for it. */
+  readonly bellWaiter = new BellWaiter();
   /** A guest running on this thread (epoll mode) that returned to the event loop to wait. */
   suspendedLocally = false;
 

@@ -37,7 +37,7 @@ export class Handoff {
     const line = this.ctrlW + ((THREAD_LINES + t * 64) >> 2);
     if (Atomics.load(this.i32, line + (T_NEEDS_WAKEUP >> 2)) !== 0) {
       Atomics.add(this.i32, line + (T_DOORBELL >> 2), 1);
-      Atomics.notify(this.i32, line + (T_DOORBELL >> 2), 1);
+      Atomics.notify(this.i32, line + (T_DOORBELL >> 2)); // all: stale waiters may sit in front
       this.i32[this.ctrlW + CW_G_DOORBELLS]!++;
     }
   }

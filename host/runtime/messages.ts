@@ -42,6 +42,7 @@ export interface SyscallWorkerData {
   readonly shared: SharedArrayBuffer;
   readonly spinUs: number;
   readonly limits: Limits;
+  readonly trace: boolean;
 }
 
 /** Main thread -> syscall worker. */
@@ -62,4 +63,5 @@ export type FromWorker =
   | { readonly type: 'exit'; readonly gid: number; readonly status: number; readonly message?: string; readonly importCalls: number }
   | { readonly type: 'detached'; readonly gid: number; readonly thread: number; readonly counts: Record<number, [number, number]> | null }
   | { readonly type: 'log'; readonly message: string }
+  | { readonly type: 'trace'; readonly line: string }
   | { readonly type: 'closed' };

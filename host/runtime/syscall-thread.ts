@@ -4,13 +4,27 @@ import {
   EW_STATUS, EW_SYSNO, EW_ARG0, EW_ARG1, EW_ARG2, EW_ARG3, EW_ARG4, EW_ARG5, EW_RET, EW_RET_HI, EW_FLAGS, EW_SEQ,
   EW_THREAD, EW_HOST, T_SQ_TAIL, T_CANCEL_TAIL, T_DOORBELL, T_NEEDS_WAKEUP,
   H_CLAIMED, H_COMPLETED, H_BATCHES, H_SCANS, H_SLEEPS, H_WAKEUPS, H_NOTIFIES, H_CANCEL_WON, H_CANCEL_LOST,
-  H_NEXT_SEQ, ENTRIES_PER_PAGE, THREAD_LINES, HOST_LINES,
+  H_NEXT_SEQ, ENTRIES_PER_PAGE, THREAD_LINES, HOST_LINES, SYSCALLS, ERRNO_NAMES,
 } from '../abi/v1.js';
 import { PENDING, type Kernel, type Limits } from '../kernel/kernel.js';
 import { SysError } from '../kernel/errors.js';
 import { EntryCall, type CallSink } from './entry-call.js';
 import { SYSNO_LIMIT, type GuestSlot } from './guest-slot.js';
 import { FWD_CANCEL, FWD_EXECUTE, type ForwardRing, type VmShared } from './vm-shared.js';
+import { BellWaiter } from './bell-waiter.js';
+
+const NAMES = new Map(SYSCALLS.map((s) => [s.nr, s]));
+
+/** `pid name(args) = result`, with arguments as the ABI table names them. */
+function traceLine(g: GuestSlot, call: EntryCall, result: number): string {
+  const info = NAMES.get(call.sysno);
+  const slots = [call.a0, call.a1, call.a2, call.a3, call.a4, call.a5];
+  const args = info
+    ? info.args.map((a) => (a.type === 'i64' ? String(slots[a.slot + 1]! * TWO_32 + (slots[a.slot]! >>> 0)) : a.type === 'ptr' || a.type === 'cstr' ? `0x${(slots[a.slot]! >>> 0).toString(16)}` : String(slots[a.slot])))
+    : slots.map(String);
+  const err = result < 0 ? ` ${ERRNO_NAMES[-result] ?? ''}` : '';
+  return `[${g.pid}] ${info?.name ?? `syscall_${call.sysno}`}(${args.join(', ')})${call.flags ? ' NOWAIT' : ''} = ${result}${err} (thread ${call.thread})`;
+}
 
 /** Host-private bookkeeping in an entry's `host` word. */
 const HOST_CLAIMED = 1;
@@ -28,6 +42,8 @@ export interface SyscallThreadOptions {
   readonly limits: Limits;
   /** Poll on its own (default). Tests turn it off and drive `pass()` by hand. */
   readonly autoRun?: boolean;
+  /** Called with every completed call, like strace (flexvm run --trace). */
+  readonly trace?: (line: string) => void;
   log(message: string): void;
 }
 
@@ -60,6 +76,7 @@ export class SyscallThread implements CallSink {
   private lastWork = 0;
   private readonly spinMs: number;
   private readonly resumes: (() => void)[] = [];
+  private readonly ownWaiter = new BellWaiter();
   private closed = false;
   private keepAlive: NodeJS.Timeout | null = null;
 
@@ -160,16 +177,15 @@ export class SyscallThread implements CallSink {
 
   /** Sets needs-wakeup everywhere, re-checks for work (no lost wake-up), then waits for a doorbell. */
   private sleep(): void {
-    const waits: Promise<unknown>[] = [];
     const i32 = this.shared.i32;
     const ownBell = this.shared.doorbellWord(this.index);
     const ownSeen = Atomics.load(i32, ownBell);
     Atomics.store(i32, this.shared.needsWakeupWord(this.index), 1);
-    const bells: [Int32Array, number, number][] = [];
+    const bells: [GuestSlot, number, number][] = [];
     for (const g of this.list) {
       if (!g.scanned) continue;
       const bell = g.lineW + (T_DOORBELL >> 2);
-      bells.push([g.i32, bell, Atomics.load(g.i32, bell)]);
+      bells.push([g, bell, Atomics.load(g.i32, bell)]);
       Atomics.store(g.i32, g.lineW + (T_NEEDS_WAKEUP >> 2), 1);
     }
     // Work that raced the flags: the guest posted before it could see them.
@@ -183,12 +199,8 @@ export class SyscallThread implements CallSink {
     for (const g of this.list) if (g.scanned) g.i32[g.hostW + (H_SLEEPS >> 2)]!++;
     // Bounded waits: a timer-driven home thread re-checks idleness; others wake at least once a second.
     const timeout = this.isHome && this.kernel?.hasTimers?.() ? 1 : 1000;
-    const watch = (arr: Int32Array, word: number, seen: number): void => {
-      const r = Atomics.waitAsync(arr, word, seen, timeout);
-      waits.push(r.async ? r.value : Promise.resolve(r.value));
-    };
-    watch(i32, ownBell, ownSeen);
-    for (const [arr, word, seen] of bells) watch(arr, word, seen);
+    const waits = [this.ownWaiter.watch(i32, ownBell, ownSeen, timeout)];
+    for (const [g, bell, seen] of bells) waits.push(g.bellWaiter.watch(g.i32, bell, seen, timeout));
     if (!this.keepAlive) this.keepAlive = setInterval(() => {}, 1 << 30); // waitAsync alone keeps no worker alive
     void Promise.race(waits).then((how) => {
       if (generation !== this.sleepGeneration || !this.sleeping) return;
@@ -458,6 +470,7 @@ export class SyscallThread implements CallSink {
     }
     if (call.cancelRequested) i32[g.hostW + ((result === -ECANCELED ? H_CANCEL_WON : H_CANCEL_LOST) >> 2)]!++;
     if (call.sysno >>> 0 < SYSNO_LIMIT) g.completedBySysno[call.sysno]!++;
+    if (this.options.trace) this.options.trace(traceLine(g, call, result));
     i32[g.hostW + (H_COMPLETED >> 2)]!++;
     if (call.index >= 0) {
       const page = (call.index / ENTRIES_PER_PAGE) | 0;

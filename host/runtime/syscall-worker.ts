@@ -141,6 +141,7 @@ async function main(): Promise<void> {
     spinUs: data.spinUs,
     limits: data.limits,
     log,
+    ...(data.trace ? { trace: (line: string) => post({ type: 'trace', line }) } : {}),
   });
   parentPort!.on('message', (m: ToSyscallWorker) => {
     try {

@@ -45,7 +45,7 @@ export class VmShared {
   wake(t: number): void {
     if (Atomics.load(this.i32, this.needsWakeupWord(t)) !== 0) {
       Atomics.add(this.i32, this.doorbellWord(t), 1);
-      Atomics.notify(this.i32, this.doorbellWord(t), 1);
+      Atomics.notify(this.i32, this.doorbellWord(t)); // all: stale waiters may sit in front
     }
   }
 

@@ -29,6 +29,8 @@ export interface VMOptions {
   limits?: Partial<Limits>;
   /** Diagnostics from the runtime (default: standard error). */
   log?: (message: string) => void;
+  /** Receives one line per completed system call, like strace (default: none). */
+  trace?: (line: string) => void;
 }
 
 export interface SpawnOptions {
@@ -108,7 +110,7 @@ export class VM {
     readonly mode: Mode,
     private readonly shared: VmShared,
     private readonly placement: 'home' | 'per-thread',
-    private readonly options: Required<Pick<VMOptions, 'spinUs' | 'syncSpinUs' | 'log'>> & { limits: Limits },
+    private readonly options: Required<Pick<VMOptions, 'spinUs' | 'syncSpinUs' | 'log'>> & { limits: Limits; trace?: (line: string) => void },
   ) {}
 
   static async create(options: VMOptions = {}): Promise<VM> {
@@ -126,6 +128,7 @@ export class VM {
       syncSpinUs: options.syncSpinUs ?? 20,
       log: options.log ?? ((m) => process.stderr.write(`flexvm: ${m}\n`)),
       limits,
+      ...(options.trace ? { trace: options.trace } : {}),
     });
     await vm.startThreads();
     return vm;
@@ -141,6 +144,7 @@ export class VM {
         shared: this.shared.buffer,
         spinUs: this.options.spinUs,
         limits: this.options.limits,
+        trace: this.options.trace !== undefined,
       };
       const worker = new Worker(new URL('./syscall-worker.js', import.meta.url), { workerData: data, name: `flexvm-syscall-${index}` });
       this.workers.push(worker);
@@ -326,6 +330,9 @@ export class VM {
       }
       case 'log':
         this.options.log(m.message);
+        return;
+      case 'trace':
+        this.options.trace?.(m.line);
         return;
       default:
         return;

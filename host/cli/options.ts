@@ -1,0 +1,101 @@
+import { parseArgs } from 'node:util';
+import type { Mode } from '../runtime/vm.js';
+
+/** A command-line mistake: reported with the usage hint and exit status 2. */
+export class UsageError extends Error {}
+
+export interface RunOptions {
+  readonly guest: string | null;
+  readonly guestArgs: readonly string[];
+  readonly kernel: string;
+  readonly syscallThreads: number;
+  readonly mode: Mode;
+  readonly dirs: readonly string[];
+  readonly env: Readonly<Record<string, string>>;
+  readonly with: readonly string[];
+  readonly stats: boolean;
+  readonly statsJson: string | null;
+  readonly spinUs: number;
+  readonly trace: boolean;
+}
+
+const KERNELS = ['virtual'];
+const MODES: readonly Mode[] = ['exceptionless', 'sync', 'epoll'];
+
+function positiveInt(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** Parses `run`/`demo` arguments; everything after `--` belongs to the guest. */
+export function parseRunOptions(argv: readonly string[], wantsGuest: boolean): RunOptions {
+  const dash = argv.indexOf('--');
+  const own = dash < 0 ? argv : argv.slice(0, dash);
+  const guestArgs = dash < 0 ? [] : argv.slice(dash + 1);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...own],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        kernel: { type: 'string' },
+        'syscall-threads': { type: 'string' },
+        mode: { type: 'string' },
+        dir: { type: 'string', multiple: true },
+        env: { type: 'string', multiple: true },
+        with: { type: 'string', multiple: true },
+        stats: { type: 'boolean' },
+        'stats-json': { type: 'string' },
+        'spin-us': { type: 'string' },
+        trace: { type: 'boolean' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values;
+  const positionals = parsed.positionals;
+  if (wantsGuest && positionals.length === 0) throw new UsageError('missing GUEST.wasm');
+  if (positionals.length > (wantsGuest ? 1 : 0)) {
+    throw new UsageError(`unexpected argument ${JSON.stringify(positionals[wantsGuest ? 1 : 0])} (guest arguments go after --)`);
+  }
+  const kernel = v.kernel ?? 'virtual';
+  if (!KERNELS.includes(kernel)) throw new UsageError(`unknown kernel ${JSON.stringify(kernel)} (choose: ${KERNELS.join(', ')})`);
+  const mode = (v.mode ?? 'exceptionless') as Mode;
+  if (!MODES.includes(mode)) throw new UsageError(`unknown mode ${JSON.stringify(v.mode)} (choose: ${MODES.join(', ')})`);
+  const env: Record<string, string> = {};
+  for (const e of v.env ?? []) {
+    const i = e.indexOf('=');
+    if (i <= 0) throw new UsageError(`--env expects KEY=VALUE, got ${JSON.stringify(e)}`);
+    env[e.slice(0, i)] = e.slice(i + 1);
+  }
+  for (const d of v.dir ?? []) {
+    const i = d.indexOf(':');
+    if (i === 0 || d.length === 0) throw new UsageError(`--dir expects HOST[:GUEST], got ${JSON.stringify(d)}`);
+    if (i > 0 && !d.slice(i + 1).startsWith('/')) throw new UsageError(`--dir ${JSON.stringify(d)}: the guest path must be absolute`);
+  }
+  return {
+    guest: positionals[0] ?? null,
+    guestArgs,
+    kernel,
+    syscallThreads: positiveInt('syscall-threads', v['syscall-threads'], 1, 1, 64),
+    mode,
+    dirs: v.dir ?? [],
+    env,
+    with: v.with ?? [],
+    stats: v.stats ?? false,
+    statsJson: v['stats-json'] ?? null,
+    spinUs: positiveInt('spin-us', v['spin-us'], 100, 0, 1_000_000),
+    trace: v.trace ?? false,
+  };
+}
+
+/** Splits a `--with` value into the guest file and its arguments (whitespace-separated). */
+export function splitCommand(command: string): [string, string[]] {
+  const words = command.trim().split(/\s+/).filter(Boolean);
+  if (!words.length) throw new UsageError('--with needs a guest file');
+  return [words[0]!, words.slice(1)];
+}

@@ -1,0 +1,73 @@
+import { writeFileSync } from 'node:fs';
+import { InvalidModuleError } from '../wasm/module-info.js';
+import { VM, type Guest, type GuestResult } from '../runtime/vm.js';
+import { formatStats } from '../runtime/stats.js';
+import { splitCommand, type RunOptions } from './options.js';
+
+export interface GuestCommand {
+  readonly file: string;
+  readonly args: readonly string[];
+}
+
+/**
+ * Runs a main guest (and `--with` companions) in one VM. Resolves to the exit status the CLI
+ * should end with. Ctrl-C asks every guest to stop, prints statistics, and exits 130.
+ */
+export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<number> {
+  const companions: GuestCommand[] = opts.with.map((w) => {
+    const [file, args] = splitCommand(w);
+    return { file, args };
+  });
+  const vm = await VM.create({
+    kernel: opts.kernel as 'virtual',
+    syscallThreads: opts.syscallThreads,
+    mode: opts.mode,
+    spinUs: opts.spinUs,
+    ...(opts.trace ? { trace: (line: string) => process.stderr.write(line + '\n') } : {}),
+  });
+  const started: Guest[] = [];
+  let interrupted = false;
+  const onSignal = (): void => {
+    if (interrupted) {
+      process.stderr.write('flexvm: interrupted again, exiting now\n');
+      process.exit(130);
+    }
+    interrupted = true;
+    process.stderr.write('\nflexvm: stopping guests (Ctrl-C again to force)\n');
+    for (const g of started) g.kill();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const spawnOpts = { dirs: opts.dirs, env: opts.env };
+    for (const c of companions) started.push(await vm.spawn(c.file, { ...spawnOpts, args: c.args }));
+    const guest = await vm.spawn(main.file, { ...spawnOpts, args: main.args });
+    started.push(guest);
+    const result = await guest.exited;
+    for (const g of started) if (g !== guest) g.kill(1000);
+    const others = await Promise.all(started.filter((g) => g !== guest).map((g) => g.exited));
+    report([result, ...others], opts);
+    return result.status;
+  } catch (err) {
+    if (err instanceof InvalidModuleError) {
+      process.stderr.write(`flexvm: error: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await vm.close();
+  }
+}
+
+function report(results: GuestResult[], opts: RunOptions): void {
+  const [main] = results;
+  for (const r of results) {
+    if (r.message && !(r !== main && r.status === 130)) process.stderr.write(`flexvm: ${r.name} (pid ${r.pid}) exited with status ${r.status}: ${r.message}\n`);
+  }
+  if (opts.stats) for (const r of results) process.stderr.write(formatStats(`${r.name} (pid ${r.pid})`, r.stats) + '\n');
+  if (opts.statsJson) {
+    writeFileSync(opts.statsJson, JSON.stringify(results.map((r) => ({ name: r.name, pid: r.pid, status: r.status, stats: r.stats })), null, 2) + '\n');
+  }
+}

@@ -1,0 +1,23 @@
+export const USAGE = `flexvm: run WebAssembly guests whose system calls never trap
+
+Usage:
+  flexvm run GUEST.wasm [options] [-- ARGS...]
+  flexvm demo [options]          echo server and client talking through the virtual kernel
+  flexvm --help | --version
+
+Options for run and demo:
+  --kernel virtual               the kernel that serves system calls (default: virtual)
+  --syscall-threads N            host syscall threads, 1-64 (default: 1)
+  --mode MODE                    exceptionless (default), sync, or epoll
+  --dir HOST[:GUEST]             make a host directory visible to the guest (repeatable)
+  --env KEY=VALUE                set an environment variable for the guest (repeatable)
+  --with "GUEST.wasm [ARGS]"     start another guest in the same VM first, e.g. a server the main
+                                 guest talks to; it is stopped when the main guest exits (repeatable)
+  --stats                        print the run's statistics to standard error at exit
+  --stats-json FILE              write them as JSON to FILE
+  --spin-us N                    idle polling of a syscall thread before it sleeps (default: 100)
+  --trace                        print every system call and its result to standard error
+
+Exit status: the main guest's own status (130 if interrupted, 134 if it trapped), 1 if a guest
+could not be loaded or the VM failed, 2 for a usage error.
+`;

@@ -1,0 +1,31 @@
+// Bundles the host (already compiled by tsc into build/) into dist/: the embedding API, the CLI and
+// the two worker entry points. Every output file sits at the top of dist/, so the runtime finds its
+// workers with `new URL('./x-worker.js', import.meta.url)` both here and in build/.
+import { dts } from 'rollup-plugin-dts';
+
+const external = (id) => id.startsWith('node:');
+
+export default [
+  {
+    input: {
+      index: 'build/host/index.js',
+      cli: 'build/host/cli/main.js',
+      'syscall-worker': 'build/host/runtime/syscall-worker.js',
+      'guest-worker': 'build/host/runtime/guest-worker.js',
+    },
+    external,
+    output: {
+      dir: 'dist',
+      format: 'es',
+      entryFileNames: '[name].js',
+      chunkFileNames: '[name]-[hash].js',
+      sourcemap: true,
+    },
+  },
+  {
+    input: 'build/host/index.d.ts',
+    external,
+    output: { file: 'dist/index.d.ts', format: 'es' },
+    plugins: [dts()],
+  },
+];

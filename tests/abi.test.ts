@@ -43,7 +43,8 @@ test('control block lines have one writer each, and the thread and host lines fi
   assert.ok(v1.THREAD_LINES + v1.MAX_THREADS * 64 <= v1.HOST_LINES);
   assert.ok(v1.HOST_LINES + v1.MAX_THREADS * 64 <= v1.CTRL_FIXED_SIZE);
   assert.is(v1.ctrlSize(1), v1.CTRL_FIXED_SIZE + 128);
-  assert.is(v1.pageDoneOffset(17), v1.CTRL_FIXED_SIZE + 128);
+  assert.is(v1.doneMaskOffset(8), v1.CTRL_FIXED_SIZE + 64);
+  assert.is(v1.doneMaskOffset(9), v1.CTRL_FIXED_SIZE + 128);
 });
 
 test('Linux x86-64 numbers: a few well-known syscalls and errno values', () => {

@@ -16,7 +16,9 @@
 #define FLEXVM_CTRL_FIXED_SIZE 9216
 #define FLEXVM_THREAD_LINES 1024
 #define FLEXVM_HOST_LINES 5120
-#define FLEXVM_CTRL_SIZE(pages) (FLEXVM_CTRL_FIXED_SIZE + 2 * (((pages) * 4 + 63) & ~63))
+#define FLEXVM_CTRL_SIZE(pages) (FLEXVM_CTRL_FIXED_SIZE + 2 * (((pages) * 8 + 63) & ~63))
+#define FLEXVM_SUB_MASK_OFFSET(pages) (FLEXVM_CTRL_FIXED_SIZE)
+#define FLEXVM_DONE_MASK_OFFSET(pages) (FLEXVM_CTRL_FIXED_SIZE + (((pages) * 8 + 63) & ~63))
 
 #define FLEXVM_ST_FREE 0 /* owned by the guest; unused */
 #define FLEXVM_ST_SUBMITTED 1 /* filled in by the guest; a syscall thread may claim it */

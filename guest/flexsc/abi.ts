@@ -13,6 +13,18 @@ export const PATH_MAX: i32 = 4096;
 export const CTRL_FIXED_SIZE: i32 = 9216;
 export const THREAD_LINES: i32 = 1024;
 export const HOST_LINES: i32 = 5120;
+/** Total size of a control block serving `pages` syscall pages. */
+export function ctrlSize(pages: i32): usize {
+  return <usize>CTRL_FIXED_SIZE + 2 * <usize>((pages * 8 + 63) & ~63);
+}
+/** Byte offset of sub_mask[] in the control block. */
+export function subMaskOffset(pages: i32): usize {
+  return <usize>CTRL_FIXED_SIZE;
+}
+/** Byte offset of done_mask[] in the control block. */
+export function doneMaskOffset(pages: i32): usize {
+  return <usize>CTRL_FIXED_SIZE + <usize>((pages * 8 + 63) & ~63);
+}
 
 export const ST_FREE: i32 = 0;
 export const ST_SUBMITTED: i32 = 1;

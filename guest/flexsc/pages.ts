@@ -2,8 +2,9 @@
 // cancelling, waiting. This file is the guest half of the protocol in abi/README.md.
 
 import {
-  ABI_VERSION, MAGIC, ENTRY_SIZE, ENTRIES_PER_PAGE, PAGE_SIZE, MAX_PAGES, CTRL_FIXED_SIZE, THREAD_LINES,
-  ST_FREE, ST_SUBMITTED, ST_BUSY, ST_DONE, ST_CANCEL, MODE_EXCEPTIONLESS,
+  ABI_VERSION, MAGIC, ENTRY_SIZE, ENTRIES_PER_PAGE, PAGE_SIZE, MAX_PAGES, THREAD_LINES,
+  ctrlSize, subMaskOffset, doneMaskOffset,
+  ST_FREE, ST_SUBMITTED, ST_BUSY, ST_DONE, ST_CANCEL, MODE_EXCEPTIONLESS, MODE_EPOLL,
   E_STATUS, E_SYSNO, E_ARG0, E_ARG1, E_ARG2, E_ARG3, E_ARG4, E_ARG5, E_RET, E_RET_HI, E_USER, E_FLAGS, E_SEQ, E_THREAD,
   C_MAGIC, C_VERSION, C_CTRL_SIZE, C_PAGE_COUNT, C_PAGES_PTR, C_ENTRY_SIZE, C_THREAD_COUNT, C_MODE, C_PID,
   C_COMPLETIONS, C_GUEST_WAITING, C_SHUTDOWN,
@@ -15,7 +16,7 @@ import { Request, RequestQueue, RQ_POSTED, RQ_READY } from "./request";
 import { host_register, host_syscall, host_yield } from "./host";
 
 /** Completion-word polls before the guest sleeps in waitCompletions (roughly 1-2 µs). */
-const SPIN_POLLS: i32 = 512;
+const SPIN_POLLS: i32 = 8192;
 
 /** Default number of syscall pages: 64 pages of 64 entries = 4,096 calls in flight. */
 export const DEFAULT_PAGES: i32 = 64;
@@ -26,12 +27,12 @@ let pageCount: i32 = 0;
 let threads: i32 = 1;
 let hostMode: i32 = MODE_EXCEPTIONLESS;
 let pid: i32 = 0;
-let pageSub: usize = 0;
-let pageDone: usize = 0;
+let subMask: usize = 0;
+let doneMask: usize = 0;
+let seenCompletions: i32 = 0;
 let registerResult: i32 = 1; // 1: not yet registered; 0: registered; < 0: refused
 
-// Per-page: last page_done hint seen, and entries in flight.
-let seenDone = new StaticArray<i32>(0);
+// Per-page: entries in flight.
 let inflightInPage = new StaticArray<i32>(0);
 // Per-entry: the request posted in it (null for fire-and-forget calls, which use an anonymous request).
 let requestOf = new StaticArray<Request | null>(0);
@@ -44,6 +45,15 @@ let freeTop = new StaticArray<i32>(0);
 let eventBusy = new StaticArray<i32>(0);
 let eventCap = new StaticArray<i32>(0);
 let sqTail = new StaticArray<i32>(0);
+let publishedTail = new StaticArray<i32>(0);
+// Pages with entries posted since the last publish, and those entries' bits (low and high 32).
+let subLo = new StaticArray<i32>(0);
+let subHi = new StaticArray<i32>(0);
+let dirtyPages = new StaticArray<i32>(0);
+let dirtyCount: i32 = 0;
+let unpublished: i32 = 0;
+/** Posts after which the guest publishes even in the middle of running handlers. */
+const PUBLISH_EVERY: i32 = 32;
 let cancelTail = new StaticArray<i32>(0);
 let inflight: i32 = 0;
 let anyThread: i32 = 0;
@@ -69,16 +79,15 @@ function align(p: usize, a: usize): usize {
 export function pagesInit(pages: i32): i32 {
   if (registerResult <= 0) return registerResult == 0 ? -EALREADY : registerResult;
   if (pages < 1 || pages > MAX_PAGES) return -EINVAL;
-  const hints = <usize>align(<usize>pages * 4, 64);
-  const size = <usize>CTRL_FIXED_SIZE + 2 * hints;
+  const size = ctrlSize(pages);
   // Never freed: the host keeps pointers into these for the guest's lifetime.
   ctrl = align(heap.alloc(size + 64), 64);
   pagesPtr = align(heap.alloc(<usize>pages * PAGE_SIZE + PAGE_SIZE), PAGE_SIZE);
   memory.fill(ctrl, 0, size);
   memory.fill(pagesPtr, 0, <usize>pages * PAGE_SIZE);
   pageCount = pages;
-  pageSub = ctrl + CTRL_FIXED_SIZE;
-  pageDone = pageSub + hints;
+  subMask = ctrl + subMaskOffset(pages);
+  doneMask = ctrl + doneMaskOffset(pages);
   store<i32>(ctrl + C_MAGIC, MAGIC);
   store<i32>(ctrl + C_VERSION, ABI_VERSION);
   store<i32>(ctrl + C_CTRL_SIZE, <i32>size);
@@ -98,7 +107,6 @@ export function pagesInit(pages: i32): i32 {
   pid = atomic.load<i32>(ctrl + C_PID);
 
   const entries = pages * ENTRIES_PER_PAGE;
-  seenDone = new StaticArray<i32>(pages);
   inflightInPage = new StaticArray<i32>(pages);
   requestOf = new StaticArray<Request | null>(entries);
   freeStack = new StaticArray<i32>(entries);
@@ -107,6 +115,10 @@ export function pagesInit(pages: i32): i32 {
   eventBusy = new StaticArray<i32>(threads);
   eventCap = new StaticArray<i32>(threads);
   sqTail = new StaticArray<i32>(threads);
+  publishedTail = new StaticArray<i32>(threads);
+  subLo = new StaticArray<i32>(pages);
+  subHi = new StaticArray<i32>(pages);
+  dirtyPages = new StaticArray<i32>(pages);
   cancelTail = new StaticArray<i32>(threads);
   // Page p belongs to thread p % threads. Fill each thread's stack so that low entries pop first.
   syncEntryIndex = 0; // entry 0 (page 0, thread 0) is kept for calls made through an import
@@ -193,15 +205,51 @@ export function post(r: Request): void {
   const page = index / ENTRIES_PER_PAGE;
   unchecked((inflightInPage[page] = unchecked(inflightInPage[page]) + 1));
   inflight++;
-  // Order matters: the entry is SUBMITTED, then its page hint moves, then the thread's tail: a
-  // syscall thread that reads the tail finds every entry below it.
   atomic.store<i32>(e + E_STATUS, ST_SUBMITTED);
-  atomic.add<i32>(pageSub + <usize>page * 4, 1);
   unchecked((sqTail[t] = seq + 1));
-  const line = threadLine(t);
-  atomic.store<i32>(line + T_SQ_TAIL, seq + 1);
   bump(C_G_SUBMITTED);
-  ringIfSleeping(line);
+  // Published in batches (see publish): the syscall thread then finds a whole batch in one pass.
+  markSubmitted(index);
+  if (++unpublished >= PUBLISH_EVERY) publish();
+}
+
+/** Notes a posted entry's bit for the next publish. */
+@inline function markSubmitted(index: i32): void {
+  const page = index >> 6;
+  if ((unchecked(subLo[page]) | unchecked(subHi[page])) == 0) unchecked((dirtyPages[dirtyCount++] = page));
+  if ((index & 32) == 0) unchecked((subLo[page] = unchecked(subLo[page]) | (1 << (index & 31))));
+  else unchecked((subHi[page] = unchecked(subHi[page]) | (1 << (index & 31))));
+}
+
+/**
+ * Makes posted entries visible to the syscall threads: sets their bits in the pages' submission
+ * masks, then moves each thread's tail, then rings the doorbell of a thread that sleeps. Order
+ * matters: a syscall thread that reads a tail finds every entry below it. The loop publishes when it
+ * has run the ready handlers (and every PUBLISH_EVERY posts), so a burst of submissions costs the
+ * shared cache lines one write per page and per thread instead of one per call.
+ */
+export function publish(): void {
+  if (unpublished == 0) return;
+  for (let i = 0; i < dirtyCount; i++) {
+    const page = unchecked(dirtyPages[i]);
+    const w = subMask + <usize>page * 8;
+    const lo = unchecked(subLo[page]);
+    const hi = unchecked(subHi[page]);
+    if (lo != 0) atomic.or<i32>(w, lo);
+    if (hi != 0) atomic.or<i32>(w + 4, hi);
+    unchecked((subLo[page] = 0));
+    unchecked((subHi[page] = 0));
+  }
+  dirtyCount = 0;
+  for (let t = 0; t < threads; t++) {
+    const tail = unchecked(sqTail[t]);
+    if (tail == unchecked(publishedTail[t])) continue;
+    unchecked((publishedTail[t] = tail));
+    const line = threadLine(t);
+    atomic.store<i32>(line + T_SQ_TAIL, tail);
+    ringIfSleeping(line);
+  }
+  unpublished = 0;
 }
 
 /** Wakes syscall thread `line` only if it said it sleeps (its needs_wakeup flag). */
@@ -215,40 +263,55 @@ export function post(r: Request): void {
 }
 
 /**
- * Collects completed entries: for each page whose done-hint moved, reads every DONE entry, frees it
- * and queues its request (if it has a handler) on `ready`. Returns the number of entries collected.
+ * Collects completed entries: if the completions word moved, takes each busy page's done mask and
+ * reads the entries whose bit is set, frees them and queues their requests (those with a handler)
+ * on `ready`. Returns the number of entries collected.
  */
 export function harvest(ready: RequestQueue): i32 {
+  publish();
   bump(C_G_POLLS);
+  const c = atomic.load<i32>(ctrl + C_COMPLETIONS);
+  if (c == seenCompletions) return 0;
+  seenCompletions = c;
   let collected = 0;
   for (let p = 0; p < pageCount; p++) {
     if (unchecked(inflightInPage[p]) == 0) continue;
-    const hint = atomic.load<i32>(pageDone + <usize>p * 4);
-    if (hint == unchecked(seenDone[p])) continue;
-    unchecked((seenDone[p] = hint));
-    const first = p * ENTRIES_PER_PAGE;
-    for (let i = 0; i < ENTRIES_PER_PAGE; i++) {
-      const index = first + i;
-      const e = entryAddr(index);
-      if (atomic.load<i32>(e + E_STATUS) != ST_DONE) continue;
-      const r = unchecked(requestOf[index]);
-      if (!r || r._entry != index) continue; // the sync entry, or not ours: leave it alone
-      const lo = load<u32>(e + E_RET);
-      const hi = load<i32>(e + E_RET_HI);
-      atomic.store<i32>(e + E_STATUS, ST_FREE);
-      unchecked((requestOf[index] = null));
-      release(r, index);
-      r.result = (<i64>hi << 32) | <i64>lo;
-      collected++;
-      if (r._anon) {
-        r._state = 0;
-      } else {
-        r._state = RQ_READY;
-        ready.push(r);
-      }
-    }
+    const w = doneMask + <usize>p * 8;
+    let lo = atomic.load<i32>(w);
+    let hi = atomic.load<i32>(w + 4);
+    if ((lo | hi) == 0) continue;
+    if (lo != 0) lo = atomic.xchg<i32>(w, 0);
+    if (hi != 0) hi = atomic.xchg<i32>(w + 4, 0);
+    collected += collectBits(lo, p * ENTRIES_PER_PAGE, ready);
+    collected += collectBits(hi, p * ENTRIES_PER_PAGE + 32, ready);
   }
   return collected;
+}
+
+function collectBits(mask: i32, first: i32, ready: RequestQueue): i32 {
+  let n = 0;
+  while (mask != 0) {
+    const index = first + ctz(mask);
+    mask &= mask - 1;
+    const e = entryAddr(index);
+    if (atomic.load<i32>(e + E_STATUS) != ST_DONE) continue;
+    const r = unchecked(requestOf[index]);
+    if (!r || r._entry != index) continue; // the sync entry, or not ours: leave it alone
+    const lo = load<u32>(e + E_RET);
+    const hi = load<i32>(e + E_RET_HI);
+    atomic.store<i32>(e + E_STATUS, ST_FREE);
+    unchecked((requestOf[index] = null));
+    release(r, index);
+    r.result = (<i64>hi << 32) | <i64>lo;
+    n++;
+    if (r._anon) {
+      r._state = 0;
+    } else {
+      r._state = RQ_READY;
+      ready.push(r);
+    }
+  }
+  return n;
 }
 
 function release(r: Request, index: i32): void {
@@ -271,12 +334,13 @@ function release(r: Request, index: i32): void {
 export function cancelPosted(r: Request): i32 {
   const index = r._entry;
   if (index < 0) return -EINVAL;
+  publish();
   const e = entryAddr(index);
   let ok = atomic.cmpxchg<i32>(e + E_STATUS, ST_SUBMITTED, ST_CANCEL) == ST_SUBMITTED;
   if (!ok) ok = atomic.cmpxchg<i32>(e + E_STATUS, ST_BUSY, ST_CANCEL) == ST_BUSY;
   if (!ok) return -EALREADY;
   const t = r._thread;
-  atomic.add<i32>(pageSub + <usize>(index / ENTRIES_PER_PAGE) * 4, 1);
+  atomic.or<i32>(subMask + <usize>(index >> 6) * 8 + ((index & 32) != 0 ? 4 : 0), 1 << (index & 31));
   const line = threadLine(t);
   const c = unchecked(cancelTail[t]) + 1;
   unchecked((cancelTail[t] = c));
@@ -292,6 +356,7 @@ export function cancelPosted(r: Request): i32 {
  * last poll finds after announcing the wait (so a completion racing the announcement is not lost).
  */
 export function waitCompletions(ready: RequestQueue, timeoutNs: i64): void {
+  publish();
   // A polling syscall thread usually answers within a microsecond or two: watch the completions word
   // for a moment before paying for a sleep and a wake-up.
   const before = atomic.load<i32>(ctrl + C_COMPLETIONS);
@@ -322,10 +387,12 @@ export function countHandler(): void {
   bump(C_G_HANDLERS);
 }
 
-/** Writes a call into the reserved sync entry and publishes it to thread 0. Returns the entry. */
+/**
+ * Writes a call into the reserved sync entry. In sync mode it is published to thread 0 (after any
+ * entries posted before it, so calls keep their order); in epoll mode it is handed over directly.
+ */
 function fillSync(nr: i32, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32, a5: i32, flags: i32): usize {
   const e = entryAddr(syncEntryIndex);
-  const seq = unchecked(sqTail[0]);
   store<i32>(e + E_SYSNO, nr);
   store<i32>(e + E_ARG0, a0);
   store<i32>(e + E_ARG1, a1);
@@ -335,14 +402,20 @@ function fillSync(nr: i32, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32, a5: i32,
   store<i32>(e + E_ARG5, a5);
   store<i32>(e + E_USER, syncEntryIndex);
   store<i32>(e + E_FLAGS, flags);
-  store<i32>(e + E_SEQ, seq);
   store<i32>(e + E_THREAD, 0);
-  atomic.store<i32>(e + E_STATUS, ST_SUBMITTED);
-  atomic.add<i32>(pageSub, 1);
-  unchecked((sqTail[0] = seq + 1));
-  atomic.store<i32>(threadLine(0) + T_SQ_TAIL, seq + 1);
   bump(C_G_SUBMITTED);
   bump(C_G_SYNC_CALLS);
+  if (hostMode == MODE_EPOLL) {
+    atomic.store<i32>(e + E_STATUS, ST_SUBMITTED);
+    return e;
+  }
+  const seq = unchecked(sqTail[0]);
+  store<i32>(e + E_SEQ, seq);
+  atomic.store<i32>(e + E_STATUS, ST_SUBMITTED);
+  unchecked((sqTail[0] = seq + 1));
+  markSubmitted(syncEntryIndex);
+  unpublished++;
+  publish();
   return e;
 }
 

@@ -19,17 +19,17 @@ export const CTRL_FIXED_SIZE = 9216;
 export const THREAD_LINES = 1024;
 export const HOST_LINES = 5120;
 
-/** Total size of a control block serving `pages` syscall pages (fixed part plus the two page-hint arrays). */
+/** Total size of a control block serving `pages` syscall pages (fixed part plus the two mask arrays). */
 export function ctrlSize(pages: number): number {
-  return CTRL_FIXED_SIZE + 2 * ((pages * 4 + 63) & ~63);
+  return CTRL_FIXED_SIZE + 2 * ((pages * 8 + 63) & ~63);
 }
-/** Byte offset of the page_sub hint array inside the control block. */
-export function pageSubOffset(_pages: number): number {
+/** Byte offset of sub_mask[] (a 64-bit mask of submitted or cancelled entries per page) in the control block. */
+export function subMaskOffset(_pages: number): number {
   return CTRL_FIXED_SIZE;
 }
-/** Byte offset of the page_done hint array inside the control block. */
-export function pageDoneOffset(pages: number): number {
-  return CTRL_FIXED_SIZE + ((pages * 4 + 63) & ~63);
+/** Byte offset of done_mask[] (a 64-bit mask of completed entries per page) in the control block. */
+export function doneMaskOffset(pages: number): number {
+  return CTRL_FIXED_SIZE + ((pages * 8 + 63) & ~63);
 }
 
 // Entry status values

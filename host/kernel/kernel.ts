@@ -31,7 +31,10 @@ export interface Kernel<P = unknown> {
    * without completing them.
    */
   detach(proc: P): void;
-  /** Executes one call: returns its result, or PENDING and completes it later. */
+  /**
+   * Executes one call: returns its result, or PENDING and completes it later. When it returns a
+   * result, the kernel must not keep the Call (the runtime reuses the object for the next call).
+   */
   syscall(proc: P, call: Call): number;
   /**
    * Virtual time only. The runtime calls this when every attached guest is waiting and no call is

@@ -1,7 +1,7 @@
 import {
   ABI_VERSION_MAJOR, ABI_VERSION_MINOR, MAGIC, ENTRY_SIZE, PAGE_SIZE, MAX_PAGES, CTRL_ALIGN,
   C_MAGIC, C_VERSION, C_CTRL_SIZE, C_PAGE_COUNT, C_PAGES_PTR, C_ENTRY_SIZE, C_THREAD_COUNT, C_MODE, C_PID,
-  CTRL_FIXED_SIZE, ctrlSize, pageSubOffset, pageDoneOffset, EINVAL, EFAULT, EPROTO,
+  CTRL_FIXED_SIZE, ctrlSize, subMaskOffset, doneMaskOffset, EINVAL, EFAULT, EPROTO,
 } from '../abi/v1.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 
@@ -11,8 +11,9 @@ export interface ControlLayout {
   readonly ctrlSize: number;
   readonly pageCount: number;
   readonly pagesPtr: number;
-  readonly pageSub: number;
-  readonly pageDone: number;
+  /** sub_mask[] (guest sets, host takes) and done_mask[] (host sets, guest takes). */
+  readonly subMask: number;
+  readonly doneMask: number;
 }
 
 /** Registration refused: `errno` goes back to the guest, `message` to the user. */
@@ -65,8 +66,8 @@ export function validateControlBlock(mem: GuestMemory, ptr: number): ControlLayo
     ctrlSize: expected,
     pageCount,
     pagesPtr,
-    pageSub: ctrl + pageSubOffset(pageCount),
-    pageDone: ctrl + pageDoneOffset(pageCount),
+    subMask: ctrl + subMaskOffset(pageCount),
+    doneMask: ctrl + doneMaskOffset(pageCount),
   };
 }
 

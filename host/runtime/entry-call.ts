@@ -9,6 +9,8 @@ export interface CallSink {
 /**
  * A Call backed by a syscall entry in guest memory. Arguments are read once when the call starts
  * (the entry is BUSY, the guest does not touch them), and the result is written back by the sink.
+ * A call that completes inside Kernel.syscall() is recycled for the next one (the kernel interface
+ * forbids keeping such a call), which keeps the hot path free of allocations.
  */
 export class EntryCall implements Call {
   onCancel: (() => void) | null = null;
@@ -20,19 +22,39 @@ export class EntryCall implements Call {
 
   constructor(
     private readonly sink: CallSink,
-    readonly guest: GuestSlot,
+    public guest: GuestSlot,
     /** Entry index in the guest's pages; -1 for the shim entry. */
-    readonly index: number,
-    readonly thread: number,
-    readonly sysno: number,
-    readonly a0: number,
-    readonly a1: number,
-    readonly a2: number,
-    readonly a3: number,
-    readonly a4: number,
-    readonly a5: number,
-    readonly flags: number,
+    public index: number,
+    public thread: number,
+    public sysno: number,
+    public a0: number,
+    public a1: number,
+    public a2: number,
+    public a3: number,
+    public a4: number,
+    public a5: number,
+    public flags: number,
   ) {}
+
+  /** Makes a finished call describe a new one. */
+  reset(guest: GuestSlot, index: number, thread: number, sysno: number, a0: number, a1: number, a2: number, a3: number, a4: number, a5: number, flags: number): this {
+    this.guest = guest;
+    this.index = index;
+    this.thread = thread;
+    this.sysno = sysno;
+    this.a0 = a0;
+    this.a1 = a1;
+    this.a2 = a2;
+    this.a3 = a3;
+    this.a4 = a4;
+    this.a5 = a5;
+    this.flags = flags;
+    this.onCancel = null;
+    this.done = false;
+    this.cancelRequested = false;
+    this.onDone = null;
+    return this;
+  }
 
   complete(result: number): void {
     if (this.done) return;

@@ -19,8 +19,9 @@ export class GuestSlot {
   readonly i32: Int32Array;
   readonly ctrlW: number;
   readonly pagesW: number;
-  readonly pageSubW: number;
-  readonly pageDoneW: number;
+  /** Word offsets of sub_mask[] and done_mask[] (two words per page). */
+  readonly subW: number;
+  readonly doneW: number;
   readonly completionsW: number;
   readonly waitingW: number;
   readonly shutdownW: number;
@@ -32,17 +33,22 @@ export class GuestSlot {
   readonly hostW: number;
   /** Pages owned by this thread (p % threads === index). */
   readonly owned: Int32Array;
-  /** Last page_sub hint seen, per owned page. */
-  readonly seenSub: Int32Array;
+  /**
+   * Per owned page, entries taken from sub_mask that must be looked at again: submitted but not yet
+   * published (seq >= tail), or cancelled before being published.
+   */
+  readonly carryLo: Int32Array;
+  readonly carryHi: Int32Array;
   /** Next seq to take from this thread's line. */
   nextSeq = 0;
   seenCancel = 0;
   seenShim = 0;
   /** Calls this thread is executing for the guest, by entry index (-1: the shim entry). */
   readonly inflight = new Map<number, EntryCall>();
-  /** Pages with completions not yet announced through page_done. */
+  /** Pages with completions not yet announced in done_mask, and their bits. */
   readonly dirtyPages: number[] = [];
-  readonly dirty: Uint8Array;
+  readonly doneLo: Int32Array;
+  readonly doneHi: Int32Array;
   /** Completions written since the last flush. */
   pendingDone = 0;
   readonly submittedBySysno = new Uint32Array(SYSNO_LIMIT);
@@ -71,8 +77,8 @@ export class GuestSlot {
     this.i32 = new Int32Array(memory.memory.buffer);
     this.ctrlW = layout.ctrl >> 2;
     this.pagesW = layout.pagesPtr >> 2;
-    this.pageSubW = layout.pageSub >> 2;
-    this.pageDoneW = layout.pageDone >> 2;
+    this.subW = layout.subMask >> 2;
+    this.doneW = layout.doneMask >> 2;
     this.completionsW = this.ctrlW + CW_COMPLETIONS;
     this.waitingW = this.ctrlW + CW_GUEST_WAITING;
     this.shutdownW = this.ctrlW + CW_SHUTDOWN;
@@ -83,8 +89,10 @@ export class GuestSlot {
     const owned: number[] = [];
     if (scanned) for (let p = thread; p < layout.pageCount; p += threads) owned.push(p);
     this.owned = Int32Array.from(owned);
-    this.seenSub = new Int32Array(owned.length);
-    this.dirty = new Uint8Array(layout.pageCount);
+    this.carryLo = new Int32Array(owned.length);
+    this.carryHi = new Int32Array(owned.length);
+    this.doneLo = new Int32Array(layout.pageCount);
+    this.doneHi = new Int32Array(layout.pageCount);
   }
 
   /** Word offset of entry `index` (-1: the shim entry). */

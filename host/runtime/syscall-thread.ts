@@ -4,7 +4,7 @@ import {
   EW_STATUS, EW_SYSNO, EW_ARG0, EW_ARG1, EW_ARG2, EW_ARG3, EW_ARG4, EW_ARG5, EW_RET, EW_RET_HI, EW_FLAGS, EW_SEQ,
   EW_THREAD, EW_HOST, T_SQ_TAIL, T_CANCEL_TAIL, T_DOORBELL, T_NEEDS_WAKEUP,
   H_CLAIMED, H_COMPLETED, H_BATCHES, H_SCANS, H_SLEEPS, H_WAKEUPS, H_NOTIFIES, H_CANCEL_WON, H_CANCEL_LOST,
-  H_NEXT_SEQ, ENTRIES_PER_PAGE, THREAD_LINES, HOST_LINES, SYSCALLS, ERRNO_NAMES,
+  H_NEXT_SEQ, ENTRIES_PER_PAGE, THREAD_LINES, HOST_LINES, SYSCALLS, ERRNO_NAMES, EF_NOWAIT,
 } from '../abi/v1.js';
 import { PENDING, type Kernel, type Limits } from '../kernel/kernel.js';
 import { SysError } from '../kernel/errors.js';
@@ -77,6 +77,8 @@ export class SyscallThread implements CallSink {
   private readonly spinMs: number;
   private readonly resumes: (() => void)[] = [];
   private readonly ownWaiter = new BellWaiter();
+  /** A finished call to reuse for the next one. */
+  private spare: EntryCall | null = null;
   private closed = false;
   private keepAlive: NodeJS.Timeout | null = null;
 
@@ -152,27 +154,39 @@ export class SyscallThread implements CallSink {
       return;
     }
     const start = performance.now();
-    // Yield to the event loop at least this often while busy, sooner when the kernel awaits I/O.
-    const turn = this.kernel?.asynchronous ? 0.2 : 4;
-    for (;;) {
+    // Yield to the event loop at least this often while busy, at once when the kernel awaits I/O.
+    const asynchronous = this.kernel?.asynchronous === true;
+    const turn = asynchronous ? 0.2 : 4;
+    let sawWork = false;
+    for (let i = 1; ; i++) {
       const work = this.pass();
+      if (work > 0) sawWork = true;
+      else if (asynchronous) {
+        if (sawWork) this.lastWork = performance.now();
+        this.runResumes();
+        if (performance.now() - this.lastWork > this.spinMs && this.backlog.length === 0) break;
+        setImmediate(this.loop);
+        return;
+      }
+      // Reading the clock costs as much as a pass: look at it every 16 passes.
+      if ((i & 15) !== 0) continue;
       const now = performance.now();
-      if (work > 0) this.lastWork = now;
-      else if (this.isHome && this.idleAdvance()) {
+      if (sawWork) {
+        this.lastWork = now;
+        sawWork = false;
+      } else if (this.isHome && this.idleAdvance()) {
         this.lastWork = now;
         continue;
       }
       this.runResumes();
-      if (work === 0 && now - this.lastWork > this.spinMs && this.backlog.length === 0) {
-        this.running = false;
-        this.sleep();
-        return;
-      }
-      if (now - start > turn || (work === 0 && this.kernel?.asynchronous)) {
+      if (now - this.lastWork > this.spinMs && this.backlog.length === 0) break;
+      if (now - start > turn) {
         setImmediate(this.loop);
         return;
       }
     }
+    this.running = false;
+    this.sleep();
   };
 
   /** Sets needs-wakeup everywhere, re-checks for work (no lost wake-up), then waits for a doorbell. */
@@ -236,8 +250,10 @@ export class SyscallThread implements CallSink {
       if (this.backlog.length) work += this.retryBacklog();
     } finally {
       this.inPass = false;
-      for (const g of this.toFlush) this.flush(g);
-      this.toFlush.length = 0;
+      if (this.toFlush.length) {
+        for (const g of this.toFlush) this.flush(g);
+        this.toFlush.length = 0;
+      }
     }
     return work;
   }
@@ -263,9 +279,10 @@ export class SyscallThread implements CallSink {
   }
 
   /**
-   * Finds the entries published since the last pass (seq in [nextSeq, tail)) in the pages whose
-   * hint moved, and runs them in seq order: the guest's per-thread submission order, which keeps
-   * calls on one descriptor in order. Also answers cancellations.
+   * Finds the entries published since the last pass (seq in [nextSeq, tail)) through the pages'
+   * submission masks, and runs them in seq order: the guest's per-thread submission order, which
+   * keeps calls on one descriptor in order. Also answers cancellations. Only entries whose bit is set
+   * are looked at, so idle entries (a server's thousands of pending reads) cost nothing per pass.
    */
   private scanPages(g: GuestSlot, tail: number): number {
     const i32 = g.i32;
@@ -281,24 +298,40 @@ export class SyscallThread implements CallSink {
     const owned = g.owned;
     for (let k = 0; k < owned.length; k++) {
       const p = owned[k]!;
-      const hint = Atomics.load(i32, g.pageSubW + p);
-      if (hint === g.seenSub[k]) continue;
-      let rescan = false;
-      const first = p * ENTRIES_PER_PAGE;
-      for (let i = 0; i < ENTRIES_PER_PAGE; i++) {
-        const w = g.pagesW + (first + i) * 16;
-        const status = Atomics.load(i32, w);
-        if (status === ST_SUBMITTED) {
-          const rel = (i32[w + EW_SEQ]! - g.nextSeq) >>> 0;
-          if (rel < span) {
-            if (bySeq[rel] === -1) found++;
-            bySeq[rel] = first + i;
-          } else rescan = true; // posted after the tail we read: next pass
-        } else if (status === ST_CANCEL) {
-          if (this.cancelEntry(g, first + i, w, span)) rescan = true;
+      const w = g.subW + p * 2;
+      let lo = g.carryLo[k]!;
+      let hi = g.carryHi[k]!;
+      if (Atomics.load(i32, w) !== 0) lo |= Atomics.exchange(i32, w, 0);
+      if (Atomics.load(i32, w + 1) !== 0) hi |= Atomics.exchange(i32, w + 1, 0);
+      if ((lo | hi) === 0) continue;
+      let keepLo = 0;
+      let keepHi = 0;
+      for (let half = 0; half < 2; half++) {
+        let m = half === 0 ? lo : hi;
+        while (m !== 0) {
+          const bit = m & -m;
+          m ^= bit;
+          const index = p * ENTRIES_PER_PAGE + half * 32 + (31 - Math.clz32(bit));
+          const ew = g.pagesW + index * 16;
+          const status = Atomics.load(i32, ew);
+          let keep = false;
+          if (status === ST_SUBMITTED) {
+            const rel = (i32[ew + EW_SEQ]! - g.nextSeq) >>> 0;
+            if (rel < span) {
+              if (bySeq[rel] === -1) found++;
+              bySeq[rel] = index;
+            } else keep = rel < 0x8000_0000; // posted after the tail we read: look again
+          } else if (status === ST_CANCEL) {
+            keep = this.cancelEntry(g, index, ew, span);
+          }
+          if (keep) {
+            if (half === 0) keepLo |= bit;
+            else keepHi |= bit;
+          }
         }
       }
-      g.seenSub[k] = rescan ? (hint - 1) | 0 : hint;
+      g.carryLo[k] = keepLo;
+      g.carryHi[k] = keepHi;
     }
     g.nextSeq = tail;
     i32[g.hostW + (H_NEXT_SEQ >> 2)] = tail;
@@ -327,7 +360,7 @@ export class SyscallThread implements CallSink {
     return claimed;
   }
 
-  /** A CANCEL entry seen in a scan. Returns true when the page must be scanned again. */
+  /** A CANCEL entry seen in a scan. Returns true when it must be looked at again (not yet published). */
   private cancelEntry(g: GuestSlot, index: number, w: number, span: number): boolean {
     const i32 = g.i32;
     const host = i32[w + EW_HOST]!;
@@ -420,12 +453,21 @@ export class SyscallThread implements CallSink {
     const i32 = g.i32;
     const w = g.entryW(index);
     const sysno = i32[w + EW_SYSNO]!;
-    const call = new EntryCall(
-      this, g, index, thread, sysno,
+    const call = this.newCall(
+      g, index, thread, sysno,
       i32[w + EW_ARG0]!, i32[w + EW_ARG1]!, i32[w + EW_ARG2]!, i32[w + EW_ARG3]!, i32[w + EW_ARG4]!, i32[w + EW_ARG5]!,
       i32[w + EW_FLAGS]!,
     );
     this.run(g, call);
+  }
+
+  private newCall(g: GuestSlot, index: number, thread: number, sysno: number, a0: number, a1: number, a2: number, a3: number, a4: number, a5: number, flags: number): EntryCall {
+    const spare = this.spare;
+    if (spare) {
+      this.spare = null;
+      return spare.reset(g, index, thread, sysno, a0, a1, a2, a3, a4, a5, flags);
+    }
+    return new EntryCall(this, g, index, thread, sysno, a0, a1, a2, a3, a4, a5, flags);
   }
 
   private run(g: GuestSlot, call: EntryCall): void {
@@ -443,7 +485,10 @@ export class SyscallThread implements CallSink {
     }
     if (result === PENDING) {
       if (!call.done) g.inflight.set(call.index, call);
-    } else call.complete(result);
+    } else {
+      call.complete(result);
+      if (call.onDone === null) this.spare = call; // completed inside syscall(): no one holds it
+    }
   }
 
   private errorResult(err: unknown, g: GuestSlot, call: EntryCall): number {
@@ -472,12 +517,17 @@ export class SyscallThread implements CallSink {
     if (call.sysno >>> 0 < SYSNO_LIMIT) g.completedBySysno[call.sysno]!++;
     if (this.options.trace) this.options.trace(traceLine(g, call, result));
     i32[g.hostW + (H_COMPLETED >> 2)]!++;
+    if (!g.scanned) {
+      // A guest running on this thread reads its entry right away: nothing to announce.
+      if (call.onDone) this.resumes.push(call.onDone);
+      return;
+    }
     if (call.index >= 0) {
-      const page = (call.index / ENTRIES_PER_PAGE) | 0;
-      if (!g.dirty[page]) {
-        g.dirty[page] = 1;
-        g.dirtyPages.push(page);
-      }
+      const page = call.index >> 6;
+      const bit = 1 << (call.index & 31);
+      if ((g.doneLo[page]! | g.doneHi[page]!) === 0) g.dirtyPages.push(page);
+      if ((call.index & 32) === 0) g.doneLo[page]! |= bit;
+      else g.doneHi[page]! |= bit;
     }
     g.pendingDone++;
     if (call.onDone) this.resumes.push(call.onDone);
@@ -489,15 +539,23 @@ export class SyscallThread implements CallSink {
     }
   }
 
-  /** Announces completions: page hints, the completions word, and a notify if the guest waits. */
+  /** Announces completions: done masks, the completions word, and a notify if the guest waits. */
   private flush(g: GuestSlot): void {
     if (g.pendingDone === 0) return;
     const i32 = g.i32;
-    for (const p of g.dirtyPages) {
-      Atomics.add(i32, g.pageDoneW + p, 1);
-      g.dirty[p] = 0;
+    const pages = g.dirtyPages;
+    if (pages.length) {
+      for (let i = 0; i < pages.length; i++) {
+        const p = pages[i]!;
+        const lo = g.doneLo[p]!;
+        const hi = g.doneHi[p]!;
+        if (lo !== 0) Atomics.or(i32, g.doneW + p * 2, lo);
+        if (hi !== 0) Atomics.or(i32, g.doneW + p * 2 + 1, hi);
+        g.doneLo[p] = 0;
+        g.doneHi[p] = 0;
+      }
+      pages.length = 0;
     }
-    g.dirtyPages.length = 0;
     g.pendingDone = 0;
     Atomics.add(i32, g.completionsW, 1);
     if (Atomics.load(i32, g.waitingW) !== 0) {
@@ -518,7 +576,10 @@ export class SyscallThread implements CallSink {
    */
   executeLocal(g: GuestSlot, entryPtr: number): void {
     const index = this.localIndex(g, entryPtr);
-    if (index !== null) this.runNow(g, this.localCall(g, index));
+    if (index === null) return;
+    const call = this.localCall(g, index);
+    call.flags |= EF_NOWAIT; // nothing may wait on this thread: would-block answers -EAGAIN
+    this.runNow(g, call);
   }
 
   /**
@@ -541,7 +602,7 @@ export class SyscallThread implements CallSink {
     const i32 = g.i32;
     const w = g.shimW;
     Atomics.store(i32, w + EW_STATUS, ST_BUSY);
-    this.runNow(g, new EntryCall(this, g, -1, this.index, nr, a0, a1, a2, a3, 0, 0, 0));
+    this.runNow(g, this.newCall(g, -1, this.index, nr, a0, a1, a2, a3, 0, 0, EF_NOWAIT));
     const result = (i32[w + EW_RET_HI]! * TWO_32) + (i32[w + EW_RET]! >>> 0);
     Atomics.store(i32, w + EW_STATUS, 0);
     return result;
@@ -567,8 +628,8 @@ export class SyscallThread implements CallSink {
   private localCall(g: GuestSlot, index: number): EntryCall {
     const i32 = g.i32;
     const w = g.entryW(index);
-    return new EntryCall(
-      this, g, index, this.index, i32[w + EW_SYSNO]!,
+    return this.newCall(
+      g, index, this.index, i32[w + EW_SYSNO]!,
       i32[w + EW_ARG0]!, i32[w + EW_ARG1]!, i32[w + EW_ARG2]!, i32[w + EW_ARG3]!, i32[w + EW_ARG4]!, i32[w + EW_ARG5]!,
       i32[w + EW_FLAGS]!,
     );

@@ -1,7 +1,7 @@
 // The guest half of the ABI written in TypeScript, to test the host half of the protocol (syscall
 // threads, the entry state machine) precisely and without threads.
 import {
-  MAGIC, ABI_VERSION, ENTRY_SIZE, PAGE_SIZE, ENTRIES_PER_PAGE, THREAD_LINES, ctrlSize, pageSubOffset, pageDoneOffset,
+  MAGIC, ABI_VERSION, ENTRY_SIZE, PAGE_SIZE, ENTRIES_PER_PAGE, THREAD_LINES, ctrlSize, subMaskOffset, doneMaskOffset,
   C_MAGIC, C_VERSION, C_CTRL_SIZE, C_PAGE_COUNT, C_PAGES_PTR, C_ENTRY_SIZE, C_GUEST_WAITING, C_COMPLETIONS,
   E_STATUS, E_SYSNO, E_ARG0, E_RET, E_RET_HI, E_FLAGS, E_SEQ, E_THREAD, T_SQ_TAIL, T_CANCEL_TAIL,
   ST_SUBMITTED, ST_BUSY, ST_CANCEL, ST_FREE,
@@ -81,9 +81,11 @@ export class FakeGuest {
     return index;
   }
 
+  /** Sets the entry's bit in its page's submission mask. */
   private bumpSub(index: number): void {
     const page = Math.floor(index / ENTRIES_PER_PAGE);
-    Atomics.add(this.i32, (this.ctrl + pageSubOffset(this.pages) + page * 4) >> 2, 1);
+    const word = (this.ctrl + subMaskOffset(this.pages) + page * 8 + ((index & 32) ? 4 : 0)) >> 2;
+    Atomics.or(this.i32, word, 1 << (index & 31));
   }
 
   /** libflexsc's cancel: SUBMITTED or BUSY -> CANCEL. Returns whether the entry was marked. */
@@ -112,8 +114,11 @@ export class FakeGuest {
     this.used.delete(index);
   }
 
-  pageDone(page: number): number {
-    return Atomics.load(this.i32, (this.ctrl + pageDoneOffset(this.pages) + page * 4) >> 2);
+  /** Whether the host set the entry's bit in its page's done mask. */
+  doneBit(index: number): boolean {
+    const page = Math.floor(index / ENTRIES_PER_PAGE);
+    const word = (this.ctrl + doneMaskOffset(this.pages) + page * 8 + ((index & 32) ? 4 : 0)) >> 2;
+    return (Atomics.load(this.i32, word) & (1 << (index & 31))) !== 0;
   }
   completions(): number {
     return Atomics.load(this.i32, (this.ctrl + C_COMPLETIONS) >> 2);

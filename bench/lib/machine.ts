@@ -1,0 +1,23 @@
+import { cpus, release, totalmem, type as osType } from 'node:os';
+
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  os: string;
+  node: string;
+  v8: string;
+}
+
+/** The machine a result was measured on (results are only comparable on the same one). */
+export function machineInfo(): MachineInfo {
+  const c = cpus();
+  return {
+    cpu: c[0]?.model.trim() ?? 'unknown',
+    cores: c.length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    os: `${osType()} ${release()}`,
+    node: process.version,
+    v8: process.versions.v8,
+  };
+}

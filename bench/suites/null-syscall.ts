@@ -1,0 +1,103 @@
+// The cost of one null system call (getpid) as a guest sees it, every way flexvm can make it,
+// measured side by side in one run: configurations are interleaved round by round so that the
+// machine's noise hits all of them alike, and each figure is the median over the rounds.
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { VM, type Mode } from '../../host/index.js';
+import { machineInfo } from '../lib/machine.js';
+import { formatNs, markdownTable, median, range } from '../lib/stats.js';
+import { writeResults } from '../lib/output.js';
+
+const GUEST = fileURLToPath(new URL('../../../bench/guests/getpid.wasm', import.meta.url));
+
+interface Config {
+  readonly id: string;
+  readonly label: string;
+  readonly mode: Mode;
+  readonly batch: number;
+  readonly calls: number;
+  /** Hand-off spin before sleeping (sync mode), µs. */
+  readonly syncSpinUs: number;
+}
+
+export interface NullSyscallOptions {
+  rounds: number;
+  /** Multiplies every configuration's call count (smaller for a quick run). */
+  scale: number;
+}
+
+const CONFIGS: readonly Config[] = [
+  { id: 'direct', label: 'direct import (epoll mode: the kernel runs on the guest\'s thread)', mode: 'epoll', batch: 1, calls: 400_000, syncSpinUs: 0 },
+  { id: 'sync-spin', label: 'synchronous hand-off to a syscall thread (spin 20 µs, then sleep)', mode: 'sync', batch: 1, calls: 100_000, syncSpinUs: 20 },
+  { id: 'sync-sleep', label: 'synchronous hand-off to a syscall thread (sleep at once)', mode: 'sync', batch: 1, calls: 10_000, syncSpinUs: 0 },
+  { id: 'batch-1', label: 'exception-less, batches of 1', mode: 'exceptionless', batch: 1, calls: 100_000, syncSpinUs: 0 },
+  { id: 'batch-8', label: 'exception-less, batches of 8', mode: 'exceptionless', batch: 8, calls: 400_000, syncSpinUs: 0 },
+  { id: 'batch-64', label: 'exception-less, batches of 64', mode: 'exceptionless', batch: 64, calls: 1_000_000, syncSpinUs: 0 },
+  { id: 'batch-256', label: 'exception-less, batches of 256', mode: 'exceptionless', batch: 256, calls: 1_000_000, syncSpinUs: 0 },
+];
+
+/** Runs the guest once and returns ns per call, timed between its "start" and "end" lines. */
+async function measure(vm: VM, c: Config, calls: number): Promise<number> {
+  let start = 0;
+  let end = 0;
+  let text = '';
+  const result = await vm.run(GUEST, {
+    args: ['--calls', String(calls), '--batch', String(c.batch), '--warmup', String(Math.min(calls, 20_000))],
+    mode: c.mode,
+    stdout: (d) => {
+      const now = performance.now();
+      text += Buffer.from(d).toString();
+      if (!start && text.includes('start')) start = now;
+      if (!end && text.includes('end')) end = now;
+    },
+  });
+  if (result.status !== 0 || !start || !end) throw new Error(`${c.id}: guest failed (status ${result.status}${result.message ? `: ${result.message}` : ''})`);
+  return ((end - start) * 1e6) / calls;
+}
+
+export async function nullSyscall(opts: NullSyscallOptions): Promise<void> {
+  const vms = new Map<string, VM>();
+  for (const c of CONFIGS) vms.set(c.id, await VM.create({ syscallThreads: 1, mode: c.mode, syncSpinUs: c.syncSpinUs }));
+  const samples = new Map<string, number[]>(CONFIGS.map((c) => [c.id, []]));
+  try {
+    for (let round = 0; round < opts.rounds; round++) {
+      for (const c of CONFIGS) {
+        const ns = await measure(vms.get(c.id)!, c, Math.max(1000, Math.round(c.calls * opts.scale)));
+        samples.get(c.id)!.push(ns);
+      }
+      process.stderr.write(`null-syscall: round ${round + 1}/${opts.rounds}\n`);
+    }
+  } finally {
+    await Promise.all([...vms.values()].map((vm) => vm.close()));
+  }
+  const medians = new Map(CONFIGS.map((c) => [c.id, median(samples.get(c.id)!)]));
+  const handoff = medians.get('sync-spin')!;
+  const handoffSleep = medians.get('sync-sleep')!;
+  const rows = CONFIGS.map((c) => {
+    const m = medians.get(c.id)!;
+    const [lo, hi] = range(samples.get(c.id)!);
+    return [c.label, formatNs(m), `${formatNs(lo)} – ${formatNs(hi)}`, `${(handoff / m).toFixed(1)}×`, `${(handoffSleep / m).toFixed(1)}×`];
+  });
+  const machine = machineInfo();
+  const table = markdownTable(['getpid, as the guest sees it', 'median per call', 'range', 'vs hand-off (spin)', 'vs hand-off (sleep)'], rows);
+  const markdown = [
+    `# Null system call (getpid): ${new Date().toISOString().slice(0, 10)}`,
+    '',
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}, Node ${machine.node}. ${opts.rounds} rounds, median per configuration.`,
+    '',
+    table,
+    '',
+    'Command: `npm run bench -- null-syscall`',
+  ].join('\n');
+  const json = {
+    suite: 'null-syscall',
+    date: new Date().toISOString(),
+    machine,
+    rounds: opts.rounds,
+    scale: opts.scale,
+    configurations: CONFIGS.map((c) => ({ ...c, nsPerCall: samples.get(c.id), medianNs: medians.get(c.id) })),
+    ratios: Object.fromEntries(CONFIGS.map((c) => [c.id, { vsHandoffSpin: handoff / medians.get(c.id)!, vsHandoffSleep: handoffSleep / medians.get(c.id)! }])),
+  };
+  const files = writeResults('null-syscall', json, markdown);
+  process.stdout.write(`${markdown}\n\nwrote ${files.join(', ')}\n`);
+}

@@ -109,13 +109,28 @@ export interface ProcessSpec {
   readonly limits: Limits;
   /** Number of syscall threads serving the guest (descriptor classes). */
   readonly fdClasses: number;
+  /**
+   * PROCESS_SHARED_BYTES of zeroed memory shared by every instance of a per-thread kernel that
+   * serves this process (one per syscall thread), for state they must all see, such as a table of
+   * open files that any thread may read. A home kernel can ignore it.
+   */
+  readonly shared: SharedArrayBuffer;
 }
+
+/** Size of ProcessSpec.shared. */
+export const PROCESS_SHARED_BYTES = 1 << 20;
 
 /** Where a kernel runs, and what it is told about its thread. */
 export interface KernelContext {
   /** Index of the syscall thread this kernel instance lives on. */
   readonly thread: number;
   readonly threadCount: number;
+  /**
+   * The instance runs on a guest's own thread (epoll mode), not on a syscall thread: calls that a
+   * traditional kernel performs synchronously (file I/O) must complete inside syscall(), because the
+   * guest cannot be suspended there; only calls that wait for readiness or time may return PENDING.
+   */
+  readonly colocated?: boolean;
   /** Diagnostics (goes to the VM's log, never to a guest). */
   log(message: string): void;
 }

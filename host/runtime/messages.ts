@@ -19,6 +19,8 @@ export interface SpawnInfo {
   readonly grants: readonly Grant[];
   readonly stdin: Uint8Array | null;
   readonly limits: Limits;
+  /** ProcessSpec.shared of the guest. */
+  readonly shared: SharedArrayBuffer;
 }
 
 /** A registered guest, as the syscall threads learn about it. */
@@ -33,6 +35,7 @@ export interface AttachInfo {
   readonly grants: readonly Grant[];
   readonly stdin: Uint8Array | null;
   readonly limits: Limits;
+  readonly shared: SharedArrayBuffer;
 }
 
 export interface SyscallWorkerData {

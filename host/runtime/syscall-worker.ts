@@ -17,7 +17,7 @@ const post = (m: FromWorker): void => parentPort!.postMessage(m);
 const log = (message: string): void => post({ type: 'log', message: `syscall thread ${data.index}: ${message}` });
 const encoder = new TextEncoder();
 
-function processSpec(gid: number, pid: number, name: string, memory: GuestMemory, a: Pick<AttachInfo, 'grants' | 'stdin' | 'limits'>, fdClasses: number): ProcessSpec {
+function processSpec(gid: number, pid: number, name: string, memory: GuestMemory, a: Pick<AttachInfo, 'grants' | 'stdin' | 'limits' | 'shared'>, fdClasses: number): ProcessSpec {
   return {
     pid,
     name,
@@ -26,6 +26,7 @@ function processSpec(gid: number, pid: number, name: string, memory: GuestMemory
     stdin: a.stdin,
     limits: a.limits,
     fdClasses,
+    shared: a.shared,
     stdio: { write: (fd, bytes) => post({ type: 'stdio', gid, fd, data: bytes }) },
   };
 }

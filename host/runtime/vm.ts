@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CW_COMPLETIONS, CW_SHUTDOWN, MODE_EPOLL, MODE_EXCEPTIONLESS, MODE_SYNC, MAX_THREADS } from '../abi/v1.js';
-import { DEFAULT_LIMITS, type Grant, type KernelOptions, type Limits } from '../kernel/kernel.js';
+import { DEFAULT_LIMITS, PROCESS_SHARED_BYTES, type Grant, type KernelOptions, type Limits } from '../kernel/kernel.js';
 import { inspectModule, InvalidModuleError, type ModuleInfo } from '../wasm/module-info.js';
 import type { ControlLayout } from './control-block.js';
 import { STATUS_INTERRUPTED } from './handoff.js';
@@ -210,6 +210,7 @@ export class VM {
       grants: (options.dirs ?? []).map(parseGrant),
       stdin,
       limits: this.options.limits,
+      shared: new SharedArrayBuffer(PROCESS_SHARED_BYTES),
     };
     let local = false;
     if (mode === MODE_EPOLL) {
@@ -301,6 +302,7 @@ export class VM {
               grants: p.info.grants,
               stdin: p.info.stdin,
               limits: p.info.limits,
+              shared: p.info.shared,
             },
           });
         }

@@ -4,7 +4,7 @@
  * error are captured, and `sys()` to post a call. Kernel-agnostic: the virtual and os kernel tests
  * both use it.
  */
-import { DEFAULT_LIMITS, PENDING, type Call, type Grant, type Kernel, type Limits, type ProcessSpec } from '../../host/kernel/kernel.js';
+import { DEFAULT_LIMITS, PENDING, PROCESS_SHARED_BYTES, type Call, type Grant, type Kernel, type Limits, type ProcessSpec } from '../../host/kernel/kernel.js';
 import { GuestMemory } from '../../host/memory/guest-memory.js';
 import {
   AF_INET,
@@ -407,6 +407,7 @@ export class KernelHarness<P> {
       stdio: { write: (fd, bytes) => tp!.output.push({ fd, bytes }) },
       limits: { ...DEFAULT_LIMITS, ...options.limits },
       fdClasses: options.fdClasses ?? 1,
+      shared: new SharedArrayBuffer(PROCESS_SHARED_BYTES),
     };
     const proc = this.kernel.attach(spec);
     tp = new TestProcess(this, proc, spec, wasm, memory);

@@ -1,64 +1,94 @@
-// Guest thread: runs one guest instance whose calls go to the syscall threads (exceptionless and
-// sync modes). Everything the guest does ends in an 'exit' message; nothing it does can throw here.
+// Guest thread: runs one guest instance. Its calls go to the syscall threads (exceptionless and
+// sync modes), or, in epoll mode with a per-thread kernel, to a kernel instance on this very thread.
+// Everything the guest does ends in an 'exit' message; nothing it does can throw here.
 import { parentPort, workerData } from 'node:worker_threads';
 import { C_SHIM_SCRATCH, MODE_EXCEPTIONLESS, EALREADY, SYS_writev, SYS_readv, SYS_close, SYS_lseek } from '../abi/v1.js';
 import { acceptControlBlock, isRefusal, validateControlBlock, type ControlLayout } from './control-block.js';
 import { GuestInstance, type GuestTransport } from './guest-instance.js';
 import { Handoff } from './handoff.js';
+import { loadKernelModule } from './kernels.js';
+import { LocalGuest } from './local-guest.js';
 import type { FromWorker, SpawnInfo } from './messages.js';
+import { makeProcessSpec } from './process-spec.js';
+import { SyscallThread } from './syscall-thread.js';
+import { VmShared } from './vm-shared.js';
 
 const info = workerData as SpawnInfo;
 const post = (m: FromWorker): void => parentPort!.postMessage(m);
 const FD_ROUTED = new Set([SYS_writev, SYS_readv, SYS_close, SYS_lseek]);
 const encoder = new TextEncoder();
 
-let handoff: Handoff | null = null;
-let layout: ControlLayout | null = null;
+/** exceptionless and sync modes: calls are handed to the syscall threads. */
+function runWithSyscallThreads(): void {
+  let handoff: Handoff | null = null;
+  let layout: ControlLayout | null = null;
+  const transport: GuestTransport = {
+    register(ptr) {
+      if (handoff) return -EALREADY;
+      const checked = validateControlBlock(instance.memory, ptr);
+      if (isRefusal(checked)) {
+        transport.writeDirect(2, encoder.encode(`flexvm: ${info.name}: registration refused: ${checked.message}\n`));
+        post({ type: 'refused', gid: info.gid, message: checked.message });
+        return -checked.errno;
+      }
+      const threads = Math.min(info.threads, checked.pageCount);
+      acceptControlBlock(instance.memory, checked, threads, info.mode, info.pid);
+      layout = checked;
+      handoff = new Handoff(new Int32Array(info.memory.buffer), checked, threads, info.mode === MODE_EXCEPTIONLESS, info.syncSpinUs);
+      post({ type: 'registered', gid: info.gid, layout: checked, threads, local: false });
+      return 0;
+    },
+    syscall(entry) {
+      handoff?.syscall(entry);
+    },
+    yield(entry) {
+      // Only the epoll mode returns to the host; elsewhere the call simply completes.
+      handoff?.syscall(entry);
+      return 0;
+    },
+    shimCall(nr, a0, a1, a2, a3) {
+      return handoff ? handoff.shimCall(nr, a0, a1, a2, a3, FD_ROUTED.has(nr)) : null;
+    },
+    scratch() {
+      return layout ? layout.ctrl + C_SHIM_SCRATCH : null;
+    },
+    writeDirect(fd, data) {
+      post({ type: 'stdio', gid: info.gid, fd, data });
+    },
+  };
+  const instance = new GuestInstance(info.module, info.memory, { name: info.name, args: info.args, env: info.env, memoryImport: info.memoryImport }, transport);
+  const outcome = instance.start();
+  if (outcome.kind === 'exit') {
+    post({ type: 'exit', gid: info.gid, status: outcome.status, message: outcome.message, importCalls: instance.importCalls });
+  } else {
+    post({ type: 'exit', gid: info.gid, status: 127, message: 'guest returned to the host to wait, which only the epoll mode allows', importCalls: instance.importCalls });
+  }
+}
 
-const transport: GuestTransport = {
-  register(ptr) {
-    if (handoff) return -EALREADY;
-    const checked = validateControlBlock(instance.memory, ptr);
-    if (isRefusal(checked)) {
-      transport.writeDirect(2, encoder.encode(`flexvm: ${info.name}: registration refused: ${checked.message}\n`));
-      post({ type: 'refused', gid: info.gid, message: checked.message });
-      return -checked.errno;
-    }
-    const threads = Math.min(info.threads, checked.pageCount);
-    acceptControlBlock(instance.memory, checked, threads, info.mode, info.pid);
-    layout = checked;
-    handoff = new Handoff(new Int32Array(info.memory.buffer), checked, threads, info.mode === MODE_EXCEPTIONLESS, info.syncSpinUs);
-    post({ type: 'registered', gid: info.gid, layout: checked, threads, local: false });
-    return 0;
-  },
-  syscall(entry) {
-    handoff?.syscall(entry);
-  },
-  yield(entry) {
-    // Only the epoll mode returns to the host; elsewhere the call simply completes.
-    handoff?.syscall(entry);
-    return 0;
-  },
-  shimCall(nr, a0, a1, a2, a3) {
-    return handoff ? handoff.shimCall(nr, a0, a1, a2, a3, FD_ROUTED.has(nr)) : null;
-  },
-  scratch() {
-    return layout ? layout.ctrl + C_SHIM_SCRATCH : null;
-  },
-  writeDirect(fd, data) {
-    post({ type: 'stdio', gid: info.gid, fd, data });
-  },
-};
+/** epoll mode with a per-thread kernel: this thread hosts the guest's kernel instance. */
+async function runWithOwnKernel(): Promise<void> {
+  const options = info.kernel!;
+  const log = (message: string): void => post({ type: 'log', message: `${info.name}: ${message}` });
+  const mod = await loadKernelModule(options);
+  const kernel = mod.createKernel(options, { thread: 0, threadCount: 1, colocated: true, log });
+  const thread = new SyscallThread({
+    index: 0,
+    count: 1,
+    kernel,
+    shared: VmShared.create(1),
+    spinUs: 0,
+    limits: info.limits,
+    autoRun: false,
+    log,
+    ...(info.trace ? { trace: (line: string) => post({ type: 'trace', line }) } : {}),
+  });
+  new LocalGuest(info, thread, kernel, (mem) => makeProcessSpec(info, mem, 1, post), post).start();
+}
 
-const instance = new GuestInstance(
-  info.module,
-  info.memory,
-  { name: info.name, args: info.args, env: info.env, memoryImport: info.memoryImport },
-  transport,
-);
-const outcome = instance.start();
-if (outcome.kind === 'exit') {
-  post({ type: 'exit', gid: info.gid, status: outcome.status, message: outcome.message, importCalls: instance.importCalls });
+if (info.kernel) {
+  runWithOwnKernel().catch((err: unknown) =>
+    post({ type: 'exit', gid: info.gid, status: 127, message: `cannot start the guest's kernel: ${(err as Error).message}`, importCalls: 0 }),
+  );
 } else {
-  post({ type: 'exit', gid: info.gid, status: 127, message: 'guest returned to the host to wait, which only the epoll mode allows', importCalls: instance.importCalls });
+  runWithSyscallThreads();
 }

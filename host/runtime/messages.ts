@@ -21,6 +21,10 @@ export interface SpawnInfo {
   readonly limits: Limits;
   /** ProcessSpec.shared of the guest. */
   readonly shared: SharedArrayBuffer;
+  /** epoll mode with a per-thread kernel: the guest's thread hosts its own instance of this kernel. */
+  readonly kernel: KernelOptions | null;
+  /** Post a trace line per call (flexvm run --trace). */
+  readonly trace: boolean;
 }
 
 /** A registered guest, as the syscall threads learn about it. */

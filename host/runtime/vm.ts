@@ -211,12 +211,11 @@ export class VM {
       stdin,
       limits: this.options.limits,
       shared: new SharedArrayBuffer(PROCESS_SHARED_BYTES),
+      // epoll mode: beside the home kernel on syscall thread 0, or with its own per-thread kernel.
+      kernel: mode === MODE_EPOLL && this.placement === 'per-thread' ? this.kernel : null,
+      trace: this.options.trace !== undefined,
     };
-    let local = false;
-    if (mode === MODE_EPOLL) {
-      if (this.placement !== 'home') throw new Error(`epoll mode is not available with the ${this.kernel.kind} kernel yet`);
-      local = true;
-    }
+    const local = mode === MODE_EPOLL && this.placement === 'home';
     Atomics.add(this.shared.i32, this.shared.startingWord, 1);
     const worker = local ? null : new Worker(new URL('./guest-worker.js', import.meta.url), { workerData: spawn, name: `flexvm-guest-${pid}` });
     let resolveExit!: (r: GuestResult) => void;

@@ -1,0 +1,109 @@
+import { C_SHIM_SCRATCH, CW_SHUTDOWN, CW_COMPLETIONS, EALREADY } from '../abi/v1.js';
+import type { Kernel, ProcessSpec } from '../kernel/kernel.js';
+import type { GuestMemory } from '../memory/guest-memory.js';
+import { acceptControlBlock, isRefusal, validateControlBlock, type ControlLayout } from './control-block.js';
+import { GuestInstance, type GuestOutcome, type GuestTransport } from './guest-instance.js';
+import { GuestSlot } from './guest-slot.js';
+import type { FromWorker, SpawnInfo } from './messages.js';
+import type { SyscallThread } from './syscall-thread.js';
+
+const encoder = new TextEncoder();
+
+/** The kernel facts a colocated guest needs, built by its host thread. */
+export type SpecFor = (memory: GuestMemory) => ProcessSpec;
+
+/**
+ * An epoll-mode guest running on the same thread as its kernel: its `syscall` import calls the
+ * kernel directly (a function call, no hand-off), and `yield` starts a wait and returns to this
+ * thread's event loop; the guest is resumed through its `flexsc_resume` export when the wait is over.
+ * Used by syscall thread 0 (beside the home `virtual` kernel) and by a guest worker that hosts its
+ * own instance of a per-thread kernel (`os`).
+ */
+export class LocalGuest {
+  readonly instance: GuestInstance;
+  private slot: GuestSlot | null = null;
+  private layout: ControlLayout | null = null;
+  private suspended = false;
+  private exited = false;
+  private keepAlive: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly info: SpawnInfo,
+    private readonly thread: SyscallThread,
+    private readonly kernel: Kernel,
+    private readonly spec: SpecFor,
+    private readonly post: (m: FromWorker) => void,
+  ) {
+    const transport: GuestTransport = {
+      register: (ptr) => this.register(ptr),
+      syscall: (ptr) => {
+        if (this.slot) this.thread.executeLocal(this.slot, ptr);
+      },
+      yield: (ptr) => this.yieldTo(ptr),
+      shimCall: (nr, a0, a1, a2, a3) => (this.slot ? this.thread.shimLocal(this.slot, nr, a0, a1, a2, a3) : null),
+      scratch: () => (this.layout ? this.layout.ctrl + C_SHIM_SCRATCH : null),
+      writeDirect: (fd, data) => this.post({ type: 'stdio', gid: info.gid, fd, data }),
+    };
+    this.instance = new GuestInstance(info.module, info.memory, { name: info.name, args: info.args, env: info.env, memoryImport: info.memoryImport }, transport);
+  }
+
+  start(): void {
+    this.settle(this.instance.start());
+  }
+
+  /** Asks the guest to stop: its loop sees the shutdown word (resumed first if it was waiting). */
+  kill(reason: number): void {
+    const slot = this.slot;
+    if (!slot || this.exited) return;
+    Atomics.store(slot.i32, slot.ctrlW + CW_SHUTDOWN, reason);
+    Atomics.add(slot.i32, slot.ctrlW + CW_COMPLETIONS, 1);
+    if (this.suspended) this.resume();
+  }
+
+  private register(ptr: number): number {
+    if (this.slot) return -EALREADY;
+    const mem = this.instance.memory;
+    const checked = validateControlBlock(mem, ptr);
+    if (isRefusal(checked)) {
+      this.post({ type: 'stdio', gid: this.info.gid, fd: 2, data: encoder.encode(`flexvm: ${this.info.name}: registration refused: ${checked.message}\n`) });
+      this.post({ type: 'refused', gid: this.info.gid, message: checked.message });
+      return -checked.errno;
+    }
+    acceptControlBlock(mem, checked, 1, this.info.mode, this.info.pid);
+    this.layout = checked;
+    const proc = this.kernel.attach(this.spec(mem));
+    this.slot = new GuestSlot(this.info.gid, this.info.pid, this.info.name, mem, checked, 1, this.thread.index, false, proc);
+    this.thread.attach(this.slot);
+    this.post({ type: 'registered', gid: this.info.gid, layout: checked, threads: 1, local: true });
+    return 0;
+  }
+
+  private yieldTo(ptr: number): number {
+    const slot = this.slot;
+    if (!slot) return 0;
+    const r = this.thread.startLocal(slot, ptr, () => {
+      slot.suspendedLocally = false;
+      this.resume();
+    });
+    if (r === 1) slot.suspendedLocally = true;
+    return r;
+  }
+
+  private resume(): void {
+    if (this.exited) return;
+    this.suspended = false;
+    this.settle(this.instance.resume());
+  }
+
+  private settle(outcome: GuestOutcome): void {
+    if (outcome.kind === 'suspended') {
+      this.suspended = true;
+      // A suspended guest may wait on nothing that keeps this thread's event loop alive.
+      this.keepAlive ??= setInterval(() => {}, 1 << 30);
+      return;
+    }
+    this.exited = true;
+    if (this.keepAlive) clearInterval(this.keepAlive);
+    this.post({ type: 'exit', gid: this.info.gid, status: outcome.status, message: outcome.message, importCalls: this.instance.importCalls });
+  }
+}

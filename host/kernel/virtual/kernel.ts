@@ -214,7 +214,7 @@ export class VirtualKernel implements Kernel<VirtualProcess> {
     if (!p.alive) return -ESRCH;
     const handler = Number.isInteger(call.sysno) && call.sysno >= 0 ? HANDLERS[call.sysno] : undefined;
     if (handler === undefined) return -ENOSYS;
-    return this.sched.run(call, () => handler(this, p, call));
+    return this.sched.run(call, handler, this, p);
   }
 
   idle(): boolean {

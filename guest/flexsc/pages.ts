@@ -205,7 +205,9 @@ export function post(r: Request): void {
   const page = index / ENTRIES_PER_PAGE;
   unchecked((inflightInPage[page] = unchecked(inflightInPage[page]) + 1));
   inflight++;
-  atomic.store<i32>(e + E_STATUS, ST_SUBMITTED);
+  // A plain store is enough: publish() makes it visible with an atomic OR on the page's mask,
+  // which orders it before anything a syscall thread reads after taking that mask.
+  store<i32>(e + E_STATUS, ST_SUBMITTED);
   unchecked((sqTail[t] = seq + 1));
   bump(C_G_SUBMITTED);
   // Published in batches (see publish): the syscall thread then finds a whole batch in one pass.
@@ -299,8 +301,8 @@ function collectBits(mask: i32, first: i32, ready: RequestQueue): i32 {
     if (!r || r._entry != index) continue; // the sync entry, or not ours: leave it alone
     const lo = load<u32>(e + E_RET);
     const hi = load<i32>(e + E_RET_HI);
-    atomic.store<i32>(e + E_STATUS, ST_FREE);
-    unchecked((requestOf[index] = null));
+    store<i32>(e + E_STATUS, ST_FREE); // only this thread touches a DONE entry
+    // (requestOf[index] keeps its reference until the entry is reused: it saves a GC barrier per call)
     release(r, index);
     r.result = (<i64>hi << 32) | <i64>lo;
     n++;

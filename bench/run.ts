@@ -2,9 +2,11 @@
 // Markdown table to bench/results/. Never part of `npm test`.
 import { parseArgs } from 'node:util';
 import { nullSyscall } from './suites/null-syscall.js';
+import { echoTcp } from './suites/echo-tcp.js';
 
 const SUITES: Record<string, (o: { rounds: number; scale: number }) => Promise<void>> = {
   'null-syscall': nullSyscall,
+  'echo-tcp': echoTcp,
 };
 
 const { values, positionals } = parseArgs({

@@ -127,7 +127,12 @@ let rc = flexsc.syscallSync(flexsc.SYS_bind, listenFd, <i32>flexsc.ptr(addr), fl
 if (rc < 0) fail("bind to port " + port.toString(), rc);
 rc = flexsc.syscallSync(flexsc.SYS_listen, listenFd, 1024);
 if (rc < 0) fail("listen", rc);
-logLine("echo-server: listening on " + host + ":" + port.toString());
+// With --port 0 the kernel picks the port: report the one we got.
+const bound = new ArrayBuffer(flexsc.SOCKADDR_IN_SIZE);
+const boundLen = new ArrayBuffer(4);
+store<u32>(flexsc.ptr(boundLen), flexsc.SOCKADDR_IN_SIZE);
+flexsc.syscallSync(flexsc.SYS_getsockname, listenFd, <i32>flexsc.ptr(bound), <i32>flexsc.ptr(boundLen));
+logLine("echo-server: listening on " + host + ":" + flexsc.sockaddrPort(flexsc.ptr(bound)).toString());
 
 for (let i = 0; i < accepts; i++) flexsc.accept4(new Acceptor(onAccepted), listenFd, 0, 0, 0);
 flexsc.run();

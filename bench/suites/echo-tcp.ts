@@ -1,0 +1,133 @@
+// Echo round trips over real TCP on loopback: the guest echo server (os kernel) in each mode with 1
+// and 2 syscall threads, and, side by side in the same run, an echo server written directly on
+// Node's `net`. Every server runs in its own process for the whole suite; a separate load process
+// drives one of them at a time, configurations interleaved round by round; medians over the rounds.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { machineInfo } from '../lib/machine.js';
+import { markdownTable, median } from '../lib/stats.js';
+import { writeResults } from '../lib/output.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const CLI = `${ROOT}dist/cli.js`;
+const LOAD = fileURLToPath(new URL('../tools/echo-load.js', import.meta.url));
+const NODE_ECHO = fileURLToPath(new URL('../tools/node-echo-server.js', import.meta.url));
+const CONNS = [1, 16, 64, 256];
+
+interface ServerConfig {
+  readonly id: string;
+  readonly label: string;
+  readonly args: readonly string[];
+}
+
+function guest(mode: string, threads: number): ServerConfig {
+  return {
+    id: `${mode}-${threads}`,
+    label: `guest, ${mode}, ${threads} syscall thread${threads > 1 ? 's' : ''}`,
+    args: [CLI, 'run', `${ROOT}examples/echo/server.wasm`, '--kernel', 'os', '--mode', mode, '--syscall-threads', String(threads), '--', '--port', '0', '--accepts', '16'],
+  };
+}
+
+const SERVERS: readonly ServerConfig[] = [
+  { id: 'node-net', label: 'Node `net` echo server (baseline)', args: [NODE_ECHO, '0'] },
+  guest('exceptionless', 1),
+  guest('exceptionless', 2),
+  guest('epoll', 1),
+  guest('epoll', 2),
+  guest('sync', 1),
+  guest('sync', 2),
+];
+
+interface Running {
+  readonly config: ServerConfig;
+  readonly child: ChildProcess;
+  readonly port: number;
+}
+
+function startServer(config: ServerConfig): Promise<Running> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, config.args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`${config.id}: no port after 10 s: ${err}`)), 10_000);
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ config, child, port: Number(m[1]) });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`${config.id} exited (${code}): ${err}`)));
+  });
+}
+
+function load(port: number, conns: number, seconds: number): Promise<{ rps: number; p50ms: number; p99ms: number; errors: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [LOAD, '--port', String(port), '--conns', String(conns), '--seconds', String(seconds)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const kill = setTimeout(() => child.kill('SIGKILL'), (seconds + 20) * 1000);
+    child.on('exit', () => {
+      clearTimeout(kill);
+      try {
+        const r = JSON.parse(out.trim().split('\n').pop()!);
+        if (r.error) reject(new Error(r.error));
+        else resolve(r);
+      } catch {
+        reject(new Error(`load generator failed: ${out}`));
+      }
+    });
+  });
+}
+
+export async function echoTcp(opts: { rounds: number; scale: number }): Promise<void> {
+  const seconds = Math.max(0.5, 2 * opts.scale * 2.5);
+  const running: Running[] = [];
+  const samples = new Map<string, number[]>();
+  const p99 = new Map<string, number[]>();
+  try {
+    for (const s of SERVERS) running.push(await startServer(s));
+    for (let round = 0; round < opts.rounds; round++) {
+      for (const conns of CONNS) {
+        for (const r of running) {
+          const key = `${r.config.id}@${conns}`;
+          const result = await load(r.port, conns, seconds);
+          (samples.get(key) ?? samples.set(key, []).get(key)!).push(result.rps);
+          (p99.get(key) ?? p99.set(key, []).get(key)!).push(result.p99ms);
+        }
+      }
+      process.stderr.write(`echo-tcp: round ${round + 1}/${opts.rounds}\n`);
+    }
+  } finally {
+    for (const r of running) r.child.kill('SIGINT');
+  }
+  const med = (id: string, c: number): number => median(samples.get(`${id}@${c}`)!);
+  const header = ['echo server', ...CONNS.map((c) => `${c} conn${c > 1 ? 's' : ''}`)];
+  const rows = SERVERS.map((s) => [s.label, ...CONNS.map((c) => `${Math.round(med(s.id, c)).toLocaleString('en-US')} (${(med(s.id, c) / med('node-net', c)).toFixed(2)}×)`)]);
+  const machine = machineInfo();
+  const markdown = [
+    `# Echo over real TCP: ${new Date().toISOString().slice(0, 10)}`,
+    '',
+    `Round trips per second of 64-byte messages (one outstanding per connection), median of ${opts.rounds} rounds of ${seconds} s; in parentheses, the ratio to the Node \`net\` server at the same connection count. Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}, Node ${machine.node}; the load generator runs on the same machine.`,
+    '',
+    markdownTable(header, rows),
+    '',
+    'Command: `npm run bench -- echo-tcp`',
+  ].join('\n');
+  const json = {
+    suite: 'echo-tcp',
+    date: new Date().toISOString(),
+    machine,
+    rounds: opts.rounds,
+    secondsPerRun: seconds,
+    servers: SERVERS.map((s) => ({
+      id: s.id,
+      label: s.label,
+      byConnections: Object.fromEntries(CONNS.map((c) => [c, { rps: samples.get(`${s.id}@${c}`), medianRps: med(s.id, c), p99ms: p99.get(`${s.id}@${c}`), vsNode: med(s.id, c) / med('node-net', c) }])),
+    })),
+  };
+  const files = writeResults('echo-tcp', json, markdown);
+  process.stdout.write(`${markdown}\n\nwrote ${files.join(', ')}\n`);
+}

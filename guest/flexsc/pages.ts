@@ -354,8 +354,10 @@ export function cancelPosted(r: Request): i32 {
 
 /**
  * Waits inside Wasm (memory.atomic.wait32 on the completions word, no import) until the host
- * completes something, the timeout passes, or the host asks us to stop. `ready` receives what a
- * last poll finds after announcing the wait (so a completion racing the announcement is not lost).
+ * completes something, the timeout passes, or the host asks us to stop; then collects into `ready`.
+ * While the wait is announced (guest_waiting = 1) nothing is collected, only looked for: the host
+ * moves virtual time when every guest waits, so a guest holding unhandled completions must not look
+ * as if it waited. A completion racing the announcement changes the completions word: not lost.
  */
 export function waitCompletions(ready: RequestQueue, timeoutNs: i64): void {
   publish();
@@ -370,11 +372,12 @@ export function waitCompletions(ready: RequestQueue, timeoutNs: i64): void {
   }
   atomic.store<i32>(ctrl + C_GUEST_WAITING, 1);
   const seen = atomic.load<i32>(ctrl + C_COMPLETIONS);
-  if (harvest(ready) == 0 && atomic.load<i32>(ctrl + C_SHUTDOWN) == 0) {
+  if (seen == seenCompletions && atomic.load<i32>(ctrl + C_SHUTDOWN) == 0) {
     bump(C_G_WAITS);
     memory.atomic.wait32(ctrl + C_COMPLETIONS, seen, timeoutNs);
   }
   atomic.store<i32>(ctrl + C_GUEST_WAITING, 0);
+  harvest(ready);
 }
 
 /** Non-zero when the host asked the guest to stop (the value says why: 1 = interrupted). */

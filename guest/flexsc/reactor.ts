@@ -10,7 +10,7 @@ import {
   SYS_nanosleep, SYS_clock_nanosleep, SYS_clock_gettime,
   EF_NOWAIT, MODE_EPOLL, EAGAIN, EINPROGRESS, EBADF, ECANCELED, EINVAL,
   EPOLL_CLOEXEC, EPOLL_CTL_ADD, EPOLLIN, EPOLLOUT, EPOLLRDHUP, EPOLLHUP, EPOLLERR, EPOLLET,
-  EPOLL_EVENT_SIZE, SOL_SOCKET, SO_ERROR, CLOCK_MONOTONIC, TIMER_ABSTIME,
+  EPOLL_EVENT_SIZE, SOL_SOCKET, SO_ERROR, CLOCK_MONOTONIC, CLOCK_REALTIME, TIMER_ABSTIME,
 } from "./abi";
 import { Request, RequestQueue, RQ_IDLE, RQ_READY, RQ_PARKED, RQ_TIMER } from "./request";
 import { execSync, startSync, takeSync, mode } from "./pages";
@@ -176,17 +176,29 @@ function dispatch(n: i32, ready: RequestQueue): void {
   }
 }
 
-function monotonicNs(): i64 {
-  const r = execSync(SYS_clock_gettime, CLOCK_MONOTONIC, <i32>(scratch + 16), 0, 0, 0, 0, 0);
+function clockNs(clock: i32): i64 {
+  const r = execSync(SYS_clock_gettime, clock, <i32>(scratch + 16), 0, 0, 0, 0, 0);
   if (r < 0) return 0;
   return load<i64>(scratch + 16) * 1_000_000_000 + load<i64>(scratch + 24);
 }
 
+function monotonicNs(): i64 {
+  return clockNs(CLOCK_MONOTONIC);
+}
+
 function armTimer(r: Request, ready: RequestQueue): void {
   // nanosleep(duration, remaining) or clock_nanosleep(clockid, flags, time, remaining)
+  // Like the kernel: an unknown clock fails first (EINVAL), then a timespec outside memory (EFAULT).
+  const clock = r._nr == SYS_clock_nanosleep ? r._a0 : CLOCK_MONOTONIC;
+  if (clock != CLOCK_MONOTONIC && clock != CLOCK_REALTIME) {
+    finish(r, -EINVAL, ready);
+    return;
+  }
   const absolute = r._nr == SYS_clock_nanosleep && (r._a1 & TIMER_ABSTIME) != 0;
-  const ts = <usize>(r._nr == SYS_nanosleep ? r._a0 : r._a2);
-  if (ts + 16 > <usize>memory.size() << 16) {
+  const ts = <usize><u32>(r._nr == SYS_nanosleep ? r._a0 : r._a2);
+  const memBytes = <usize>memory.size() << 16;
+  if (ts > memBytes - 16) {
+    // (compared this way round: `ts + 16` wraps around for pointers near 4 GiB)
     finish(r, -14, ready); // EFAULT
     return;
   }
@@ -196,9 +208,13 @@ function armTimer(r: Request, ready: RequestQueue): void {
     finish(r, -EINVAL, ready);
     return;
   }
-  const span = sec * 1_000_000_000 + nsec;
+  // Saturates (a span that long never ends) instead of overflowing, as the kernel does.
+  const span: i64 = sec >= 4_000_000_000 ? <i64>0x3fff_ffff_ffff_ffff : sec * 1_000_000_000 + nsec;
   const now = monotonicNs();
-  r._deadline = absolute ? span : now + span;
+  // An absolute CLOCK_REALTIME time becomes a monotonic deadline through the realtime clock's offset.
+  if (!absolute) r._deadline = now + span;
+  else if (clock == CLOCK_MONOTONIC) r._deadline = span;
+  else r._deadline = now + (span - clockNs(CLOCK_REALTIME));
   r._state = RQ_TIMER;
   // Sorted insert, after equal deadlines.
   let prev: Request | null = null;

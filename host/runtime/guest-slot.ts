@@ -1,6 +1,6 @@
 import {
   CW_COMPLETIONS, CW_GUEST_WAITING, CW_SHUTDOWN, CW_SHIM_ENTRY, CW_SHIM_SEQ, THREAD_LINES, HOST_LINES,
-  ENTRIES_PER_PAGE,
+  ENTRIES_PER_PAGE, ST_DONE,
 } from '../abi/v1.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import type { ControlLayout } from './control-block.js';
@@ -58,6 +58,13 @@ export class GuestSlot {
   readonly bellWaiter = new BellWaiter();
   /** A guest running on this thread (epoll mode) that returned to the event loop to wait. */
   suspendedLocally = false;
+  /**
+   * Entries this thread completed that may still be DONE, i.e. not yet taken by the guest (-1: the
+   * shim entry), each listed once (`listedDone` by index + 1). A guest that announced a wait while
+   * holding one has work to do: see `holdsCompletions`.
+   */
+  private readonly doneList: number[] = [];
+  private readonly listedDone: Uint8Array;
 
   constructor(
     readonly gid: number,
@@ -93,6 +100,31 @@ export class GuestSlot {
     this.carryHi = new Int32Array(owned.length);
     this.doneLo = new Int32Array(layout.pageCount);
     this.doneHi = new Int32Array(layout.pageCount);
+    this.listedDone = new Uint8Array(layout.pageCount * ENTRIES_PER_PAGE + 1);
+  }
+
+  /** Notes that entry `index` (-1: the shim entry) was made DONE. */
+  noteDone(index: number): void {
+    if (this.listedDone[index + 1] === 0) {
+      this.listedDone[index + 1] = 1;
+      this.doneList.push(index);
+    }
+  }
+
+  /**
+   * Whether an entry this thread completed is still DONE: the guest has not taken its result yet
+   * (it is about to, even if its guest_waiting flag is still up). Forgets entries it took.
+   */
+  holdsCompletions(): boolean {
+    const list = this.doneList;
+    let kept = 0;
+    for (let i = 0; i < list.length; i++) {
+      const index = list[i]!;
+      if (Atomics.load(this.i32, this.entryW(index)) === ST_DONE) list[kept++] = index;
+      else this.listedDone[index + 1] = 0;
+    }
+    list.length = kept;
+    return kept > 0;
   }
 
   /** Word offset of entry `index` (-1: the shim entry). */

@@ -47,6 +47,8 @@ export class Handoff {
     const off = (entryPtr >>> 0) - this.layout.pagesPtr;
     if (off < 0 || off % ENTRY_SIZE !== 0 || off >= this.layout.pageCount * 4096) return;
     const w = entryPtr >>> 2;
+    // An entry that was never posted would never complete: return at once (as the epoll mode does).
+    if (Atomics.load(this.i32, w + EW_STATUS) === ST_FREE) return;
     const t = this.i32[w + EW_THREAD]! >>> 0;
     this.ring(t < this.threads ? t : 0);
     this.waitDone(w);

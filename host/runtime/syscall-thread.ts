@@ -81,6 +81,13 @@ export class SyscallThread implements CallSink {
   private spare: EntryCall | null = null;
   private closed = false;
   private keepAlive: NodeJS.Timeout | null = null;
+  /**
+   * Home thread: entries forwarded for a guest whose attach message has not reached this thread yet
+   * (every thread is told separately), run when it arrives; and the guests that left (their late
+   * records are dropped).
+   */
+  private readonly early = new Map<number, [number, number, number][]>();
+  private readonly gone = new Set<number>();
 
   constructor(private readonly options: SyscallThreadOptions) {
     this.index = options.index;
@@ -104,11 +111,18 @@ export class SyscallThread implements CallSink {
   attach(slot: GuestSlot): void {
     this.guests.set(slot.gid, slot);
     this.list.push(slot);
+    const early = this.early.get(slot.gid);
+    if (early) {
+      this.early.delete(slot.gid);
+      for (const [index, kind, from] of early) this.onForwarded(slot.gid, index, kind, from);
+    }
     this.wake();
   }
 
   /** Forgets a guest; returns its per-syscall counts on this thread. */
   detach(gid: number): Record<number, [number, number]> | null {
+    this.early.delete(gid);
+    this.gone.add(gid);
     const slot = this.guests.get(gid);
     if (!slot) return null;
     slot.attached = false;
@@ -334,8 +348,10 @@ export class SyscallThread implements CallSink {
       g.carryHi[k] = keepHi;
     }
     g.nextSeq = tail;
-    i32[g.hostW + (H_NEXT_SEQ >> 2)] = tail;
-    if (found === 0) return 0;
+    if (found === 0) {
+      this.publishNextSeq(g);
+      return 0;
+    }
     let claimed = 0;
     for (let rel = 0; rel < span && found > 0; rel++) {
       const index = bySeq[rel]!;
@@ -357,7 +373,17 @@ export class SyscallThread implements CallSink {
       i32[g.hostW + (H_CLAIMED >> 2)] = i32[g.hostW + (H_CLAIMED >> 2)]! + claimed;
       i32[g.hostW + (H_BATCHES >> 2)]!++;
     }
+    this.publishNextSeq(g);
     return claimed;
+  }
+
+  /**
+   * Says how far this thread has taken the guest's entries (idleAdvance compares it with sq_tail).
+   * Only once what it took is executing or sits in the forward ring: a home thread that saw the new
+   * value with the ring still empty would think every posted call is parked and move virtual time.
+   */
+  private publishNextSeq(g: GuestSlot): void {
+    if (this.backlog.length === 0) Atomics.store(g.i32, g.hostW + (H_NEXT_SEQ >> 2), g.nextSeq);
   }
 
   /** A CANCEL entry seen in a scan. Returns true when it must be looked at again (not yet published). */
@@ -432,13 +458,22 @@ export class SyscallThread implements CallSink {
       n++;
     }
     if (n) this.shared.wake(0);
+    if (this.backlog.length === 0) for (const g of this.list) if (g.scanned) this.publishNextSeq(g);
     return n;
   }
 
   /** Home thread: an entry claimed by forwarding thread `from`'s scan. */
   private readonly onForwarded = (gid: number, index: number, kind: number, from: number): void => {
     const g = this.guests.get(gid);
-    if (!g) return; // the guest left meanwhile
+    if (!g) {
+      // Not attached here yet (a forwarding thread heard of it first), or gone.
+      if (!this.gone.has(gid)) {
+        const list = this.early.get(gid);
+        if (list) list.push([index, kind, from]);
+        else this.early.set(gid, [[index, kind, from]]);
+      }
+      return;
+    }
     if (kind === FWD_CANCEL) this.interrupt(g, index);
     else this.execute(g, index, from);
   };
@@ -513,13 +548,18 @@ export class SyscallThread implements CallSink {
       Atomics.store(i32, w + EW_STATUS, ST_DONE);
       if (prev === ST_CANCEL) call.cancelRequested = true;
     }
+    if (g.scanned) g.noteDone(call.index);
     if (call.cancelRequested) i32[g.hostW + ((result === -ECANCELED ? H_CANCEL_WON : H_CANCEL_LOST) >> 2)]!++;
     if (call.sysno >>> 0 < SYSNO_LIMIT) g.completedBySysno[call.sysno]!++;
     if (this.options.trace) this.options.trace(traceLine(g, call, result));
     i32[g.hostW + (H_COMPLETED >> 2)]!++;
     if (!g.scanned) {
-      // A guest running on this thread reads its entry right away: nothing to announce.
-      if (call.onDone) this.resumes.push(call.onDone);
+      // A guest running on this thread reads its entry right away: nothing to announce. Until its
+      // resume runs it has work to do: not suspended for idleAdvance.
+      if (call.onDone) {
+        g.suspendedLocally = false;
+        this.resumes.push(call.onDone);
+      }
       return;
     }
     if (call.index >= 0) {
@@ -644,18 +684,36 @@ export class SyscallThread implements CallSink {
   private idleAdvance(): boolean {
     const k = this.kernel;
     if (!k?.idle || !k.hasTimers?.()) return false;
-    if (Atomics.load(this.shared.i32, this.shared.startingWord) !== 0) return false;
-    for (const ring of this.rings) if (!ring.empty) return false;
+    if (Atomics.load(this.shared.i32, this.shared.startingWord) !== 0 || this.early.size !== 0) return false;
     for (const g of this.list) {
       if (g.scanned) {
         if (Atomics.load(g.i32, g.waitingW) === 0) return false;
-        for (let t = 0; t < g.threads; t++) {
-          const line = g.ctrlW + ((THREAD_LINES + t * 64) >> 2);
-          const hostLine = g.ctrlW + ((HOST_LINES + t * 64) >> 2);
-          if (Atomics.load(g.i32, line + (T_SQ_TAIL >> 2)) !== Atomics.load(g.i32, hostLine + (H_NEXT_SEQ >> 2))) return false;
-        }
+        // Waiting, but with results to take (woken, or about to look): it will run, not idle.
+        if (g.holdsCompletions()) return false;
+        if (!this.tailsTaken(g)) return false;
       } else if (!g.suspendedLocally) return false;
     }
+    // After the tails: a forwarding thread fills its ring before it publishes how far it took.
+    for (const ring of this.rings) if (!ring.empty) return false;
+    // The reads above are no snapshot: a guest could have been woken, taken its results and cleared
+    // its flag meanwhile. Still waiting now with nothing new posted, it went back to waiting (posting
+    // nothing) or never left: idle either way.
+    for (const g of this.list) if (g.scanned && (Atomics.load(g.i32, g.waitingW) === 0 || !this.tailsTaken(g))) return false;
     return k.idle();
+  }
+
+  /**
+   * Every call guest `g` posted has been taken by the syscall thread it was posted to. (An import
+   * shim's call has no tail: it is taken once it executes here, not while posted or on its way.)
+   */
+  private tailsTaken(g: GuestSlot): boolean {
+    const shim = Atomics.load(g.i32, g.shimW);
+    if (shim === ST_SUBMITTED || (shim === ST_BUSY && !g.inflight.has(-1))) return false;
+    for (let t = 0; t < g.threads; t++) {
+      const line = g.ctrlW + ((THREAD_LINES + t * 64) >> 2);
+      const hostLine = g.ctrlW + ((HOST_LINES + t * 64) >> 2);
+      if (Atomics.load(g.i32, line + (T_SQ_TAIL >> 2)) !== Atomics.load(g.i32, hostLine + (H_NEXT_SEQ >> 2))) return false;
+    }
+    return true;
   }
 }

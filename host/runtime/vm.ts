@@ -287,6 +287,7 @@ export class VM {
         p.layout = m.layout;
         p.threads = m.threads;
         p.registered = true;
+        p.message = undefined; // an earlier refused attempt no longer explains how the guest ends
         Atomics.sub(this.shared.i32, this.shared.startingWord, 1);
         if (!m.local) {
           this.broadcast({

@@ -35,6 +35,9 @@ export interface WasiHost {
 }
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+/** Exit status of a guest that aborted (like a process killed by SIGABRT), as for traps. */
+const STATUS_ABORT = 134;
 
 /** Lays out a list of strings the WASI way: a pointer array and a NUL-terminated buffer. */
 function stringsGet(mem: GuestMemory, list: readonly string[], ptrs: number, buf: number): number {
@@ -62,6 +65,21 @@ function stringsSizes(mem: GuestMemory, list: readonly string[], countPtr: numbe
  * ENOSYS so modules that merely import it still link.
  */
 export function preview1Imports(host: WasiHost, imported: readonly string[]): Record<string, Function> {
+  // AssemblyScript's WASI shim turns `abort` (failed assertions, index errors, explicit aborts) into
+  // an `abort: MESSAGE in FILE(LINE:COL)` line written to fd 2 from an iovec at address 0, then
+  // proc_exit(255). That pair is an abort, not an exit: it ends with the trap status and the message.
+  let abortLine: string | null = null;
+  const noteAbort = (fd: number, iovs: number, count: number): void => {
+    abortLine = null;
+    if (fd !== 2 || iovs !== 0 || count !== 1) return;
+    try {
+      const mem = host.memory();
+      const text = decoder.decode(mem.bytes(mem.u32(0), Math.min(mem.u32(4), 4096)));
+      if (text.startsWith('abort: ')) abortLine = text.trimEnd();
+    } catch {
+      // not readable: not the shim's abort
+    }
+  };
   const guard =
     (fn: (...a: any[]) => number) =>
     (...a: any[]): number => {
@@ -87,9 +105,11 @@ export function preview1Imports(host: WasiHost, imported: readonly string[]): Re
     environ_sizes_get: (c: number, s: number) => stringsSizes(host.memory(), host.env, c, s),
     environ_get: (p: number, b: number) => stringsGet(host.memory(), host.env, p, b),
     proc_exit: (code: number) => {
+      if (code === 255 && abortLine !== null) throw new GuestExit(STATUS_ABORT, abortLine);
       throw new GuestExit(code >>> 0);
     },
     fd_write: (fd: number, iovs: number, count: number, nwritten: number) => {
+      noteAbort(fd, iovs, count);
       const r = viaKernel(SYS_writev, fd, iovs, count, 0, nwritten, 4);
       if (r !== null) return r;
       if (fd !== 1 && fd !== 2) return WASI_EBADF;

@@ -2,7 +2,7 @@
 // core once on its success path and once on an error path, one call at a time (tests/guests/lib/seq),
 // against the virtual kernel. Prints one `ok`/`not ok` line per check (tests/e2e-library.test.ts).
 import * as flexsc from "../../guest/flexsc";
-import { S, step, next, submitted, depth, nestedHandlers, enterHandler, remaining } from "./lib/seq";
+import { S, step, next, submitted, nestedHandlers, enterHandler, remaining } from "./lib/seq";
 import { check, expect, expectErr, expectOk, pass, fail, summary } from "./lib/report";
 export { flexsc_resume } from "../../guest/flexsc";
 
@@ -315,6 +315,25 @@ step((r: i64): void => {
 });
 step((r: i64): void => {
   expectErr("nanosleep-einval", r, flexsc.EINVAL);
+  submitted(flexsc.clock_gettime(S, flexsc.CLOCK_REALTIME, flexsc.ptr(ts0)), "clock_gettime");
+});
+step((r: i64): void => {
+  expect("clock_gettime-realtime", r, 0);
+  check("clock_gettime-realtime-epoch", flexsc.timespecNs(flexsc.ptr(ts0)) > 1_000_000_000 * 1_000_000_000, "realtime " + flexsc.timespecNs(flexsc.ptr(ts0)).toString());
+  // An absolute realtime deadline 2 ms ahead.
+  const until = flexsc.timespecNs(flexsc.ptr(ts0)) + 2_000_000;
+  store<i64>(flexsc.ptr(ts2), until / 1_000_000_000);
+  store<i64>(flexsc.ptr(ts2) + 8, until % 1_000_000_000);
+  submitted(flexsc.clock_nanosleep(S, flexsc.CLOCK_REALTIME, flexsc.TIMER_ABSTIME, flexsc.ptr(ts2), 0), "clock_nanosleep");
+});
+step((r: i64): void => {
+  expect("clock_nanosleep-abstime-realtime", r, 0);
+  submitted(flexsc.clock_gettime(S, flexsc.CLOCK_REALTIME, flexsc.ptr(ts1)), "clock_gettime");
+});
+step((r: i64): void => {
+  const now = flexsc.timespecNs(flexsc.ptr(ts1));
+  const until = flexsc.timespecNs(flexsc.ptr(ts2));
+  check("clock_nanosleep-abstime-reached", r == 0 && now >= until && now - until < 1_000_000_000, "woke " + (now - until).toString() + " ns after the deadline");
   submitted(flexsc.clock_nanosleep(S, 99, 0, flexsc.ptr(sleep3), 0), "clock_nanosleep");
 });
 // ---- getpid (it cannot fail; its error path is the library's: a request still in flight)

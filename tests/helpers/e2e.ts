@@ -128,6 +128,15 @@ export async function run(vm: VM, rel: string, opts: RunOptions = {}): Promise<O
   return (await start(vm, rel, opts)).done;
 }
 
+/** Polls `cond` every 5 ms; rejects after `timeoutMs`. */
+export async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 export interface Report {
   readonly passed: string[];
   readonly failed: string[];

@@ -1,0 +1,192 @@
+// End to end: the flexvm command line (build/host/cli/main.js, what dist/cli.js bundles) run as a
+// child process: help and version, running guests with arguments after --, companions (--with),
+// modes and syscall threads, statistics (--stats, --stats-json), tracing, the demo, and clear errors
+// with their exit statuses (2 for usage errors, 1 for guests that cannot be loaded); the guest's own
+// exit status passes through.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { ROOT, guestPath } from './helpers/e2e.js';
+
+const CLI = join(ROOT, 'build/host/cli/main.js');
+const tmp = mkdtempSync(join(tmpdir(), 'flexvm-cli-'));
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
+
+interface Ran {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function flexvm(...args: string[]): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: ROOT, timeout: 30_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') return reject(err);
+      resolve({ code: err ? (err.code as number) : 0, stdout, stderr });
+    });
+  });
+}
+
+function expectCode(r: Ran, code: number, what: string): void {
+  assert.is(r.code, code, `${what}: exit status\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+}
+
+/** A file in the temporary folder. */
+function file(name: string, bytes: Uint8Array | string): string {
+  const path = join(tmp, name);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+const EXIT = guestPath('tests/guests/exit');
+const HELLO = guestPath('tests/guests/hello');
+const SERVER = guestPath('examples/echo/server');
+const CLIENT = guestPath('examples/echo/client');
+
+test('--help prints the usage and exits 0; no command prints it and exits 2', async () => {
+  const [help, short, none, runHelp] = await Promise.all([flexvm('--help'), flexvm('-h'), flexvm(), flexvm('run', '--help')]);
+  for (const [r, code] of [[help, 0], [short, 0], [none, 2], [runHelp, 0]] as const) {
+    expectCode(r, code, 'usage');
+    assert.match(r.stdout, /^Usage:$/m);
+    for (const option of ['--syscall-threads N', '--mode MODE', '--with', '--stats-json FILE', '--trace', 'flexvm demo']) assert.ok(r.stdout.includes(option), option);
+  }
+});
+
+test('--version prints the package version', async () => {
+  const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  const r = await flexvm('--version');
+  expectCode(r, 0, '--version');
+  assert.is(r.stdout, `flexvm ${version}\n`);
+});
+
+test('run passes the arguments after -- to the guest and its exit status back', async () => {
+  const [nine, zero] = await Promise.all([
+    flexvm('run', EXIT, '--', '--status', '9', 'a', '--b', 'c d'),
+    flexvm('run', EXIT, '--', 'plain'),
+  ]);
+  expectCode(nine, 9, 'guest status 9');
+  assert.ok(nine.stdout.startsWith('args: --status 9 a --b c d\n'), nine.stdout);
+  assert.ok(nine.stdout.includes('loop status: 0\n'));
+  expectCode(zero, 0, 'guest status 0');
+  assert.ok(zero.stdout.startsWith('args: plain\n'), zero.stdout);
+});
+
+test('run --mode and --syscall-threads choose how calls are made; --stats and --stats-json report it', async () => {
+  const json = join(tmp, 'stats.json');
+  const configs = [['exceptionless', '1'], ['sync', '2'], ['epoll', '4']] as const;
+  const rs = await Promise.all(configs.map(([mode, threads]) => flexvm('run', EXIT, '--mode', mode, '--syscall-threads', threads, '--stats', '--', '--status', '5')));
+  rs.forEach((r, i) => {
+    const [mode, threads] = configs[i]!;
+    expectCode(r, 5, `${mode} ${threads}`);
+    // An epoll-mode guest runs beside the kernel on syscall thread 0: one thread serves it.
+    const serving = mode === 'epoll' ? '1 syscall thread' : `${threads} syscall thread${threads === '1' ? '' : 's'}`;
+    assert.ok(r.stderr.includes(`(${mode} mode, ${serving})`), r.stderr);
+    assert.match(r.stderr, /flexvm statistics for exit \(pid \d+\)/);
+    assert.match(r.stderr, /^ {4}getpid +1 submitted +1 completed$/m);
+  });
+  const r = await flexvm('run', EXIT, '--mode', 'sync', '--syscall-threads', '2', '--stats-json', json, '--', '--status', '4');
+  expectCode(r, 4, '--stats-json');
+  const stats = JSON.parse(readFileSync(json, 'utf8')) as { name: string; status: number; stats: { mode: string; threads: number; bySyscall: Record<string, { completed: number }> } }[];
+  assert.is(stats.length, 1);
+  assert.is(stats[0]!.name, 'exit');
+  assert.is(stats[0]!.status, 4);
+  assert.is(stats[0]!.stats.mode, 'sync');
+  assert.is(stats[0]!.stats.threads, 2);
+  assert.is(stats[0]!.stats.bySyscall['getpid']!.completed, 1);
+});
+
+test('run --with starts a companion guest in the same VM (echo server and client), stopped at the end', async () => {
+  const json = join(tmp, 'with.json');
+  const r = await flexvm('run', CLIENT, '--with', `${SERVER} --port 7300`, '--syscall-threads', '2', '--stats-json', json, '--', '--port', '7300', '--conns', '3', '--messages', '20');
+  expectCode(r, 0, '--with');
+  assert.ok(r.stdout.includes('echo-client: 3 connections x 20 messages of 64 bytes echoed (3840 bytes)'), r.stdout);
+  assert.match(r.stderr, /echo-server: listening on 127\.0\.0\.1:7300/);
+  const stats = JSON.parse(readFileSync(json, 'utf8')) as { name: string; status: number }[];
+  assert.equal(stats.map((s) => [s.name, s.status]), [['client', 0], ['server', 130]]);
+});
+
+test('run --trace prints every system call and its result', async () => {
+  const r = await flexvm('run', HELLO, '--trace');
+  expectCode(r, 0, '--trace');
+  assert.is(r.stdout, 'hello from the guest\n');
+  assert.match(r.stderr, /^\[\d+\] getpid\(\) = \d+ \(thread 0\)$/m);
+  assert.match(r.stderr, /^\[\d+\] write\(1, 0x[0-9a-f]+, 21\) = 21 \(thread 0\)$/m);
+});
+
+test('demo runs the echo server and client and prints statistics', async () => {
+  const [plain, sync] = await Promise.all([flexvm('demo'), flexvm('demo', '--mode', 'sync', '--syscall-threads', '2', '--', '--conns', '2', '--messages', '50')]);
+  expectCode(plain, 0, 'demo');
+  assert.ok(plain.stdout.includes('echo-client: 4 connections x 1000 messages of 64 bytes echoed (256000 bytes)'), plain.stdout);
+  assert.match(plain.stderr, /flexvm statistics for client \(pid \d+\) \(exceptionless mode, 1 syscall thread\)/);
+  assert.match(plain.stderr, /flexvm statistics for server/);
+  expectCode(sync, 0, 'demo --mode sync');
+  assert.ok(sync.stdout.includes('echo-client: 2 connections x 50 messages'), sync.stdout);
+  assert.match(sync.stderr, /\(sync mode, 2 syscall threads\)/);
+});
+
+test('a guest that traps: status 134 and the message on standard error', async () => {
+  const r = await flexvm('run', guestPath('tests/guests/crash'), '--', '--how', 'oob');
+  expectCode(r, 134, 'trap');
+  assert.match(r.stderr, /flexvm: crash \(pid \d+\) exited with status 134: guest trapped: memory access out of bounds/);
+});
+
+/** A module with one import: a memory, `shared` or not (limits 1..1). */
+function memoryModule(shared: boolean): Uint8Array {
+  const name = (s: string): number[] => [s.length, ...new TextEncoder().encode(s)];
+  const entry = [...name('env'), ...name('memory'), 0x02, shared ? 0x03 : 0x01, 0x01, 0x01];
+  const section = [0x01, ...entry];
+  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x02, section.length, ...section]);
+}
+
+test('guests that cannot be loaded: exit 1 with a clear message', async () => {
+  const cases: [string[], RegExp][] = [
+    [['run', join(tmp, 'missing.wasm')], /flexvm: error: .*missing\.wasm: no such file/],
+    [['run', file('text.wasm', 'hello, not wasm\n')], /flexvm: error: .*text\.wasm is not a WebAssembly module \(bad magic number\)/],
+    [['run', file('truncated.wasm', new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 9]))], /flexvm: error: .*truncated\.wasm is not valid WebAssembly/],
+    [['run', file('empty.wasm', new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]))], /flexvm: error: .*empty\.wasm does not import a memory; flexvm guests import a shared memory/],
+    [['run', file('unshared.wasm', memoryModule(false))], /flexvm: error: .*unshared\.wasm imports a memory that is not shared/],
+    [['run', HELLO, '--with', join(tmp, 'missing-companion.wasm')], /flexvm: error: .*missing-companion\.wasm: no such file/],
+  ];
+  const rs = await Promise.all(cases.map(([args]) => flexvm(...args)));
+  rs.forEach((r, i) => {
+    const [args, message] = cases[i]!;
+    expectCode(r, 1, args.join(' '));
+    assert.match(r.stderr, message);
+    assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
+  });
+});
+
+test('a module that links but has no _start: a status and a message, not a crash', async () => {
+  const r = await flexvm('run', file('nostart.wasm', memoryModule(true)));
+  assert.ok(r.code !== 0 && r.code !== 1 && r.code !== 2, `status ${r.code}`);
+  assert.match(r.stderr, /exports no _start function/);
+});
+
+test('usage errors: exit 2 with the reason and a pointer to --help', async () => {
+  const cases: [string[], RegExp][] = [
+    [['run', HELLO, '--bogus'], /Unknown option '--bogus'/],
+    [['run', HELLO, '--mode', 'fast'], /unknown mode "fast" \(choose: exceptionless, sync, epoll\)/],
+    [['run', HELLO, '--mode'], /Option '--mode <value>' argument missing/],
+    [['run', HELLO, '--syscall-threads', '0'], /--syscall-threads must be an integer from 1 to 64, got "0"/],
+    [['run', HELLO, '--syscall-threads', '65'], /--syscall-threads must be an integer from 1 to 64, got "65"/],
+    [['run', HELLO, '--syscall-threads', 'two'], /--syscall-threads must be an integer from 1 to 64, got "two"/],
+    [['run', HELLO, '--syscall-threads', '1.5'], /--syscall-threads must be an integer from 1 to 64, got "1\.5"/],
+    [['run'], /missing GUEST\.wasm/],
+    [['run', HELLO, 'extra'], /unexpected argument "extra" \(guest arguments go after --\)/],
+    [['frobnicate'], /unknown command "frobnicate"/],
+    [['demo', '--mode', 'turbo'], /unknown mode "turbo"/],
+  ];
+  const rs = await Promise.all(cases.map(([args]) => flexvm(...args)));
+  rs.forEach((r, i) => {
+    const [args, message] = cases[i]!;
+    expectCode(r, 2, args.join(' '));
+    assert.match(r.stderr, message);
+    assert.match(r.stderr, /Run 'flexvm --help' for usage\./);
+    assert.is(r.stdout, '');
+  });
+});
+
+test.run();

@@ -15,8 +15,8 @@ import {
 import { Request, RequestQueue, RQ_POSTED, RQ_READY } from "./request";
 import { host_register, host_syscall, host_yield } from "./host";
 
-/** Completion-word polls before the guest sleeps in waitCompletions (roughly 1-2 µs). */
-const SPIN_POLLS: i32 = 8192;
+/** Completion-word polls before the guest sleeps in waitCompletions: about 20-30 µs, the cost of a wake-up. */
+const SPIN_POLLS: i32 = 32768;
 
 /** Default number of syscall pages: 64 pages of 64 entries = 4,096 calls in flight. */
 export const DEFAULT_PAGES: i32 = 64;

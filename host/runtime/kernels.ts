@@ -5,6 +5,8 @@ export async function loadKernelModule(options: KernelOptions): Promise<KernelMo
   switch (options.kind) {
     case 'virtual':
       return (await import('../kernel/virtual/index.js')) as KernelModule;
+    case 'os':
+      return (await import('../kernel/os/index.js')) as KernelModule;
     default: {
       const mod = (await import(options.kind)) as Partial<KernelModule>;
       if (typeof mod.createKernel !== 'function' || (mod.placement !== 'home' && mod.placement !== 'per-thread')) {

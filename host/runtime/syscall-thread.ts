@@ -559,6 +559,8 @@ export class SyscallThread implements CallSink {
       if (call.onDone) {
         g.suspendedLocally = false;
         this.resumes.push(call.onDone);
+        // Completed from the event loop (os kernel I/O) while this thread may sleep: resume soon.
+        if (!this.inPass) setImmediate(() => this.runResumes());
       }
       return;
     }

@@ -3,6 +3,10 @@
  * is a shared WebAssembly.Memory with a bump allocator, a ProcessSpec whose standard output and
  * error are captured, and `sys()` to post a call. Kernel-agnostic: the virtual and os kernel tests
  * both use it.
+ *
+ * A harness may hold several instances of a per-thread kernel, one per simulated syscall thread, all
+ * in this JS thread: each guest attaches to every instance with the same ProcessSpec (one
+ * `shared` buffer), and a call posted with `thread: t` runs on instance t.
  */
 import { DEFAULT_LIMITS, PENDING, PROCESS_SHARED_BYTES, type Call, type Grant, type Kernel, type Limits, type ProcessSpec } from '../../host/kernel/kernel.js';
 import { GuestMemory } from '../../host/memory/guest-memory.js';
@@ -141,6 +145,8 @@ export interface CallOptions {
 
 /** One test guest: its memory, its captured output, helpers to lay out arguments. */
 export class TestProcess<P> {
+  /** The process as each kernel instance knows it (index = thread). */
+  procs: P[] = [];
   /** Everything written to fd 1 and fd 2, in order. */
   readonly output: { fd: 1 | 2; bytes: Uint8Array }[] = [];
   /** Default call.thread for this process's calls. */
@@ -172,6 +178,11 @@ export class TestProcess<P> {
   /** Posts a call with options (thread, flags). */
   sysWith(options: CallOptions, sysno: number, ...slots: number[]): number | PendingCall {
     return this.harness.sysWith(this, options, sysno, ...slots);
+  }
+
+  /** Posts a call on simulated syscall thread `thread` (its kernel instance, and its descriptor class). */
+  on(thread: number, sysno: number, ...slots: number[]): number | PendingCall {
+    return this.harness.sysWith(this, { thread }, sysno, ...slots);
   }
 
   /** Reserves `size` zeroed bytes (aligned), growing memory when needed. */
@@ -383,15 +394,35 @@ export interface Dirent {
   nameBytes: Uint8Array;
 }
 
-/** Runs calls against one kernel for any number of test guests. */
+/** Runs calls against one kernel (or one instance per simulated thread) for any number of test guests. */
 export class KernelHarness<P> {
   private nextPid = 100;
   readonly processes: TestProcess<P>[] = [];
   private readonly calls: HarnessCall[] = [];
+  /** The kernel instances, by simulated thread. */
+  readonly kernels: readonly Kernel<P>[];
 
-  constructor(readonly kernel: Kernel<P>) {}
+  constructor(kernel: Kernel<P> | readonly Kernel<P>[]) {
+    this.kernels = Array.isArray(kernel) ? [...(kernel as readonly Kernel<P>[])] : [kernel as Kernel<P>];
+    if (this.kernels.length === 0) throw new RangeError('a harness needs at least one kernel');
+  }
 
-  /** Attaches a new guest. */
+  /** The kernel (instance 0). */
+  get kernel(): Kernel<P> {
+    return this.kernels[0]!;
+  }
+
+  /** The instance serving calls posted to `thread` (the only one when there is one). */
+  kernelFor(thread: number): Kernel<P> {
+    return this.kernels.length === 1 ? this.kernels[0]! : this.kernels[thread % this.kernels.length]!;
+  }
+
+  /** The process as the instance serving `thread` knows it. */
+  procFor(tp: TestProcess<P>, thread: number): P {
+    return tp.procs.length === 1 ? tp.procs[0]! : tp.procs[thread % tp.procs.length]!;
+  }
+
+  /** Attaches a new guest (to every kernel instance, with one ProcessSpec). */
   spawn(options: SpawnOptions = {}): TestProcess<P> {
     const pages = options.pages ?? 2;
     const wasm = new WebAssembly.Memory({ initial: pages, maximum: 64, shared: true });
@@ -406,17 +437,19 @@ export class KernelHarness<P> {
       stdin,
       stdio: { write: (fd, bytes) => tp!.output.push({ fd, bytes }) },
       limits: { ...DEFAULT_LIMITS, ...options.limits },
-      fdClasses: options.fdClasses ?? 1,
+      fdClasses: options.fdClasses ?? this.kernels.length,
       shared: new SharedArrayBuffer(PROCESS_SHARED_BYTES),
     };
-    const proc = this.kernel.attach(spec);
-    tp = new TestProcess(this, proc, spec, wasm, memory);
+    const procs = this.kernels.map((k) => k.attach(spec));
+    tp = new TestProcess(this, procs[0]!, spec, wasm, memory);
+    tp.procs = procs;
     this.processes.push(tp);
     return tp;
   }
 
+  /** Detaches a guest from every instance. */
   detach(tp: TestProcess<P>): void {
-    this.kernel.detach(tp.proc);
+    this.kernels.forEach((k, i) => k.detach(tp.procs[i] ?? tp.proc));
   }
 
   /**
@@ -429,9 +462,10 @@ export class KernelHarness<P> {
 
   sysWith(tp: TestProcess<P>, options: CallOptions, sysno: number, ...slots: number[]): number | PendingCall {
     const s = (i: number): number => (slots[i] ?? 0) | 0;
-    const call = new HarnessCall(sysno, s(0), s(1), s(2), s(3), s(4), s(5), options.flags ?? 0, options.thread ?? tp.thread);
+    const thread = options.thread ?? tp.thread;
+    const call = new HarnessCall(sysno, s(0), s(1), s(2), s(3), s(4), s(5), options.flags ?? 0, thread);
     this.calls.push(call);
-    const r = this.kernel.syscall(tp.proc, call);
+    const r = this.kernelFor(thread).syscall(this.procFor(tp, thread), call);
     if (r !== PENDING) {
       if (call.early.length > 0) call.breaches.push(`syscall ${sysno} completed early and also returned ${r}`);
       call.answered = true;
@@ -455,6 +489,36 @@ export class KernelHarness<P> {
   idle(): boolean {
     return this.kernel.idle?.() ?? false;
   }
+
+  /** Detaches every guest and closes every kernel instance (tests with real resources call it last). */
+  async close(): Promise<void> {
+    for (const tp of this.processes.splice(0)) this.detach(tp);
+    for (const k of this.kernels) await k.close?.();
+  }
+}
+
+/** Resolves with `promise`, or rejects after `ms` (tests on real I/O stay bounded in time). */
+export function within<T>(promise: Promise<T>, ms: number, what = 'operation'): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Waits (polling every few ms) until `condition()` holds, or fails after `ms`. */
+export async function until(condition: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error(`${what} did not hold within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+/** A parked call's result, waiting at most `ms` (an immediate result is returned as is). */
+export async function settled(r: number | PendingCall, ms = 5000): Promise<number> {
+  if (!(r instanceof PendingCall)) return r;
+  return within(r.promise, ms, `syscall ${r.call.sysno}`);
 }
 
 /** Asserts `r` was answered at once and returns it. */

@@ -86,6 +86,17 @@ export class GuestBuffers implements ByteSource, ByteSink {
     });
   }
 
+  /**
+   * Views (no copy) of the guest pieces of [offset, offset + len), for host I/O that reads or writes
+   * guest memory directly (a file read into the guest's buffer). Valid while the call owns the
+   * buffers: a shared memory never moves when it grows, so a view stays usable until completion.
+   */
+  views(offset = 0, len = this.length - offset): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    this.walk(offset, Math.min(len, this.length - offset), (ptr, n) => out.push(this.memory.bytes(ptr, n)));
+    return out;
+  }
+
   /** Calls `visit` for each guest piece of [offset, offset + len), in order. */
   private walk(offset: number, len: number, visit: (ptr: number, n: number) => void): void {
     let skip = offset;

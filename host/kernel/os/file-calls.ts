@@ -1,0 +1,415 @@
+import * as fs from 'node:fs';
+import {
+  AT_EMPTY_PATH,
+  AT_FDCWD,
+  AT_REMOVEDIR,
+  AT_SYMLINK_NOFOLLOW,
+  DT_BLK,
+  DT_CHR,
+  DT_DIR,
+  DT_FIFO,
+  DT_LNK,
+  DT_REG,
+  DT_SOCK,
+  DT_UNKNOWN,
+  EACCES,
+  EBADF,
+  EBUSY,
+  EEXIST,
+  EINVAL,
+  EISDIR,
+  ELOOP,
+  ENFILE,
+  ENOENT,
+  ENOTDIR,
+  ENOTEMPTY,
+  O_ACCMODE,
+  O_APPEND,
+  O_CLOEXEC,
+  O_CREAT,
+  O_DIRECTORY,
+  O_DSYNC,
+  O_EXCL,
+  O_NOCTTY,
+  O_NOFOLLOW,
+  O_NONBLOCK,
+  O_RDONLY,
+  O_SYNC,
+  O_TRUNC,
+  PATH_MAX,
+  STAT_SIZE,
+} from '../../abi/v1.js';
+import { SysError } from '../errors.js';
+import { direntSize, DirentWriter } from '../common/dirent.js';
+import { MAX_RW_COUNT } from '../common/iovec.js';
+import { parsePath, readGuestPath, type ParsedPath } from '../common/path.js';
+import { writeStat } from '../common/stat.js';
+import type { Call } from '../kernel.js';
+import { errnoOf } from './errno.js';
+import { acquireFile, dirComponents, fstatFile, NOT_A_FILE } from './file-io.js';
+import { FileKind } from './file-table.js';
+import {
+  fsClose,
+  fsFstat,
+  fsLstat,
+  fsLstatMany,
+  fsMkdir,
+  fsOpen,
+  fsReaddir,
+  fsRealpath,
+  fsRename,
+  fsRmdir,
+  fsUnlink,
+  type FsOp,
+  type HostStats,
+} from './fs-driver.js';
+import type { OsKernel } from './kernel.js';
+import { FileHandle, type OsProcess } from './process.js';
+import {
+  guestPathBytes,
+  hostJoin,
+  hostPathOf,
+  isInside,
+  normalize,
+  parentOf,
+  syntheticIno,
+  type GrantPlace,
+  type Place,
+  type Sandbox,
+} from './sandbox.js';
+import { hostStat } from './stat-info.js';
+
+/** Status flags kept on an open file (F_GETFL reports them with the access mode). */
+const STATUS_FLAGS = O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC;
+
+/** Guest open flags (Linux values) as the host's fs.constants, by name (the host may not be Linux). */
+function hostOpenFlags(flags: number): number {
+  const h = fs.constants;
+  let out = [h.O_RDONLY, h.O_WRONLY, h.O_RDWR, h.O_RDWR][flags & O_ACCMODE]!;
+  if ((flags & O_CREAT) !== 0) out |= h.O_CREAT;
+  if ((flags & O_EXCL) !== 0) out |= h.O_EXCL;
+  if ((flags & O_TRUNC) !== 0) out |= h.O_TRUNC;
+  if ((flags & O_APPEND) !== 0) out |= h.O_APPEND;
+  if ((flags & O_DIRECTORY) !== 0) out |= h.O_DIRECTORY;
+  if ((flags & O_NOCTTY) !== 0) out |= h.O_NOCTTY;
+  if ((flags & O_SYNC) === O_SYNC) out |= h.O_SYNC;
+  else if ((flags & O_DSYNC) !== 0) out |= h.O_DSYNC;
+  // Always: the final name is a checked real path, so a symlink there now is a race (refused), and a
+  // FIFO must not block the open (special files are refused after it, see openOp).
+  return out | h.O_NOFOLLOW | h.O_NONBLOCK;
+}
+
+/**
+ * The directory a relative path starts from: "/" for AT_FDCWD or an absolute path (which ignores
+ * dirfd, even an invalid one, as Linux does), else the directory behind dirfd, of any thread. Node
+ * has no openat(), so a directory descriptor remembers the guest path it was opened by (in the shared
+ * file table) and relative paths are resolved, and sandbox-checked, from that path: a directory
+ * renamed while open is still found under its old name, unlike Linux.
+ */
+export function baseDir(k: OsKernel, p: OsProcess, c: Call, dirfd: number, path: ParsedPath): string[] {
+  if (path.absolute || dirfd === AT_FDCWD) return [];
+  const s = acquireFile(p, c, dirfd);
+  if (s === NOT_A_FILE) throw new SysError(ENOTDIR);
+  if (s < 0) throw new SysError(EBADF);
+  try {
+    if (p.files.kind(s) === FileKind.File) throw new SysError(ENOTDIR);
+    return dirComponents(p.files, s);
+  } finally {
+    k.releaseFile(s, p);
+  }
+}
+
+/** The last name of a path as written, before normalisation ("." and ".." matter to rmdir and rename). */
+function lastName(path: ParsedPath): string | undefined {
+  return path.components[path.components.length - 1];
+}
+
+/** A place where something is created: a name outside every grant is EACCES below a synthetic directory, else ENOENT. */
+function creationPlace(sb: Sandbox, components: readonly string[]): Place {
+  const place = sb.place(components);
+  if (place !== null) return place;
+  const parent = components.length > 0 ? sb.place(components.slice(0, -1)) : null;
+  throw new SysError(parent?.kind === 'synthetic' ? EACCES : ENOENT);
+}
+
+/** A grant place with a name of its own (not a grant root, not above the grants), or `errno`. */
+function namedPlace(place: Place, errno: number): GrantPlace {
+  if (place.kind === 'synthetic' || place.rest.length === 0) throw new SysError(errno);
+  return place;
+}
+
+// ---------------------------------------------------------------- openat
+
+interface Opened {
+  readonly hostFd: number;
+  readonly kind: FileKind;
+}
+
+function* openOp(sb: Sandbox, components: readonly string[], flags: number, mode: number, trailingSlash: boolean): FsOp<Opened> {
+  const creating = (flags & O_CREAT) !== 0;
+  const place = creating ? creationPlace(sb, components) : sb.require(components);
+  if (place.kind === 'synthetic') {
+    if ((flags & O_ACCMODE) !== O_RDONLY || (flags & (O_TRUNC | O_CREAT)) !== 0) throw new SysError(EISDIR);
+    return { hostFd: -1, kind: FileKind.SyntheticDir };
+  }
+  let target = place.grant.host;
+  if (place.rest.length > 0) {
+    const { dir, name } = yield* parentOf(place);
+    target = hostJoin(dir, [name]);
+    let st: HostStats | null = null;
+    try {
+      st = yield* fsLstat(target);
+    } catch (e) {
+      if (!creating || errnoOf(e) !== ENOENT) throw e;
+    }
+    if (st === null) {
+      if (trailingSlash) throw new SysError(EISDIR);
+    } else if (st.isSymbolicLink()) {
+      if ((flags & O_NOFOLLOW) !== 0) throw new SysError(ELOOP);
+      if (creating && (flags & O_EXCL) !== 0) throw new SysError(EEXIST);
+      let real: Buffer;
+      try {
+        real = yield* fsRealpath(target);
+      } catch (e) {
+        // Creating through a dangling symlink would create its target: refused, wherever it points.
+        if (creating && errnoOf(e) === ENOENT) throw new SysError(EACCES, 'dangling symlink');
+        throw e;
+      }
+      if (!isInside(real, place.grant.host)) throw new SysError(EACCES, 'symlink leads out of its grant');
+      target = real;
+    }
+  }
+  const fd = yield* fsOpen(target, hostOpenFlags(flags), mode & 0o7777);
+  try {
+    const st = yield* fsFstat(fd);
+    if (st.isDirectory()) return { hostFd: fd, kind: FileKind.Dir };
+    if (trailingSlash) throw new SysError(ENOTDIR);
+    // Only regular files and directories: a device or FIFO could block a threadpool thread forever.
+    if (!st.isFile()) throw new SysError(EACCES, 'not a regular file');
+    return { hostFd: fd, kind: FileKind.File };
+  } catch (e) {
+    yield* fsClose(fd);
+    throw e;
+  }
+}
+
+export function sysOpenat(k: OsKernel, p: OsProcess, c: Call): number {
+  const [dirfd, flags, mode] = [c.a0, c.a2, c.a3 >>> 0];
+  const path = readGuestPath(p.memory, c.a1);
+  if ((flags & O_CREAT) !== 0 && (flags & O_DIRECTORY) !== 0) return -EINVAL;
+  const components = normalize(baseDir(k, p, c, dirfd, path), path);
+  // Linux reserves the descriptor first: a full table fails before the file is created.
+  p.reserve();
+  return k.runFs(
+    p,
+    c,
+    openOp(p.sandbox, components, flags, mode, path.trailingSlash),
+    (opened) => {
+      if (!p.alive) {
+        k.closeHost(opened.hostFd);
+        return -EBADF;
+      }
+      const handle = new FileHandle(-1);
+      let fd: number;
+      try {
+        fd = p.install(c.thread, handle, false);
+      } catch (e) {
+        k.closeHost(opened.hostFd);
+        p.unreserve();
+        throw e;
+      }
+      const guestFlags = flags & (O_ACCMODE | STATUS_FLAGS | O_CLOEXEC);
+      const dirPath = opened.kind === FileKind.File ? null : guestPathBytes(components);
+      const hostAppend = (flags & O_APPEND) !== 0;
+      const slot = p.files.insert(fd, opened.hostFd, opened.kind, guestFlags, p.classOf(c.thread), dirPath, hostAppend);
+      if (slot < 0) {
+        p.fds.remove(fd);
+        k.closeHost(opened.hostFd);
+        p.unreserve();
+        return -ENFILE;
+      }
+      handle.slot = slot;
+      return fd;
+    },
+    () => p.unreserve(),
+  );
+}
+
+// ---------------------------------------------------------------- mkdir, unlink, rename
+
+export function sysMkdirat(k: OsKernel, p: OsProcess, c: Call): number {
+  const path = readGuestPath(p.memory, c.a1);
+  const components = normalize(baseDir(k, p, c, c.a0, path), path);
+  const mode = c.a2 & 0o7777;
+  function* op(): FsOp<number> {
+    const place = namedPlace(creationPlace(p.sandbox, components), EEXIST);
+    const { dir, name } = yield* parentOf(place);
+    yield* fsMkdir(hostJoin(dir, [name]), mode);
+    return 0;
+  }
+  return k.runFs(p, c, op(), (r) => r);
+}
+
+export function sysUnlinkat(k: OsKernel, p: OsProcess, c: Call): number {
+  const flags = c.a2;
+  if ((flags & ~AT_REMOVEDIR) !== 0) return -EINVAL;
+  const removeDir = (flags & AT_REMOVEDIR) !== 0;
+  const path = readGuestPath(p.memory, c.a1);
+  const last = lastName(path);
+  if (removeDir && last === '.') return -EINVAL;
+  if (removeDir && last === '..') return -ENOTEMPTY;
+  if (!removeDir && (last === '.' || last === '..')) return -EISDIR;
+  const components = normalize(baseDir(k, p, c, c.a0, path), path);
+  function* op(): FsOp<number> {
+    const place = namedPlace(p.sandbox.require(components), removeDir ? EBUSY : EISDIR);
+    const { dir, name } = yield* parentOf(place);
+    const target = hostJoin(dir, [name]);
+    if (removeDir) yield* fsRmdir(target);
+    else {
+      if (path.trailingSlash) throw new SysError((yield* fsLstat(target)).isDirectory() ? EISDIR : ENOTDIR);
+      yield* fsUnlink(target);
+    }
+    return 0;
+  }
+  return k.runFs(p, c, op(), (r) => r);
+}
+
+export function sysRenameat(k: OsKernel, p: OsProcess, c: Call): number {
+  const oldPath = readGuestPath(p.memory, c.a1);
+  const newPath = readGuestPath(p.memory, c.a3);
+  for (const n of [lastName(oldPath), lastName(newPath)]) if (n === '.' || n === '..') return -EBUSY;
+  const from = normalize(baseDir(k, p, c, c.a0, oldPath), oldPath);
+  const to = normalize(baseDir(k, p, c, c.a2, newPath), newPath);
+  function* op(): FsOp<number> {
+    const src = namedPlace(p.sandbox.require(from), EBUSY);
+    const dst = namedPlace(creationPlace(p.sandbox, to), EBUSY);
+    const a = yield* parentOf(src);
+    const b = yield* parentOf(dst);
+    const source = hostJoin(a.dir, [a.name]);
+    if ((oldPath.trailingSlash || newPath.trailingSlash) && !(yield* fsLstat(source)).isDirectory()) throw new SysError(ENOTDIR);
+    yield* fsRename(source, hostJoin(b.dir, [b.name]));
+    return 0;
+  }
+  return k.runFs(p, c, op(), (r) => r);
+}
+
+// ---------------------------------------------------------------- stat
+
+export function sysNewfstatat(k: OsKernel, p: OsProcess, c: Call): number {
+  const [dirfd, pathPtr, statPtr, flags] = [c.a0, c.a1, c.a2, c.a3];
+  if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) !== 0) return -EINVAL;
+  const bytes = p.memory.cstringBytes(pathPtr, PATH_MAX - 1);
+  p.memory.check(statPtr, STAT_SIZE);
+  if (bytes.length === 0) {
+    if ((flags & AT_EMPTY_PATH) === 0) return -ENOENT;
+    if (dirfd !== AT_FDCWD) return k.fstat(p, c, dirfd, statPtr);
+  }
+  const path = bytes.length === 0 ? parsePath(new Uint8Array([0x2f])) : parsePath(bytes);
+  const components = normalize(baseDir(k, p, c, dirfd, path), path);
+  const follow = (flags & AT_SYMLINK_NOFOLLOW) === 0;
+  function* op(): FsOp<number> {
+    const place = p.sandbox.require(components);
+    if (place.kind === 'synthetic') {
+      writeStat(p.memory, statPtr, p.sandbox.syntheticStat(components));
+      return 0;
+    }
+    // The path is resolved and checked: lstat never follows a symlink swapped in meanwhile.
+    const st = yield* fsLstat(yield* hostPathOf(place, follow));
+    if (path.trailingSlash && !st.isDirectory()) throw new SysError(ENOTDIR);
+    if (p.alive) writeStat(p.memory, statPtr, hostStat(st));
+    return 0;
+  }
+  return k.runFs(p, c, op(), (r) => r);
+}
+
+/** fstat of a file or directory slot (the caller acquired it; runFs releases it). */
+export function fstatSlot(k: OsKernel, p: OsProcess, c: Call, slot: number, statPtr: number): number {
+  return k.runFs(p, c, fstatFile(p, slot, statPtr), (r) => r, undefined, slot);
+}
+
+// ---------------------------------------------------------------- getdents64
+
+function direntType(st: HostStats | null): number {
+  if (st === null) return DT_UNKNOWN;
+  if (st.isFile()) return DT_REG;
+  if (st.isDirectory()) return DT_DIR;
+  if (st.isSymbolicLink()) return DT_LNK;
+  if (st.isFIFO()) return DT_FIFO;
+  if (st.isSocket()) return DT_SOCK;
+  if (st.isCharacterDevice()) return DT_CHR;
+  if (st.isBlockDevice()) return DT_BLK;
+  return DT_UNKNOWN;
+}
+
+interface Entry {
+  readonly name: Buffer;
+  /** Host path to lstat for d_ino and d_type, or a made-up inode (directories above the grants). */
+  readonly host: Buffer | null;
+  readonly ino: number;
+}
+
+const DOT = Buffer.from('.');
+const DOTDOT = Buffer.from('..');
+
+/**
+ * The entries of a directory (".", "..", then the names in byte order): a fresh listing on every
+ * call, the directory position (getdents64's d_off cookie) being an index into it. Entries added or
+ * removed between two calls may therefore be skipped or seen twice, which POSIX allows for a
+ * directory that changes while it is read.
+ */
+function* listing(p: OsProcess, components: readonly string[]): FsOp<Entry[]> {
+  const sb = p.sandbox;
+  const place = sb.require(components);
+  const parent = components.slice(0, -1);
+  const entryFor = (name: Buffer, comps: readonly string[]): Entry => {
+    const at = sb.place(comps);
+    if (at === null || at.kind === 'synthetic') return { name, host: null, ino: syntheticIno(comps) };
+    return { name, host: hostJoin(at.grant.host, at.rest), ino: 0 };
+  };
+  if (place.kind === 'synthetic') {
+    const entries = [entryFor(DOT, components), entryFor(DOTDOT, parent)];
+    for (const child of place.children) entries.push(entryFor(Buffer.from(child, 'latin1'), [...components, child]));
+    return entries;
+  }
+  const host = yield* hostPathOf(place, true);
+  const names = yield* fsReaddir(host);
+  names.sort(Buffer.compare);
+  const up = place.rest.length === 0 ? entryFor(DOTDOT, parent) : { name: DOTDOT, host: hostJoin(host, ['..']), ino: 0 };
+  const entries: Entry[] = [{ name: DOT, host, ino: 0 }, up];
+  for (const n of names) entries.push({ name: n, host: Buffer.concat([host, Buffer.from('/'), n]), ino: 0 });
+  return entries;
+}
+
+function* direntsOp(p: OsProcess, s: number, dirp: number, count: number): FsOp<number> {
+  const t = p.files;
+  if (t.kind(s) === FileKind.File) throw new SysError(ENOTDIR);
+  p.memory.check(dirp, count);
+  const entries = yield* listing(p, dirComponents(t, s));
+  const cookie = t.position(s);
+  // Which entries fit (a record's size depends on its name only), then their inodes and types.
+  const batch: Entry[] = [];
+  let used = 0;
+  for (let i = cookie; i < entries.length; i++) {
+    const size = direntSize(entries[i]!.name.length);
+    if (used + size > count) break;
+    used += size;
+    batch.push(entries[i]!);
+  }
+  if (batch.length === 0 && cookie < entries.length) throw new SysError(EINVAL);
+  const stats = yield* fsLstatMany(batch.map((e) => e.host ?? Buffer.alloc(0)));
+  if (!p.alive) return 0;
+  const out = new DirentWriter(p.memory, dirp, count);
+  batch.forEach((e, i) => {
+    const st = e.host === null ? null : stats[i]!;
+    const ino = e.host === null ? e.ino : Number(st?.ino ?? 0) || 1;
+    out.add(ino, cookie + i + 1, e.host === null ? DT_DIR : direntType(st), e.name);
+  });
+  t.setPosition(s, cookie + batch.length);
+  return out.length;
+}
+
+/** getdents64 on a directory slot (acquired by the caller; runFs releases it). */
+export function getdentsSlot(k: OsKernel, p: OsProcess, c: Call, slot: number): number {
+  const count = Math.min(c.a2 >>> 0, MAX_RW_COUNT);
+  return k.runFs(p, c, direntsOp(p, slot, c.a1, count), (r) => r, undefined, slot);
+}

@@ -100,7 +100,7 @@ test('run --mode and --syscall-threads choose how calls are made; --stats and --
 
 test('run --with starts a companion guest in the same VM (echo server and client), stopped at the end', async () => {
   const json = join(tmp, 'with.json');
-  const r = await flexvm('run', CLIENT, '--with', `${SERVER} --port 7300`, '--syscall-threads', '2', '--stats-json', json, '--', '--port', '7300', '--conns', '3', '--messages', '20');
+  const r = await flexvm('run', CLIENT, '--kernel', 'virtual', '--with', `${SERVER} --port 7300`, '--syscall-threads', '2', '--stats-json', json, '--', '--port', '7300', '--conns', '3', '--messages', '20');
   expectCode(r, 0, '--with');
   assert.ok(r.stdout.includes('echo-client: 3 connections x 20 messages of 64 bytes echoed (3840 bytes)'), r.stdout);
   assert.match(r.stderr, /echo-server: listening on 127\.0\.0\.1:7300/);

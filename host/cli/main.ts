@@ -26,7 +26,7 @@ async function main(argv: string[]): Promise<number> {
       return runGuests({ file: opts.guest!, args: opts.guestArgs }, opts);
     }
     case 'demo': {
-      const opts = parseRunOptions(rest, false);
+      const opts = parseRunOptions(rest, false, 'virtual');
       const echo = join(packageRoot(), 'examples/echo');
       const guestArgs = opts.guestArgs.length ? opts.guestArgs : ['--conns', '4', '--messages', '1000'];
       return runGuests(

@@ -17,9 +17,10 @@ export interface RunOptions {
   readonly statsJson: string | null;
   readonly spinUs: number;
   readonly trace: boolean;
+  readonly listenAny: boolean;
 }
 
-const KERNELS = ['virtual'];
+const KERNELS = ['os', 'virtual'];
 const MODES: readonly Mode[] = ['exceptionless', 'sync', 'epoll'];
 
 function positiveInt(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
@@ -29,8 +30,11 @@ function positiveInt(name: string, value: string | undefined, fallback: number, 
   return n;
 }
 
-/** Parses `run`/`demo` arguments; everything after `--` belongs to the guest. */
-export function parseRunOptions(argv: readonly string[], wantsGuest: boolean): RunOptions {
+/**
+ * Parses `run`/`demo` arguments; everything after `--` belongs to the guest. `defaultKernel` is
+ * `os` for `run` (guests serve real ports and files) and `virtual` for `demo`.
+ */
+export function parseRunOptions(argv: readonly string[], wantsGuest: boolean, defaultKernel = 'os'): RunOptions {
   const dash = argv.indexOf('--');
   const own = dash < 0 ? argv : argv.slice(0, dash);
   const guestArgs = dash < 0 ? [] : argv.slice(dash + 1);
@@ -51,6 +55,7 @@ export function parseRunOptions(argv: readonly string[], wantsGuest: boolean): R
         'stats-json': { type: 'string' },
         'spin-us': { type: 'string' },
         trace: { type: 'boolean' },
+        'listen-any': { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -62,8 +67,9 @@ export function parseRunOptions(argv: readonly string[], wantsGuest: boolean): R
   if (positionals.length > (wantsGuest ? 1 : 0)) {
     throw new UsageError(`unexpected argument ${JSON.stringify(positionals[wantsGuest ? 1 : 0])} (guest arguments go after --)`);
   }
-  const kernel = v.kernel ?? 'virtual';
+  const kernel = v.kernel ?? defaultKernel;
   if (!KERNELS.includes(kernel)) throw new UsageError(`unknown kernel ${JSON.stringify(kernel)} (choose: ${KERNELS.join(', ')})`);
+  if (v['listen-any'] && kernel !== 'os') throw new UsageError('--listen-any applies to the os kernel only');
   const mode = (v.mode ?? 'exceptionless') as Mode;
   if (!MODES.includes(mode)) throw new UsageError(`unknown mode ${JSON.stringify(v.mode)} (choose: ${MODES.join(', ')})`);
   const env: Record<string, string> = {};
@@ -90,6 +96,7 @@ export function parseRunOptions(argv: readonly string[], wantsGuest: boolean): R
     statsJson: v['stats-json'] ?? null,
     spinUs: positiveInt('spin-us', v['spin-us'], 100, 0, 1_000_000),
     trace: v.trace ?? false,
+    listenAny: v['listen-any'] ?? false,
   };
 }
 

@@ -19,7 +19,7 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
     return { file, args };
   });
   const vm = await VM.create({
-    kernel: opts.kernel as 'virtual',
+    kernel: opts.kernel === 'os' ? { kind: 'os', extra: { allowNonLoopbackListen: opts.listenAny } } : { kind: opts.kernel },
     syscallThreads: opts.syscallThreads,
     mode: opts.mode,
     spinUs: opts.spinUs,

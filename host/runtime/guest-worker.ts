@@ -8,7 +8,7 @@ import { GuestInstance, type GuestTransport } from './guest-instance.js';
 import { Handoff } from './handoff.js';
 import { loadKernelModule } from './kernels.js';
 import { LocalGuest } from './local-guest.js';
-import type { FromWorker, SpawnInfo } from './messages.js';
+import type { FromWorker, SpawnInfo, ToGuestWorker } from './messages.js';
 import { makeProcessSpec } from './process-spec.js';
 import { SyscallThread } from './syscall-thread.js';
 import { VmShared } from './vm-shared.js';
@@ -82,7 +82,12 @@ async function runWithOwnKernel(): Promise<void> {
     log,
     ...(info.trace ? { trace: (line: string) => post({ type: 'trace', line }) } : {}),
   });
-  new LocalGuest(info, thread, kernel, (mem) => makeProcessSpec(info, mem, 1, post), post).start();
+  const guest = new LocalGuest(info, thread, kernel, (mem) => makeProcessSpec(info, mem, 1, post), post);
+  // Stopping a guest that waits in this thread's event loop: resume it so its loop sees the request.
+  parentPort!.on('message', (m: ToGuestWorker) => {
+    if (m.type === 'kill') guest.kill(m.reason);
+  });
+  guest.start();
 }
 
 if (info.kernel) {

@@ -104,6 +104,8 @@ export class LocalGuest {
     }
     this.exited = true;
     if (this.keepAlive) clearInterval(this.keepAlive);
-    this.post({ type: 'exit', gid: this.info.gid, status: outcome.status, message: outcome.message, importCalls: this.instance.importCalls });
+    // Its calls ran on this thread: close what it left open and report what it did.
+    const counts = this.thread.detach(this.info.gid);
+    this.post({ type: 'exit', gid: this.info.gid, status: outcome.status, message: outcome.message, importCalls: this.instance.importCalls, counts });
   }
 }

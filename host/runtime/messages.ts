@@ -52,6 +52,9 @@ export interface SyscallWorkerData {
   readonly trace: boolean;
 }
 
+/** Main thread -> guest worker. */
+export type ToGuestWorker = { readonly type: 'kill'; readonly reason: number };
+
 /** Main thread -> syscall worker. */
 export type ToSyscallWorker =
   | { readonly type: 'attach'; readonly guest: AttachInfo }
@@ -67,7 +70,15 @@ export type FromWorker =
   | { readonly type: 'registered'; readonly gid: number; readonly layout: ControlLayout; readonly threads: number; readonly local: boolean }
   | { readonly type: 'refused'; readonly gid: number; readonly message: string }
   | { readonly type: 'stdio'; readonly gid: number; readonly fd: 1 | 2; readonly data: Uint8Array }
-  | { readonly type: 'exit'; readonly gid: number; readonly status: number; readonly message?: string; readonly importCalls: number }
+  | {
+      readonly type: 'exit';
+      readonly gid: number;
+      readonly status: number;
+      readonly message?: string;
+      readonly importCalls: number;
+      /** Per-syscall counts of a guest that ran beside its kernel (epoll mode). */
+      readonly counts?: Record<number, [number, number]> | null;
+    }
   | { readonly type: 'detached'; readonly gid: number; readonly thread: number; readonly counts: Record<number, [number, number]> | null }
   | { readonly type: 'log'; readonly message: string }
   | { readonly type: 'trace'; readonly line: string }

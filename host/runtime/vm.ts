@@ -8,7 +8,7 @@ import { inspectModule, InvalidModuleError, type ModuleInfo } from '../wasm/modu
 import type { ControlLayout } from './control-block.js';
 import { STATUS_INTERRUPTED } from './handoff.js';
 import { loadKernelModule } from './kernels.js';
-import type { FromWorker, SpawnInfo, SyscallWorkerData, ToSyscallWorker } from './messages.js';
+import type { FromWorker, SpawnInfo, SyscallWorkerData, ToGuestWorker, ToSyscallWorker } from './messages.js';
 import { collectStats, type GuestStats } from './stats.js';
 import { VmShared } from './vm-shared.js';
 
@@ -16,8 +16,8 @@ export type Mode = 'exceptionless' | 'sync' | 'epoll';
 const MODES: Record<Mode, number> = { exceptionless: MODE_EXCEPTIONLESS, sync: MODE_SYNC, epoll: MODE_EPOLL };
 
 export interface VMOptions {
-  /** `virtual` (default), or kernel options (an embedder's kernel module URL in `kind`). */
-  kernel?: 'virtual' | KernelOptions;
+  /** `virtual` (default), `os`, or kernel options (`kind` may be an embedder's kernel module URL). */
+  kernel?: 'virtual' | 'os' | KernelOptions;
   /** Syscall threads (default 1). */
   syscallThreads?: number;
   /** Default mode of the guests (default exceptionless). */
@@ -260,6 +260,9 @@ export class VM {
     if (p.exited) return;
     if (!p.worker) {
       this.send(0, { type: 'kill', gid: p.gid, reason: 1 });
+    } else if (p.info.kernel) {
+      // epoll mode with its own kernel: it may wait in its thread's event loop.
+      p.worker.postMessage({ type: 'kill', reason: 1 } satisfies ToGuestWorker);
     } else {
       // The guest library checks the shutdown word in its loop and waits; wake it to see it.
       const i32 = new Int32Array(p.info.memory.buffer);
@@ -320,7 +323,7 @@ export class VM {
       }
       case 'exit': {
         const p = this.guests.get(m.gid);
-        if (p) this.onGuestExit(p, m.status, m.message ?? p.message, m.importCalls);
+        if (p) this.onGuestExit(p, m.status, m.message ?? p.message, m.importCalls, m.counts ?? null);
         return;
       }
       case 'detached': {
@@ -341,7 +344,13 @@ export class VM {
     }
   }
 
-  private onGuestExit(p: Pending, status: number, message: string | undefined, importCalls: number): void {
+  private onGuestExit(
+    p: Pending,
+    status: number,
+    message: string | undefined,
+    importCalls: number,
+    ownCounts: Record<number, [number, number]> | null = null,
+  ): void {
     if (p.exited) return;
     p.exited = true;
     if (!p.registered) Atomics.sub(this.shared.i32, this.shared.startingWord, 1);
@@ -356,7 +365,7 @@ export class VM {
       return;
     }
     // Every syscall thread forgets the guest (closing its descriptors) and reports its counts.
-    const counts: (Record<number, [number, number]> | null)[] = [];
+    const counts: (Record<number, [number, number]> | null)[] = [ownCounts];
     this.detachWaiters.set(p.gid, {
       left: this.workers.length,
       counts,

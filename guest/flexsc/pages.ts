@@ -15,8 +15,12 @@ import {
 import { Request, RequestQueue, RQ_POSTED, RQ_READY } from "./request";
 import { host_register, host_syscall, host_yield } from "./host";
 
-/** Completion-word polls before the guest sleeps in waitCompletions: about 20-30 µs, the cost of a wake-up. */
+/** Most completion-word polls before the guest sleeps in waitCompletions: about 20-30 µs, the cost of a wake-up. */
 const SPIN_POLLS: i32 = 32768;
+/** Polls when only calls that wait for outside events are in flight. */
+const SPIN_POLLS_MIN: i32 = 256;
+/** Calls in flight that complete promptly or once there is room (waits 0 or 1). */
+let promptInflight: i32 = 0;
 
 /** Default number of syscall pages: 64 pages of 64 entries = 4,096 calls in flight. */
 export const DEFAULT_PAGES: i32 = 64;
@@ -202,6 +206,7 @@ export function post(r: Request): void {
   r._entry = index;
   r._state = RQ_POSTED;
   if (r._waits == 2) unchecked((eventBusy[t] = unchecked(eventBusy[t]) + 1));
+  else promptInflight++;
   const page = index / ENTRIES_PER_PAGE;
   unchecked((inflightInPage[page] = unchecked(inflightInPage[page]) + 1));
   inflight++;
@@ -322,6 +327,7 @@ function release(r: Request, index: i32): void {
   unchecked((freeStack[unchecked(freeBase[t]) + top] = index));
   unchecked((freeTop[t] = top + 1));
   if (r._waits == 2) unchecked((eventBusy[t] = unchecked(eventBusy[t]) - 1));
+  else promptInflight--;
   const page = index / ENTRIES_PER_PAGE;
   unchecked((inflightInPage[page] = unchecked(inflightInPage[page]) - 1));
   inflight--;
@@ -361,10 +367,13 @@ export function cancelPosted(r: Request): i32 {
  */
 export function waitCompletions(ready: RequestQueue, timeoutNs: i64): void {
   publish();
-  // A polling syscall thread usually answers within a microsecond or two: watch the completions word
-  // for a moment before paying for a sleep and a wake-up.
+  // A polling syscall thread answers a prompt call within a microsecond or two: watch the
+  // completions word for a moment before paying for a sleep and a wake-up. Only then, though: when
+  // every call in flight waits for an outside event (reads, accepts, timeouts), nothing is likely to
+  // complete soon, and spinning would burn a core the rest of the machine needs.
   const before = atomic.load<i32>(ctrl + C_COMPLETIONS);
-  for (let i = 0; i < SPIN_POLLS; i++) {
+  const budget = promptInflight > 0 ? SPIN_POLLS : SPIN_POLLS_MIN;
+  for (let i = 0; i < budget; i++) {
     if (atomic.load<i32>(ctrl + C_COMPLETIONS) != before) {
       harvest(ready);
       return;

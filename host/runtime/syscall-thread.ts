@@ -79,6 +79,8 @@ export class SyscallThread implements CallSink {
   private readonly ownWaiter = new BellWaiter();
   /** A finished call to reuse for the next one. */
   private spare: EntryCall | null = null;
+  /** A flush of completions that arrived outside a pass is scheduled for this event-loop turn. */
+  private flushScheduled = false;
   private closed = false;
   private keepAlive: NodeJS.Timeout | null = null;
   /**
@@ -573,13 +575,22 @@ export class SyscallThread implements CallSink {
     }
     g.pendingDone++;
     if (call.onDone) this.resumes.push(call.onDone);
-    if (this.inPass) {
-      if (g.pendingDone === 1) this.toFlush.push(g);
-    } else {
-      this.flush(g);
-      if (this.resumes.length) setImmediate(() => this.runResumes());
+    if (g.pendingDone === 1) this.toFlush.push(g);
+    // Outside a pass (a completion from the event loop: real I/O), announce at the end of this
+    // event-loop turn, together with every other completion of the turn.
+    if (!this.inPass && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushTurn);
     }
   }
+
+  private readonly flushTurn = (): void => {
+    this.flushScheduled = false;
+    if (this.inPass) return; // the pass in progress flushes on its way out
+    for (const g of this.toFlush) this.flush(g);
+    this.toFlush.length = 0;
+    this.runResumes();
+  };
 
   /** Announces completions: done masks, the completions word, and a notify if the guest waits. */
   private flush(g: GuestSlot): void {

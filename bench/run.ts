@@ -3,10 +3,12 @@
 import { parseArgs } from 'node:util';
 import { nullSyscall } from './suites/null-syscall.js';
 import { echoTcp } from './suites/echo-tcp.js';
+import { fileIo } from './suites/file-io.js';
 
 const SUITES: Record<string, (o: { rounds: number; scale: number }) => Promise<void>> = {
   'null-syscall': nullSyscall,
   'echo-tcp': echoTcp,
+  'file-io': fileIo,
 };
 
 const { values, positionals } = parseArgs({

@@ -21,3 +21,14 @@ export function machineInfo(): MachineInfo {
     v8: process.versions.v8,
   };
 }
+
+/**
+ * Syscall-thread counts to compare: FLEXVM_BENCH_THREADS (e.g. "1,2,4,8" on a many-core machine),
+ * or `fallback`.
+ */
+export function threadCounts(fallback: readonly number[]): readonly number[] {
+  const env = process.env['FLEXVM_BENCH_THREADS'];
+  if (!env) return fallback;
+  const list = env.split(',').map(Number).filter((n) => Number.isInteger(n) && n >= 1 && n <= 64);
+  return list.length ? list : fallback;
+}

@@ -2,8 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** bench/results/ in the source tree (not build/). */
-export const RESULTS_DIR = fileURLToPath(new URL('../../../bench/results/', import.meta.url));
+/** bench/results/ in the source tree (not build/), or FLEXVM_BENCH_RESULTS. */
+export const RESULTS_DIR = process.env['FLEXVM_BENCH_RESULTS'] ?? fileURLToPath(new URL('../../../bench/results/', import.meta.url));
 
 /** Writes `<name>.json` and `<name>.md` under bench/results/ and returns their paths. */
 export function writeResults(name: string, json: unknown, markdown: string): string[] {

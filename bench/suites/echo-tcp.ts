@@ -4,7 +4,7 @@
 // drives one of them at a time, configurations interleaved round by round; medians over the rounds.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { machineInfo } from '../lib/machine.js';
+import { machineInfo, threadCounts } from '../lib/machine.js';
 import { markdownTable, median } from '../lib/stats.js';
 import { writeResults } from '../lib/output.js';
 
@@ -28,14 +28,12 @@ function guest(mode: string, threads: number): ServerConfig {
   };
 }
 
+const THREADS = threadCounts([1, 2]);
 const SERVERS: readonly ServerConfig[] = [
   { id: 'node-net', label: 'Node `net` echo server (baseline)', args: [NODE_ECHO, '0'] },
-  guest('exceptionless', 1),
-  guest('exceptionless', 2),
-  guest('epoll', 1),
-  guest('epoll', 2),
-  guest('sync', 1),
-  guest('sync', 2),
+  ...THREADS.map((t) => guest('exceptionless', t)),
+  ...THREADS.map((t) => guest('epoll', t)),
+  ...THREADS.map((t) => guest('sync', t)),
 ];
 
 interface Running {

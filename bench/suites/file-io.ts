@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { VM, type Mode } from '../../host/index.js';
-import { machineInfo } from '../lib/machine.js';
+import { machineInfo, threadCounts } from '../lib/machine.js';
 import { formatNs, markdownTable, median } from '../lib/stats.js';
 import { writeResults } from '../lib/output.js';
 
@@ -28,9 +28,7 @@ interface Config {
 
 const CONFIGS: readonly Config[] = [
   { id: 'node-fs', label: 'Node `fs` (baseline)', mode: null, threads: 0 },
-  { id: 'exceptionless-1', label: 'guest, exceptionless, 1 syscall thread', mode: 'exceptionless', threads: 1 },
-  { id: 'exceptionless-2', label: 'guest, exceptionless, 2 syscall threads', mode: 'exceptionless', threads: 2 },
-  { id: 'exceptionless-4', label: 'guest, exceptionless, 4 syscall threads', mode: 'exceptionless', threads: 4 },
+  ...threadCounts([1, 2, 4]).map((t): Config => ({ id: `exceptionless-${t}`, label: `guest, exceptionless, ${t} syscall thread${t > 1 ? 's' : ''}`, mode: 'exceptionless', threads: t })),
   { id: 'sync-1', label: 'guest, sync, 1 syscall thread', mode: 'sync', threads: 1 },
   { id: 'epoll', label: 'guest, epoll (files read synchronously on its thread)', mode: 'epoll', threads: 1 },
 ];

@@ -89,6 +89,8 @@ interface Pending {
   exited: boolean;
   message?: string;
   resolve(result: GuestResult): void;
+  /** Settles when the result has been delivered (statistics collected, the guest forgotten). */
+  readonly result: Promise<GuestResult>;
 }
 
 /**
@@ -231,6 +233,7 @@ export class VM {
       registered: false,
       exited: false,
       resolve: resolveExit,
+      result: exited,
     };
     this.guests.set(gid, pending);
     if (worker) {
@@ -386,13 +389,7 @@ export class VM {
   private async doClose(): Promise<void> {
     const running = [...this.guests.values()];
     for (const p of running) this.kill(p, 1000);
-    await Promise.race([
-      Promise.all(running.map((p) => new Promise<void>((r) => {
-        const check = (): void => (p.exited && !this.guests.has(p.gid) ? r() : void setTimeout(check, 10));
-        check();
-      }))),
-      new Promise((r) => setTimeout(r, 3000).unref()),
-    ]);
+    await Promise.race([Promise.all(running.map((p) => p.result)), new Promise((r) => setTimeout(r, 3000).unref())]);
     this.closed = true;
     await Promise.all(
       this.workers.map(

@@ -1,6 +1,5 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -34,7 +33,8 @@ import {
   SYS_socket,
 } from '../host/abi/v1.js';
 import { OsKernel, type OsProcess } from '../host/kernel/os/index.js';
-import { KernelHarness, now, parked, settled, until, type TestProcess } from './helpers/kernel-harness.js';
+import { Fixtures } from './helpers/kernel-fixtures.js';
+import { now, parked, settled, until, type TestProcess } from './helpers/kernel-harness.js';
 
 /**
  * Colocated mode (epoll mode: the kernel runs on the guest's own thread). Calls made through the
@@ -42,27 +42,16 @@ import { KernelHarness, now, parked, settled, until, type TestProcess } from './
  * of what fits. Only calls that wait for readiness or time may park (the `yield` import).
  */
 type P = TestProcess<OsProcess>;
-const harnesses: KernelHarness<OsProcess>[] = [];
-const dirs: string[] = [];
-const peers: (net.Socket | net.Server)[] = [];
+const fx = new Fixtures<OsProcess>({ close: true });
 let logs: string[] = [];
 
-test.after.each(async () => {
-  for (const s of peers.splice(0)) (s instanceof net.Socket ? s.destroy() : s.close());
-  for (const h of harnesses.splice(0)) {
-    assert.equal(h.breaches(), []);
-    await h.close();
-  }
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+test.after.each(() => fx.cleanup());
 
 function setup() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flexvm-os-colocated-'));
-  dirs.push(dir);
+  const dir = fx.tempDir('flexvm-os-colocated-');
   logs = [];
   const k = new OsKernel({ kind: 'os' }, { thread: 0, threadCount: 1, colocated: true, log: (m) => logs.push(m) });
-  const h = new KernelHarness(k);
-  harnesses.push(h);
+  const h = fx.harness(k);
   return { dir, k, h, p: h.spawn({ grants: [{ hostPath: dir, guestPath: '/srv' }] }) };
 }
 
@@ -107,7 +96,7 @@ test('an epoll server loop: wait for readiness, then non-blocking accept, read a
   const waiting = parked(p.sys(SYS_epoll_wait, ep, events, 4, -1));
   const c = net.connect({ port, host: '127.0.0.1' });
   c.on('error', () => {});
-  peers.push(c);
+  fx.peer(c);
   c.pause();
   let received = 0;
   c.on('data', (d) => (received += d.length));
@@ -148,7 +137,7 @@ test('an epoll server loop: wait for readiness, then non-blocking accept, read a
 test('a non-blocking connect answers EINPROGRESS; SO_ERROR tells the outcome', async () => {
   const { p } = setup();
   const server = net.createServer((s) => s.on('error', () => {}));
-  peers.push(server);
+  fx.peer(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const fd = sync(p, SYS_socket, AF_INET, SOCK_STREAM, 0);
   assert.is(sync(p, SYS_connect, fd, p.sockaddr((server.address() as net.AddressInfo).port), 16), -EINPROGRESS);

@@ -1,6 +1,5 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -72,22 +71,11 @@ import {
   SYS_writev,
 } from '../host/abi/v1.js';
 import { OsKernel, type OsProcess } from '../host/kernel/os/index.js';
-import { KernelHarness, now, PendingCall, settled, until, within, type TestProcess } from './helpers/kernel-harness.js';
+import { Fixtures, hostFdsUnder } from './helpers/kernel-fixtures.js';
+import { now, PendingCall, settled, until, type TestProcess } from './helpers/kernel-harness.js';
 
 type P = TestProcess<OsProcess>;
 
-/** Host descriptors of this process open on something under `dir` (Linux /proc). */
-function hostFdsUnder(dir: string): number {
-  let n = 0;
-  for (const fd of fs.readdirSync('/proc/self/fd')) {
-    try {
-      if (fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir + '/')) n++;
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return n;
-}
 
 /**
  * The same file tests in both modes: on a syscall thread (asynchronous fs, calls complete from the
@@ -95,30 +83,19 @@ function hostFdsUnder(dir: string): number {
  */
 for (const colocated of [false, true]) {
   const t = suite(colocated ? 'os files (colocated, synchronous)' : 'os files (syscall thread, asynchronous)');
-  const harnesses: KernelHarness<OsProcess>[] = [];
-  const dirs: string[] = [];
-  const peers: net.Socket[] = [];
+  const fx = new Fixtures<OsProcess>({ close: true });
 
-  t.after.each(async () => {
-    for (const s of peers.splice(0)) s.destroy();
-    for (const h of harnesses.splice(0)) {
-      assert.equal(h.breaches(), []);
-      await h.close();
-    }
-    for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-  });
+  t.after.each(() => fx.cleanup());
 
   /** A kernel, a temp directory granted at /data, seeded with `files`. */
   function setup(files: Record<string, string> = {}, maxFds?: number) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flexvm-os-files-'));
-    dirs.push(dir);
+    const dir = fx.tempDir('flexvm-os-files-');
     for (const [name, text] of Object.entries(files)) {
       fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
       fs.writeFileSync(path.join(dir, name), text);
     }
     const k = new OsKernel({ kind: 'os' }, { thread: 0, threadCount: 1, colocated, log: () => {} });
-    const h = new KernelHarness(k);
-    harnesses.push(h);
+    const h = fx.harness(k);
     const p = h.spawn({ grants: [{ hostPath: dir, guestPath: '/data' }], ...(maxFds ? { limits: { maxFds } } : {}) });
     return { dir, h, p };
   }
@@ -379,7 +356,7 @@ for (const colocated of [false, true]) {
     const port = p.readSockaddr(addr).port;
     const got: Buffer[] = [];
     const c = net.connect({ port, host: '127.0.0.1' });
-    peers.push(c);
+    fx.peer(c);
     c.on('data', (d) => got.push(d));
     c.on('error', () => {});
     const sfd = await settled(p.sys(SYS_accept4, lfd, 0, 0, 0));
@@ -426,7 +403,7 @@ for (const colocated of [false, true]) {
     const addr = p.alloc(16);
     now(p.sys(SYS_getsockname, lfd, addr, p.int(16)));
     const c = net.connect({ port: p.readSockaddr(addr).port, host: '127.0.0.1' });
-    peers.push(c);
+    fx.peer(c);
     c.on('error', () => {});
     c.pause();
     const sfd = await settled(p.sys(SYS_accept4, lfd, 0, 0, 0));

@@ -53,31 +53,19 @@ import {
   O_RDONLY,
 } from '../host/abi/v1.js';
 import { OsKernel, PIPE_CAPACITY, type OsProcess } from '../host/kernel/os/index.js';
-import { KernelHarness, now, parked, settled, until, within, type TestProcess } from './helpers/kernel-harness.js';
+import { pipe } from './helpers/kernel-calls.js';
+import { Fixtures } from './helpers/kernel-fixtures.js';
+import { now, parked, settled, until, within, type TestProcess } from './helpers/kernel-harness.js';
 
 type P = TestProcess<OsProcess>;
-const harnesses: KernelHarness<OsProcess>[] = [];
-const peers: net.Socket[] = [];
+const fx = new Fixtures<OsProcess>({ close: true });
 
-test.after.each(async () => {
-  for (const s of peers.splice(0)) s.destroy();
-  for (const h of harnesses.splice(0)) {
-    assert.equal(h.breaches(), []);
-    await h.close();
-  }
-});
+test.after.each(() => fx.cleanup());
 
 function setup(colocated = false) {
   const k = new OsKernel({ kind: 'os' }, { thread: 0, threadCount: 1, colocated, log: () => {} });
-  const h = new KernelHarness(k);
-  harnesses.push(h);
+  const h = fx.harness(k);
   return { h, p: h.spawn({ pid: 4242, stdin: 'in' }) };
-}
-
-function pipe(p: P, flags = 0): [number, number] {
-  const fds = p.alloc(8);
-  assert.is(now(p.sys(SYS_pipe2, fds, flags)), 0);
-  return [p.i32(fds), p.i32(fds + 4)];
 }
 
 const write = (p: P, fd: number, text: string | Uint8Array, flags = 0) => {
@@ -93,7 +81,7 @@ async function connection(p: P) {
   now(p.sys(SYS_getsockname, l, addr, p.int(16)));
   const c = net.connect({ port: p.readSockaddr(addr).port, host: '127.0.0.1', allowHalfOpen: true });
   c.on('error', () => {});
-  peers.push(c);
+  fx.peer(c);
   const fd = await settled(p.sys(SYS_accept4, l, 0, 0, 0));
   await within(new Promise((r) => (c.readyState === 'open' ? r(null) : c.once('connect', r))), 5000);
   return { l, fd, c };
@@ -234,7 +222,7 @@ test('epoll on pipes and the listener: a queued connection is readable', async (
   const pending = parked(wait(p, ep2).r);
   const c = net.connect({ port: p.readSockaddr(addr).port, host: '127.0.0.1' });
   c.on('error', () => {});
-  peers.push(c);
+  fx.peer(c);
   assert.is(await settled(pending), 1);
   assert.ok(now(p.sysWith({ flags: EF_NOWAIT }, SYS_accept4, l, 0, 0, 0)) >= 0);
 });

@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -36,28 +35,21 @@ import {
   SYS_write,
 } from '../host/abi/v1.js';
 import { OsKernel, type OsProcess } from '../host/kernel/os/index.js';
-import { KernelHarness, now, settled, type TestProcess } from './helpers/kernel-harness.js';
+import { Fixtures } from './helpers/kernel-fixtures.js';
+import { now, settled, type TestProcess } from './helpers/kernel-harness.js';
 
 type P = TestProcess<OsProcess>;
-const harnesses: KernelHarness<OsProcess>[] = [];
-const roots: string[] = [];
+const fx = new Fixtures<OsProcess>({ close: true });
 let logs: string[] = [];
 
-test.after.each(async () => {
-  for (const h of harnesses.splice(0)) {
-    assert.equal(h.breaches(), []);
-    await h.close();
-  }
-  for (const d of roots.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+test.after.each(() => fx.cleanup());
 
 /**
  * root/granted (granted at /data), root/other (granted at /www), and things outside any grant:
  * root/secret.txt, root/outside/. Symlinks inside /data lead in and out.
  */
 function setup() {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'flexvm-os-sandbox-'));
-  roots.push(root);
+  const root = fx.tempDir('flexvm-os-sandbox-');
   const g = path.join(root, 'granted');
   fs.mkdirSync(path.join(g, 'sub'), { recursive: true });
   fs.mkdirSync(path.join(root, 'outside'));
@@ -76,8 +68,7 @@ function setup() {
   fs.symlinkSync('../other/w.txt', path.join(g, 'link-other'));
   logs = [];
   const k = new OsKernel({ kind: 'os' }, { thread: 0, threadCount: 1, log: (m) => logs.push(m) });
-  const h = new KernelHarness(k);
-  harnesses.push(h);
+  const h = fx.harness(k);
   const p = h.spawn({
     grants: [
       { hostPath: g, guestPath: '/data' },

@@ -5,7 +5,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AF_INET, EAGAIN, EF_NOWAIT, SOCK_STREAM, SYS_accept4, SYS_bind, SYS_getsockname, SYS_listen, SYS_read, SYS_socket } from '../host/abi/v1.js';
 import { OsKernel, type OsProcess } from '../host/kernel/os/index.js';
-import { KernelHarness, now, PendingCall, settled, within } from './helpers/kernel-harness.js';
+import { Fixtures } from './helpers/kernel-fixtures.js';
+import { now, PendingCall, settled, within } from './helpers/kernel-harness.js';
 
 /**
  * Many idle connections: a child process (so the client sockets cost this process nothing and the
@@ -34,15 +35,12 @@ process.stdin.on('data', (d) => { if (String(d).includes('ping')) for (const s o
 `;
 
 let child: ChildProcess | null = null;
-const harnesses: KernelHarness<OsProcess>[] = [];
+const fx = new Fixtures<OsProcess>({ close: true });
 
 test.after.each(async () => {
   child?.kill();
   child = null;
-  for (const h of harnesses.splice(0)) {
-    assert.equal(h.breaches(), []);
-    await h.close();
-  }
+  await fx.cleanup();
 });
 
 function gc(): void {
@@ -58,8 +56,7 @@ function usage() {
 
 test(`${N} concurrent idle connections, each with a parked read`, async () => {
   const k = new OsKernel({ kind: 'os' }, { thread: 0, threadCount: 1, log: () => {} });
-  const h = new KernelHarness(k);
-  harnesses.push(h);
+  const h = fx.harness(k);
   const p = h.spawn({ limits: { maxFds: N + 100 } });
   const l = now(p.sys(SYS_socket, AF_INET, SOCK_STREAM, 0));
   assert.is(now(p.sys(SYS_bind, l, p.sockaddr(0), 16)), 0);

@@ -71,33 +71,22 @@ import {
   TCP_NODELAY,
 } from '../host/abi/v1.js';
 import { DEFAULT_RCVBUF, OsKernel, TcpSocket, type OsProcess } from '../host/kernel/os/index.js';
-import { KernelHarness, now, parked, PendingCall, settled, until, within, type TestProcess } from './helpers/kernel-harness.js';
+import { getsockopt as getopt, setsockopt as setopt, socket } from './helpers/kernel-calls.js';
+import { Fixtures } from './helpers/kernel-fixtures.js';
+import { now, parked, PendingCall, settled, until, within, type TestProcess } from './helpers/kernel-harness.js';
 
 type P = TestProcess<OsProcess>;
-const harnesses: KernelHarness<OsProcess>[] = [];
-const peers: (net.Socket | net.Server)[] = [];
+const fx = new Fixtures<OsProcess>({ close: true });
 let logs: string[] = [];
 
 function setup(extra?: unknown) {
   logs = [];
   const k = new OsKernel({ kind: 'os', extra }, { thread: 0, threadCount: 1, log: (m) => logs.push(m) });
-  const h = new KernelHarness(k);
-  harnesses.push(h);
+  const h = fx.harness(k);
   return { k, h, p: h.spawn({ name: 'server' }) };
 }
 
-test.after.each(async () => {
-  for (const s of peers.splice(0)) {
-    if (s instanceof net.Socket) s.destroy();
-    else s.close();
-  }
-  for (const h of harnesses.splice(0)) {
-    assert.equal(h.breaches(), []);
-    await h.close();
-  }
-});
-
-const socket = (p: P, flags = 0) => now(p.sys(SYS_socket, AF_INET, SOCK_STREAM | flags, 0));
+test.after.each(() => fx.cleanup());
 
 /** A listening socket on 127.0.0.1 with an ephemeral port. */
 function listener(p: P, backlog = 16): { fd: number; port: number } {
@@ -119,7 +108,7 @@ function client(port: number): Promise<net.Socket> {
   return within(
     new Promise((resolve, reject) => {
       const c = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
-      peers.push(c);
+      fx.peer(c);
       c.once('connect', () => resolve(c));
       c.once('error', reject);
       // Tests reset connections on purpose: an unhandled 'error' must not end the run.
@@ -162,17 +151,6 @@ async function recv(p: P, fd: number, max = 65536, flags = 0): Promise<string | 
   const buf = p.alloc(max);
   const n = await settled(p.sys(SYS_recvfrom, fd, buf, max, flags, 0, 0));
   return n <= 0 ? n : p.string(buf, n);
-}
-
-function getopt(p: P, fd: number, level: number, name: number): number {
-  const val = p.int(0);
-  const len = p.int(4);
-  const r = now(p.sys(SYS_getsockopt, fd, level, name, val, len));
-  return r < 0 ? r : p.i32(val);
-}
-
-function setopt(p: P, fd: number, level: number, name: number, v: number): number {
-  return now(p.sys(SYS_setsockopt, fd, level, name, p.int(v), 4));
 }
 
 /** The TcpSocket behind a guest descriptor (white-box checks of back-pressure). */
@@ -469,7 +447,7 @@ test('the accept backlog is honoured: backlog + 1 queue, more are reset', async 
   // One after another: a burst would overflow the OS queue too (backlog 2), and SYN retries take seconds.
   for (let i = 0; i < 8; i++) {
     const c = net.connect({ port: l.port, host: '127.0.0.1' });
-    peers.push(c);
+    fx.peer(c);
     c.on('error', (e: NodeJS.ErrnoException) => errors.push(e.code ?? '?'));
     // A reset one may see its connect fail rather than succeed then fail.
     await within(new Promise((r) => (c.once('connect', r), c.once('error', r))), 5000, 'connect');
@@ -494,7 +472,7 @@ test('connect to a real server: blocking, EINPROGRESS + SO_ERROR, ECONNREFUSED',
     s.on('error', () => {});
     s.end('hi from node');
   });
-  peers.push(server);
+  fx.peer(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as net.AddressInfo).port;
 

@@ -1,6 +1,5 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -43,46 +42,24 @@ import {
 import { PROCESS_SHARED_BYTES } from '../host/kernel/kernel.js';
 import { FileKind, SharedFileTable } from '../host/kernel/os/file-table.js';
 import { OsKernel, type OsProcess } from '../host/kernel/os/index.js';
-import { KernelHarness, now, parked, settled, until, type TestProcess } from './helpers/kernel-harness.js';
+import { Fixtures, hostFdsUnder } from './helpers/kernel-fixtures.js';
+import { now, parked, settled, until, type TestProcess } from './helpers/kernel-harness.js';
 
 type P = TestProcess<OsProcess>;
 
-/** Host descriptors of this process open on something under `dir` (Linux /proc). */
-function hostFdsUnder(dir: string): number {
-  let n = 0;
-  for (const fd of fs.readdirSync('/proc/self/fd')) {
-    try {
-      if (fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir + '/')) n++;
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return n;
-}
-const harnesses: KernelHarness<OsProcess>[] = [];
-const dirs: string[] = [];
-const peers: net.Socket[] = [];
+const fx = new Fixtures<OsProcess>({ close: true });
 
-test.after.each(async () => {
-  for (const s of peers.splice(0)) s.destroy();
-  for (const h of harnesses.splice(0)) {
-    assert.equal(h.breaches(), []);
-    await h.close();
-  }
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+test.after.each(() => fx.cleanup());
 
 /** `threads` kernel instances (one per simulated syscall thread) serving one process. */
 function setup(threads: number, options: { maxFds?: number; stdin?: string } = {}) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flexvm-os-threads-'));
-  dirs.push(dir);
+  const dir = fx.tempDir('flexvm-os-threads-');
   fs.writeFileSync(path.join(dir, 'a.txt'), 'abcdefghij');
   fs.writeFileSync(path.join(dir, 'b.txt'), 'BBBB');
   fs.mkdirSync(path.join(dir, 'sub'));
   fs.writeFileSync(path.join(dir, 'sub', 'c.txt'), 'ccc');
   const kernels = Array.from({ length: threads }, (_, t) => new OsKernel({ kind: 'os' }, { thread: t, threadCount: threads, log: () => {} }));
-  const h = new KernelHarness(kernels);
-  harnesses.push(h);
+  const h = fx.harness(kernels);
   const p = h.spawn({
     grants: [{ hostPath: dir, guestPath: '/data' }],
     fdClasses: threads,
@@ -191,7 +168,7 @@ test('sendfile with the file on one thread and the socket on another', async () 
   const addr = p.alloc(16);
   now(p.on(1, SYS_getsockname, l, addr, p.int(16)));
   const c = net.connect({ port: p.readSockaddr(addr).port, host: '127.0.0.1' });
-  peers.push(c);
+  fx.peer(c);
   const got: Buffer[] = [];
   c.on('data', (b) => got.push(b));
   const s = await on(p, 1, SYS_accept4, l, 0, 0, 0);

@@ -63,21 +63,19 @@ import {
 import { SysError } from '../host/kernel/errors.js';
 import type { KernelOptions } from '../host/kernel/kernel.js';
 import { DEFAULT_EPOCH_MS, MAX_FILE_SIZE, VirtualKernel, type VirtualProcess } from '../host/kernel/virtual/index.js';
-import { KernelHarness, now, type SpawnOptions, type TestProcess } from './helpers/kernel-harness.js';
+import { Fixtures } from './helpers/kernel-fixtures.js';
+import { now, type SpawnOptions, type TestProcess } from './helpers/kernel-harness.js';
 
 type P = TestProcess<VirtualProcess>;
-const harnesses: KernelHarness<VirtualProcess>[] = [];
+const fx = new Fixtures<VirtualProcess>({ close: false });
 
 function setup(options: Partial<KernelOptions> = {}, spawn: SpawnOptions = {}) {
   const kernel = new VirtualKernel({ kind: 'virtual', ...options });
-  const h = new KernelHarness(kernel);
-  harnesses.push(h);
+  const h = fx.harness(kernel);
   return { kernel, h, p: h.spawn(spawn) };
 }
 
-test.after.each(() => {
-  for (const h of harnesses.splice(0)) assert.equal(h.breaches(), []);
-});
+test.after.each(() => fx.cleanup());
 
 function open(p: P, file: string, flags: number, mode = 0o666, dirfd = AT_FDCWD): number {
   return now(p.sys(SYS_openat, dirfd, p.cstr(file), flags, mode));
@@ -506,8 +504,7 @@ test('grants copy a host directory once; later guests share it', () => {
     fs.symlinkSync(outside, path.join(host, 'dirlink'));
     const logs: string[] = [];
     const kernel = new VirtualKernel({ kind: 'virtual' }, { thread: 0, threadCount: 1, log: (m) => logs.push(m) });
-    const h = new KernelHarness(kernel);
-    harnesses.push(h);
+    const h = fx.harness(kernel);
     const grants = [{ hostPath: host, guestPath: '/srv/www' }];
     const p1 = h.spawn({ grants });
     assert.is(get(p1, open(p1, '/srv/www/index.html', O_RDONLY)), 'hello from the host');

@@ -67,21 +67,19 @@ import {
 import type { KernelOptions } from '../host/kernel/kernel.js';
 import * as virtualModule from '../host/kernel/virtual/index.js';
 import { VIRTUAL_SYSCALLS, VirtualKernel, type VirtualProcess } from '../host/kernel/virtual/index.js';
+import { Fixtures } from './helpers/kernel-fixtures.js';
 import { KernelHarness, concat, now, parked, type SpawnOptions, type TestProcess } from './helpers/kernel-harness.js';
 
 type P = TestProcess<VirtualProcess>;
-const harnesses: KernelHarness<VirtualProcess>[] = [];
+const fx = new Fixtures<VirtualProcess>({ close: false });
 
 function setup(spawn: SpawnOptions = {}, options: Partial<KernelOptions> = {}) {
   const kernel = new VirtualKernel({ kind: 'virtual', files: { '/f': 'file' }, ...options });
-  const h = new KernelHarness(kernel);
-  harnesses.push(h);
+  const h = fx.harness(kernel);
   return { kernel, h, p: h.spawn(spawn) };
 }
 
-test.after.each(() => {
-  for (const h of harnesses.splice(0)) assert.equal(h.breaches(), []);
-});
+test.after.each(() => fx.cleanup());
 
 const open = (p: P, path: string, flags = O_RDONLY, thread?: number) =>
   now(p.sysWith(thread === undefined ? {} : { thread }, SYS_openat, AT_FDCWD, p.cstr(path), flags, 0o644));

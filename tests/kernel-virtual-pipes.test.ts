@@ -30,26 +30,18 @@ import {
   SYS_writev,
 } from '../host/abi/v1.js';
 import { PIPE_CAPACITY, VirtualKernel, type VirtualProcess } from '../host/kernel/virtual/index.js';
-import { KernelHarness, now, parked, type SpawnOptions, type TestProcess } from './helpers/kernel-harness.js';
+import { pipe } from './helpers/kernel-calls.js';
+import { Fixtures } from './helpers/kernel-fixtures.js';
+import { now, parked, type SpawnOptions } from './helpers/kernel-harness.js';
 
-type P = TestProcess<VirtualProcess>;
-const harnesses: KernelHarness<VirtualProcess>[] = [];
+const fx = new Fixtures<VirtualProcess>({ close: false });
 
 function setup(spawn: SpawnOptions = {}) {
-  const h = new KernelHarness(new VirtualKernel());
-  harnesses.push(h);
+  const h = fx.harness(new VirtualKernel());
   return { h, p: h.spawn(spawn) };
 }
 
-test.after.each(() => {
-  for (const h of harnesses.splice(0)) assert.equal(h.breaches(), []);
-});
-
-function pipe(p: P, flags = 0): [number, number] {
-  const fds = p.alloc(8);
-  assert.is(now(p.sys(SYS_pipe2, fds, flags)), 0);
-  return [p.i32(fds), p.i32(fds + 4)];
-}
+test.after.each(() => fx.cleanup());
 
 function pattern(n: number, seed = 0): Uint8Array {
   const b = new Uint8Array(n);

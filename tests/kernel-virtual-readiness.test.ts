@@ -48,7 +48,6 @@ import {
   SYS_fstat,
   SYS_listen,
   SYS_openat,
-  SYS_pipe2,
   SYS_poll,
   SYS_read,
   SYS_shutdown,
@@ -56,27 +55,20 @@ import {
   SYS_write,
 } from '../host/abi/v1.js';
 import { PIPE_CAPACITY, VirtualKernel, type VirtualProcess } from '../host/kernel/virtual/index.js';
-import { KernelHarness, now, parked, type SpawnOptions, type TestProcess } from './helpers/kernel-harness.js';
+import { pipe } from './helpers/kernel-calls.js';
+import { Fixtures } from './helpers/kernel-fixtures.js';
+import { now, parked, type SpawnOptions, type TestProcess } from './helpers/kernel-harness.js';
 
 type P = TestProcess<VirtualProcess>;
-const harnesses: KernelHarness<VirtualProcess>[] = [];
+const fx = new Fixtures<VirtualProcess>({ close: false });
 
 function setup(spawn: SpawnOptions = {}) {
   const kernel = new VirtualKernel({ kind: 'virtual', files: { '/file': 'x' } });
-  const h = new KernelHarness(kernel);
-  harnesses.push(h);
+  const h = fx.harness(kernel);
   return { kernel, h, p: h.spawn(spawn), q: h.spawn() };
 }
 
-test.after.each(() => {
-  for (const h of harnesses.splice(0)) assert.equal(h.breaches(), []);
-});
-
-function pipe(p: P): [number, number] {
-  const fds = p.alloc(8);
-  assert.is(now(p.sys(SYS_pipe2, fds, 0)), 0);
-  return [p.i32(fds), p.i32(fds + 4)];
-}
+test.after.each(() => fx.cleanup());
 
 const epoll = (p: P) => now(p.sys(SYS_epoll_create1, 0));
 const ctl = (p: P, ep: number, op: number, fd: number, events: number, lo = fd, hi = 0) =>

@@ -77,22 +77,20 @@ import {
   EF_NOWAIT,
 } from '../host/abi/v1.js';
 import { SOCKET_BUFFER, VirtualKernel, type VirtualProcess } from '../host/kernel/virtual/index.js';
-import { KernelHarness, now, parked, PendingCall, type TestProcess } from './helpers/kernel-harness.js';
+import { getsockopt as getopt, setsockopt as setopt, socket } from './helpers/kernel-calls.js';
+import { Fixtures } from './helpers/kernel-fixtures.js';
+import { now, parked, PendingCall, type TestProcess } from './helpers/kernel-harness.js';
 
 type P = TestProcess<VirtualProcess>;
-const harnesses: KernelHarness<VirtualProcess>[] = [];
+const fx = new Fixtures<VirtualProcess>({ close: false });
 
 function setup(files: Record<string, string> = {}) {
-  const h = new KernelHarness(new VirtualKernel({ kind: 'virtual', files }));
-  harnesses.push(h);
+  const h = fx.harness(new VirtualKernel({ kind: 'virtual', files }));
   return { h, a: h.spawn({ name: 'server' }), b: h.spawn({ name: 'client' }) };
 }
 
-test.after.each(() => {
-  for (const h of harnesses.splice(0)) assert.equal(h.breaches(), []);
-});
+test.after.each(() => fx.cleanup());
 
-const socket = (p: P, flags = 0) => now(p.sys(SYS_socket, AF_INET, SOCK_STREAM | flags, 0));
 const bind = (p: P, fd: number, port: number, addr = '127.0.0.1') => now(p.sys(SYS_bind, fd, p.sockaddr(port, addr), 16));
 const connect = (p: P, fd: number, port: number, addr = '127.0.0.1') => p.sys(SYS_connect, fd, p.sockaddr(port, addr), 16);
 
@@ -134,16 +132,6 @@ function name(p: P, sysno: number, fd: number, room = 16) {
   const r = now(p.sys(sysno, fd, addr, len));
   return { r, len: p.i32(len), ...p.readSockaddr(addr) };
 }
-
-function getopt(p: P, fd: number, level: number, opt: number): number {
-  const val = p.int(0);
-  const len = p.int(4);
-  const r = now(p.sys(SYS_getsockopt, fd, level, opt, val, len));
-  return r < 0 ? r : p.i32(val);
-}
-
-const setopt = (p: P, fd: number, level: number, opt: number, v: number) =>
-  now(p.sys(SYS_setsockopt, fd, level, opt, p.int(v), 4));
 
 function pattern(n: number): Uint8Array {
   const b = new Uint8Array(n);

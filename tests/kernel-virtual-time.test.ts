@@ -15,21 +15,19 @@ import {
 } from '../host/abi/v1.js';
 import type { KernelOptions } from '../host/kernel/kernel.js';
 import { CLOCK_READ_COST_NS, DEFAULT_EPOCH_MS, VirtualKernel, type VirtualProcess } from '../host/kernel/virtual/index.js';
-import { KernelHarness, now, parked, type TestProcess } from './helpers/kernel-harness.js';
+import { Fixtures } from './helpers/kernel-fixtures.js';
+import { now, parked, type TestProcess } from './helpers/kernel-harness.js';
 
 type P = TestProcess<VirtualProcess>;
-const harnesses: KernelHarness<VirtualProcess>[] = [];
+const fx = new Fixtures<VirtualProcess>({ close: false });
 
 function setup(options: Partial<KernelOptions> = {}) {
   const kernel = new VirtualKernel({ kind: 'virtual', ...options });
-  const h = new KernelHarness(kernel);
-  harnesses.push(h);
+  const h = fx.harness(kernel);
   return { kernel, h, p: h.spawn() };
 }
 
-test.after.each(() => {
-  for (const h of harnesses.splice(0)) assert.equal(h.breaches(), []);
-});
+test.after.each(() => fx.cleanup());
 
 function clock(p: P, id: number): { sec: number; nsec: number } {
   const tp = p.alloc(16);

@@ -39,6 +39,19 @@ export interface StatInfo {
   readonly ctime: Timespec;
 }
 
+/** Device numbers of the objects the kernels make up (the values Linux uses for these filesystems). */
+export const SOCKFS_DEV = 0x08;
+export const PIPEFS_DEV = 0x0c;
+export const ANON_INODE_DEV = 0x0d;
+export const STDIO_DEV = 0x16;
+/** The standard streams are a terminal-like character device (pts 136:0). */
+export const STDIO_RDEV = 136 << 8;
+
+/** Stat of an object without storage (socket, pipe, epoll set, standard stream, synthetic directory). */
+export function objectStat(dev: number, ino: number, mode: number, time: Timespec, rdev = 0, nlink = 1, blksize = 4096): StatInfo {
+  return { dev, ino, nlink, mode, uid: 0, gid: 0, rdev, size: 0, blksize, blocks: 0, atime: time, mtime: time, ctime: time };
+}
+
 /** 512-byte blocks a file of `size` bytes occupies when stored in `blksize` blocks. */
 export function blocksFor(size: number, blksize: number): number {
   return Math.ceil(size / blksize) * (blksize / 512);

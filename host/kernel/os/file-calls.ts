@@ -32,7 +32,6 @@ import {
   O_EXCL,
   O_NOCTTY,
   O_NOFOLLOW,
-  O_NONBLOCK,
   O_RDONLY,
   O_SYNC,
   O_TRUNC,
@@ -41,6 +40,7 @@ import {
 } from '../../abi/v1.js';
 import { SysError } from '../errors.js';
 import { direntSize, DirentWriter } from '../common/dirent.js';
+import { OPEN_STATUS_FLAGS } from '../common/io-calls.js';
 import { MAX_RW_COUNT } from '../common/iovec.js';
 import { parsePath, readGuestPath, type ParsedPath } from '../common/path.js';
 import { writeStat } from '../common/stat.js';
@@ -78,9 +78,6 @@ import {
   type Sandbox,
 } from './sandbox.js';
 import { hostStat } from './stat-info.js';
-
-/** Status flags kept on an open file (F_GETFL reports them with the access mode). */
-const STATUS_FLAGS = O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC;
 
 /** Guest open flags (Linux values) as the host's fs.constants, by name (the host may not be Linux). */
 function hostOpenFlags(flags: number): number {
@@ -218,7 +215,7 @@ export function sysOpenat(k: OsKernel, p: OsProcess, c: Call): number {
         p.unreserve();
         throw e;
       }
-      const guestFlags = flags & (O_ACCMODE | STATUS_FLAGS | O_CLOEXEC);
+      const guestFlags = flags & (O_ACCMODE | OPEN_STATUS_FLAGS | O_CLOEXEC);
       const dirPath = opened.kind === FileKind.File ? null : guestPathBytes(components);
       const hostAppend = (flags & O_APPEND) !== 0;
       const slot = p.files.insert(fd, opened.hostFd, opened.kind, guestFlags, p.classOf(c.thread), dirPath, hostAppend);

@@ -11,7 +11,7 @@ import { OsKernel } from './kernel.js';
  * thread (stdin's read position is shared, so the stream is read once).
  *
  * What lives where:
- * - Sockets, pipes and epoll sets are thread-local objects (description.ts): a net.Socket belongs to
+ * - Sockets, pipes and epoll sets are thread-local objects (common/description.ts): a net.Socket belongs to
  *   the event loop that created it, and Node 20 can neither share a listening port between worker
  *   threads nor move a socket to another one. The guest routes every call on a descriptor to its
  *   owner thread, so this costs nothing; an epoll set or poll() on one thread cannot watch another
@@ -41,7 +41,7 @@ import { OsKernel } from './kernel.js';
  * waiting, take what fits or fail with EAGAIN) while Node holds SO_SNDBUF unsent bytes. The accept
  * queue holds backlog + 1 connections; more are reset (tcp_abort_on_overflow semantics, listener.ts).
  * Close is graceful (FIN after every written byte) unless unread data remains (reset, as Linux).
- * Parked calls (scheduler.ts) can be cancelled (-ECANCELED) and end with EBADF when their
+ * Parked calls (common/scheduler.ts) can be cancelled (-ECANCELED) and end with EBADF when their
  * descriptor is closed; idle connections hold no timer.
  *
  * Options: KernelOptions.extra may hold `{ allowNonLoopbackListen: true }` (options.ts); by default
@@ -51,7 +51,7 @@ import { OsKernel } from './kernel.js';
  * - bind() only records the address; a port in use is reported by listen() (socket-calls.ts), and in
  *   colocated mode listen's errno is inferred, Node telling the reason a tick too late (inet.ts);
  * - a full accept queue resets new connections instead of dropping their handshake (listener.ts);
- * - SO_SNDBUF/SO_RCVBUF size flexvm's own buffers, not the OS socket's (sockopts.ts);
+ * - SO_SNDBUF/SO_RCVBUF size flexvm's own buffers, not the OS socket's (socket.ts);
  * - a directory descriptor resolves relative paths by the path it was opened with (file-calls.ts);
  * - only the owner thread closes a descriptor (close of another class's descriptor is EBADF), and
  *   epoll/poll see only their own thread's sockets (EPERM otherwise).
@@ -70,7 +70,7 @@ export { OsKernel, OS_SYSCALLS } from './kernel.js';
 export type { OsProcess } from './process.js';
 export { osKernelOptions, DEFAULT_OS_OPTIONS, type OsKernelOptions } from './options.js';
 export { DEFAULT_SNDBUF, DEFAULT_RCVBUF, TcpSocket } from './socket.js';
-export { SOMAXCONN } from './listener.js';
-export { PIPE_CAPACITY, PIPE_BUF } from './pipe.js';
+export { SOMAXCONN } from '../common/tcp.js';
+export { PIPE_CAPACITY, PIPE_BUF } from '../common/pipe.js';
 export { SENDFILE_CHUNK } from './sendfile.js';
 export { ORPHAN_TIMEOUT_MS } from './orphans.js';

@@ -1,37 +1,17 @@
-import {
-  EBADF,
-  EINVAL,
-  ENOTDIR,
-  ESPIPE,
-  F_GETFD,
-  F_GETFL,
-  F_SETFD,
-  F_SETFL,
-  FD_CLOEXEC,
-  O_APPEND,
-  O_CLOEXEC,
-  O_NONBLOCK,
-  SYS_fdatasync,
-} from '../../abi/v1.js';
+import { EBADF, EINVAL, ENOTDIR, ESPIPE, F_GETFD, F_GETFL, F_SETFD, F_SETFL, FD_CLOEXEC, O_CLOEXEC, SYS_fdatasync } from '../../abi/v1.js';
 import { SysError } from '../errors.js';
+import { mustNotWait, readOrPark, writeOrPark } from '../common/blocking.js';
+import type { Description } from '../common/description.js';
+import type { FdSlot } from '../common/fd-table.js';
+import { fcntlDescription, i64Arg, SETFL_MASK } from '../common/io-calls.js';
 import { GuestBuffers } from '../common/iovec.js';
 import { writeStat } from '../common/stat.js';
 import type { Call } from '../kernel.js';
-import { mustNotWait, readOrPark, writeOrPark } from './blocking.js';
-import type { Description } from './description.js';
 import { getdentsSlot } from './file-calls.js';
 import { acquireFile, NOT_A_FILE, readFile, seekFile, syncFile, truncateFile, writeFile } from './file-io.js';
 import type { FsOp } from './fs-driver.js';
 import type { OsKernel } from './kernel.js';
 import type { OsProcess } from './process.js';
-
-/** Status flags F_SETFL may change (Linux ignores the others). */
-const SETFL_MASK = O_APPEND | O_NONBLOCK;
-
-/** A 64-bit argument from its (lo, hi) slots. */
-export function i64Arg(lo: number, hi: number): number {
-  return hi * 0x1_0000_0000 + (lo >>> 0);
-}
 
 /**
  * Runs a call on descriptor `fd`: `onFile` when it is a file or directory (of any thread: the slot is
@@ -151,26 +131,8 @@ export function sysClose(k: OsKernel, p: OsProcess, c: Call): number {
 export function sysFcntl(k: OsKernel, p: OsProcess, c: Call): number {
   const [fd, cmd, arg] = [c.a0, c.a1, c.a2];
   const slot = acquireFile(p, c, fd);
-  if (slot === NOT_A_FILE) {
-    const local = p.fds.get(fd)!;
-    const d = local.value as Description;
-    switch (cmd) {
-      case F_GETFD:
-        return local.cloexec ? FD_CLOEXEC : 0;
-      case F_SETFD:
-        local.cloexec = (arg & FD_CLOEXEC) !== 0;
-        return 0;
-      case F_GETFL:
-        return d.accessMode | d.statusFlags;
-      case F_SETFL:
-        d.statusFlags = (d.statusFlags & ~SETFL_MASK) | (arg & SETFL_MASK);
-        // A waiting call keeps its mode, but pollers may care.
-        d.changed();
-        return 0;
-      default:
-        return -EINVAL;
-    }
-  }
+  // A socket, pipe, epoll set or standard stream keeps its flags on its description.
+  if (slot === NOT_A_FILE) return fcntlDescription(p.fds.get(fd)! as FdSlot<Description>, cmd, arg);
   if (slot < 0) return -EBADF;
   // Files keep their flags (close-on-exec included) in the shared table, so any thread agrees.
   try {

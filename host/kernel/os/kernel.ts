@@ -1,147 +1,43 @@
 import * as fs from 'node:fs';
-import {
-  EBADF,
-  ENOSYS,
-  ESRCH,
-  SYS_accept4,
-  SYS_bind,
-  SYS_clock_gettime,
-  SYS_clock_nanosleep,
-  SYS_close,
-  SYS_connect,
-  SYS_epoll_create1,
-  SYS_epoll_ctl,
-  SYS_epoll_wait,
-  SYS_fcntl,
-  SYS_fdatasync,
-  SYS_fstat,
-  SYS_fsync,
-  SYS_ftruncate,
-  SYS_getdents64,
-  SYS_getpeername,
-  SYS_getpid,
-  SYS_getrandom,
-  SYS_getsockname,
-  SYS_getsockopt,
-  SYS_listen,
-  SYS_lseek,
-  SYS_mkdirat,
-  SYS_nanosleep,
-  SYS_newfstatat,
-  SYS_openat,
-  SYS_pipe2,
-  SYS_poll,
-  SYS_pread64,
-  SYS_pwrite64,
-  SYS_read,
-  SYS_readv,
-  SYS_recvfrom,
-  SYS_renameat,
-  SYS_sendfile,
-  SYS_sendto,
-  SYS_setsockopt,
-  SYS_shutdown,
-  SYS_socket,
-  SYS_unlinkat,
-  SYS_write,
-  SYS_writev,
-} from '../../abi/v1.js';
+import { EBADF } from '../../abi/v1.js';
+import { dispatchTable, implemented, sysGetpid } from '../common/dispatch.js';
+import * as commonEpoll from '../common/epoll.js';
+import * as commonPipe from '../common/pipe.js';
+import * as commonSocketCalls from '../common/socket-calls.js';
+import * as commonTimeCalls from '../common/time-calls.js';
+import type { Timespec } from '../common/time.js';
 import { PENDING, type Call, type Kernel, type KernelContext, type KernelOptions, type ProcessSpec } from '../kernel.js';
-import { sysEpollCreate1, sysEpollCtl, sysEpollWait } from './epoll.js';
-import { fstatSlot, sysMkdirat, sysNewfstatat, sysOpenat, sysRenameat, sysUnlinkat } from './file-calls.js';
+import { sysEpollCtl } from './epoll.js';
+import * as fileCalls from './file-calls.js';
+import { fstatSlot } from './file-calls.js';
 import { acquireFile, NOT_A_FILE } from './file-io.js';
 import { asyncDriver, syncDriver, type FsDriver, type FsOp } from './fs-driver.js';
-import {
-  fstatLocal,
-  sysClose,
-  sysFcntl,
-  sysFstat,
-  sysFsync,
-  sysFtruncate,
-  sysGetdents64,
-  sysLseek,
-  sysPread64,
-  sysPwrite64,
-  sysRead,
-  sysReadv,
-  sysWrite,
-  sysWritev,
-} from './io-calls.js';
+import * as ioCalls from './io-calls.js';
+import { fstatLocal } from './io-calls.js';
 import { osKernelOptions, type OsKernelOptions } from './options.js';
 import { Orphans } from './orphans.js';
-import { sysPipe2 } from './pipe.js';
 import { sysPoll } from './poll.js';
 import { FileHandle, OsProcess } from './process.js';
 import { sysGetrandom } from './random.js';
 import { Sandbox } from './sandbox.js';
-import { Scheduler } from './scheduler.js';
+import { EventLoopScheduler } from './scheduler.js';
 import { sysSendfile } from './sendfile.js';
-import {
-  sysAccept4,
-  sysBind,
-  sysConnect,
-  sysGetpeername,
-  sysGetsockname,
-  sysListen,
-  sysRecvfrom,
-  sysSendto,
-  sysShutdown,
-  sysSocket,
-} from './socket-calls.js';
+import * as socketCalls from './socket-calls.js';
 import type { SocketEnvironment } from './socket.js';
-import { sysGetsockopt, sysSetsockopt } from './sockopts.js';
-import { StdinDescription, StdoutDescription } from './stdio.js';
-import { sysClockGettime, sysClockNanosleep, sysNanosleep } from './time-calls.js';
+import { realtimeNow } from './stat-info.js';
+import { StdinDescription, stdoutDescription, StdoutDescription } from './stdio.js';
+import * as timeCalls from './time-calls.js';
 
-/** One system call: its result, PENDING (after parking the call or starting file I/O), or a thrown SysError. */
-export type Handler = (k: OsKernel, p: OsProcess, c: Call) => number;
-
-const HANDLERS: (Handler | undefined)[] = [];
-HANDLERS[SYS_read] = sysRead;
-HANDLERS[SYS_write] = sysWrite;
-HANDLERS[SYS_close] = sysClose;
-HANDLERS[SYS_fstat] = sysFstat;
-HANDLERS[SYS_poll] = sysPoll;
-HANDLERS[SYS_lseek] = sysLseek;
-HANDLERS[SYS_pread64] = sysPread64;
-HANDLERS[SYS_pwrite64] = sysPwrite64;
-HANDLERS[SYS_readv] = sysReadv;
-HANDLERS[SYS_writev] = sysWritev;
-HANDLERS[SYS_nanosleep] = sysNanosleep;
-HANDLERS[SYS_getpid] = (_k, p) => p.pid;
-HANDLERS[SYS_sendfile] = sysSendfile;
-HANDLERS[SYS_socket] = sysSocket;
-HANDLERS[SYS_connect] = sysConnect;
-HANDLERS[SYS_sendto] = sysSendto;
-HANDLERS[SYS_recvfrom] = sysRecvfrom;
-HANDLERS[SYS_shutdown] = sysShutdown;
-HANDLERS[SYS_bind] = sysBind;
-HANDLERS[SYS_listen] = sysListen;
-HANDLERS[SYS_getsockname] = sysGetsockname;
-HANDLERS[SYS_getpeername] = sysGetpeername;
-HANDLERS[SYS_setsockopt] = sysSetsockopt;
-HANDLERS[SYS_getsockopt] = sysGetsockopt;
-HANDLERS[SYS_fcntl] = sysFcntl;
-HANDLERS[SYS_fsync] = sysFsync;
-HANDLERS[SYS_fdatasync] = sysFsync;
-HANDLERS[SYS_ftruncate] = sysFtruncate;
-HANDLERS[SYS_getdents64] = sysGetdents64;
-HANDLERS[SYS_clock_gettime] = sysClockGettime;
-HANDLERS[SYS_clock_nanosleep] = sysClockNanosleep;
-HANDLERS[SYS_epoll_wait] = sysEpollWait;
-HANDLERS[SYS_epoll_ctl] = sysEpollCtl;
-HANDLERS[SYS_openat] = sysOpenat;
-HANDLERS[SYS_mkdirat] = sysMkdirat;
-HANDLERS[SYS_newfstatat] = sysNewfstatat;
-HANDLERS[SYS_unlinkat] = sysUnlinkat;
-HANDLERS[SYS_renameat] = sysRenameat;
-HANDLERS[SYS_accept4] = sysAccept4;
-HANDLERS[SYS_epoll_create1] = sysEpollCreate1;
-HANDLERS[SYS_pipe2] = sysPipe2;
-HANDLERS[SYS_getrandom] = sysGetrandom;
+/** Every call's handler, found by name (sysRead for read...): the kernel-neutral ones first, then this kernel's own. */
+const HANDLERS = dispatchTable<OsKernel, OsProcess>({
+  // Kernel-neutral (common/).
+  ...commonEpoll, ...commonPipe, ...commonSocketCalls, ...commonTimeCalls, sysGetpid,
+  // This kernel's own.
+  ...ioCalls, ...fileCalls, ...socketCalls, ...timeCalls, sysSendfile, sysPoll, sysEpollCtl, sysGetrandom,
+});
 
 /** The system calls this kernel implements (every other number answers -ENOSYS). */
-export const OS_SYSCALLS: readonly number[] = HANDLERS.flatMap((h, nr) => (h ? [nr] : []));
+export const OS_SYSCALLS: readonly number[] = implemented(HANDLERS);
 
 /**
  * The os kernel instance of one syscall thread (see index.ts for the design). It owns the sockets,
@@ -152,7 +48,7 @@ export class OsKernel implements Kernel<OsProcess> {
   readonly name = 'os';
   /** Sockets and timers complete calls from the event loop, in either mode. */
   readonly asynchronous = true;
-  readonly sched: Scheduler;
+  readonly sched: EventLoopScheduler;
   /** Synchronous file I/O on the guest's own thread (colocated), the threadpool otherwise. */
   readonly fsd: FsDriver;
   readonly colocated: boolean;
@@ -172,7 +68,7 @@ export class OsKernel implements Kernel<OsProcess> {
     this.threadCount = Math.max(1, context?.threadCount ?? 1);
     this.options = osKernelOptions(options);
     this.fsd = this.colocated ? syncDriver : asyncDriver;
-    this.sched = new Scheduler(this.logSink);
+    this.sched = new EventLoopScheduler(this.logSink);
     this.socketEnv = {
       options: this.options,
       orphans: this.orphans,
@@ -190,12 +86,19 @@ export class OsKernel implements Kernel<OsProcess> {
     return ++this.inodeCounter * this.threadCount + this.thread;
   }
 
+  realtime(): Timespec {
+    return realtimeNow();
+  }
+
+  /** Real time passes by itself: a poll that may not wait has nothing to advance. */
+  pollIdleTick(): void {}
+
   attach(spec: ProcessSpec): OsProcess {
     const p = new OsProcess(spec, new Sandbox(spec.grants, this.logSink));
     const streams = [
       new StdinDescription(spec.stdin ? spec.stdin.slice() : new Uint8Array(0), p.files),
-      new StdoutDescription(spec.stdio, 1),
-      new StdoutDescription(spec.stdio, 2),
+      stdoutDescription(spec.stdio, 1),
+      stdoutDescription(spec.stdio, 2),
     ];
     for (let fd = 0; fd < p.stdioCount; fd++) p.fds.install(fd, streams[fd]!);
     this.processes.add(p);
@@ -211,10 +114,7 @@ export class OsKernel implements Kernel<OsProcess> {
   }
 
   syscall(p: OsProcess, call: Call): number {
-    if (!p.alive) return -ESRCH;
-    const handler = Number.isInteger(call.sysno) && call.sysno >= 0 ? HANDLERS[call.sysno] : undefined;
-    if (handler === undefined) return -ENOSYS;
-    return this.sched.run(call, () => handler(this, p, call));
+    return this.sched.dispatch(HANDLERS, this, p, call);
   }
 
   close(): void {

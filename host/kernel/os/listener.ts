@@ -3,9 +3,6 @@ import type { InetAddress } from '../common/sockaddr.js';
 import { errnoOf } from './errno.js';
 import { dotted, endpoint } from './inet.js';
 
-/** Linux's net.core.somaxconn: listen() backlogs are capped here. */
-export const SOMAXCONN = 4096;
-
 /** An error that hit a connection while it waited in the queue (read by the socket that adopts it). */
 const QUEUED_ERROR = Symbol('flexvm.queuedError');
 type QueuedSocket = net.Socket & { [QUEUED_ERROR]?: number };

@@ -2,10 +2,10 @@ import * as fs from 'node:fs';
 import { EACCES, ENOENT, S_IFDIR } from '../../abi/v1.js';
 import { SysError } from '../errors.js';
 import { parseHostPath, type ParsedPath } from '../common/path.js';
-import type { StatInfo } from '../common/stat.js';
+import { objectStat, type StatInfo } from '../common/stat.js';
 import type { Grant } from '../kernel.js';
 import { fsLstat, fsRealpath, type FsOp } from './fs-driver.js';
-import { objectStat, realtimeNow, SYNTHETIC_DEV } from './stat-info.js';
+import { realtimeNow, SYNTHETIC_DEV } from './stat-info.js';
 
 /**
  * The guest's view of the host filesystem: the union of its grants. Guest paths are absolute (a

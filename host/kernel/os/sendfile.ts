@@ -1,15 +1,15 @@
 import { EAGAIN, EBADF, EINVAL, EISDIR, O_APPEND } from '../../abi/v1.js';
 import { SysError } from '../errors.js';
 import { BytesSource, MAX_RW_COUNT } from '../common/iovec.js';
+import { mustNotWait } from '../common/blocking.js';
+import type { Description } from '../common/description.js';
+import type { Waiter } from '../common/scheduler.js';
 import { PENDING, type Call } from '../kernel.js';
-import { mustNotWait } from './blocking.js';
-import type { Description } from './description.js';
 import { acquireFile, canRead, canWrite, NOT_A_FILE } from './file-io.js';
 import { FileKind } from './file-table.js';
 import { fsReadv, fsWritev, type FsOp } from './fs-driver.js';
 import type { OsKernel } from './kernel.js';
 import type { OsProcess } from './process.js';
-import type { Waiter } from './scheduler.js';
 import { TcpSocket } from './socket.js';
 
 /** sendfile moves at most this much per step, so a huge count never means a huge host buffer. */

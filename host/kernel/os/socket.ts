@@ -1,43 +1,20 @@
 import * as net from 'node:net';
-import {
-  EAGAIN,
-  EALREADY,
-  ECONNREFUSED,
-  EINPROGRESS,
-  EINVAL,
-  EISCONN,
-  ENOTCONN,
-  EPIPE,
-  INADDR_LOOPBACK,
-  O_RDWR,
-  POLLERR,
-  POLLHUP,
-  POLLIN,
-  POLLOUT,
-  POLLRDHUP,
-  SHUT_RD,
-  SHUT_RDWR,
-  SHUT_WR,
-  S_IFSOCK,
-} from '../../abi/v1.js';
-import { SysError } from '../errors.js';
-import type { ByteSink, ByteSource } from '../common/iovec.js';
+import { EINPROGRESS, EPIPE, INADDR_LOOPBACK, IPPROTO_TCP, SO_KEEPALIVE, SO_RCVBUF, SO_SNDBUF, S_IFSOCK, TCP_NODELAY } from '../../abi/v1.js';
+import { ByteQueue } from '../common/byte-queue.js';
 import type { InetAddress } from '../common/sockaddr.js';
-import type { StatInfo } from '../common/stat.js';
-import { ChunkQueue } from './chunk-queue.js';
-import { Description } from './description.js';
+import { objectStat, SOCKFS_DEV, type StatInfo } from '../common/stat.js';
+import { TcpSocketBase } from '../common/tcp.js';
 import { errnoOf } from './errno.js';
 import { dotted, endpoint } from './inet.js';
-import { Listener, SOMAXCONN, unqueue } from './listener.js';
+import { Listener, unqueue } from './listener.js';
 import type { OsKernelOptions } from './options.js';
 import type { Orphans } from './orphans.js';
-import { objectStat, SOCKFS_DEV } from './stat-info.js';
 
 /**
  * Bounds of the host-side buffers of a connection, in bytes: received data waiting for the guest
  * (past it the socket is paused: Node stops reading, the OS window fills and the peer slows down) and
  * data written but not yet taken by the OS (past it writes wait, or take only what fits). These are
- * what SO_RCVBUF and SO_SNDBUF report and set (see sockopts.ts).
+ * what SO_RCVBUF and SO_SNDBUF report and set (see the options below).
  */
 export const DEFAULT_SNDBUF = 256 * 1024;
 export const DEFAULT_RCVBUF = 256 * 1024;
@@ -49,13 +26,6 @@ export interface SocketEnvironment {
   newIno(): number;
   log(message: string): void;
 }
-
-/**
- * - fresh: no connection (never connected, or a connect that failed), bound or not;
- * - connecting, connected, listening;
- * - closed: was connected, and the connection is over (reset, or both sides closed).
- */
-type TcpState = 'fresh' | 'connecting' | 'connected' | 'listening' | 'closed';
 
 const OWNER = Symbol('flexvm.owner');
 type Owned = net.Socket & { [OWNER]?: TcpSocket };
@@ -85,35 +55,19 @@ function onClose(this: Owned): void {
  * data; closing with unread data resets the peer, otherwise the connection ends gracefully after
  * every written byte has been sent.
  */
-export class TcpSocket extends Description {
-  state: TcpState = 'fresh';
+export class TcpSocket extends TcpSocketBase {
   /** The address given to bind() (0.0.0.0 already mapped to loopback unless options allow it). */
   bound: InetAddress | null = null;
-  local: InetAddress | null = null;
-  peer: InetAddress | null = null;
   listener: Listener | null = null;
   private sock: Owned | null = null;
-  private rx: ChunkQueue | null = null;
+  private rx: ByteQueue | null = null;
   /** The peer's FIN arrived. */
   private rxEnded = false;
-  /** RCV_SHUTDOWN by our SHUT_RD. */
-  private rcvShutdown = false;
-  /** SEND_SHUTDOWN: our SHUT_WR. */
-  private sndShutdown = false;
   /** Reading is paused because the receive queue is full. */
   private paused = false;
-  /** sk_err: reported once by the next read, write, connect or SO_ERROR. */
-  pendingError = 0;
   private written: (() => void) | null = null;
-
-  // Options (sockopts.ts says how each is honoured).
-  reuseAddr = false;
   /** The host socket was bound by Node (which sets SO_REUSEADDR on it). */
   hostBound = false;
-  keepAlive = false;
-  noDelay = false;
-  sndBuf = DEFAULT_SNDBUF;
-  rcvBuf = DEFAULT_RCVBUF;
 
   private readonly ino: number;
   private readonly createdMs = Date.now();
@@ -122,12 +76,8 @@ export class TcpSocket extends Description {
     private readonly env: SocketEnvironment,
     statusFlags: number,
   ) {
-    super(O_RDWR, statusFlags);
+    super(statusFlags, DEFAULT_SNDBUF, DEFAULT_RCVBUF);
     this.ino = env.newIno();
-  }
-
-  get listening(): boolean {
-    return this.state === 'listening';
   }
 
   /** Bytes received and not yet read by the guest (for tests and statistics). */
@@ -145,43 +95,47 @@ export class TcpSocket extends Description {
     return this.sock?.writableLength ?? 0;
   }
 
-  /** Takes and clears the pending error (SO_ERROR). */
-  takeError(): number {
-    const e = this.pendingError;
-    this.pendingError = 0;
-    return e;
-  }
-
   // ------------------------------------------------------------------ data
 
-  override read(sink: ByteSink, peek: boolean): number {
-    if (this.state === 'fresh' || this.state === 'listening') return -ENOTCONN;
-    if (this.state === 'connecting') return -EAGAIN;
-    if (sink.length === 0) return 0;
-    const rx = this.rx;
-    if (rx !== null && rx.length > 0) {
-      const n = rx.copyTo(sink, peek);
-      if (!peek) this.maybeResume();
-      return n;
-    }
-    if (this.pendingError !== 0) return -this.takeError();
-    if (this.rxEnded || this.rcvShutdown || this.state === 'closed') return 0;
-    return -EAGAIN;
+  protected get received(): ByteQueue | null {
+    return this.rx;
   }
 
-  override write(source: ByteSource, start: number): number {
-    // A write that already moved bytes reports them and leaves the error for the next call (Linux).
-    if (this.pendingError !== 0) return start > 0 ? -this.pendingError : -this.takeError();
-    if (this.state === 'connecting') return -EAGAIN;
+  protected consumed(): void {
+    this.maybeResume();
+  }
+
+  protected get inputEnded(): boolean {
+    return this.rcvShutdown || this.rxEnded;
+  }
+
+  protected get sendOpen(): boolean {
     const sock = this.sock;
-    if (this.state !== 'connected' || this.sndShutdown || sock === null || !sock.writable) return -EPIPE;
-    const left = source.length - start;
-    if (left === 0) return 0;
-    const room = this.sndBuf - sock.writableLength;
-    if (room <= 0) return -EAGAIN;
-    const n = Math.min(room, left);
-    this.send(source.read(start, n));
-    return n;
+    return !this.sndShutdown && sock !== null && sock.writable;
+  }
+
+  /** Room under the send bound: what Node holds unsent counts against it. */
+  protected sendRoom(): number {
+    return this.sndBuf - this.sock!.writableLength;
+  }
+
+  protected transmit(bytes: Uint8Array): void {
+    this.send(bytes);
+  }
+
+  get acceptQueued(): number {
+    return this.listener!.queued;
+  }
+
+  /** FIN after every byte already written. */
+  protected sendFin(): void {
+    this.sock?.end();
+  }
+
+  protected stopListeningForShutdown(): void {
+    this.listenFailed();
+    this.state = 'fresh';
+    this.changed();
   }
 
   override writeRoom(): number {
@@ -207,23 +161,6 @@ export class TcpSocket extends Description {
     this.sock!.write(bytes, (this.written ??= () => this.changed()));
   }
 
-  /** Readiness as Linux's tcp_poll computes it. */
-  poll(): number {
-    if (this.state === 'listening') return this.listener!.queued > 0 ? POLLIN : 0;
-    let mask = 0;
-    const rcvShut = this.rcvShutdown || this.rxEnded;
-    if ((rcvShut && this.sndShutdown) || this.state === 'fresh' || this.state === 'closed') mask |= POLLHUP;
-    if (rcvShut || this.state === 'closed') mask |= POLLIN | POLLRDHUP;
-    if (this.state !== 'connecting') {
-      if (this.queuedBytes > 0) mask |= POLLIN;
-      const sock = this.sock;
-      if (this.sndShutdown || this.state !== 'connected' || sock === null || !sock.writable) mask |= POLLOUT;
-      else if (sock.writableLength < this.sndBuf) mask |= POLLOUT;
-    }
-    if (this.pendingError !== 0) mask |= POLLERR;
-    return mask;
-  }
-
   stat(): StatInfo {
     const sec = Math.floor(this.createdMs / 1000);
     return objectStat(SOCKFS_DEV, this.ino, S_IFSOCK | 0o777, { sec, nsec: (this.createdMs - sec * 1000) * 1e6 });
@@ -231,18 +168,10 @@ export class TcpSocket extends Description {
 
   // ------------------------------------------------------------------ connections
 
-  /** Starts connect(): -EINPROGRESS (the caller waits or reports it), or -errno at once. */
+  /** Starts connect(): -EINPROGRESS (the host connects), or -errno at once. */
   connect(to: InetAddress): number {
-    switch (this.state) {
-      case 'connected':
-      case 'closed':
-      case 'listening':
-        return -EISCONN;
-      case 'connecting':
-        return -EALREADY;
-      case 'fresh':
-        break;
-    }
+    const busy = this.connectable();
+    if (busy !== 0) return busy;
     const addr = to.addr === 0 ? INADDR_LOOPBACK : to.addr;
     const sock = new net.Socket({ allowHalfOpen: true }) as Owned;
     this.attach(sock);
@@ -265,14 +194,6 @@ export class TcpSocket extends Description {
     return -EINPROGRESS;
   }
 
-  /** A waiting connect's outcome: 0, -EAGAIN while still connecting, or the error that ended it. */
-  connectOutcome(): number {
-    if (this.state === 'connected' || this.state === 'closed') return 0;
-    if (this.state === 'connecting') return -EAGAIN;
-    const e = this.takeError();
-    return e !== 0 ? -e : -ECONNREFUSED;
-  }
-
   /** A waiting connect was cancelled: give up the attempt (the socket can connect again). */
   abandonConnect(): void {
     if (this.state !== 'connecting') return;
@@ -288,9 +209,7 @@ export class TcpSocket extends Description {
    * A second listen() changes the backlog.
    */
   listen(backlog: number): boolean {
-    if (this.state !== 'fresh' && this.state !== 'listening') throw new SysError(EINVAL);
-    // Like Linux, the backlog is read as unsigned and capped (a negative one means "the maximum").
-    const limit = Math.min(backlog >>> 0, SOMAXCONN);
+    const limit = this.listenBacklog(backlog);
     if (this.state === 'listening') {
       this.listener!.setBacklog(limit);
       return true;
@@ -317,40 +236,15 @@ export class TcpSocket extends Description {
     this.listener = null;
   }
 
-  /** Takes the oldest queued connection as a new socket (undefined when none is queued). */
-  accept(statusFlags: number): TcpSocket | undefined {
+  /** Takes the oldest queued connection as a new socket (null when none is queued). */
+  accept(statusFlags: number): TcpSocket | null {
     const sock = this.listener?.take();
-    if (sock === undefined) return undefined;
+    if (sock === undefined) return null;
     const s = new TcpSocket(this.env, statusFlags);
-    s.keepAlive = this.keepAlive;
-    s.noDelay = this.noDelay;
-    s.sndBuf = this.sndBuf;
-    s.rcvBuf = this.rcvBuf;
-    s.reuseAddr = this.reuseAddr;
+    s.inheritOptions(this);
     s.adopt(sock as Owned, unqueue(sock));
     this.changed();
     return s;
-  }
-
-  shutdown(how: number): void {
-    if (how !== SHUT_RD && how !== SHUT_WR && how !== SHUT_RDWR) throw new SysError(EINVAL);
-    if (this.state === 'listening') {
-      // Linux: shutting down the read side of a listener stops it listening.
-      if (how !== SHUT_WR) {
-        this.listenFailed();
-        this.state = 'fresh';
-        this.changed();
-      }
-      return;
-    }
-    if (this.state !== 'connected') throw new SysError(ENOTCONN);
-    if (how !== SHUT_WR) this.rcvShutdown = true;
-    if (how !== SHUT_RD && !this.sndShutdown) {
-      this.sndShutdown = true;
-      // FIN after every byte already written.
-      this.sock?.end();
-    }
-    this.changed();
   }
 
   override release(): void {
@@ -400,7 +294,7 @@ export class TcpSocket extends Description {
       sock.resetAndDestroy();
       return;
     }
-    (this.rx ??= new ChunkQueue()).push(chunk);
+    (this.rx ??= new ByteQueue()).push(chunk);
     if (!this.paused && this.rx.length >= this.rcvBuf) {
       this.paused = true;
       sock.pause();
@@ -436,6 +330,46 @@ export class TcpSocket extends Description {
     if (sock !== this.sock) return;
     if (this.state === 'connected') this.state = 'closed';
     if (!this.released) this.changed();
+  }
+
+  // ------------------------------------------------------------------ options
+  /*
+   * Socket options, and how honestly each can be honoured through Node 20's `net` (common/sockopts.ts
+   * stores them and encodes them as Linux does):
+   *
+   * - TCP_NODELAY, SO_KEEPALIVE: applied to the connection (setNoDelay, setKeepAlive); set on a
+   *   listener, they are applied to every connection it accepts, as Linux's inheritance does.
+   * - SO_SNDBUF, SO_RCVBUF: Node cannot size the OS socket buffers of a TCP socket. These options set
+   *   the bounds flexvm enforces on its own buffers instead (bytes written but not yet taken by the
+   *   OS; bytes received but not yet read by the guest), which is what back-pressure depends on. As
+   *   on Linux the value is doubled and clamped, and getsockopt reports the bound in force.
+   * - SO_REUSEADDR: libuv sets it on every TCP socket it binds, whatever the guest asks, so getsockopt
+   *   reports 1 for a socket the host has bound (listening, accepted, or connected from a bound
+   *   address) and the guest's own setting otherwise. Setting 0 cannot be honoured and is not refused.
+   * - SO_TYPE, SO_ERROR (read and clears the pending error), SO_ACCEPTCONN: read-only, as on Linux.
+   */
+
+  /** Before listen or connect binds the host socket, the address bind() recorded. */
+  override get sockname(): InetAddress | null {
+    return this.local ?? this.bound;
+  }
+
+  /** SO_REUSEADDR as the host socket really has it (see above). */
+  override get reportedReuseAddr(): boolean {
+    return this.reuseAddr || this.state === 'listening' || this.hostBound;
+  }
+
+  override optionChanged(level: number, name: number): void {
+    if (level === IPPROTO_TCP) {
+      if (name === TCP_NODELAY) this.applyOptions();
+    } else if (name === SO_KEEPALIVE) {
+      this.applyOptions();
+    } else if (name === SO_SNDBUF) {
+      // More room may wake writers.
+      this.changed();
+    } else if (name === SO_RCVBUF) {
+      this.receiveBoundChanged();
+    }
   }
 
   // ------------------------------------------------------------------ internals
@@ -491,6 +425,6 @@ export class TcpSocket extends Description {
 
   private noteAddresses(sock: net.Socket): void {
     this.local = endpoint(sock.localAddress, sock.localPort);
-    this.peer = endpoint(sock.remoteAddress, sock.remotePort);
+    this.peerAddress = endpoint(sock.remoteAddress, sock.remotePort);
   }
 }

@@ -35,15 +35,5 @@ export function realtimeNow(): Timespec {
   return { sec, nsec: (ms - sec * 1000) * 1_000_000 };
 }
 
-/** Stat of an object without storage (socket, pipe, epoll set, standard stream, synthetic directory). */
-export function objectStat(dev: number, ino: number, mode: number, time: Timespec, rdev = 0, nlink = 1): StatInfo {
-  return { dev, ino, nlink, mode, uid: 0, gid: 0, rdev, size: 0, blksize: 4096, blocks: 0, atime: time, mtime: time, ctime: time };
-}
-
-/** Device numbers of the objects the os kernel makes up (the values Linux uses for these filesystems). */
-export const SOCKFS_DEV = 0x08;
-export const PIPEFS_DEV = 0x0c;
-export const ANON_INODE_DEV = 0x0d;
-export const STDIO_DEV = 0x16;
 /** The directories above the grants: a made-up device no host filesystem uses. */
 export const SYNTHETIC_DEV = 0xf1e5;

@@ -1,14 +1,15 @@
-import { O_RDONLY, O_WRONLY, POLLIN, POLLOUT, S_IFCHR } from '../../abi/v1.js';
-import type { ByteSink, ByteSource } from '../common/iovec.js';
+import { O_RDONLY, POLLIN } from '../../abi/v1.js';
+import { Description } from '../common/description.js';
+import type { ByteSink } from '../common/iovec.js';
 import type { StatInfo } from '../common/stat.js';
+import { stdioStat, StdoutDescription } from '../common/stdio.js';
 import type { Stdio } from '../kernel.js';
-import { Description } from './description.js';
 import type { SharedFileTable } from './file-table.js';
-import { objectStat, realtimeNow, STDIO_DEV } from './stat-info.js';
+import { realtimeNow } from './stat-info.js';
 
-/** A terminal-like character device (pts 136:0), as the virtual kernel reports. */
-const STDIO_RDEV = 136 << 8;
 const time = realtimeNow();
+/** The page size, as for every object the os kernel makes up. */
+const STDIO_BLKSIZE = 4096;
 
 /**
  * fd 0: the spec's stdin bytes, then end of file. Every thread has a fd 0; the bytes consumed are
@@ -39,34 +40,13 @@ export class StdinDescription extends Description {
   }
 
   stat(): StatInfo {
-    return objectStat(STDIO_DEV, 3, S_IFCHR | 0o620, time, STDIO_RDEV);
+    return stdioStat(3, time, STDIO_BLKSIZE);
   }
 }
 
-/** fds 1 and 2: every write goes to the embedder's sink at once (a private copy). Always writable. */
-export class StdoutDescription extends Description {
-  constructor(
-    private readonly stdio: Stdio,
-    private readonly fd: 1 | 2,
-  ) {
-    super(O_WRONLY);
-  }
-
-  override write(source: ByteSource, start: number): number {
-    const n = source.length - start;
-    if (n > 0) this.stdio.write(this.fd, source.read(start, n));
-    return n;
-  }
-
-  override writeRoom(): number {
-    return Number.MAX_SAFE_INTEGER;
-  }
-
-  poll(): number {
-    return POLLOUT;
-  }
-
-  stat(): StatInfo {
-    return objectStat(STDIO_DEV, 3 + this.fd, S_IFCHR | 0o620, time, STDIO_RDEV);
-  }
+/** fds 1 and 2 (inodes 4 and 5, the same on every thread). */
+export function stdoutDescription(stdio: Stdio, fd: 1 | 2): StdoutDescription {
+  return new StdoutDescription(stdio, fd, stdioStat(3 + fd, time, STDIO_BLKSIZE));
 }
+
+export { StdoutDescription };

@@ -1,10 +1,9 @@
-import { CLOCK_MONOTONIC, CLOCK_REALTIME, EAGAIN, EINVAL, TIMER_ABSTIME } from '../../abi/v1.js';
+import { CLOCK_MONOTONIC, CLOCK_REALTIME, EINVAL, TIMER_ABSTIME } from '../../abi/v1.js';
+import { sleepFor } from '../common/time-calls.js';
 import { NSEC_PER_MSEC, NSEC_PER_SEC, nsToTimespec, readTimespec, timespecToNs, writeTimespec, type Timespec } from '../common/time.js';
-import { PENDING, type Call } from '../kernel.js';
-import { mustNotWait } from './blocking.js';
+import type { Call } from '../kernel.js';
 import type { OsKernel } from './kernel.js';
 import type { OsProcess } from './process.js';
-import { monotonicMs } from './timer.js';
 
 // Linux clock ids beyond the two in the ABI table.
 const CLOCK_PROCESS_CPUTIME_ID = 2;
@@ -55,50 +54,13 @@ export function sysClockGettime(_k: OsKernel, p: OsProcess, c: Call): number {
   return 0;
 }
 
-/**
- * Waits until the monotonic deadline (ms). Cancelled, it answers -ECANCELED and, for a relative
- * sleep with a `remaining` pointer, stores the time left there (as Linux does on EINTR).
- */
-function sleepUntil(k: OsKernel, p: OsProcess, c: Call, deadlineMs: number, remainingPtr: number): number {
-  if (deadlineMs <= monotonicMs()) return 0;
-  if (mustNotWait(c)) return -EAGAIN;
-  return k.sched.park(p, c, {
-    fd: -1,
-    on: [],
-    attempt: () => PENDING,
-    deadlineMs,
-    timeout: () => 0,
-    interrupted: (errno) => {
-      if (remainingPtr !== 0) {
-        try {
-          const leftNs = Math.max(0, Math.round((deadlineMs - monotonicMs()) * NSEC_PER_MSEC));
-          writeTimespec(p.memory, remainingPtr, nsToTimespec(leftNs));
-        } catch {
-          // A bad `remaining` pointer loses the remainder, not the cancellation.
-        }
-      }
-      return -errno;
-    },
-  });
-}
-
-function msFromNs(ns: number): number {
-  return ns / NSEC_PER_MSEC;
-}
-
-export function sysNanosleep(k: OsKernel, p: OsProcess, c: Call): number {
-  const span = timespecToNs(readTimespec(p.memory, c.a0));
-  return sleepUntil(k, p, c, monotonicMs() + msFromNs(span), c.a1);
-}
-
+/** clock_nanosleep on the host's clocks (a deadline is a monotonic millisecond count, see timer.ts). */
 export function sysClockNanosleep(k: OsKernel, p: OsProcess, c: Call): number {
   const [clockId, flags, timePtr, remainingPtr] = [c.a0, c.a1, c.a2, c.a3];
   if (clockId !== CLOCK_REALTIME && clockId !== CLOCK_MONOTONIC && clockId !== CLOCK_BOOTTIME) return -EINVAL;
   const t = readTimespec(p.memory, timePtr);
-  const now = monotonicMs();
-  if ((flags & TIMER_ABSTIME) === 0) return sleepUntil(k, p, c, now + msFromNs(timespecToNs(t)), remainingPtr);
+  if ((flags & TIMER_ABSTIME) === 0) return sleepFor(k, p, c, timespecToNs(t), remainingPtr);
   // An absolute time on the chosen clock, turned into a delay from now on that clock.
   const clockNow = clockId === CLOCK_REALTIME ? realtime() : monotonic();
-  const leftNs = timespecToNs(t) - (clockNow.sec * NSEC_PER_SEC + clockNow.nsec);
-  return sleepUntil(k, p, c, now + msFromNs(leftNs), 0);
+  return sleepFor(k, p, c, timespecToNs(t) - (clockNow.sec * NSEC_PER_SEC + clockNow.nsec), 0);
 }

@@ -1,4 +1,6 @@
 import { performance } from 'node:perf_hooks';
+import type { Timers } from '../common/scheduler.js';
+import { NSEC_PER_MSEC } from '../common/time.js';
 
 /** The longest delay setTimeout accepts; longer waits re-arm. */
 const MAX_DELAY_MS = 0x7fff_ffff;
@@ -50,3 +52,12 @@ export class Deadline {
     }, Math.min(Math.ceil(left), MAX_DELAY_MS));
   }
 }
+
+/** Deadlines of parked calls: real monotonic milliseconds, each armed as a Deadline. */
+export const realTimers: Timers = {
+  now: monotonicMs,
+  afterNs: (ns) => monotonicMs() + ns / NSEC_PER_MSEC,
+  nsLeft: (deadline) => Math.max(0, Math.round((deadline - monotonicMs()) * NSEC_PER_MSEC)),
+  arm: (deadline, fire) => new Deadline(deadline, fire),
+  cancel: (timer) => (timer as Deadline).cancel(),
+};

@@ -1,3 +1,4 @@
+import type { Timers } from '../common/scheduler.js';
 import { NSEC_PER_SEC, type Timespec } from '../common/time.js';
 
 /** Default start of the realtime clock: 2024-01-01T00:00:00Z. */
@@ -19,10 +20,11 @@ export interface Timer {
 /**
  * Virtual time. It never follows the host: it moves only when a guest reads a clock (a small fixed
  * cost) and when the runtime reports that every guest waits (`advanceToNextTimer`). Timers fire in
- * (deadline, arming order), so the same inputs give the same run.
+ * (deadline, arming order), so the same inputs give the same run. Deadlines are monotonic
+ * nanoseconds.
  */
-export class VirtualClock {
-  private now = MONOTONIC_START_NS;
+export class VirtualClock implements Timers {
+  private nowNs = MONOTONIC_START_NS;
   private readonly epochSec: number;
   private readonly epochRemNs: number;
   private readonly heap: Timer[] = [];
@@ -36,16 +38,28 @@ export class VirtualClock {
 
   /** Monotonic nanoseconds. */
   get monotonicNs(): number {
-    return this.now;
+    return this.nowNs;
+  }
+
+  now(): number {
+    return this.nowNs;
+  }
+
+  afterNs(ns: number): number {
+    return Math.min(Number.MAX_SAFE_INTEGER, this.nowNs + ns);
+  }
+
+  nsLeft(deadline: number): number {
+    return Math.max(0, deadline - this.nowNs);
   }
 
   monotonic(): Timespec {
-    const sec = Math.floor(this.now / NSEC_PER_SEC);
-    return { sec, nsec: this.now - sec * NSEC_PER_SEC };
+    const sec = Math.floor(this.nowNs / NSEC_PER_SEC);
+    return { sec, nsec: this.nowNs - sec * NSEC_PER_SEC };
   }
 
   realtime(): Timespec {
-    const ns = this.epochRemNs + (this.now - MONOTONIC_START_NS);
+    const ns = this.epochRemNs + (this.nowNs - MONOTONIC_START_NS);
     const extra = Math.floor(ns / NSEC_PER_SEC);
     return { sec: this.epochSec + extra, nsec: ns - extra * NSEC_PER_SEC };
   }
@@ -58,7 +72,7 @@ export class VirtualClock {
 
   /** Moves time forward by `ns` and fires the timers that became due. Returns how many fired. */
   advance(ns: number): number {
-    this.now = Math.min(Number.MAX_SAFE_INTEGER, this.now + ns);
+    this.nowNs = Math.min(Number.MAX_SAFE_INTEGER, this.nowNs + ns);
     return this.fireDue();
   }
 
@@ -66,7 +80,7 @@ export class VirtualClock {
   advanceToNextTimer(): number {
     const first = this.heap[0];
     if (first === undefined) return 0;
-    if (first.deadline > this.now) this.now = first.deadline;
+    if (first.deadline > this.nowNs) this.nowNs = first.deadline;
     return this.fireDue();
   }
 
@@ -99,7 +113,7 @@ export class VirtualClock {
     let fired = 0;
     for (;;) {
       const first = this.heap[0];
-      if (first === undefined || first.deadline > this.now) return fired;
+      if (first === undefined || first.deadline > this.nowNs) return fired;
       this.cancel(first);
       fired++;
       first.fire();

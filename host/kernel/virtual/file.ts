@@ -1,7 +1,7 @@
 import { EINVAL, EISDIR, O_APPEND, POLLIN, POLLOUT, SEEK_CUR, SEEK_END, SEEK_SET } from '../../abi/v1.js';
 import type { ByteSink, ByteSource } from '../common/iovec.js';
 import type { StatInfo } from '../common/stat.js';
-import { Description } from './description.js';
+import { Description } from '../common/description.js';
 import type { DirInode, FileInode, FileSystem, Inode } from './fs.js';
 
 /** The new offset of an lseek, or -EINVAL (bad whence, negative or unrepresentable result). */

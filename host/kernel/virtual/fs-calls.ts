@@ -10,15 +10,11 @@ import {
   ENOENT,
   ENOTDIR,
   O_ACCMODE,
-  O_APPEND,
   O_CLOEXEC,
   O_CREAT,
   O_DIRECTORY,
-  O_DSYNC,
   O_EXCL,
-  O_NONBLOCK,
   O_RDONLY,
-  O_SYNC,
   O_TRUNC,
   PATH_MAX,
 } from '../../abi/v1.js';
@@ -28,14 +24,12 @@ import { MAX_RW_COUNT } from '../common/iovec.js';
 import { nameBytes, parsePath, readGuestPath, type ParsedPath } from '../common/path.js';
 import { writeStat } from '../common/stat.js';
 import type { Call } from '../kernel.js';
-import type { Description } from './description.js';
+import type { Description } from '../common/description.js';
+import { OPEN_STATUS_FLAGS } from '../common/io-calls.js';
 import { DirDescription, FileDescription } from './file.js';
 import { DirInode, FileInode, type Inode } from './fs.js';
 import type { VirtualKernel } from './kernel.js';
 import type { VirtualProcess } from './process.js';
-
-/** Open flags kept on the description (F_GETFL reports them). */
-const STATUS_FLAGS = O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC;
 
 /** Where a relative path starts: the directory behind `dirfd`, or the working directory ("/"). */
 function startDir(k: VirtualKernel, p: VirtualProcess, dirfd: number, path: ParsedPath): DirInode {
@@ -72,11 +66,11 @@ export function sysOpenat(k: VirtualKernel, p: VirtualProcess, c: Call): number 
   if (inode instanceof DirInode) {
     // O_TRUNC asks for write access too (Linux's acc_mode).
     if (access !== O_RDONLY || (flags & O_TRUNC) !== 0) return -EISDIR;
-    d = new DirDescription(k.fs, inode, access, flags & STATUS_FLAGS);
+    d = new DirDescription(k.fs, inode, access, flags & OPEN_STATUS_FLAGS);
   } else {
     const file = inode as FileInode;
     if ((flags & O_TRUNC) !== 0) file.truncate(0);
-    d = new FileDescription(k.fs, file, access, flags & STATUS_FLAGS);
+    d = new FileDescription(k.fs, file, access, flags & OPEN_STATUS_FLAGS);
   }
   return p.open(c.thread, d, (flags & O_CLOEXEC) !== 0);
 }

@@ -19,6 +19,6 @@ export const virtualKernelModule: KernelModule = { placement, createKernel };
 export { VirtualKernel, VIRTUAL_SYSCALLS } from './kernel.js';
 export type { VirtualProcess } from './process.js';
 export { DEFAULT_EPOCH_MS, CLOCK_READ_COST_NS } from './clock.js';
-export { PIPE_CAPACITY, PIPE_BUF } from './pipe.js';
+export { PIPE_CAPACITY, PIPE_BUF } from '../common/pipe.js';
 export { SOCKET_BUFFER, SOMAXCONN } from './socket.js';
 export { MAX_FILE_SIZE, FS_CAPACITY } from './fs.js';

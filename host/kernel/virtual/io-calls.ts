@@ -1,38 +1,17 @@
-import {
-  EAGAIN,
-  EBADF,
-  EINVAL,
-  EISDIR,
-  F_GETFD,
-  F_GETFL,
-  F_SETFD,
-  F_SETFL,
-  FD_CLOEXEC,
-  MSG_DONTWAIT,
-  MSG_PEEK,
-  MSG_WAITALL,
-  O_APPEND,
-  O_NONBLOCK,
-} from '../../abi/v1.js';
+import { EAGAIN, EBADF, EINVAL, EISDIR, O_APPEND } from '../../abi/v1.js';
 import { SysError } from '../errors.js';
+import { mustNotWait, readOrPark, writeOrPark } from '../common/blocking.js';
+import type { Description } from '../common/description.js';
+import { fcntlDescription, i64Arg } from '../common/io-calls.js';
 import { BytesSource, GuestBuffers, MAX_RW_COUNT } from '../common/iovec.js';
 import { writeStat } from '../common/stat.js';
 import { PENDING, type Call } from '../kernel.js';
-import { mustNotWait, readOrPark, writeOrPark } from './blocking.js';
-import type { Description } from './description.js';
 import { DirDescription, FileDescription } from './file.js';
 import type { VirtualKernel } from './kernel.js';
 import type { VirtualProcess } from './process.js';
 
-/** Status flags F_SETFL may change (Linux ignores the others). */
-const SETFL_MASK = O_APPEND | O_NONBLOCK;
 /** sendfile moves at most this much per step, so a huge count never means a huge host buffer. */
 const SENDFILE_CHUNK = 64 * 1024;
-
-/** A 64-bit argument from its (lo, hi) slots. */
-export function i64Arg(lo: number, hi: number): number {
-  return hi * 0x1_0000_0000 + (lo >>> 0);
-}
 
 function readable(p: VirtualProcess, fd: number): Description {
   const d = p.fds.lookup(fd);
@@ -68,22 +47,6 @@ export function sysWritev(k: VirtualKernel, p: VirtualProcess, c: Call): number 
   const d = writable(p, c.a0);
   const source = GuestBuffers.fromIovecs(p.memory, c.a1, c.a2);
   return writeOrPark(k, p, c, c.a0, d, source, mustNotWait(c, d));
-}
-
-/** recvfrom(fd, buf, len, flags, addr, addrlen) on a descriptor already known to be a socket. */
-export function recvInto(k: VirtualKernel, p: VirtualProcess, c: Call, d: Description, sink: GuestBuffers): number {
-  const flags = c.a3;
-  return readOrPark(k, p, c, c.a0, d, sink, {
-    peek: (flags & MSG_PEEK) !== 0,
-    nonblocking: (flags & MSG_DONTWAIT) !== 0 || mustNotWait(c, d),
-    waitAll: (flags & MSG_WAITALL) !== 0,
-  });
-}
-
-/** sendto(fd, buf, len, flags, ...) on a descriptor already known to be a socket. */
-export function sendFrom(k: VirtualKernel, p: VirtualProcess, c: Call, d: Description, source: GuestBuffers): number {
-  const nonblocking = (c.a3 & MSG_DONTWAIT) !== 0 || mustNotWait(c, d);
-  return writeOrPark(k, p, c, c.a0, d, source, nonblocking);
 }
 
 export function sysPread64(_k: VirtualKernel, p: VirtualProcess, c: Call): number {
@@ -130,23 +93,7 @@ export function sysFtruncate(_k: VirtualKernel, p: VirtualProcess, c: Call): num
 export function sysFcntl(_k: VirtualKernel, p: VirtualProcess, c: Call): number {
   const slot = p.fds.get(c.a0);
   if (slot === undefined) return -EBADF;
-  const d = slot.value;
-  switch (c.a1) {
-    case F_GETFD:
-      return slot.cloexec ? FD_CLOEXEC : 0;
-    case F_SETFD:
-      slot.cloexec = (c.a2 & FD_CLOEXEC) !== 0;
-      return 0;
-    case F_GETFL:
-      return d.accessMode | d.statusFlags;
-    case F_SETFL:
-      d.statusFlags = (d.statusFlags & ~SETFL_MASK) | (c.a2 & SETFL_MASK);
-      // A waiting call does not change mode, but pollers may care; wake them to re-check.
-      d.queue.notify();
-      return 0;
-    default:
-      return -EINVAL;
-  }
+  return fcntlDescription(slot, c.a1, c.a2);
 }
 
 /**
@@ -198,7 +145,7 @@ export function sysSendfile(k: VirtualKernel, p: VirtualProcess, c: Call): numbe
   if (r !== PENDING) return r;
   return k.sched.park(p, c, {
     fd: outFd,
-    queues: [output.queue],
+    on: [output],
     attempt,
     interrupted: (e) => finish(done > 0 ? done : -e),
   });

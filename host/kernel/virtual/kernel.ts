@@ -1,147 +1,39 @@
-import {
-  EBADF,
-  ENOSYS,
-  ESRCH,
-  SYS_accept4,
-  SYS_bind,
-  SYS_clock_gettime,
-  SYS_clock_nanosleep,
-  SYS_close,
-  SYS_connect,
-  SYS_epoll_create1,
-  SYS_epoll_ctl,
-  SYS_epoll_wait,
-  SYS_fcntl,
-  SYS_fdatasync,
-  SYS_fstat,
-  SYS_fsync,
-  SYS_ftruncate,
-  SYS_getdents64,
-  SYS_getpeername,
-  SYS_getpid,
-  SYS_getrandom,
-  SYS_getsockname,
-  SYS_getsockopt,
-  SYS_listen,
-  SYS_lseek,
-  SYS_mkdirat,
-  SYS_nanosleep,
-  SYS_newfstatat,
-  SYS_openat,
-  SYS_pipe2,
-  SYS_poll,
-  SYS_pread64,
-  SYS_pwrite64,
-  SYS_read,
-  SYS_readv,
-  SYS_recvfrom,
-  SYS_renameat,
-  SYS_sendfile,
-  SYS_sendto,
-  SYS_setsockopt,
-  SYS_shutdown,
-  SYS_socket,
-  SYS_unlinkat,
-  SYS_write,
-  SYS_writev,
-} from '../../abi/v1.js';
+import { EBADF } from '../../abi/v1.js';
 import { SysError } from '../errors.js';
+import { dispatchTable, implemented, sysGetpid } from '../common/dispatch.js';
+import * as commonEpoll from '../common/epoll.js';
 import { parseHostPath } from '../common/path.js';
+import * as commonPipe from '../common/pipe.js';
+import { Scheduler } from '../common/scheduler.js';
+import * as commonSocketCalls from '../common/socket-calls.js';
+import * as commonTimeCalls from '../common/time-calls.js';
+import type { Timespec } from '../common/time.js';
 import type { Call, Kernel, KernelContext, KernelOptions, ProcessSpec } from '../kernel.js';
 import { CLOCK_READ_COST_NS, VirtualClock } from './clock.js';
-import { sysEpollCreate1, sysEpollCtl, sysEpollWait } from './epoll.js';
+import { sysEpollCtl } from './epoll.js';
 import { FileSystem } from './fs.js';
-import { sysGetdents64, sysMkdirat, sysNewfstatat, sysOpenat, sysRenameat, sysUnlinkat } from './fs-calls.js';
+import * as fsCalls from './fs-calls.js';
 import { copyGrant } from './grants.js';
-import {
-  sysClose,
-  sysFcntl,
-  sysFstat,
-  sysFsync,
-  sysFtruncate,
-  sysLseek,
-  sysPread64,
-  sysPwrite64,
-  sysRead,
-  sysReadv,
-  sysSendfile,
-  sysWrite,
-  sysWritev,
-} from './io-calls.js';
+import * as ioCalls from './io-calls.js';
 import { Network } from './network.js';
-import { sysPipe2 } from './pipe.js';
 import { sysPoll } from './poll.js';
 import { VirtualProcess } from './process.js';
 import { DeterministicRandom, sysGetrandom } from './random.js';
-import { Scheduler } from './scheduler.js';
 import type { SocketEnvironment, TcpSocket } from './socket.js';
-import {
-  sysAccept4,
-  sysBind,
-  sysConnect,
-  sysGetpeername,
-  sysGetsockname,
-  sysGetsockopt,
-  sysListen,
-  sysRecvfrom,
-  sysSendto,
-  sysSetsockopt,
-  sysShutdown,
-  sysSocket,
-} from './socket-calls.js';
-import { StdinDescription, StdoutDescription } from './stdio.js';
-import { sysClockGettime, sysClockNanosleep, sysNanosleep } from './time-calls.js';
+import * as socketCalls from './socket-calls.js';
+import { StdinDescription, stdoutDescription } from './stdio.js';
+import * as timeCalls from './time-calls.js';
 
-/** One system call: its result, PENDING (after parking the call), or a thrown SysError. */
-export type Handler = (k: VirtualKernel, p: VirtualProcess, c: Call) => number;
-
-/** The dispatch table, indexed by Linux x86-64 system call number. */
-const HANDLERS: (Handler | undefined)[] = [];
-HANDLERS[SYS_read] = sysRead;
-HANDLERS[SYS_write] = sysWrite;
-HANDLERS[SYS_close] = sysClose;
-HANDLERS[SYS_fstat] = sysFstat;
-HANDLERS[SYS_poll] = sysPoll;
-HANDLERS[SYS_lseek] = sysLseek;
-HANDLERS[SYS_pread64] = sysPread64;
-HANDLERS[SYS_pwrite64] = sysPwrite64;
-HANDLERS[SYS_readv] = sysReadv;
-HANDLERS[SYS_writev] = sysWritev;
-HANDLERS[SYS_nanosleep] = sysNanosleep;
-HANDLERS[SYS_getpid] = (_k, p) => p.pid;
-HANDLERS[SYS_sendfile] = sysSendfile;
-HANDLERS[SYS_socket] = sysSocket;
-HANDLERS[SYS_connect] = sysConnect;
-HANDLERS[SYS_sendto] = sysSendto;
-HANDLERS[SYS_recvfrom] = sysRecvfrom;
-HANDLERS[SYS_shutdown] = sysShutdown;
-HANDLERS[SYS_bind] = sysBind;
-HANDLERS[SYS_listen] = sysListen;
-HANDLERS[SYS_getsockname] = sysGetsockname;
-HANDLERS[SYS_getpeername] = sysGetpeername;
-HANDLERS[SYS_setsockopt] = sysSetsockopt;
-HANDLERS[SYS_getsockopt] = sysGetsockopt;
-HANDLERS[SYS_fcntl] = sysFcntl;
-HANDLERS[SYS_fsync] = sysFsync;
-HANDLERS[SYS_fdatasync] = sysFsync;
-HANDLERS[SYS_ftruncate] = sysFtruncate;
-HANDLERS[SYS_getdents64] = sysGetdents64;
-HANDLERS[SYS_clock_gettime] = sysClockGettime;
-HANDLERS[SYS_clock_nanosleep] = sysClockNanosleep;
-HANDLERS[SYS_epoll_wait] = sysEpollWait;
-HANDLERS[SYS_epoll_ctl] = sysEpollCtl;
-HANDLERS[SYS_openat] = sysOpenat;
-HANDLERS[SYS_mkdirat] = sysMkdirat;
-HANDLERS[SYS_newfstatat] = sysNewfstatat;
-HANDLERS[SYS_unlinkat] = sysUnlinkat;
-HANDLERS[SYS_renameat] = sysRenameat;
-HANDLERS[SYS_accept4] = sysAccept4;
-HANDLERS[SYS_epoll_create1] = sysEpollCreate1;
-HANDLERS[SYS_pipe2] = sysPipe2;
-HANDLERS[SYS_getrandom] = sysGetrandom;
+/** Every call's handler, found by name (sysRead for read...): the kernel-neutral ones first, then this kernel's own. */
+const HANDLERS = dispatchTable<VirtualKernel, VirtualProcess>({
+  // Kernel-neutral (common/).
+  ...commonEpoll, ...commonPipe, ...commonSocketCalls, ...commonTimeCalls, sysGetpid,
+  // This kernel's own.
+  ...ioCalls, ...fsCalls, ...socketCalls, ...timeCalls, sysPoll, sysEpollCtl, sysGetrandom,
+});
 
 /** The system calls this kernel implements (every other number answers -ENOSYS). */
-export const VIRTUAL_SYSCALLS: readonly number[] = HANDLERS.flatMap((h, nr) => (h ? [nr] : []));
+export const VIRTUAL_SYSCALLS: readonly number[] = implemented(HANDLERS);
 
 /**
  * The deterministic in-memory kernel: one instance per VM, shared by all its guests (one filesystem,
@@ -164,7 +56,7 @@ export class VirtualKernel implements Kernel<VirtualProcess> {
   constructor(options: KernelOptions = { kind: 'virtual' }, context?: KernelContext) {
     this.log = context ? (m) => context.log(m) : () => {};
     this.clock = new VirtualClock(options.epochMs);
-    this.sched = new Scheduler(this.clock, this.log);
+    this.sched = new Scheduler({ name: 'virtual kernel', timers: this.clock, log: this.log });
     this.random = new DeterministicRandom(options.seed ?? 0);
     this.fs = new FileSystem(
       () => this.newIno(),
@@ -182,19 +74,21 @@ export class VirtualKernel implements Kernel<VirtualProcess> {
     return ++this.inodeCounter;
   }
 
+  realtime(): Timespec {
+    return this.clock.realtime();
+  }
+
   attach(spec: ProcessSpec): VirtualProcess {
     for (const grant of spec.grants) copyGrant(this.fs, grant, this.log);
     const p = new VirtualProcess(spec);
     const now = this.clock.realtime();
     const streams = [
       new StdinDescription(spec.stdin ? spec.stdin.slice() : new Uint8Array(0), this.newIno(), now),
-      new StdoutDescription(spec.stdio, 1, this.newIno(), now),
-      new StdoutDescription(spec.stdio, 2, this.newIno(), now),
+      stdoutDescription(spec.stdio, 1, this.newIno(), now),
+      stdoutDescription(spec.stdio, 2, this.newIno(), now),
     ];
     streams.forEach((d, fd) => {
-      if (!p.fds.hasRoom()) return;
-      p.fds.install(fd, d);
-      d.refs++;
+      if (p.fds.hasRoom()) p.fds.install(fd, d);
     });
     this.processes.add(p);
     return p;
@@ -211,10 +105,7 @@ export class VirtualKernel implements Kernel<VirtualProcess> {
   }
 
   syscall(p: VirtualProcess, call: Call): number {
-    if (!p.alive) return -ESRCH;
-    const handler = Number.isInteger(call.sysno) && call.sysno >= 0 ? HANDLERS[call.sysno] : undefined;
-    if (handler === undefined) return -ENOSYS;
-    return this.sched.run(call, handler, this, p);
+    return this.sched.dispatch(HANDLERS, this, p, call);
   }
 
   idle(): boolean {
@@ -238,14 +129,13 @@ export class VirtualKernel implements Kernel<VirtualProcess> {
     this.release(p, fd);
   }
 
-  /** A zero-timeout poll that found nothing lets virtual time pass like a clock read (no livelock). */
+  /** A poll that may not wait and found nothing lets virtual time pass like a clock read (no livelock). */
   pollIdleTick(): void {
     this.clock.advance(CLOCK_READ_COST_NS);
   }
 
   private release(p: VirtualProcess, fd: number): void {
-    const slot = p.fds.remove(fd);
-    if (slot === undefined) return;
-    if (--slot.value.refs === 0) slot.value.release();
+    // No dup: the description had this one descriptor.
+    p.fds.remove(fd)?.value.release();
   }
 }

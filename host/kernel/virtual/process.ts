@@ -1,54 +1,22 @@
-import { FdTable } from '../common/fd-table.js';
-import type { ProcessSpec } from '../kernel.js';
-import type { Description } from './description.js';
-import type { Waiter } from './scheduler.js';
+import { EMFILE } from '../../abi/v1.js';
+import { SysError } from '../errors.js';
+import type { Description } from '../common/description.js';
+import { ProcessBase } from '../common/process.js';
 
 /** A guest as the virtual kernel sees it: its descriptors and its waiting calls. */
-export class VirtualProcess {
-  readonly fds: FdTable<Description>;
-  /** Calls parked for this process, in parking order. */
-  readonly parked = new Set<Waiter>();
-  /** The same calls by the descriptor they wait on (close ends them without a scan). */
-  readonly parkedOnFd = new Map<number, Set<Waiter>>();
-  alive = true;
-
-  constructor(readonly spec: ProcessSpec) {
-    this.fds = new FdTable<Description>(spec.fdClasses, spec.limits.maxFds);
+export class VirtualProcess extends ProcessBase<Description> {
+  /** The descriptor table is the whole count: reserving only checks that it has room. */
+  reserve(n = 1): void {
+    if (!this.hasRoom(n)) throw new SysError(EMFILE);
   }
 
-  get memory() {
-    return this.spec.memory;
+  unreserve(): void {}
+
+  hasRoom(n = 1): boolean {
+    return this.fds.hasRoom(n);
   }
 
-  get pid(): number {
-    return this.spec.pid;
-  }
-
-  /** Records a parked call. */
-  addParked(w: Waiter): void {
-    this.parked.add(w);
-    const fd = w.options.fd;
-    if (fd < 0) return;
-    let set = this.parkedOnFd.get(fd);
-    if (set === undefined) {
-      set = new Set();
-      this.parkedOnFd.set(fd, set);
-    }
-    set.add(w);
-  }
-
-  removeParked(w: Waiter): void {
-    this.parked.delete(w);
-    const set = this.parkedOnFd.get(w.options.fd);
-    if (set === undefined) return;
-    set.delete(w);
-    if (set.size === 0) this.parkedOnFd.delete(w.options.fd);
-  }
-
-  /** Installs a new description in the class of syscall thread `thread` (EMFILE when full). */
-  open(thread: number, d: Description, cloexec: boolean): number {
-    const fd = this.fds.allocate(thread, d, cloexec);
-    d.refs++;
-    return fd;
+  description(fd: number): Description {
+    return this.fds.lookup(fd);
   }
 }

@@ -1,12 +1,7 @@
-import { EINVAL, GRND_NONBLOCK, GRND_RANDOM } from '../../abi/v1.js';
+import { getrandomLength } from '../common/random.js';
 import type { Call } from '../kernel.js';
 import type { VirtualKernel } from './kernel.js';
 import type { VirtualProcess } from './process.js';
-
-/** Linux's GRND_INSECURE (5.6+); not in the ABI table, accepted like the other flags. */
-const GRND_INSECURE = 0x0004;
-/** One getrandom call returns at most this much (Linux: 32 MiB - 1), a short read beyond. */
-const MAX_GETRANDOM = 0x1ff_ffff;
 
 /**
  * The kernel's deterministic random stream: xoshiro128** seeded through splitmix32 from
@@ -63,11 +58,10 @@ function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
 }
 
+/** getrandom: the next bytes of the kernel's stream (a zero length still checks the pointer). */
 export function sysGetrandom(k: VirtualKernel, p: VirtualProcess, c: Call): number {
-  const flags = c.a2;
-  if ((flags & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE)) !== 0) return -EINVAL;
-  if ((flags & (GRND_RANDOM | GRND_INSECURE)) === (GRND_RANDOM | GRND_INSECURE)) return -EINVAL;
-  const n = Math.min(c.a1 >>> 0, MAX_GETRANDOM);
+  const n = getrandomLength(c);
+  if (n < 0) return n;
   p.memory.check(c.a0, n);
   const bytes = new Uint8Array(n);
   k.random.fill(bytes);

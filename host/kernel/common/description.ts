@@ -1,6 +1,6 @@
-import { EINVAL, O_ACCMODE, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY } from '../../abi/v1.js';
-import type { ByteSink, ByteSource } from '../common/iovec.js';
-import type { StatInfo } from '../common/stat.js';
+import { EINVAL, ESPIPE, O_ACCMODE, O_NONBLOCK, O_RDONLY, O_RDWR, O_WRONLY } from '../../abi/v1.js';
+import type { ByteSink, ByteSource } from './iovec.js';
+import type { StatInfo } from './stat.js';
 
 /** Something told synchronously when an object's readiness may have changed (a parked call, an epoll item). */
 export interface Watcher {
@@ -13,24 +13,32 @@ export interface ReleaseHook {
   released(): void;
 }
 
+/** An object a call can wait on: it tells its watchers about every change of readiness. */
+export interface Waitable {
+  addWatcher(w: Watcher): void;
+  removeWatcher(w: Watcher): void;
+}
+
 /**
- * A thread-local open description: a socket, a pipe end, an epoll set or a standard stream. (Files
- * and directories are not descriptions: they live in the process's shared file table, see
- * file-table.ts.) Operations never wait: they return a count, -EAGAIN when they would have to wait,
- * or another -errno; the system call layer decides whether to park (blocking.ts). Each description
- * has exactly one descriptor (there is no dup), so closing the descriptor releases it.
+ * An open file description: the object a descriptor refers to (a pipe end, a socket, an epoll set, a
+ * standard stream, and in the virtual kernel also regular files and directories). Operations never
+ * wait: they return a count (0 at end of file), -EAGAIN when they would have to wait, or another
+ * -errno; the system call layer decides whether to park (blocking.ts). Neither kernel has dup, so a
+ * description has exactly one descriptor and closing it releases the description.
  *
- * Watchers and hooks are allocated on first use: ten thousand idle sockets should cost as little as
- * possible.
+ * Watchers are told in registration order, which keeps virtual runs deterministic and waiting calls
+ * first-come first-served. Watchers and hooks are allocated on first use: ten thousand idle sockets
+ * should cost as little as possible.
  */
-export abstract class Description {
+export abstract class Description implements Waitable {
+  /** Status flags F_GETFL reports (O_APPEND, O_NONBLOCK...), without the access mode. */
   statusFlags: number;
   private watchers: Set<Watcher> | null = null;
   private hooks: Set<ReleaseHook> | null = null;
   released = false;
 
   constructor(
-    /** O_RDONLY, O_WRONLY or O_RDWR. */
+    /** O_RDONLY, O_WRONLY, O_RDWR (or 3: neither, as Linux allows). */
     readonly accessMode: number,
     statusFlags = 0,
   ) {
@@ -51,7 +59,7 @@ export abstract class Description {
     return (this.statusFlags & O_NONBLOCK) !== 0;
   }
 
-  /** Reads at most `sink.length` bytes (MSG_PEEK leaves them queued). */
+  /** Reads at most `sink.length` bytes (`peek`: MSG_PEEK, leave them queued). */
   read(_sink: ByteSink, _peek: boolean): number {
     return -EINVAL;
   }
@@ -61,14 +69,35 @@ export abstract class Description {
     return -EINVAL;
   }
 
-  /** Room for a write right now, in bytes (sendfile sizes its chunks by it); 0 when full. */
+  pread(_sink: ByteSink, _position: number): number {
+    return -ESPIPE;
+  }
+
+  pwrite(_source: ByteSource, _position: number): number {
+    return -ESPIPE;
+  }
+
+  /** lseek: the new offset or -errno. */
+  seek(_offset: number, _whence: number): number {
+    return -ESPIPE;
+  }
+
+  /** fsync/fdatasync: 0, or -EINVAL for objects without storage (pipes, sockets, terminals). */
+  sync(): number {
+    return -EINVAL;
+  }
+
+  /**
+   * Room for a write right now, in bytes; 0 when full. The os kernel's sendfile sizes its host reads
+   * by it (the virtual kernel's sendfile offers whole chunks and does not ask).
+   */
   writeRoom(): number {
     return 0;
   }
 
   /**
    * What a write would fail with now (-errno), or 0 when it can go ahead or wait. `consume` takes a
-   * pending error, as a write that moved no bytes does.
+   * pending error, as a write that moved no bytes does. (os sendfile, like writeRoom.)
    */
   writeError(_consume: boolean): number {
     return 0;

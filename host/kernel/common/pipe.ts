@@ -12,32 +12,34 @@ import {
   POLLOUT,
   S_IFIFO,
 } from '../../abi/v1.js';
-import type { ByteSink, ByteSource } from '../common/iovec.js';
-import type { StatInfo } from '../common/stat.js';
-import type { Timespec } from '../common/time.js';
 import type { Call } from '../kernel.js';
-import { ChunkQueue } from './chunk-queue.js';
+import { ByteQueue } from './byte-queue.js';
+import type { KernelCore } from './core.js';
 import { Description } from './description.js';
-import type { OsKernel } from './kernel.js';
-import type { OsProcess } from './process.js';
-import { objectStat, PIPEFS_DEV, realtimeNow } from './stat-info.js';
+import type { ByteSink, ByteSource } from './iovec.js';
+import type { ProcessBase } from './process.js';
+import { objectStat, PIPEFS_DEV, type StatInfo } from './stat.js';
+import type { Timespec } from './time.js';
 
 /** Linux's default pipe capacity (16 pages). */
 export const PIPE_CAPACITY = 64 * 1024;
 /** Writes of at most PIPE_BUF bytes are atomic: all or nothing, never interleaved. */
 export const PIPE_BUF = 4096;
 
-/** An in-memory pipe between two descriptors of one thread (both ends live where pipe2 ran). */
+/**
+ * An in-memory pipe, in both kernels: its two ends live where pipe2 ran (in the os kernel, on the
+ * calling thread), and nothing of the host is involved.
+ */
 class Pipe {
-  readonly buffer = new ChunkQueue();
+  readonly buffer = new ByteQueue();
   readOpen = true;
   writeOpen = true;
   readonly readEnd: PipeReadEnd;
   readonly writeEnd: PipeWriteEnd;
-  readonly time: Timespec = realtimeNow();
 
   constructor(
     readonly ino: number,
+    readonly time: Timespec,
     statusFlags: number,
   ) {
     this.readEnd = new PipeReadEnd(this, statusFlags);
@@ -141,12 +143,12 @@ class PipeWriteEnd extends Description {
 }
 
 /** pipe2(fds, flags): both ends in the class of the calling thread, read end first. */
-export function sysPipe2(k: OsKernel, p: OsProcess, c: Call): number {
+export function sysPipe2(k: KernelCore, p: ProcessBase<unknown>, c: Call): number {
   const [fdsPtr, flags] = [c.a0, c.a1];
   if ((flags & ~(O_NONBLOCK | O_CLOEXEC)) !== 0) return -EINVAL;
   p.memory.check(fdsPtr, 8);
   p.reserve(2);
-  const pipe = new Pipe(k.newIno(), flags & O_NONBLOCK);
+  const pipe = new Pipe(k.newIno(), k.realtime(), flags & O_NONBLOCK);
   const cloexec = (flags & O_CLOEXEC) !== 0;
   const r = p.install(c.thread, pipe.readEnd, cloexec);
   const w = p.install(c.thread, pipe.writeEnd, cloexec);

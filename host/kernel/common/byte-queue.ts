@@ -1,11 +1,11 @@
-import type { ByteSink } from '../common/iovec.js';
+import type { ByteSink } from './iovec.js';
 
 /**
- * A FIFO of byte chunks (socket receive queues, pipes). Chunks are kept as they arrived, without a
+ * A FIFO of byte chunks (pipes, socket receive queues). Chunks are kept as they arrived, without a
  * ring or a copy: an idle connection holds no buffer at all, and a read copies straight from the
  * chunks into the guest's buffers. Capacity limits are the owner's business.
  */
-export class ChunkQueue {
+export class ByteQueue {
   private chunks: Uint8Array[] | null = null;
   /** Index of the first live chunk, and bytes of it already consumed. */
   private first = 0;

@@ -1,14 +1,26 @@
-import { EAGAIN, EF_NOWAIT } from '../../abi/v1.js';
+import { EAGAIN, EF_NOWAIT, MSG_DONTWAIT, MSG_PEEK, MSG_WAITALL } from '../../abi/v1.js';
 import { SysError } from '../errors.js';
-import type { ByteSink, ByteSource } from '../common/iovec.js';
 import { PENDING, type Call } from '../kernel.js';
+import type { KernelCore } from './core.js';
 import type { Description } from './description.js';
-import type { OsKernel } from './kernel.js';
-import type { OsProcess } from './process.js';
+import type { ByteSink, ByteSource } from './iovec.js';
+import { NSEC_PER_MSEC } from './time.js';
+import type { ParkingProcess, Timers } from './scheduler.js';
+
+/*
+ * The blocking rules shared by both kernels: when a call may wait, and how a read or write that
+ * would wait is parked and retried.
+ */
 
 /** The call may not wait: EF_NOWAIT on the entry, or O_NONBLOCK on the description. */
 export function mustNotWait(call: Call, d?: Description): boolean {
   return (call.flags & EF_NOWAIT) !== 0 || (d !== undefined && d.nonblocking);
+}
+
+/** Park options for a millisecond timeout (negative: wait forever); the timeout result is 0. */
+export function timeoutDeadline(timers: Timers, timeoutMs: number): { deadline?: number; timeout?: () => number } {
+  if (timeoutMs < 0) return {};
+  return { deadline: timers.afterNs(timeoutMs * NSEC_PER_MSEC), timeout: () => 0 };
 }
 
 /** Runs a description operation, turning a thrown SysError (a fault midway) into -errno. */
@@ -26,8 +38,8 @@ function guarded(op: () => number): number {
  * fails with -EAGAIN (`nonblocking`) or parks the call on `d` until a retry succeeds.
  */
 export function tryOrPark(
-  k: OsKernel,
-  p: OsProcess,
+  k: KernelCore,
+  p: ParkingProcess,
   c: Call,
   fd: number,
   d: Description,
@@ -63,12 +75,12 @@ class OffsetSink implements ByteSink {
 }
 
 /**
- * read/readv/recvfrom on a stream: returns what is buffered (or waits for something), or with
- * `waitAll` (MSG_WAITALL) waits until the buffer is full, the stream ends or fails.
+ * read/readv/recvfrom: returns what is available (or waits for something), or with `waitAll`
+ * (MSG_WAITALL) waits until the buffer is full, the stream ends or fails.
  */
 export function readOrPark(
-  k: OsKernel,
-  p: OsProcess,
+  k: KernelCore,
+  p: ParkingProcess,
   c: Call,
   fd: number,
   d: Description,
@@ -94,14 +106,14 @@ export function readOrPark(
 }
 
 /**
- * write/writev/sendto on a stream: a blocking write completes only when every byte is taken (waiting
- * while the outgoing buffer is over its bound, as Linux does for pipes and TCP); a non-blocking one
- * takes what fits, or fails with -EAGAIN. An error or a cancellation after some bytes went out
- * returns the count: bytes a write reported are never taken back.
+ * write/writev/sendto: a blocking write on a stream completes only when every byte is taken
+ * (waiting while the buffer is full, as Linux does for pipes and TCP); a non-blocking one takes
+ * what fits, or fails with -EAGAIN. An error or a cancellation after some bytes went out returns
+ * the count: bytes a write reported are never taken back.
  */
 export function writeOrPark(
-  k: OsKernel,
-  p: OsProcess,
+  k: KernelCore,
+  p: ParkingProcess,
   c: Call,
   fd: number,
   d: Description,
@@ -121,4 +133,19 @@ export function writeOrPark(
   const r = attempt();
   if (r !== PENDING) return r;
   return k.sched.park(p, c, { fd, on: [d], attempt, interrupted: (e) => (done > 0 ? done : -e) });
+}
+
+/** recvfrom(fd, buf, len, flags, ...) on a descriptor already known to be a socket: MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL. */
+export function recvOrPark(k: KernelCore, p: ParkingProcess, c: Call, d: Description, sink: ByteSink): number {
+  const flags = c.a3;
+  return readOrPark(k, p, c, c.a0, d, sink, {
+    peek: (flags & MSG_PEEK) !== 0,
+    nonblocking: (flags & MSG_DONTWAIT) !== 0 || mustNotWait(c, d),
+    waitAll: (flags & MSG_WAITALL) !== 0,
+  });
+}
+
+/** sendto(fd, buf, len, flags, ...) on a descriptor already known to be a socket: MSG_DONTWAIT. */
+export function sendOrPark(k: KernelCore, p: ParkingProcess, c: Call, d: Description, source: ByteSource): number {
+  return writeOrPark(k, p, c, c.a0, d, source, (c.a3 & MSG_DONTWAIT) !== 0 || mustNotWait(c, d));
 }

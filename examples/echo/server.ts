@@ -1,8 +1,15 @@
 // Echo server in the style of the paper's Figure 4: every step is a system call posted to the
 // syscall pages with a handler that runs when it completes. Several accepts are kept in flight, and
-// an idle connection is closed by cancelling its pending read when its timer fires (section 4.2).
+// an idle connection is closed by cancelling its pending read when its timer fires (section 4.2):
+// the timer runs while a read waits and starts again with every read, so only a connection silent
+// for --idle-ms is closed, however long it has been busy before.
 //
 //   flexvm run examples/echo/server.wasm -- [--port 7] [--accepts 4] [--idle-ms 0] [--size 16384]
+//                                           [--host 127.0.0.1] [--pages 64] [--backlog 1024]
+//
+// --pages: syscall pages of 64 entries (calls in flight). Every idle connection holds one entry for
+// its pending read (two with --idle-ms), and calls that wait for the outside world may use 7/8 of
+// the entries, so N idle connections need about N / 56 pages (default 64: some 3,500 connections).
 import * as flexsc from "../../guest/flexsc";
 import { Args, logLine } from "../lib/args";
 export { flexsc_resume } from "../../guest/flexsc";
@@ -13,6 +20,8 @@ const accepts = args.int("accepts", 4);
 const idleMs = args.int("idle-ms", 0);
 const bufSize = args.int("size", 16384);
 const host = args.str("host", "127.0.0.1");
+const pages = args.int("pages", 64);
+const backlog = args.int("backlog", 1024);
 
 let listenFd: i32 = -1;
 
@@ -23,12 +32,17 @@ class Conn extends flexsc.Request {
   buf: ArrayBuffer = new ArrayBuffer(bufSize);
   offset: i32 = 0;
   pending: i32 = 0;
+  /** A read is in flight (the timer may cancel it; never a write). */
+  reading: bool = false;
+  closed: bool = false;
   timer: IdleTimer | null = null;
 }
 
 class IdleTimer extends flexsc.Request {
   conn: Conn;
   ts: ArrayBuffer = flexsc.timespec(<i64>idleMs * 1_000_000);
+  /** Start a fresh period when this (cancelled or fired) timer's handler runs. */
+  rearm: bool = false;
   constructor(conn: Conn) {
     super(onIdle);
     this.conn = conn;
@@ -63,24 +77,50 @@ function onAccepted(r: flexsc.Request): void {
 
 function startRead(c: Conn): void {
   c.handler = onRead;
+  c.reading = true;
   flexsc.read(c, c.fd, flexsc.ptr(c.buf), bufSize);
-  if (idleMs > 0) {
-    let t = c.timer;
-    if (t === null) {
-      t = new IdleTimer(c);
-      c.timer = t;
-    }
-    if (!t.busy) flexsc.clock_nanosleep(t, flexsc.CLOCK_MONOTONIC, 0, flexsc.ptr(t.ts), 0);
-  }
+  if (idleMs > 0) armTimer(c);
 }
 
-/** The idle timer fired: if the read is still pending, cancel it; its handler closes. */
+/** Starts the idle period of a read that was just submitted. */
+function armTimer(c: Conn): void {
+  let t = c.timer;
+  if (t === null) {
+    t = new IdleTimer(c);
+    c.timer = t;
+  }
+  // Still in flight: it was cancelled when the previous read completed (or fired just then), and
+  // its handler has not run yet; that handler starts the new period.
+  if (t.busy) t.rearm = true;
+  else flexsc.clock_nanosleep(t, flexsc.CLOCK_MONOTONIC, 0, flexsc.ptr(t.ts), 0);
+}
+
+/** The read completed: its idle period is over. */
+function stopTimer(c: Conn): void {
+  const t = c.timer;
+  if (t === null || !t.busy) return;
+  t.rearm = false;
+  flexsc.cancel(t); // -EALREADY when it fired meanwhile: its handler sees no read in flight
+}
+
+/**
+ * The timer's handler. A fresh read asked for a new period: start it. Otherwise, if the timer ran
+ * out (result 0, not cancelled) while a read still waits, cancel that read; its handler closes.
+ */
 function onIdle(r: flexsc.Request): void {
   const t = changetype<IdleTimer>(r);
-  if (r.result == 0 && t.conn.busy) flexsc.cancel(t.conn);
+  const c = t.conn;
+  if (c.closed) return;
+  if (t.rearm) {
+    t.rearm = false;
+    if (c.reading) flexsc.clock_nanosleep(t, flexsc.CLOCK_MONOTONIC, 0, flexsc.ptr(t.ts), 0);
+    return;
+  }
+  if (r.result == 0 && c.reading) flexsc.cancel(c);
 }
 
 function closeConn(c: Conn): void {
+  c.closed = true;
   const t = c.timer;
   if (t !== null && t.busy) flexsc.cancel(t);
   flexsc.close(null, c.fd); // no handler needed (paper Figure 4, file_sent)
@@ -88,6 +128,8 @@ function closeConn(c: Conn): void {
 
 function onRead(r: flexsc.Request): void {
   const c = changetype<Conn>(r);
+  c.reading = false;
+  if (idleMs > 0) stopTimer(c);
   if (r.result <= 0) {
     // 0: the client closed; < 0: reset, or our idle timeout cancelled the read.
     closeConn(c);
@@ -115,7 +157,8 @@ function onWritten(r: flexsc.Request): void {
 }
 
 // Setting up is not performance critical: do it synchronously (as the paper's example does).
-flexsc.init();
+const registered = flexsc.init(pages);
+if (registered < 0) fail("registering " + pages.toString() + " syscall pages", registered);
 const fd = flexsc.syscallSync(flexsc.SYS_socket, flexsc.AF_INET, flexsc.SOCK_STREAM, 0);
 if (fd < 0) fail("socket", fd);
 listenFd = <i32>fd;
@@ -125,7 +168,7 @@ flexsc.syscallSync(flexsc.SYS_setsockopt, listenFd, flexsc.SOL_SOCKET, flexsc.SO
 const addr = flexsc.sockaddrIn(port, parseAddr(host));
 let rc = flexsc.syscallSync(flexsc.SYS_bind, listenFd, <i32>flexsc.ptr(addr), flexsc.SOCKADDR_IN_SIZE);
 if (rc < 0) fail("bind to port " + port.toString(), rc);
-rc = flexsc.syscallSync(flexsc.SYS_listen, listenFd, 1024);
+rc = flexsc.syscallSync(flexsc.SYS_listen, listenFd, backlog);
 if (rc < 0) fail("listen", rc);
 // With --port 0 the kernel picks the port: report the one we got.
 const bound = new ArrayBuffer(flexsc.SOCKADDR_IN_SIZE);

@@ -7,7 +7,7 @@ import {
   waitCompletions, shutdownRequested, countThrottled, countHandler, inFlight,
 } from "./pages";
 import {
-  reactorInit, reactorSubmit, reactorCancel, reactorStep, reactorResume, STEP_IDLE, STEP_SUSPEND,
+  reactorInit, reactorSubmit, reactorCancel, reactorStep, reactorPoll, reactorResume, STEP_IDLE, STEP_SUSPEND,
 } from "./reactor";
 
 /** Exit status when the host asked the guest to stop (like a shell's 128 + SIGINT). */
@@ -149,15 +149,30 @@ export function cancel(req: Request): i32 {
   return -EINVAL;
 }
 
-function runReady(): void {
-  while (true) {
+/**
+ * sync and epoll modes: handlers run before the reactor looks at readiness and timers again
+ * (without waiting) while handlers keep becoming ready. A prompt call completes inside its
+ * submission there, so a busy connection whose reads always find data could otherwise keep the
+ * ready queue from ever emptying, and the calls parked on other descriptors would starve.
+ */
+const REACTOR_EVERY: i32 = 64;
+let handlersSincePoll: i32 = 0;
+
+/**
+ * Runs one batch: the handlers ready now. Handlers that become ready meanwhile run in the next
+ * batch, so that the loop can look around in between. Returns how many ran.
+ */
+function runReady(): i32 {
+  const n = ready.length;
+  for (let i = 0; i < n; i++) {
     const r = ready.shift();
-    if (!r) break;
+    if (!r) return i;
     r._state = RQ_IDLE;
     countHandler();
     const h = r.handler;
     if (h) h(r);
   }
+  return n;
 }
 
 /** Loop result when the guest returned to the host (epoll mode) and will be resumed. */
@@ -179,10 +194,15 @@ export function mainLoop(): i32 {
   while (true) {
     if (shutdownRequested() != 0) return EXIT_INTERRUPTED;
     if (ready.length > 0) {
-      runReady();
+      handlersSincePoll += runReady();
+      if (!exceptionless && handlersSincePoll >= REACTOR_EVERY) {
+        handlersSincePoll = 0;
+        reactorPoll(ready);
+      }
       continue;
     }
     if (!exceptionless) {
+      handlersSincePoll = 0;
       const step = reactorStep(ready);
       if (step == STEP_IDLE) break;
       if (step == STEP_SUSPEND) {

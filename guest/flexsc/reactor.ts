@@ -286,6 +286,18 @@ export function reactorStep(ready: RequestQueue): i32 {
   return STEP_PROGRESS;
 }
 
+/**
+ * A non-blocking step, between batches of handlers: retries the parked calls whose descriptors
+ * became ready (epoll_wait with a zero timeout, which never waits or suspends) and fires due timers.
+ */
+export function reactorPoll(ready: RequestQueue): void {
+  if (parkedCount > 0) {
+    const n = execSync(SYS_epoll_wait, epfd, <i32>events, EVENTS_MAX, 0, 0, 0, 0);
+    if (n > 0) dispatch(<i32>n, ready);
+  }
+  fireDue(ready);
+}
+
 /** epoll mode: the host resumed us after the epoll_wait it ran for us completed. */
 export function reactorResume(ready: RequestQueue): void {
   if (!suspended) return;

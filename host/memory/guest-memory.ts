@@ -3,6 +3,9 @@ import { GuestFault, SysError } from '../kernel/errors.js';
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
+/** Refreshes of `memory.buffer` before an access past its end counts as a fault (see awaitGrowth). */
+const GROWTH_RETRIES = 256;
+
 /**
  * Bounds-checked access to a guest's shared linear memory from any host thread.
  *
@@ -47,8 +50,23 @@ export class GuestMemory {
     const end = p + (len >>> 0);
     if (end > this.u8.length) {
       this.refresh();
-      if (end > this.u8.length) throw new GuestFault(p, len);
+      if (end > this.u8.length && !this.awaitGrowth(end)) throw new GuestFault(p, len);
     }
+  }
+
+  /**
+   * V8 tells the other threads that a shared memory grew with an interrupt, handled at a thread's
+   * next stack check (a call or a loop back-edge). A call the guest posted just after growing its
+   * memory can reach a syscall thread before that, while `memory.buffer` still has the old length
+   * (seen in CI: a guest's write of a freshly allocated buffer failed with EFAULT). Looping gives
+   * V8 those stack checks; a pointer truly out of bounds costs a few microseconds more.
+   */
+  private awaitGrowth(end: number): boolean {
+    for (let i = 0; i < GROWTH_RETRIES; i++) {
+      this.refresh();
+      if (end <= this.u8.length) return true;
+    }
+    return false;
   }
 
   /** A view (no copy) of guest bytes. Copy it before keeping it past the current call. */

@@ -79,8 +79,8 @@ function goSilent(r: flexsc.Request): void {
 
 function onClosed(r: flexsc.Request): void {
   flexsc.syscallSync(flexsc.SYS_clock_gettime, flexsc.CLOCK_MONOTONIC, <i32>flexsc.ptr(t1));
-  // From just before connecting: the server's timer runs from its accept (with --first it is not
-  // reset by the one exchange), so the connection lives at least --idle-ms.
+  // From just before connecting: the server's timer runs from its accept (with --first, from the
+  // read after the one exchange), so the connection lives at least --idle-ms.
   const waitedMs = (flexsc.timespecNs(flexsc.ptr(t1)) - flexsc.timespecNs(flexsc.ptr(t0))) / 1_000_000;
   // End of file (the server closed), or a reset: either way the server hung up on us.
   check("closed-by-server", r.result == 0 || r.result == -flexsc.ECONNRESET, "read " + r.result.toString());

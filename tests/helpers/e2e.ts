@@ -75,6 +75,8 @@ export interface RunOptions {
   readonly args?: readonly string[];
   readonly stdin?: string;
   readonly name?: string;
+  /** Host directories the guest sees (`HOST[:GUEST]`). */
+  readonly dirs?: readonly string[];
   /** Kill the guest (and fail the test) after this long; default 20 s. */
   readonly timeoutMs?: number;
 }
@@ -104,6 +106,7 @@ export async function start(vm: VM, rel: string, opts: RunOptions = {}): Promise
     args: opts.args ?? [],
     ...(opts.mode ? { mode: opts.mode } : {}),
     ...(opts.stdin !== undefined ? { stdin: opts.stdin } : {}),
+    ...(opts.dirs ? { dirs: opts.dirs } : {}),
     stdout: (d) => (out += dOut(d)),
     stderr: (d) => (err += dErr(d)),
   });

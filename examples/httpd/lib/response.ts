@@ -1,0 +1,30 @@
+// Response heads and the small bodies of error responses.
+
+export function reason(status: i32): string {
+  switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 414: return "URI Too Long";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+  }
+}
+
+/** The head of a response (status line, fields, empty line). */
+export function responseHead(status: i32, type: string, length: i64, keepAlive: bool): string {
+  let h = "HTTP/1.1 " + status.toString() + " " + reason(status) + "\r\nServer: flexvm-httpd\r\nContent-Type: " + type +
+    "\r\nContent-Length: " + length.toString() + (keepAlive ? "\r\nConnection: keep-alive\r\n" : "\r\nConnection: close\r\n");
+  if (status == 405) h += "Allow: GET, HEAD\r\n";
+  return h + "\r\n";
+}
+
+/** The body of an error response. */
+export function errorBody(status: i32): string {
+  const title = status.toString() + " " + reason(status);
+  return "<!DOCTYPE html>\n<html><head><title>" + title + "</title></head><body><h1>" + title + "</h1><hr>flexvm-httpd</body></html>\n";
+}

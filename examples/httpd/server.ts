@@ -1,0 +1,475 @@
+// A small static file server (nginx-like) in the style of the paper's Figure 4: every step is a
+// system call posted to the syscall pages with a handler that runs when it completes.
+//
+//   accept (several in flight) -> read the request -> parse -> openat the file under the root ->
+//   fstat -> write the response head -> sendfile the body -> next request (keep-alive,
+//   pipelining) or close
+//
+// HTTP/1.0 and 1.1, GET and HEAD. Connections stay open by default in 1.1 and with
+// "Connection: keep-alive" in 1.0 (as ApacheBench sends it); pipelined requests are answered in
+// order. A directory serves its index.html (403 without one: no listings). Paths are percent-decoded
+// and normalised here, and a ".." above the root is refused (403); the kernel's sandbox only lets
+// the guest see the directories granted with --dir anyway.
+//
+// Timeouts (paper section 4.2: a timer request beside the call, cancelled or cancelling): a
+// connection waiting for a request is closed by cancelling its read when --idle-ms passes without a
+// complete request head (an idle keep-alive connection, or a head that trickles in). While a
+// response is sent the same timer closes the connection if no write or sendfile completed for
+// --idle-ms (a client that stopped reading).
+//
+//   flexvm run examples/httpd/server.wasm --dir examples/httpd/www:/www -- --root /www
+//     [--port 8080] [--host 127.0.0.1] [--idle-ms 5000] [--pages 64] [--accepts 4] [--backlog 511]
+//
+// --port 0 lets the kernel pick a port; the port is printed either way:
+//   httpd: listening on 127.0.0.1:PORT
+// --pages: syscall pages of 64 entries (calls in flight). Each idle connection holds its read and
+// its timer; calls that wait for the outside world may use 7/8 of the entries, so N idle
+// connections need about N / 28 pages (default 64: some 1,800 idle connections).
+import * as flexsc from "../../guest/flexsc";
+import { Args, logLine } from "../lib/args";
+import { HttpRequest, parseHead, MAX_HEAD, METHOD_HEAD, METHOD_OTHER } from "./lib/request";
+import { normalizeTarget } from "./lib/path";
+import { contentType } from "./lib/mime";
+import { responseHead, errorBody } from "./lib/response";
+export { flexsc_resume } from "../../guest/flexsc";
+
+const args = new Args();
+const port = args.int("port", 8080);
+const host = args.str("host", "127.0.0.1");
+const idleMs = args.int("idle-ms", 5000);
+const pages = args.int("pages", 64);
+const accepts = args.int("accepts", 4);
+const backlog = args.int("backlog", 511);
+let root = args.str("root", "/www");
+while (root.length > 1 && root.endsWith("/")) root = root.slice(0, root.length - 1);
+const rootBytes = String.UTF8.encode(root);
+const rootLen = rootBytes.byteLength;
+
+/** Room for a path: PATH_MAX with its NUL. */
+const PATH_BUF: i32 = 4096;
+const INDEX = "index.html";
+/** Longest request path (after the root), leaving room for "/index.html" and the NUL. */
+const PATH_CAP: i32 = PATH_BUF - rootLen - INDEX.length - 2;
+/** Bytes one sendfile may move: progress shows at least this often while sending. */
+const SENDFILE_STEP: i64 = 256 * 1024;
+
+/** What a connection is doing (the timer acts on it). */
+const READING: i32 = 0; // waiting for a request head
+const SENDING: i32 = 1; // opening the file, writing the response
+const LINGERING: i32 = 2; // after a shutdown: reading what the client still sends, until it closes
+const CLOSED: i32 = 3;
+
+let listenFd: i32 = -1;
+
+class Acceptor extends flexsc.Request {
+  delay: ArrayBuffer = flexsc.timespec(50_000_000);
+}
+
+class Conn extends flexsc.Request {
+  fd: i32 = -1;
+  phase: i32 = READING;
+  /** Received bytes: [start, end) not parsed yet. */
+  buf: ArrayBuffer = new ArrayBuffer(MAX_HEAD);
+  start: i32 = 0;
+  end: i32 = 0;
+  req: HttpRequest = new HttpRequest();
+  keepAlive: bool = false;
+  /** Closing: shut down and read until the client closes, so unread requests do not reset it. */
+  linger: bool = false;
+  // The response in progress: buffers stay referenced here while calls use them.
+  path: ArrayBuffer = new ArrayBuffer(PATH_BUF);
+  pathLen: i32 = 0;
+  triedIndex: bool = false;
+  stat: ArrayBuffer = flexsc.statBuffer();
+  offset: ArrayBuffer = new ArrayBuffer(8);
+  head: ArrayBuffer = new ArrayBuffer(0);
+  headSent: i32 = 0;
+  fileFd: i32 = -1;
+  remaining: i64 = 0;
+  // Timeouts.
+  timer: Timer | null = null;
+  /** A write or sendfile completed since the timer was last armed. */
+  progress: bool = false;
+  /** The timer gave up on the connection: the next handler closes it. */
+  timedOut: bool = false;
+}
+
+class Timer extends flexsc.Request {
+  conn: Conn;
+  ts: ArrayBuffer = flexsc.timespec(<i64>idleMs * 1_000_000);
+  /** Start a fresh period when this (cancelled or fired) timer's handler runs. */
+  rearm: bool = false;
+  constructor(conn: Conn) {
+    super(onTimer);
+    this.conn = conn;
+  }
+}
+
+function fail(what: string, r: i64): void {
+  logLine("httpd: " + what + " failed: " + r.toString());
+  process.exit(1);
+}
+
+function parseAddr(s: string): u32 {
+  const parts = s.split(".");
+  if (parts.length != 4) return <u32>flexsc.INADDR_LOOPBACK;
+  let a: u32 = 0;
+  for (let i = 0; i < 4; i++) a = (a << 8) | (<u32>parseInt(parts[i], 10) & 0xff);
+  return a;
+}
+
+// ------------------------------------------------------------------ accepting
+
+function onAccepted(r: flexsc.Request): void {
+  if (r.result >= 0) {
+    const c = new Conn(null);
+    c.fd = <i32>r.result;
+    if (idleMs > 0) c.timer = new Timer(c);
+    startTimer(c);
+    readMore(c);
+  } else if (r.result == -flexsc.ECANCELED || r.result == -flexsc.EBADF) {
+    return; // the listener is gone
+  } else if (r.result != -flexsc.ECONNABORTED) {
+    // Out of descriptors or memory: accepting again at once would spin. Wait a little.
+    logLine("httpd: accept: " + r.result.toString());
+    r.handler = onAcceptDelay;
+    flexsc.nanosleep(r, flexsc.ptr(changetype<Acceptor>(r).delay), 0);
+    return;
+  }
+  // Pipeline the next connection right away (paper Figure 4, conn_accepted).
+  flexsc.accept4(r, listenFd, 0, 0, 0);
+}
+
+function onAcceptDelay(r: flexsc.Request): void {
+  r.handler = onAccepted;
+  flexsc.accept4(r, listenFd, 0, 0, 0);
+}
+
+// ------------------------------------------------------------------ timeouts
+
+function armTimer(t: Timer): void {
+  flexsc.clock_nanosleep(t, flexsc.CLOCK_MONOTONIC, 0, flexsc.ptr(t.ts), 0);
+}
+
+/** A fresh period from now (a new wait for a request, or lingering). */
+function startTimer(c: Conn): void {
+  const t = c.timer;
+  if (t === null) return;
+  c.progress = false;
+  if (!t.busy) {
+    armTimer(t);
+    return;
+  }
+  // Still in flight from the previous phase: its handler starts the new period.
+  t.rearm = true;
+  flexsc.cancel(t); // -EALREADY when it just fired: its handler runs anyway
+}
+
+function onTimer(r: flexsc.Request): void {
+  const t = changetype<Timer>(r);
+  const c = t.conn;
+  if (c.phase == CLOSED) return;
+  if (t.rearm) {
+    t.rearm = false;
+    armTimer(t);
+    return;
+  }
+  if (r.result != 0) return; // cancelled, and nothing to wait for any more
+  if (c.phase == SENDING && c.progress) {
+    // The response is moving: give it another period.
+    c.progress = false;
+    armTimer(t);
+    return;
+  }
+  // Nothing happened for a whole period: cancel the call the connection waits on; its handler
+  // closes (also when the call completes anyway, having won the race).
+  c.timedOut = true;
+  flexsc.cancel(c);
+}
+
+// ------------------------------------------------------------------ reading requests
+
+/** Reads more of the request head (after what the buffer holds). */
+function readMore(c: Conn): void {
+  if (c.start > 0) {
+    // Move the beginning of the next request to the front.
+    const n = c.end - c.start;
+    if (n > 0) memory.copy(flexsc.ptr(c.buf), flexsc.ptr(c.buf) + <usize>c.start, <usize>n);
+    c.start = 0;
+    c.end = n;
+  }
+  c.handler = onRead;
+  flexsc.read(c, c.fd, flexsc.ptr(c.buf) + <usize>c.end, <u32>(MAX_HEAD - c.end));
+}
+
+function onRead(r: flexsc.Request): void {
+  const c = changetype<Conn>(r);
+  if (c.timedOut || r.result <= 0) {
+    // The client closed or reset the connection, or the timer cancelled the read.
+    closeConn(c);
+    return;
+  }
+  c.end += <i32>r.result;
+  nextRequest(c);
+}
+
+/** Serves the request at the front of the buffer, or reads until there is a whole one. */
+function nextRequest(c: Conn): void {
+  const n = parseHead(flexsc.ptr(c.buf), c.start, c.end, c.req);
+  if (n == 0) {
+    if (c.phase != READING) {
+      c.phase = READING;
+      startTimer(c);
+    }
+    readMore(c);
+    return;
+  }
+  c.phase = SENDING;
+  c.progress = true;
+  if (n < 0) {
+    // The rest of the buffer cannot be trusted to start a request: answer and close.
+    c.keepAlive = false;
+    c.linger = true;
+    errorResponse(c, -n);
+    return;
+  }
+  c.start += n;
+  const req = c.req;
+  // A body is not read: close after the response (lingering, so the unread body does not reset
+  // the connection before the client has the response).
+  c.keepAlive = req.keepAlive && !req.hasBody;
+  if (req.hasBody) c.linger = true;
+  if (req.method == METHOD_OTHER) {
+    errorResponse(c, 405);
+    return;
+  }
+  const p = flexsc.ptr(c.path);
+  memory.copy(p, flexsc.ptr(rootBytes), <usize>rootLen);
+  const len = normalizeTarget(flexsc.ptr(c.buf), req.targetStart, req.targetEnd, p + <usize>rootLen, PATH_CAP);
+  if (len < 0) {
+    errorResponse(c, -len);
+    return;
+  }
+  c.pathLen = rootLen + len;
+  store<u8>(p + <usize>c.pathLen, 0);
+  c.triedIndex = false;
+  openFile(c);
+}
+
+// ------------------------------------------------------------------ the file
+
+function openFile(c: Conn): void {
+  c.handler = onOpened;
+  flexsc.openat(c, flexsc.AT_FDCWD, flexsc.ptr(c.path), flexsc.O_RDONLY | flexsc.O_CLOEXEC, 0);
+}
+
+function statusForErrno(e: i64): i32 {
+  if (e == -flexsc.ENOENT || e == -flexsc.ENOTDIR) return 404;
+  if (e == -flexsc.EACCES || e == -flexsc.EPERM || e == -flexsc.ELOOP) return 403;
+  if (e == -flexsc.ENAMETOOLONG) return 414;
+  return 500;
+}
+
+function onOpened(r: flexsc.Request): void {
+  const c = changetype<Conn>(r);
+  if (r.result >= 0) c.fileFd = <i32>r.result;
+  if (c.timedOut) {
+    closeConn(c);
+    return;
+  }
+  if (r.result < 0) {
+    // No index.html in a directory: no listings here.
+    errorResponse(c, c.triedIndex && r.result == -flexsc.ENOENT ? 403 : statusForErrno(r.result));
+    return;
+  }
+  c.handler = onStat;
+  flexsc.fstat(c, c.fileFd, flexsc.ptr(c.stat));
+}
+
+function closeFile(c: Conn): void {
+  if (c.fileFd < 0) return;
+  flexsc.close(null, c.fileFd);
+  c.fileFd = -1;
+}
+
+function onStat(r: flexsc.Request): void {
+  const c = changetype<Conn>(r);
+  if (c.timedOut) {
+    closeConn(c);
+    return;
+  }
+  if (r.result < 0) {
+    closeFile(c);
+    errorResponse(c, 500);
+    return;
+  }
+  const kind = flexsc.statMode(flexsc.ptr(c.stat)) & <u32>flexsc.S_IFMT;
+  if (kind == <u32>flexsc.S_IFDIR) {
+    closeFile(c);
+    if (c.triedIndex) {
+      errorResponse(c, 403);
+      return;
+    }
+    // A directory: its index.html.
+    const p = flexsc.ptr(c.path);
+    let n = c.pathLen;
+    if (load<u8>(p + <usize>(n - 1)) != 0x2f) store<u8>(p + <usize>(n++), 0x2f);
+    for (let i = 0; i < INDEX.length; i++) store<u8>(p + <usize>(n++), <u8>INDEX.charCodeAt(i));
+    store<u8>(p + <usize>n, 0);
+    c.pathLen = n;
+    c.triedIndex = true;
+    openFile(c);
+    return;
+  }
+  if (kind != <u32>flexsc.S_IFREG) {
+    closeFile(c);
+    errorResponse(c, 403);
+    return;
+  }
+  const size = flexsc.statSize(flexsc.ptr(c.stat));
+  const head = responseHead(200, contentType(flexsc.ptr(c.path), c.pathLen), size, c.keepAlive);
+  c.remaining = c.req.method == METHOD_HEAD ? 0 : size;
+  store<i64>(flexsc.ptr(c.offset), 0);
+  sendHead(c, String.UTF8.encode(head));
+}
+
+// ------------------------------------------------------------------ responding
+
+function errorResponse(c: Conn, status: i32): void {
+  if (status == 400 || status == 414 || status == 431 || status == 500 || status == 505) {
+    c.keepAlive = false;
+    c.linger = true;
+  }
+  const body = errorBody(status);
+  const bodyLen = String.UTF8.byteLength(body);
+  let text = responseHead(status, "text/html; charset=utf-8", bodyLen, c.keepAlive);
+  // A HEAD request gets the head only (and may not have been parsed as one: then send the body).
+  if (c.req.method != METHOD_HEAD || status == 400 || status == 414 || status == 431 || status == 505) text += body;
+  c.remaining = 0;
+  sendHead(c, String.UTF8.encode(text));
+}
+
+function sendHead(c: Conn, head: ArrayBuffer): void {
+  c.head = head;
+  c.headSent = 0;
+  c.handler = onHeadWritten;
+  flexsc.write(c, c.fd, flexsc.ptr(head), <u32>head.byteLength);
+}
+
+function onHeadWritten(r: flexsc.Request): void {
+  const c = changetype<Conn>(r);
+  if (c.timedOut || r.result < 0) {
+    closeConn(c);
+    return;
+  }
+  c.progress = true;
+  c.headSent += <i32>r.result;
+  const left = c.head.byteLength - c.headSent;
+  if (left > 0) {
+    flexsc.write(c, c.fd, flexsc.ptr(c.head) + <usize>c.headSent, <u32>left);
+    return;
+  }
+  if (c.remaining > 0) sendBody(c);
+  else responseDone(c);
+}
+
+function sendBody(c: Conn): void {
+  c.handler = onBodySent;
+  const n = c.remaining < SENDFILE_STEP ? c.remaining : SENDFILE_STEP;
+  flexsc.sendfile(c, c.fd, c.fileFd, flexsc.ptr(c.offset), <u32>n);
+}
+
+function onBodySent(r: flexsc.Request): void {
+  const c = changetype<Conn>(r);
+  // An error, a cancellation, or a file that shrank (0): the promised length cannot be kept.
+  if (c.timedOut || r.result <= 0) {
+    closeConn(c);
+    return;
+  }
+  c.progress = true;
+  c.remaining -= r.result;
+  if (c.remaining > 0) sendBody(c);
+  else responseDone(c);
+}
+
+function responseDone(c: Conn): void {
+  closeFile(c);
+  if (c.keepAlive) {
+    nextRequest(c);
+    return;
+  }
+  // Unparsed bytes (requests after the last one served) would reset the connection on close.
+  if (c.end > c.start) c.linger = true;
+  if (!c.linger) {
+    closeConn(c);
+    return;
+  }
+  // Lingering close: send our FIN after the response, read and drop what the client still sends
+  // until it closes (or the timer gives up), then close.
+  c.phase = LINGERING;
+  startTimer(c);
+  flexsc.shutdown(null, c.fd, flexsc.SHUT_WR);
+  c.start = 0;
+  c.end = 0;
+  c.handler = onLinger;
+  flexsc.read(c, c.fd, flexsc.ptr(c.buf), <u32>MAX_HEAD);
+}
+
+function onLinger(r: flexsc.Request): void {
+  const c = changetype<Conn>(r);
+  if (c.timedOut || r.result <= 0) {
+    closeConn(c);
+    return;
+  }
+  flexsc.read(c, c.fd, flexsc.ptr(c.buf), <u32>MAX_HEAD);
+}
+
+function closeConn(c: Conn): void {
+  if (c.phase == CLOSED) return;
+  c.phase = CLOSED;
+  const t = c.timer;
+  if (t !== null && t.busy) {
+    t.rearm = false;
+    flexsc.cancel(t);
+  }
+  closeFile(c);
+  flexsc.close(null, c.fd); // no handler needed (paper Figure 4, file_sent)
+}
+
+// ------------------------------------------------------------------ setting up
+
+// Not performance critical: done synchronously, as the paper's example does.
+const registered = flexsc.init(pages);
+if (registered < 0) fail("registering " + pages.toString() + " syscall pages", registered);
+
+const rootPath = flexsc.cstr(root);
+const rootStat = flexsc.statBuffer();
+const st = flexsc.syscallSync(flexsc.SYS_newfstatat, flexsc.AT_FDCWD, <i32>flexsc.ptr(rootPath), <i32>flexsc.ptr(rootStat), 0);
+if (st < 0 || (flexsc.statMode(flexsc.ptr(rootStat)) & <u32>flexsc.S_IFMT) != <u32>flexsc.S_IFDIR) {
+  logLine("httpd: the document root " + root + " is not a directory (" + st.toString() + "); grant one with --dir HOST:" + root);
+  process.exit(1);
+}
+
+const fd = flexsc.syscallSync(flexsc.SYS_socket, flexsc.AF_INET, flexsc.SOCK_STREAM, 0);
+if (fd < 0) fail("socket", fd);
+listenFd = <i32>fd;
+const one = new ArrayBuffer(4);
+store<i32>(flexsc.ptr(one), 1);
+flexsc.syscallSync(flexsc.SYS_setsockopt, listenFd, flexsc.SOL_SOCKET, flexsc.SO_REUSEADDR, <i32>flexsc.ptr(one), 4);
+// Inherited by every accepted connection: the head and the body are two writes, which Nagle's
+// algorithm would otherwise hold back behind a delayed acknowledgement.
+flexsc.syscallSync(flexsc.SYS_setsockopt, listenFd, flexsc.IPPROTO_TCP, flexsc.TCP_NODELAY, <i32>flexsc.ptr(one), 4);
+const addr = flexsc.sockaddrIn(port, parseAddr(host));
+let rc = flexsc.syscallSync(flexsc.SYS_bind, listenFd, <i32>flexsc.ptr(addr), flexsc.SOCKADDR_IN_SIZE);
+if (rc < 0) fail("bind to port " + port.toString(), rc);
+rc = flexsc.syscallSync(flexsc.SYS_listen, listenFd, backlog);
+if (rc < 0) fail("listen on port " + port.toString(), rc);
+// With --port 0 the kernel picks the port: report the one we got.
+const bound = new ArrayBuffer(flexsc.SOCKADDR_IN_SIZE);
+const boundLen = new ArrayBuffer(4);
+store<u32>(flexsc.ptr(boundLen), flexsc.SOCKADDR_IN_SIZE);
+flexsc.syscallSync(flexsc.SYS_getsockname, listenFd, <i32>flexsc.ptr(bound), <i32>flexsc.ptr(boundLen));
+logLine("httpd: listening on " + host + ":" + flexsc.sockaddrPort(flexsc.ptr(bound)).toString());
+
+for (let i = 0; i < accepts; i++) flexsc.accept4(new Acceptor(onAccepted), listenFd, 0, 0, 0);
+flexsc.run();

@@ -1,0 +1,98 @@
+// End to end on the os kernel through the command line (`flexvm run`, the default kernel for run):
+// servers serving real clients until Ctrl-C. SIGINT stops them cleanly, in every mode: exit status
+// 130, the statistics printed (--stats), and the connections they held closed. Also the example
+// site exactly as `npm start` serves it, and the message when httpd's document root is not granted.
+import { once } from 'node:events';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { MODES, ROOT } from './helpers/e2e.js';
+import { Child, killChildren, within } from './helpers/os-e2e.js';
+
+test.after.each(killChildren);
+
+const HTTPD = join(ROOT, 'examples/httpd/server.wasm');
+const ECHO = join(ROOT, 'examples/echo/server.wasm');
+const WWW = join(ROOT, 'examples/httpd/www');
+
+function get(port: number, path: string, agent?: http.Agent): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port, path, ...(agent ? { agent } : {}) }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers }));
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
+}
+
+/** A connection left open (idle: the server holds a pending read for it), and when it closes. */
+async function idleConnection(port: number): Promise<{ closed: Promise<void> }> {
+  const s = net.connect({ port, host: '127.0.0.1' });
+  s.on('error', () => {});
+  const closed = new Promise<void>((r) => s.once('close', () => r()));
+  await once(s, 'connect');
+  return { closed };
+}
+
+test('flexvm run httpd as `npm start` does: the example site is served', async () => {
+  const c = Child.cli(['run', HTTPD, '--dir', `${WWW}:/www`, '--', '--root', '/www', '--port', '0']);
+  const port = Number((await c.waitFor(/^httpd: listening on 127\.0\.0\.1:(\d+)$/m, 10_000))[1]);
+  const [index, css, missing] = await within(Promise.all([get(port, '/'), get(port, '/style.css'), get(port, '/missing')]), 10_000, 'requests');
+  assert.is(index.status, 200);
+  assert.match(index.body, /Hello from flexvm-httpd/);
+  assert.is(index.headers['content-type'], 'text/html; charset=utf-8');
+  assert.is(index.headers['server'], 'flexvm-httpd');
+  assert.is(css.status, 200);
+  assert.is(css.headers['content-type'], 'text/css; charset=utf-8');
+  assert.is(missing.status, 404);
+  const r = await c.interrupt();
+  assert.is(r.code, 130, c.stderr);
+});
+
+test('httpd without its document root granted: exit 1 and a hint', async () => {
+  const c = Child.cli(['run', HTTPD, '--', '--root', '/www', '--port', '0']);
+  const r = await within(c.exited, 10_000, 'exit');
+  assert.is(r.code, 1, c.stderr);
+  assert.match(c.stderr, /httpd: the document root \/www is not a directory \(-2\); grant one with --dir HOST:\/www/);
+});
+
+for (const mode of MODES) {
+  test(`Ctrl-C stops httpd and echo servers cleanly: status 130 and statistics [${mode}]`, async () => {
+    const httpd = Child.cli(['run', HTTPD, '--mode', mode, '--syscall-threads', '2', '--stats', '--dir', `${WWW}:/www`, '--', '--root', '/www', '--port', '0']);
+    const echo = Child.cli(['run', ECHO, '--mode', mode, '--syscall-threads', '4', '--stats', '--', '--port', '0']);
+    const httpPort = Number((await httpd.waitFor(/httpd: listening on 127\.0\.0\.1:(\d+)/, 10_000))[1]);
+    const echoPort = Number((await echo.waitFor(/echo-server: listening on 127\.0\.0\.1:(\d+)/, 10_000))[1]);
+
+    // Serve a little, then leave connections open: kept-alive HTTP ones and idle echo ones.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+    const pages = await within(Promise.all(['/', '/hello.txt', '/data.json', '/logo.svg'].map((p) => get(httpPort, p, agent))), 10_000, 'requests');
+    assert.equal(pages.map((p) => p.status), [200, 200, 200, 200]);
+    const s = net.connect({ port: echoPort, host: '127.0.0.1' });
+    s.write('ping');
+    const [pong] = (await within(once(s, 'data'), 5_000, 'echo')) as [Buffer];
+    assert.is(pong.toString(), 'ping');
+    s.on('error', () => {});
+    const held = [...(await Promise.all([idleConnection(httpPort), idleConnection(echoPort)])).map((c) => c.closed), new Promise<void>((r) => s.once('close', () => r()))];
+
+    const [h, e] = await Promise.all([httpd.interrupt(), echo.interrupt()]);
+    agent.destroy();
+    for (const [c, r, name] of [[httpd, h, 'server'], [echo, e, 'server']] as const) {
+      assert.is(r.code, 130, `exit status\n${c.stderr}`);
+      assert.match(c.stderr, /flexvm: stopping guests \(Ctrl-C again to force\)/);
+      assert.match(c.stderr, new RegExp(`flexvm statistics for ${name} \\(pid \\d+\\) \\(${mode} mode, `));
+      assert.not.match(c.stderr, /did not exit in time|error/i);
+    }
+    assert.match(httpd.stderr, /^ {4}sendfile +\d+ submitted +\d+ completed$/m);
+    assert.match(httpd.stderr, /^ {4}openat +\d+ submitted +\d+ completed$/m);
+    assert.match(echo.stderr, /^ {4}write +\d+ submitted +\d+ completed$/m);
+    // The connections the servers held were closed when they stopped.
+    await within(Promise.all(held), 5_000, 'held connections closed');
+  });
+}
+
+test.run();

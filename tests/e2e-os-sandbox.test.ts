@@ -1,0 +1,163 @@
+// End to end on the os kernel: the file sandbox as a guest meets it. A probe guest
+// (tests/guests/fs-probe.wasm) runs openat, newfstatat, getdents64, mkdirat, unlinkat, renameat,
+// read and write against a host directory granted with --dir, in every mode and with 1, 2 and 4
+// syscall threads. Refused: ".." that climbs out of the grant (also relative to a directory
+// descriptor), absolute paths outside the grants (guest and host paths alike), symlinks inside the
+// grant that lead out of it (directory and file links, for every kind of call), descriptors the
+// guest does not own (never opened, or another guest's), paths longer than PATH_MAX and paths that
+// run off the end of memory. Allowed operations work and land in the host directory; nothing
+// outside it changes. Errno choices as host/kernel/os/sandbox.ts documents them.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { EACCES, EBADF, EBUSY, EFAULT, ENAMETOOLONG, ENOENT } from '../host/abi/v1.js';
+import { CONFIGS, MODES, VmPool, label, run, start, waitFor, type Outcome } from './helpers/e2e.js';
+
+const pool = new VmPool({ kernel: 'os' });
+const tmp = mkdtempSync(join(tmpdir(), 'flexvm-os-sandbox-'));
+test.after(async () => {
+  await pool.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const PROBE = 'tests/guests/fs-probe';
+let nextDir = 0;
+
+/** A fresh host tree: data/ (granted as /data) with files and symlinks, outside/ beside it. */
+function tree(): { root: string; data: string; outside: string } {
+  const root = join(tmp, `t${nextDir++}`);
+  const data = join(root, 'data');
+  const outside = join(root, 'outside');
+  mkdirSync(join(data, 'sub'), { recursive: true });
+  mkdirSync(outside);
+  writeFileSync(join(data, 'f.txt'), 'hello data');
+  writeFileSync(join(data, 'sub', 'g.txt'), 'in sub');
+  writeFileSync(join(outside, 'secret.txt'), 'secret');
+  symlinkSync('f.txt', join(data, 'inner')); // stays inside: allowed
+  symlinkSync('../outside', join(data, 'escape')); // a directory link leading out
+  symlinkSync(join(outside, 'secret.txt'), join(data, 'abs')); // an absolute file link leading out
+  return { root, data, outside };
+}
+
+/** The probe's report line names an operation like this (see tests/guests/fs-probe.ts). */
+function keyOf(op: string): string {
+  const i = op.indexOf(':');
+  if (i < 0) return op;
+  const kind = op.slice(0, i);
+  const rest = op.slice(i + 1);
+  const j = rest.indexOf(':');
+  if (kind === 'write') return `${kind} ${rest.slice(0, j)}`;
+  if (kind === 'rename' || kind === 'at') return `${kind} ${rest.slice(0, j)} ${rest.slice(j + 1)}`;
+  return `${kind} ${rest}`;
+}
+
+/** The probe's report, one line per operation in order: `OP ARG = RESULT[ DETAIL]`. */
+function results(o: Outcome, ops: readonly string[]): string[] {
+  const lines = o.stdout.split('\n').filter((l) => l.includes(' = '));
+  assert.is(lines.length, ops.length, `one report line per operation\n${o.stdout}\n${o.stderr}`);
+  return lines.map((line, i) => {
+    const at = line.indexOf(' = ');
+    assert.is(line.slice(0, at).trim(), keyOf(ops[i]!), 'report order');
+    return line.slice(at + 3);
+  });
+}
+
+for (const { mode, threads } of CONFIGS) {
+  test(label('sandbox: refusals (.., outside paths, escaping symlinks, foreign descriptors, long and unterminated paths); allowed calls land on the host', mode, threads), async () => {
+    const { root, data, outside } = tree();
+    const expected: [string, string | number | RegExp][] = [
+      // Inside the grant.
+      ['read:/data/f.txt', '10 hello data'],
+      ['read:/data/inner', '10 hello data'],
+      ['read:/data/sub/../f.txt', '10 hello data'],
+      ['stat:/data/sub/g.txt', '0 size=6'],
+      ['at:/data/sub:../f.txt', /^\d+$/],
+      ['list:/data', '5 abs,escape,f.txt,inner,sub'],
+      // The directories above the grants exist, read-only, and list only the grants.
+      ['list:/', '1 data'],
+      ['mkdir:/newtop', -EACCES],
+      ['rmdir:/data', -EBUSY],
+      // ".." cannot climb out: /data/../outside is /outside, outside every grant.
+      ['read:/data/../outside/secret.txt', -ENOENT],
+      ['read:/data/sub/../../outside/secret.txt', -ENOENT],
+      ['at:/data/sub:../../outside/secret.txt', -ENOENT],
+      ['stat:/../../../etc/passwd', -ENOENT],
+      // Absolute paths outside the grants, the host's own path included.
+      ['open:/etc/passwd', -ENOENT],
+      [`open:${join(outside, 'secret.txt')}`, -ENOENT],
+      [`list:${root}`, -ENOENT],
+      // Symlinks that lead out: the name exists, but following it is refused.
+      ['read:/data/escape/secret.txt', -EACCES],
+      ['read:/data/abs', -EACCES],
+      ['stat:/data/escape', -EACCES],
+      ['stat:/data/abs', -EACCES],
+      ['lstat:/data/escape', /^0 size=\d+$/],
+      ['list:/data/escape', -EACCES],
+      ['at:/data/escape:secret.txt', `${-EACCES} (the directory)`],
+      ['write:/data/escape/new.txt:x', -EACCES],
+      ['mkdir:/data/escape/newdir', -EACCES],
+      ['unlink:/data/escape/secret.txt', -EACCES],
+      ['rename:/data/f.txt:/data/escape/moved.txt', -EACCES],
+      ['rename:/data/escape/secret.txt:/data/stolen.txt', -EACCES],
+      // Descriptors the guest does not own.
+      ['fstat:7', -EBADF],
+      ['readfd:9', -EBADF],
+      ['close:5', -EBADF],
+      ['fstat:-1', -EBADF],
+      ['readfd:100000', -EBADF],
+      // NUL-terminated strings: longer than PATH_MAX, or running off the end of memory.
+      ['long:4096', -ENAMETOOLONG],
+      ['long:5000', -ENAMETOOLONG],
+      ['long:4000', -ENOENT],
+      ['unterminated', -EFAULT],
+      ['badptr', -EFAULT],
+      // Allowed changes.
+      ['mkdir:/data/made', 0],
+      ['write:/data/made/w.txt:written', 7],
+      ['rename:/data/made/w.txt:/data/moved.txt', 0],
+      ['unlink:/data/sub/g.txt', 0],
+      ['unlink:/data/inner', 0],
+      ['read:/data/moved.txt', '7 written'],
+      ['list:/data', '6 abs,escape,f.txt,made,moved.txt,sub'],
+    ];
+    const vm = await pool.get(threads);
+    const o = await run(vm, PROBE, { mode, args: expected.map(([op]) => op), dirs: [`${data}:/data`] });
+    const what = label('fs-probe', mode, threads);
+    assert.is(o.status, 0, `${what}: status\n${o.stdout}\n${o.stderr}`);
+    const got = results(o, expected.map(([op]) => op));
+    expected.forEach(([op, want], i) => {
+      if (want instanceof RegExp) assert.match(got[i]!, want, `${what}: ${op}`);
+      else assert.is(got[i], String(want), `${what}: ${op}`);
+    });
+    // On the host: the allowed changes happened, in the granted directory only.
+    assert.ok(existsSync(join(data, 'made')) && readdirSync(join(data, 'made')).length === 0, 'made/ created, w.txt moved out of it');
+    assert.is(readFileSync(join(data, 'moved.txt'), 'utf8'), 'written');
+    assert.not.ok(existsSync(join(data, 'sub', 'g.txt')), 'sub/g.txt removed');
+    assert.not.ok(existsSync(join(data, 'inner')), 'the symlink itself removed');
+    assert.is(readFileSync(join(data, 'f.txt'), 'utf8'), 'hello data', 'f.txt not moved');
+    assert.equal(readdirSync(outside), ['secret.txt'], 'nothing created outside');
+    assert.is(readFileSync(join(outside, 'secret.txt'), 'utf8'), 'secret');
+    assert.equal(readdirSync(root).sort(), ['data', 'outside'], 'nothing created beside the grant');
+  });
+}
+
+for (const mode of MODES) {
+  test(label("sandbox: a guest cannot use another guest's descriptors", mode, 2), async () => {
+    const { data } = tree();
+    const vm = await pool.get(2);
+    const a = await start(vm, PROBE, { mode, args: ['keep:/data/f.txt', 'hold:300', 'readfd:kept', 'fstat:kept'], dirs: [`${data}:/data`] });
+    await waitFor(() => /^keep \/data\/f\.txt = \d+$/m.test(a.stdout()), 5_000);
+    const fd = /^keep \/data\/f\.txt = (\d+)$/m.exec(a.stdout())![1]!;
+    const b = await run(vm, PROBE, { mode, args: [`fstat:${fd}`, `readfd:${fd}`, `close:${fd}`], dirs: [`${data}:/data`] });
+    assert.is(b.status, 0, b.stderr);
+    assert.equal(results(b, [`fstat:${fd}`, `readfd:${fd}`, `close:${fd}`]), [String(-EBADF), String(-EBADF), String(-EBADF)], b.stdout);
+    // The owner's descriptor is untouched by the other guest's close.
+    const oa = await a.done;
+    assert.is(oa.status, 0, oa.stderr);
+    assert.equal(results(oa, ['keep:/data/f.txt', 'hold:300', 'readfd:kept', 'fstat:kept']).slice(1), ['0', '10 hello data', '0'], oa.stdout);
+  });
+}
+
+test.run();

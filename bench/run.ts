@@ -1,19 +1,39 @@
-// Benchmark runner: `npm run bench -- [suite ...] [--rounds N] [--quick]`. Suites write JSON and a
-// Markdown table to bench/results/. Never part of `npm test`.
+// Benchmark runner: `npm run bench -- [suite ...] [--rounds N] [--quick]`. Each suite writes its
+// measurements to bench/results/SUITE.json and renders them into SUITE.md (a table and a
+// plain-text plot) and SUITE.plot.txt (the plot alone). `--replot` re-renders SUITE.md and
+// SUITE.plot.txt from the SUITE.json already there, measuring nothing. Never part of `npm test`.
 import { parseArgs } from 'node:util';
 import { nullSyscall } from './suites/null-syscall.js';
 import { echoTcp } from './suites/echo-tcp.js';
 import { fileIo } from './suites/file-io.js';
+import { readResults, writeReport, writeResults, type Suite } from './lib/output.js';
 
-const SUITES: Record<string, (o: { rounds: number; scale: number }) => Promise<void>> = {
-  'null-syscall': nullSyscall,
-  'echo-tcp': echoTcp,
-  'file-io': fileIo,
+/** Binds a suite to its name, keeping its results type between measuring and rendering. */
+function entry<R>(name: string, suite: Suite<R>) {
+  const report = (results: R, written: string[]): void => {
+    const r = suite.render(results);
+    written.push(...writeReport(name, r));
+    process.stdout.write(`${r.markdown}\n\nwrote ${written.join(', ')}\n`);
+  };
+  return {
+    async run(opts: { rounds: number; scale: number }): Promise<void> {
+      const results = await suite.measure(opts);
+      report(results, [writeResults(name, results)]);
+    },
+    // The JSON is this suite's own output, so its shape is trusted past the name check.
+    replot: (): void => report(readResults(name) as R, []),
+  };
+}
+
+const SUITES: Record<string, ReturnType<typeof entry>> = {
+  'null-syscall': entry('null-syscall', nullSyscall),
+  'echo-tcp': entry('echo-tcp', echoTcp),
+  'file-io': entry('file-io', fileIo),
 };
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { rounds: { type: 'string' }, quick: { type: 'boolean' } },
+  options: { rounds: { type: 'string' }, quick: { type: 'boolean' }, replot: { type: 'boolean' } },
 });
 const names = positionals.length ? positionals : Object.keys(SUITES);
 const unknown = names.filter((n) => !SUITES[n]);
@@ -23,4 +43,7 @@ if (unknown.length) {
 }
 const rounds = Number(values.rounds ?? (values.quick ? 3 : 7));
 const scale = values.quick ? 0.2 : 1;
-for (const name of names) await SUITES[name]!({ rounds, scale });
+for (const name of names) {
+  if (values.replot) SUITES[name]!.replot();
+  else await SUITES[name]!.run({ rounds, scale });
+}

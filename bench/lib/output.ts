@@ -1,15 +1,54 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** bench/results/ in the source tree (not build/), or FLEXVM_BENCH_RESULTS. */
 export const RESULTS_DIR = process.env['FLEXVM_BENCH_RESULTS'] ?? fileURLToPath(new URL('../../../bench/results/', import.meta.url));
 
-/** Writes `<name>.json` and `<name>.md` under bench/results/ and returns their paths. */
-export function writeResults(name: string, json: unknown, markdown: string): string[] {
+/** What a suite renders from its results: the Markdown page and the plain-text plot in it. */
+export interface Report {
+  readonly markdown: string;
+  readonly plot: string;
+}
+
+/**
+ * A suite measures (writing `<name>.json`) and renders that JSON alone into `<name>.md` and
+ * `<name>.plot.txt`, so committed results can be re-rendered without measuring again.
+ */
+export interface Suite<Results> {
+  measure(opts: { rounds: number; scale: number }): Promise<Results>;
+  render(results: Results): Report;
+}
+
+/** The plot file's name, for the Markdown page to link to. */
+export const plotFile = (name: string): string => `${name}.plot.txt`;
+
+/** The Markdown lines that show a plot (in a code block) and link to its file. */
+export function plotSection(name: string, plot: string): string[] {
+  return [`Plot (also in [${plotFile(name)}](${plotFile(name)})):`, '', '```text', plot, '```'];
+}
+
+/** Writes `<name>.json` under bench/results/ and returns its path. */
+export function writeResults(name: string, json: unknown): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const files = [join(RESULTS_DIR, `${name}.json`), join(RESULTS_DIR, `${name}.md`)];
-  writeFileSync(files[0]!, JSON.stringify(json, null, 2) + '\n');
-  writeFileSync(files[1]!, markdown + '\n');
+  const file = join(RESULTS_DIR, `${name}.json`);
+  writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
+  return file;
+}
+
+/** Reads `<name>.json` back, checking that it is that suite's. */
+export function readResults(name: string): unknown {
+  const file = join(RESULTS_DIR, `${name}.json`);
+  const json: unknown = JSON.parse(readFileSync(file, 'utf8'));
+  if (typeof json !== 'object' || json === null || (json as { suite?: unknown }).suite !== name) throw new Error(`${file}: not results of suite ${name}`);
+  return json;
+}
+
+/** Writes `<name>.md` and `<name>.plot.txt` under bench/results/ and returns their paths. */
+export function writeReport(name: string, report: Report): string[] {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const files = [join(RESULTS_DIR, `${name}.md`), join(RESULTS_DIR, plotFile(name))];
+  writeFileSync(files[0]!, report.markdown + '\n');
+  writeFileSync(files[1]!, report.plot + '\n');
   return files;
 }

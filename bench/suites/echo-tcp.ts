@@ -4,9 +4,10 @@
 // drives one of them at a time, configurations interleaved round by round; medians over the rounds.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { machineInfo, threadCounts } from '../lib/machine.js';
+import { machineInfo, threadCounts, type MachineInfo } from '../lib/machine.js';
 import { markdownTable, median } from '../lib/stats.js';
-import { writeResults } from '../lib/output.js';
+import { plotSection, type Report, type Suite } from '../lib/output.js';
+import { lineChart } from '../lib/plot.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CLI = `${ROOT}dist/cli.js`;
@@ -35,6 +36,21 @@ const SERVERS: readonly ServerConfig[] = [
   ...THREADS.map((t) => guest('epoll', t)),
   ...THREADS.map((t) => guest('sync', t)),
 ];
+
+/** bench/results/echo-tcp.json. */
+export interface EchoTcpResults {
+  suite: 'echo-tcp';
+  date: string;
+  machine: MachineInfo;
+  rounds: number;
+  secondsPerRun: number;
+  servers: {
+    id: string;
+    label: string;
+    /** Keyed by connection count. */
+    byConnections: Record<string, { rps: number[]; medianRps: number; p99ms: number[]; vsNode: number }>;
+  }[];
+}
 
 interface Running {
   readonly config: ServerConfig;
@@ -80,7 +96,7 @@ function load(port: number, conns: number, seconds: number): Promise<{ rps: numb
   });
 }
 
-export async function echoTcp(opts: { rounds: number; scale: number }): Promise<void> {
+async function measure(opts: { rounds: number; scale: number }): Promise<EchoTcpResults> {
   const seconds = Math.max(0.5, 2 * opts.scale * 2.5);
   const running: Running[] = [];
   const samples = new Map<string, number[]>();
@@ -102,30 +118,48 @@ export async function echoTcp(opts: { rounds: number; scale: number }): Promise<
     for (const r of running) r.child.kill('SIGINT');
   }
   const med = (id: string, c: number): number => median(samples.get(`${id}@${c}`)!);
-  const header = ['echo server', ...CONNS.map((c) => `${c} conn${c > 1 ? 's' : ''}`)];
-  const rows = SERVERS.map((s) => [s.label, ...CONNS.map((c) => `${Math.round(med(s.id, c)).toLocaleString('en-US')} (${(med(s.id, c) / med('node-net', c)).toFixed(2)}×)`)]);
-  const machine = machineInfo();
-  const markdown = [
-    `# Echo over real TCP: ${new Date().toISOString().slice(0, 10)}`,
-    '',
-    `Round trips per second of 64-byte messages (one outstanding per connection), median of ${opts.rounds} rounds of ${seconds} s; in parentheses, the ratio to the Node \`net\` server at the same connection count. Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}, Node ${machine.node}; the load generator runs on the same machine.`,
-    '',
-    markdownTable(header, rows),
-    '',
-    'Command: `npm run bench -- echo-tcp`',
-  ].join('\n');
-  const json = {
+  return {
     suite: 'echo-tcp',
     date: new Date().toISOString(),
-    machine,
+    machine: machineInfo(),
     rounds: opts.rounds,
     secondsPerRun: seconds,
     servers: SERVERS.map((s) => ({
       id: s.id,
       label: s.label,
-      byConnections: Object.fromEntries(CONNS.map((c) => [c, { rps: samples.get(`${s.id}@${c}`), medianRps: med(s.id, c), p99ms: p99.get(`${s.id}@${c}`), vsNode: med(s.id, c) / med('node-net', c) }])),
+      byConnections: Object.fromEntries(CONNS.map((c) => [c, { rps: samples.get(`${s.id}@${c}`)!, medianRps: med(s.id, c), p99ms: p99.get(`${s.id}@${c}`)!, vsNode: med(s.id, c) / med('node-net', c) }])),
     })),
   };
-  const files = writeResults('echo-tcp', json, markdown);
-  process.stdout.write(`${markdown}\n\nwrote ${files.join(', ')}\n`);
 }
+
+/** Compact requests/s for the axis: "12.9k", "187k". */
+const formatRps = (v: number): string => (v >= 1000 ? `${(v / 1000).toPrecision(3)}k` : v.toPrecision(3));
+
+function render(r: EchoTcpResults): Report {
+  // Connection counts as measured (integer keys keep ascending order).
+  const conns = Object.keys(r.servers[0]?.byConnections ?? {});
+  const cell = (s: EchoTcpResults['servers'][number], c: string) => s.byConnections[c]!;
+  const header = ['echo server', ...conns.map((c) => `${c} conn${c !== '1' ? 's' : ''}`)];
+  const rows = r.servers.map((s) => [s.label, ...conns.map((c) => `${Math.round(cell(s, c).medianRps).toLocaleString('en-US')} (${cell(s, c).vsNode.toFixed(2)}×)`)]);
+  const chart = lineChart({
+    x: { label: 'concurrent connections (categories, not to scale)', ticks: conns },
+    y: { label: 'median round trips per second', format: formatRps },
+    height: 18,
+    series: r.servers.map((s) => ({ label: s.label, values: conns.map((c) => cell(s, c).medianRps) })),
+  });
+  const { machine } = r;
+  const markdown = [
+    `# Echo over real TCP: ${r.date.slice(0, 10)}`,
+    '',
+    `Round trips per second of 64-byte messages (one outstanding per connection), median of ${r.rounds} rounds of ${r.secondsPerRun} s; in parentheses, the ratio to the Node \`net\` server at the same connection count. Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}, Node ${machine.node}; the load generator runs on the same machine.`,
+    '',
+    markdownTable(header, rows),
+    '',
+    ...plotSection('echo-tcp', chart),
+    '',
+    'Command: `npm run bench -- echo-tcp`',
+  ].join('\n');
+  return { markdown, plot: chart };
+}
+
+export const echoTcp: Suite<EchoTcpResults> = { measure, render };

@@ -10,9 +10,10 @@ import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { VM, type Mode } from '../../host/index.js';
-import { machineInfo, threadCounts } from '../lib/machine.js';
+import { machineInfo, threadCounts, type MachineInfo } from '../lib/machine.js';
 import { formatNs, markdownTable, median } from '../lib/stats.js';
-import { writeResults } from '../lib/output.js';
+import { plotSection, type Report, type Suite } from '../lib/output.js';
+import { lineChart } from '../lib/plot.js';
 
 const GUEST = fileURLToPath(new URL('../../../bench/guests/fileread.wasm', import.meta.url));
 const NODE_READ = fileURLToPath(new URL('../tools/node-fileread.js', import.meta.url));
@@ -32,6 +33,16 @@ const CONFIGS: readonly Config[] = [
   { id: 'sync-1', label: 'guest, sync, 1 syscall thread', mode: 'sync', threads: 1 },
   { id: 'epoll', label: 'guest, epoll (files read synchronously on its thread)', mode: 'epoll', threads: 1 },
 ];
+
+/** bench/results/file-io.json. */
+export interface FileIoResults {
+  suite: 'file-io';
+  date: string;
+  machine: MachineInfo;
+  rounds: number;
+  reads: number;
+  configurations: (Config & { nsPerRead: number[]; medianNs: number })[];
+}
 
 async function measureGuest(vm: VM, c: Config, dir: string, reads: number): Promise<number> {
   let start = 0;
@@ -58,7 +69,7 @@ function measureNode(dir: string, reads: number): number {
   return (JSON.parse(r.stdout.trim()) as { nsPerRead: number }).nsPerRead;
 }
 
-export async function fileIo(opts: { rounds: number; scale: number }): Promise<void> {
+async function measure(opts: { rounds: number; scale: number }): Promise<FileIoResults> {
   const dir = mkdtempSync(join(tmpdir(), 'flexvm-file-io-'));
   for (let i = 0; i < FILES; i++) writeFileSync(join(dir, `f${i}`), randomBytes(FILE_SIZE));
   const reads = Math.max(5000, Math.round(100_000 * opts.scale));
@@ -78,18 +89,51 @@ export async function fileIo(opts: { rounds: number; scale: number }): Promise<v
     rmSync(dir, { recursive: true, force: true });
   }
   const med = (id: string): number => median(samples.get(id)!);
-  const rows = CONFIGS.map((c) => [c.label, formatNs(med(c.id)), `${Math.round(1e9 / med(c.id)).toLocaleString('en-US')}`, `${(med('node-fs') / med(c.id)).toFixed(2)}×`]);
-  const machine = machineInfo();
+  return { suite: 'file-io', date: new Date().toISOString(), machine: machineInfo(), rounds: opts.rounds, reads, configurations: CONFIGS.map((c) => ({ ...c, nsPerRead: samples.get(c.id)!, medianNs: med(c.id) })) };
+}
+
+/**
+ * Time per read against syscall threads: one series per mode that hands files to syscall threads
+ * (a mode measured at one thread count is a single point); Node fs and epoll mode read files
+ * without them, so they are drawn flat for reference.
+ */
+function plot(r: FileIoResults): string {
+  const flat = r.configurations.filter((c) => c.mode === null || c.mode === 'epoll');
+  const threaded = r.configurations.filter((c) => !flat.includes(c));
+  const threads = [...new Set(threaded.map((c) => c.threads))].sort((a, b) => a - b);
+  const modes = [...new Set(threaded.map((c) => c.mode!))];
+  return lineChart({
+    x: { label: 'syscall threads (categories, not to scale)', ticks: threads.map(String) },
+    y: { label: 'median time per 4 KiB read (log scale)', format: formatNs, log: true },
+    series: [
+      ...modes.map((m) => {
+        const measured = threaded.filter((c) => c.mode === m).map((c) => c.threads);
+        const only = measured.length < threads.length ? `; measured with ${measured.join(', ')} syscall thread${measured.join() === '1' ? '' : 's'} only` : '';
+        return { label: `guest, ${m}${only}`, values: threads.map((t) => threaded.find((c) => c.mode === m && c.threads === t)?.medianNs ?? null) };
+      }),
+      ...flat.map((c) => ({ label: `${c.label}; no syscall threads for files, drawn flat`, values: threads.map(() => c.medianNs) })),
+    ],
+  });
+}
+
+function render(r: FileIoResults): Report {
+  const base = r.configurations.find((c) => c.id === 'node-fs');
+  if (!base) throw new Error('file-io: results lack the node-fs baseline');
+  const rows = r.configurations.map((c) => [c.label, formatNs(c.medianNs), `${Math.round(1e9 / c.medianNs).toLocaleString('en-US')}`, `${(base.medianNs / c.medianNs).toFixed(2)}×`]);
+  const chart = plot(r);
+  const { machine } = r;
   const markdown = [
-    `# File reads spread over syscall threads: ${new Date().toISOString().slice(0, 10)}`,
+    `# File reads spread over syscall threads: ${r.date.slice(0, 10)}`,
     '',
-    `Random 4 KiB preads from ${FILES} files of 1 MiB (page cache), 64 in flight, median of ${opts.rounds} rounds. Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}, Node ${machine.node}.`,
+    `Random 4 KiB preads from ${FILES} files of 1 MiB (page cache), 64 in flight, median of ${r.rounds} rounds. Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}, Node ${machine.node}.`,
     '',
     markdownTable(['reader', 'per read', 'reads/s', 'vs Node fs'], rows),
     '',
+    ...plotSection('file-io', chart),
+    '',
     'Command: `npm run bench -- file-io`',
   ].join('\n');
-  const json = { suite: 'file-io', date: new Date().toISOString(), machine, rounds: opts.rounds, reads, configurations: CONFIGS.map((c) => ({ ...c, nsPerRead: samples.get(c.id), medianNs: med(c.id) })) };
-  const files = writeResults('file-io', json, markdown);
-  process.stdout.write(`${markdown}\n\nwrote ${files.join(', ')}\n`);
+  return { markdown, plot: chart };
 }
+
+export const fileIo: Suite<FileIoResults> = { measure, render };

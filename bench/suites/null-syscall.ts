@@ -4,9 +4,10 @@
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { VM, type Mode } from '../../host/index.js';
-import { machineInfo } from '../lib/machine.js';
+import { machineInfo, type MachineInfo } from '../lib/machine.js';
 import { formatNs, markdownTable, median, range } from '../lib/stats.js';
-import { writeResults } from '../lib/output.js';
+import { plotSection, type Report, type Suite } from '../lib/output.js';
+import { lineChart } from '../lib/plot.js';
 
 const GUEST = fileURLToPath(new URL('../../../bench/guests/getpid.wasm', import.meta.url));
 
@@ -24,6 +25,17 @@ export interface NullSyscallOptions {
   rounds: number;
   /** Multiplies every configuration's call count (smaller for a quick run). */
   scale: number;
+}
+
+/** bench/results/null-syscall.json. */
+export interface NullSyscallResults {
+  suite: 'null-syscall';
+  date: string;
+  machine: MachineInfo;
+  rounds: number;
+  scale: number;
+  configurations: (Config & { nsPerCall: number[]; medianNs: number })[];
+  ratios: Record<string, { vsHandoffSpin: number; vsHandoffSleep: number }>;
 }
 
 const CONFIGS: readonly Config[] = [
@@ -55,7 +67,7 @@ async function measure(vm: VM, c: Config, calls: number): Promise<number> {
   return ((end - start) * 1e6) / calls;
 }
 
-export async function nullSyscall(opts: NullSyscallOptions): Promise<void> {
+async function measureAll(opts: NullSyscallOptions): Promise<NullSyscallResults> {
   const vms = new Map<string, VM>();
   for (const c of CONFIGS) vms.set(c.id, await VM.create({ syscallThreads: 1, mode: c.mode, syncSpinUs: c.syncSpinUs }));
   const samples = new Map<string, number[]>(CONFIGS.map((c) => [c.id, []]));
@@ -73,31 +85,52 @@ export async function nullSyscall(opts: NullSyscallOptions): Promise<void> {
   const medians = new Map(CONFIGS.map((c) => [c.id, median(samples.get(c.id)!)]));
   const handoff = medians.get('sync-spin')!;
   const handoffSleep = medians.get('sync-sleep')!;
-  const rows = CONFIGS.map((c) => {
-    const m = medians.get(c.id)!;
-    const [lo, hi] = range(samples.get(c.id)!);
-    return [c.label, formatNs(m), `${formatNs(lo)} – ${formatNs(hi)}`, `${(handoff / m).toFixed(1)}×`, `${(handoffSleep / m).toFixed(1)}×`];
+  return {
+    suite: 'null-syscall',
+    date: new Date().toISOString(),
+    machine: machineInfo(),
+    rounds: opts.rounds,
+    scale: opts.scale,
+    configurations: CONFIGS.map((c) => ({ ...c, nsPerCall: samples.get(c.id)!, medianNs: medians.get(c.id)! })),
+    ratios: Object.fromEntries(CONFIGS.map((c) => [c.id, { vsHandoffSpin: handoff / medians.get(c.id)!, vsHandoffSleep: handoffSleep / medians.get(c.id)! }])),
+  };
+}
+
+/** ns per call against batch size: exception-less varies with it; the others make one call at a time, drawn flat for reference. */
+function plot(r: NullSyscallResults): string {
+  const batched = r.configurations.filter((c) => c.mode === 'exceptionless').sort((a, b) => a.batch - b.batch);
+  const single = r.configurations.filter((c) => c.mode !== 'exceptionless');
+  return lineChart({
+    x: { label: 'calls per exception-less batch (categories, not to scale)', ticks: batched.map((c) => String(c.batch)) },
+    y: { label: 'median time per getpid, as the guest sees it (log scale)', format: formatNs, log: true },
+    series: [
+      { label: 'exception-less, by batch size', values: batched.map((c) => c.medianNs) },
+      ...single.map((c) => ({ label: `${c.label}; one call at a time, drawn flat`, values: batched.map(() => c.medianNs) })),
+    ],
   });
-  const machine = machineInfo();
+}
+
+function render(r: NullSyscallResults): Report {
+  const rows = r.configurations.map((c) => {
+    const [lo, hi] = range(c.nsPerCall);
+    const ratio = r.ratios[c.id]!;
+    return [c.label, formatNs(c.medianNs), `${formatNs(lo)} – ${formatNs(hi)}`, `${ratio.vsHandoffSpin.toFixed(1)}×`, `${ratio.vsHandoffSleep.toFixed(1)}×`];
+  });
+  const { machine } = r;
   const table = markdownTable(['getpid, as the guest sees it', 'median per call', 'range', 'vs hand-off (spin)', 'vs hand-off (sleep)'], rows);
+  const chart = plot(r);
   const markdown = [
-    `# Null system call (getpid): ${new Date().toISOString().slice(0, 10)}`,
+    `# Null system call (getpid): ${r.date.slice(0, 10)}`,
     '',
-    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}, Node ${machine.node}. ${opts.rounds} rounds, median per configuration.`,
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}, Node ${machine.node}. ${r.rounds} rounds, median per configuration.`,
     '',
     table,
     '',
+    ...plotSection('null-syscall', chart),
+    '',
     'Command: `npm run bench -- null-syscall`',
   ].join('\n');
-  const json = {
-    suite: 'null-syscall',
-    date: new Date().toISOString(),
-    machine,
-    rounds: opts.rounds,
-    scale: opts.scale,
-    configurations: CONFIGS.map((c) => ({ ...c, nsPerCall: samples.get(c.id), medianNs: medians.get(c.id) })),
-    ratios: Object.fromEntries(CONFIGS.map((c) => [c.id, { vsHandoffSpin: handoff / medians.get(c.id)!, vsHandoffSleep: handoffSleep / medians.get(c.id)! }])),
-  };
-  const files = writeResults('null-syscall', json, markdown);
-  process.stdout.write(`${markdown}\n\nwrote ${files.join(', ')}\n`);
+  return { markdown, plot: chart };
 }
+
+export const nullSyscall: Suite<NullSyscallResults> = { measure: measureAll, render };

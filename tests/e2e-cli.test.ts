@@ -1,8 +1,9 @@
 // End to end: the flexvm command line (build/host/cli/main.js, what dist/cli.js bundles) run as a
 // child process: help and version, running guests with arguments after --, companions (--with),
-// modes and syscall threads, statistics (--stats, --stats-json), tracing, the demo, and clear errors
-// with their exit statuses (2 for usage errors, 1 for guests that cannot be loaded); the guest's own
-// exit status passes through.
+// modes and syscall threads, statistics (--stats, --stats-json), tracing, the demo, resource limits
+// (--max-fds, --max-pending, with tests/guests/limits.wasm), and clear errors with their exit
+// statuses (2 for usage errors, 1 for guests that cannot be loaded); the guest's own exit status
+// passes through.
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,13 +46,14 @@ const EXIT = guestPath('tests/guests/exit');
 const HELLO = guestPath('tests/guests/hello');
 const SERVER = guestPath('examples/echo/server');
 const CLIENT = guestPath('examples/echo/client');
+const LIMITS = guestPath('tests/guests/limits');
 
 test('--help prints the usage and exits 0; no command prints it and exits 2', async () => {
   const [help, short, none, runHelp] = await Promise.all([flexvm('--help'), flexvm('-h'), flexvm(), flexvm('run', '--help')]);
   for (const [r, code] of [[help, 0], [short, 0], [none, 2], [runHelp, 0]] as const) {
     expectCode(r, code, 'usage');
     assert.match(r.stdout, /^Usage:$/m);
-    for (const option of ['--syscall-threads N', '--mode MODE', '--with', '--stats-json FILE', '--trace', 'flexvm demo']) assert.ok(r.stdout.includes(option), option);
+    for (const option of ['--syscall-threads N', '--mode MODE', '--with', '--stats-json FILE', '--trace', '--max-fds N', '--max-pending N', 'flexvm demo']) assert.ok(r.stdout.includes(option), option);
   }
 });
 
@@ -127,6 +129,39 @@ test('demo runs the echo server and client and prints statistics', async () => {
   assert.match(sync.stderr, /\(sync mode, 2 syscall threads\)/);
 });
 
+test('run --max-fds: descriptors past the limit fail with -EMFILE, on both kernels and in every mode', async () => {
+  // 8 descriptors: the 3 standard streams, then sockets (and, in the sync and epoll modes, the
+  // reactor's epoll set) until socket() fails.
+  const configs = [['os', 'exceptionless', 5], ['os', 'sync', 4], ['os', 'epoll', 4], ['virtual', 'exceptionless', 5]] as const;
+  const rs = await Promise.all(configs.map(([kernel, mode]) => flexvm('run', LIMITS, '--kernel', kernel, '--mode', mode, '--max-fds', '8', '--', '--sockets', '64')));
+  rs.forEach((r, i) => {
+    const [kernel, mode, sockets] = configs[i]!;
+    expectCode(r, 0, `${kernel} ${mode}`);
+    assert.is(r.stdout, `descriptors ${sockets} -24\n`, `${kernel} ${mode}`);
+  });
+  // Without the option: the default limit (65536) is far away.
+  const plain = await flexvm('run', LIMITS, '--', '--sockets', '64');
+  expectCode(plain, 0, 'default limit');
+  assert.is(plain.stdout, 'descriptors 64 0\n');
+});
+
+test('run --max-pending: waiting calls past the limit complete at once with -EAGAIN', async () => {
+  // Eight sleeps submitted together: three wait their 300 ms, five are refused. The sync and epoll
+  // modes sleep with timers in the guest (libflexsc's reactor), so only the exceptionless mode is
+  // limited here.
+  const [os, virtual, plain] = await Promise.all([
+    flexvm('run', LIMITS, '--max-pending', '3', '--', '--sleeps', '8', '--sleep-ms', '300'),
+    flexvm('run', LIMITS, '--kernel', 'virtual', '--max-pending', '3', '--', '--sleeps', '8', '--sleep-ms', '300'),
+    flexvm('run', LIMITS, '--', '--sleeps', '8', '--sleep-ms', '300'),
+  ]);
+  for (const [r, what] of [[os, 'os'], [virtual, 'virtual']] as const) {
+    expectCode(r, 0, what);
+    assert.is(r.stdout, 'sleeps 3 5 0\n', what);
+  }
+  expectCode(plain, 0, 'default limit');
+  assert.is(plain.stdout, 'sleeps 8 0 0\n');
+});
+
 test('a guest that traps: status 134 and the message on standard error', async () => {
   const r = await flexvm('run', guestPath('tests/guests/crash'), '--', '--how', 'oob');
   expectCode(r, 134, 'trap');
@@ -178,6 +213,13 @@ test('usage errors: exit 2 with the reason and a pointer to --help', async () =>
     [['run', HELLO, 'extra'], /unexpected argument "extra" \(guest arguments go after --\)/],
     [['frobnicate'], /unknown command "frobnicate"/],
     [['demo', '--mode', 'turbo'], /unknown mode "turbo"/],
+    [['run', HELLO, '--max-fds', '0'], /--max-fds must be an integer from 1 to 1048576, got "0"/],
+    [['run', HELLO, '--max-fds=-3'], /--max-fds must be an integer from 1 to 1048576, got "-3"/],
+    [['run', HELLO, '--max-fds', '2.5'], /--max-fds must be an integer from 1 to 1048576, got "2\.5"/],
+    [['run', HELLO, '--max-fds', '1048577'], /--max-fds must be an integer from 1 to 1048576, got "1048577"/],
+    [['run', HELLO, '--max-fds'], /Option '--max-fds <value>' argument missing/],
+    [['run', HELLO, '--max-pending', 'many'], /--max-pending must be an integer from 1 to 1048576, got "many"/],
+    [['demo', '--max-pending', '0'], /--max-pending must be an integer from 1 to 1048576, got "0"/],
   ];
   const rs = await Promise.all(cases.map(([args]) => flexvm(...args)));
   rs.forEach((r, i) => {

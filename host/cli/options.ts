@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { Limits } from '../kernel/kernel.js';
 import type { Mode } from '../runtime/vm.js';
 
 /** A command-line mistake: reported with the usage hint and exit status 2. */
@@ -18,9 +19,13 @@ export interface RunOptions {
   readonly spinUs: number;
   readonly trace: boolean;
   readonly listenAny: boolean;
+  /** The VM's limits per guest (--max-fds, --max-pending); absent: the defaults. */
+  readonly limits: Partial<Limits>;
 }
 
 const KERNELS = ['os', 'virtual'];
+/** Upper bound of --max-fds and --max-pending: Linux's fs.nr_open default, the most RLIMIT_NOFILE can be. */
+const MAX_LIMIT = 1 << 20;
 const MODES: readonly Mode[] = ['exceptionless', 'sync', 'epoll'];
 
 function positiveInt(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
@@ -56,6 +61,8 @@ export function parseRunOptions(argv: readonly string[], wantsGuest: boolean, de
         'spin-us': { type: 'string' },
         trace: { type: 'boolean' },
         'listen-any': { type: 'boolean' },
+        'max-fds': { type: 'string' },
+        'max-pending': { type: 'string' },
       },
     });
   } catch (err) {
@@ -97,6 +104,15 @@ export function parseRunOptions(argv: readonly string[], wantsGuest: boolean, de
     spinUs: positiveInt('spin-us', v['spin-us'], 100, 0, 1_000_000),
     trace: v.trace ?? false,
     listenAny: v['listen-any'] ?? false,
+    limits: limitsOf(v['max-fds'], v['max-pending']),
+  };
+}
+
+/** Only the limits given on the command line: the VM fills in the rest from DEFAULT_LIMITS. */
+function limitsOf(maxFds: string | undefined, maxPending: string | undefined): Partial<Limits> {
+  return {
+    ...(maxFds !== undefined ? { maxFds: positiveInt('max-fds', maxFds, 0, 1, MAX_LIMIT) } : {}),
+    ...(maxPending !== undefined ? { maxPending: positiveInt('max-pending', maxPending, 0, 1, MAX_LIMIT) } : {}),
   };
 }
 

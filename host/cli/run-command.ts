@@ -23,6 +23,7 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
     syscallThreads: opts.syscallThreads,
     mode: opts.mode,
     spinUs: opts.spinUs,
+    limits: opts.limits,
     ...(opts.trace ? { trace: (line: string) => process.stderr.write(line + '\n') } : {}),
   });
   const started: Guest[] = [];

@@ -1,3 +1,5 @@
+import { DEFAULT_LIMITS } from '../kernel/kernel.js';
+
 export const USAGE = `flexvm: run WebAssembly guests whose system calls never trap
 
 Usage:
@@ -18,6 +20,10 @@ Options for run and demo:
   --env KEY=VALUE                set an environment variable for the guest (repeatable)
   --with "GUEST.wasm [ARGS]"     start another guest in the same VM first, e.g. a server the main
                                  guest talks to; it is stopped when the main guest exits (repeatable)
+  --max-fds N                    open descriptors per guest, standard streams included; past it,
+                                 calls that create one fail with -EMFILE (default: ${DEFAULT_LIMITS.maxFds})
+  --max-pending N                calls a guest may have in flight (the os kernel counts per syscall
+                                 thread); past it, new calls fail with -EAGAIN (default: ${DEFAULT_LIMITS.maxPending})
   --stats                        print the run's statistics to standard error at exit
   --stats-json FILE              write them as JSON to FILE
   --spin-us N                    idle polling of a syscall thread before it sleeps (default: 100)

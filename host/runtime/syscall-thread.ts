@@ -410,7 +410,10 @@ export class SyscallThread implements CallSink {
 
   private cancelledBeforeClaim(g: GuestSlot, index: number): void {
     const w = g.entryW(index);
-    const call = new EntryCall(this, g, index, this.index, g.i32[w + EW_SYSNO]!, 0, 0, 0, 0, 0, 0, 0);
+    const sysno = g.i32[w + EW_SYSNO]!;
+    const call = new EntryCall(this, g, index, this.index, sysno, 0, 0, 0, 0, 0, 0, 0);
+    // The guest posted it: it counts as submitted, so that completed never exceeds submitted.
+    if (sysno >>> 0 < SYSNO_LIMIT) g.submittedBySysno[sysno]!++;
     call.cancelRequested = true;
     call.complete(-ECANCELED);
   }

@@ -121,6 +121,10 @@ export async function start(vm: VM, rel: string, opts: RunOptions = {}): Promise
     if (timedOut) {
       throw new Error(`${rel} (${opts.mode ?? vm.mode}, ${vm.threads} threads) did not finish within ${timeoutMs} ms; stdout:\n${out}\nstderr:\n${err}`);
     }
+    // Every guest of every end-to-end test: a call completes only after it was submitted.
+    for (const [name, c] of Object.entries(result.stats.bySyscall)) {
+      if (c.completed > c.submitted) throw new Error(`${rel}: ${name} counted ${c.completed} completed but ${c.submitted} submitted`);
+    }
     return { result, status: result.status, stdout: out, stderr: err };
   });
   return { guest, done, stdout: () => out, stderr: () => err };

@@ -208,7 +208,7 @@ const AS_TYPES = { fd: 'i32', ptr: 'usize', cstr: 'usize', u32: 'u32', i32: 'i32
 function guestCalls() {
   const L = [`// ${BANNER}`, '// One submission wrapper per system call: packs the arguments into the entry\'s 32-bit slots', '// (64-bit values as lo/hi pairs) and names the routing descriptor (-1: any syscall thread) and how', '// the call may wait (0 prompt, 1 for room, 2 for an outside event).', ''];
   L.push('import { Request } from "./request";');
-  L.push('import { submit } from "./core";');
+  L.push('import { submit, firstPollFd } from "./core";');
   L.push('');
   for (const sc of abi.syscalls) {
     const sl = slots(sc);
@@ -220,7 +220,12 @@ function guestCalls() {
         a[s.slot + 1] = `<i32>(${s.name} >> 32)`;
       } else a[s.slot] = `<i32>${s.name}`;
     }
-    const route = sc.route >= 0 ? sl[sc.route].name : '-1';
+    const route =
+      sc.route >= 0
+        ? sl[sc.route].name
+        : sc.route_pollfds !== undefined
+          ? `firstPollFd(${sl[sc.route_pollfds].name}, ${sl[sc.route_pollfds + 1].name})`
+          : '-1';
     if (sc.doc) L.push(`/** ${sc.doc} */`);
     L.push(`export function ${sc.name}(req: Request | null${params.length ? ', ' + params.join(', ') : ''}): i32 {`);
     L.push(`  return submit(req, ${sc.nr}, ${a.join(', ')}, ${route}, ${waitsOf(sc)});`);
@@ -304,7 +309,7 @@ function reference() {
   L.push('| nr | name | slots | route | waits |', '|---:|---|---|---|---|');
   for (const sc of abi.syscalls) {
     const sl = slots(sc).map((s) => `${s.slot}${s.type === 'i64' ? '-' + (s.slot + 1) : ''}: ${s.name} (${s.type})`).join(', ');
-    L.push(`| ${sc.nr} | \`${sc.name}\` | ${sl || '—'} | ${sc.route >= 0 ? '`' + sc.args[sc.route][0] + '`' : 'any'} | ${sc.waits ?? ''} |`);
+    L.push(`| ${sc.nr} | \`${sc.name}\` | ${sl || '—'} | ${sc.route >= 0 ? '`' + sc.args[sc.route][0] + '`' : sc.route_pollfds !== undefined ? '`' + sc.args[sc.route_pollfds][0] + '[0].fd`' : 'any'} | ${sc.waits ?? ''} |`);
   }
   L.push('', '## errno', '', Object.entries(abi.errno).map(([k, v]) => `\`${k}\`=${v}`).join(', '), '');
   L.push('## Structures', '');

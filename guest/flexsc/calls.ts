@@ -4,7 +4,7 @@
 // the call may wait (0 prompt, 1 for room, 2 for an outside event).
 
 import { Request } from "./request";
-import { submit } from "./core";
+import { submit, firstPollFd } from "./core";
 
 export function read(req: Request | null, fd: i32, buf: usize, count: u32): i32 {
   return submit(req, 0, <i32>fd, <i32>buf, <i32>count, 0, 0, 0, fd, 2);
@@ -20,7 +20,7 @@ export function fstat(req: Request | null, fd: i32, statbuf: usize): i32 {
 }
 /** timeout in milliseconds, -1 waits forever */
 export function poll(req: Request | null, fds: usize, nfds: u32, timeout_ms: i32): i32 {
-  return submit(req, 7, <i32>fds, <i32>nfds, <i32>timeout_ms, 0, 0, 0, -1, 2);
+  return submit(req, 7, <i32>fds, <i32>nfds, <i32>timeout_ms, 0, 0, 0, firstPollFd(fds, nfds), 2);
 }
 export function lseek(req: Request | null, fd: i32, offset: i64, whence: i32): i32 {
   return submit(req, 8, <i32>fd, <i32>offset, <i32>(offset >> 32), <i32>whence, 0, 0, fd, 0);

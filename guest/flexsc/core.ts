@@ -44,6 +44,16 @@ function ensureInit(): i32 {
 }
 
 /**
+ * The thread a poll goes to: the one that owns its first descriptor (a poll over descriptors of
+ * several threads cannot work with the os kernel, which keeps each socket on its thread). -1 (any
+ * thread) when there is none, or when the array is not in memory: the kernel then answers EFAULT.
+ */
+export function firstPollFd(fds: usize, nfds: u32): i32 {
+  if (nfds == 0 || fds + 4 > (<usize>memory.size() << 16)) return -1;
+  return load<i32>(fds);
+}
+
+/**
  * Submits one call (the generated wrappers in calls.ts call this). Returns 0 when the call is
  * accepted: its handler will run exactly once, from the loop. Returns -errno when it is refused
  * (the library is not registered, or `req` is still in flight): nothing will call back.

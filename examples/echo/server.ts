@@ -49,14 +49,6 @@ class IdleTimer extends flexsc.Request {
   }
 }
 
-function parseAddr(s: string): u32 {
-  const parts = s.split(".");
-  if (parts.length != 4) return <u32>flexsc.INADDR_LOOPBACK;
-  let a: u32 = 0;
-  for (let i = 0; i < 4; i++) a = (a << 8) | (<u32>parseInt(parts[i], 10) & 0xff);
-  return a;
-}
-
 function fail(what: string, r: i64): void {
   logLine("echo-server: " + what + " failed: " + r.toString());
   process.exit(1);
@@ -165,7 +157,9 @@ listenFd = <i32>fd;
 const one = new ArrayBuffer(4);
 store<i32>(flexsc.ptr(one), 1);
 flexsc.syscallSync(flexsc.SYS_setsockopt, listenFd, flexsc.SOL_SOCKET, flexsc.SO_REUSEADDR, <i32>flexsc.ptr(one), 4);
-const addr = flexsc.sockaddrIn(port, parseAddr(host));
+const hostAddr = flexsc.inetAddr(host);
+if (hostAddr < 0) fail("reading --host " + host + " as an IPv4 address", -flexsc.EINVAL);
+const addr = flexsc.sockaddrIn(port, <u32>hostAddr);
 let rc = flexsc.syscallSync(flexsc.SYS_bind, listenFd, <i32>flexsc.ptr(addr), flexsc.SOCKADDR_IN_SIZE);
 if (rc < 0) fail("bind to port " + port.toString(), rc);
 rc = flexsc.syscallSync(flexsc.SYS_listen, listenFd, backlog);

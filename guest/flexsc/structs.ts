@@ -29,6 +29,29 @@ export function sockaddrIn(port: i32, addr: u32 = <u32>INADDR_LOOPBACK): ArrayBu
   return b;
 }
 
+/**
+ * Parses a dotted-quad IPv4 address ("127.0.0.1") like inet_pton: four decimal numbers of 0-255.
+ * Returns the address in host byte order, or -1 when `text` is not one.
+ */
+export function inetAddr(text: string): i64 {
+  const parts = text.split(".");
+  if (parts.length != 4) return -1;
+  let a: u32 = 0;
+  for (let i = 0; i < 4; i++) {
+    const part = parts[i];
+    if (part.length == 0 || part.length > 3) return -1;
+    let n: u32 = 0;
+    for (let j = 0; j < part.length; j++) {
+      const c = part.charCodeAt(j);
+      if (c < 48 || c > 57) return -1;
+      n = n * 10 + <u32>(c - 48);
+    }
+    if (n > 255) return -1;
+    a = (a << 8) | n;
+  }
+  return <i64>a;
+}
+
 /** The port (host byte order) of the sockaddr_in at `p`. */
 export function sockaddrPort(p: usize): i32 {
   return <i32>bswap16(load<u16>(p + SOCKADDR_IN_SIN_PORT));

@@ -3,8 +3,6 @@ import { GuestFault, SysError } from '../kernel/errors.js';
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
-/** Refreshes of `memory.buffer` before an access past its end counts as a fault (see awaitGrowth). */
-const GROWTH_RETRIES = 256;
 
 /**
  * Bounds-checked access to a guest's shared linear memory from any host thread.
@@ -29,7 +27,7 @@ export class GuestMemory {
 
   /** Current size in bytes (refreshing the views if the memory grew). */
   get size(): number {
-    this.refresh();
+    this.awaitGrowth(0);
     return this.u8.length;
   }
 
@@ -55,18 +53,19 @@ export class GuestMemory {
   }
 
   /**
-   * V8 tells the other threads that a shared memory grew with an interrupt, handled at a thread's
-   * next stack check (a call or a loop back-edge). A call the guest posted just after growing its
-   * memory can reach a syscall thread before that, while `memory.buffer` still has the old length
-   * (seen in CI: a guest's write of a freshly allocated buffer failed with EFAULT). Looping gives
-   * V8 those stack checks; a pointer truly out of bounds costs a few microseconds more.
+   * A shared memory grown by the guest's thread is not always seen at once by another thread: V8
+   * refreshes an isolate's `memory.buffer` when that isolate handles the grow interrupt, or when it
+   * grows the memory itself (CI saw a guest's write of a freshly allocated buffer fail with EFAULT,
+   * once in many runs). `grow(0)` makes this thread read the memory's current length.
    */
   private awaitGrowth(end: number): boolean {
-    for (let i = 0; i < GROWTH_RETRIES; i++) {
-      this.refresh();
-      if (end <= this.u8.length) return true;
+    try {
+      this.memory.grow(0);
+    } catch {
+      return false; // not a memory that can grow: its size is what we have
     }
-    return false;
+    this.refresh();
+    return end <= this.u8.length;
   }
 
   /** A view (no copy) of guest bytes. Copy it before keeping it past the current call. */

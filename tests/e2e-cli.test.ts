@@ -145,18 +145,18 @@ test('run --max-fds: descriptors past the limit fail with -EMFILE, on both kerne
   assert.is(plain.stdout, 'descriptors 64 0\n');
 });
 
-test('run --max-pending: waiting calls past the limit complete at once with -EAGAIN', async () => {
-  // Eight sleeps submitted together: three wait their 300 ms, five are refused. The sync and epoll
-  // modes sleep with timers in the guest (libflexsc's reactor), so only the exceptionless mode is
-  // limited here.
+test('run --max-pending: waiting calls past the limit complete at once with -EAGAIN; close still runs', async () => {
+  // Eight sleeps submitted together: three wait their 300 ms, five are refused; a close submitted
+  // after them runs (it only gives back). The sync and epoll modes sleep with timers in the guest
+  // (libflexsc's reactor), so only the exceptionless mode is limited here.
   const [os, virtual, plain] = await Promise.all([
-    flexvm('run', LIMITS, '--max-pending', '3', '--', '--sleeps', '8', '--sleep-ms', '300'),
-    flexvm('run', LIMITS, '--kernel', 'virtual', '--max-pending', '3', '--', '--sleeps', '8', '--sleep-ms', '300'),
+    flexvm('run', LIMITS, '--max-pending', '3', '--', '--sleeps', '8', '--sleep-ms', '300', '--close'),
+    flexvm('run', LIMITS, '--kernel', 'virtual', '--max-pending', '3', '--', '--sleeps', '8', '--sleep-ms', '300', '--close'),
     flexvm('run', LIMITS, '--', '--sleeps', '8', '--sleep-ms', '300'),
   ]);
   for (const [r, what] of [[os, 'os'], [virtual, 'virtual']] as const) {
     expectCode(r, 0, what);
-    assert.is(r.stdout, 'sleeps 3 5 0\n', what);
+    assert.is(r.stdout, 'close 0\nsleeps 3 5 0\n', what);
   }
   expectCode(plain, 0, 'default limit');
   assert.is(plain.stdout, 'sleeps 8 0 0\n');

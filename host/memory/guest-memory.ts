@@ -3,6 +3,9 @@ import { GuestFault, SysError } from '../kernel/errors.js';
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
+/** FLEXVM_DEBUG_FAULTS=1: print every fault a guest's pointer causes, with the host stack. */
+const DEBUG_FAULTS = process.env['FLEXVM_DEBUG_FAULTS'] === '1';
+
 
 /**
  * Bounds-checked access to a guest's shared linear memory from any host thread.
@@ -48,7 +51,10 @@ export class GuestMemory {
     const end = p + (len >>> 0);
     if (end > this.u8.length) {
       this.refresh();
-      if (end > this.u8.length && !this.awaitGrowth(end)) throw new GuestFault(p, len);
+      if (end > this.u8.length && !this.awaitGrowth(end)) {
+        if (DEBUG_FAULTS) console.error(`flexvm: fault [${p}, +${len >>> 0}) in ${this.u8.length} bytes\n${new Error().stack}`);
+        throw new GuestFault(p, len);
+      }
     }
   }
 

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import {
-  ST_SUBMITTED, ST_BUSY, ST_DONE, ST_CANCEL, ECANCELED, EAGAIN, EIO,
+  ST_SUBMITTED, ST_BUSY, ST_DONE, ST_CANCEL, ECANCELED, EAGAIN, EIO, SYS_close,
   EW_STATUS, EW_SYSNO, EW_ARG0, EW_ARG1, EW_ARG2, EW_ARG3, EW_ARG4, EW_ARG5, EW_RET, EW_RET_HI, EW_FLAGS, EW_SEQ,
   EW_THREAD, EW_HOST, T_SQ_TAIL, T_CANCEL_TAIL, T_DOORBELL, T_NEEDS_WAKEUP,
   H_CLAIMED, H_COMPLETED, H_BATCHES, H_SCANS, H_SLEEPS, H_WAKEUPS, H_NOTIFIES, H_CANCEL_WON, H_CANCEL_LOST,
@@ -513,7 +513,8 @@ export class SyscallThread implements CallSink {
   private run(g: GuestSlot, call: EntryCall): void {
     const sysno = call.sysno;
     if (sysno >>> 0 < SYSNO_LIMIT) g.submittedBySysno[sysno]!++;
-    if (g.inflight.size >= this.options.limits.maxPending) {
+    // The cap bounds what a guest can park in the kernel; a close only gives back, so it always runs.
+    if (g.inflight.size >= this.options.limits.maxPending && sysno !== SYS_close) {
       call.complete(-EAGAIN);
       return;
     }

@@ -193,6 +193,13 @@ function guestAs() {
   L.push('');
   for (const [k, v] of Object.entries(abi.errno)) L.push(`export const ${k}: i32 = ${v};`);
   L.push('');
+  L.push('/** The name of errno `e` (either sign: `-98` and `98` are "EADDRINUSE"), or "errno N". */');
+  L.push('export function errnoName(e: i64): string {');
+  L.push('  const n = e < 0 ? -e : e;');
+  for (const [k, v] of Object.entries(abi.errno)) L.push(`  if (n == ${v}) return "${k}";`);
+  L.push('  return "errno " + n.toString();');
+  L.push('}');
+  L.push('');
   for (const [k, v] of Object.entries(abi.constants)) L.push(`export const ${k}: i32 = ${v};`);
   L.push('');
   for (const [name, st] of Object.entries(abi.structs)) {

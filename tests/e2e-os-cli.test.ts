@@ -61,6 +61,24 @@ test('httpd without its document root granted: exit 1 and a hint', async () => {
   assert.match(c.stderr, /httpd: the document root \/www is not a directory \(-2\); grant one with --dir HOST:\/www/);
 });
 
+test('a port already in use: exit 1 and the errno by name; a bad --host is refused', async () => {
+  const holder = net.createServer();
+  await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+  const port = (holder.address() as net.AddressInfo).port;
+  try {
+    const c = Child.cli(['run', ECHO, '--', '--port', String(port)]);
+    const r = await within(c.exited, 10_000, 'exit');
+    assert.is(r.code, 1, c.stderr);
+    assert.match(c.stderr, new RegExp(`echo-server: listen failed: EADDRINUSE \\(-98\\)`));
+    const h = Child.cli(['run', HTTPD, '--dir', `${WWW}:/www`, '--', '--host', '127.1', '--port', '0']);
+    const rh = await within(h.exited, 10_000, 'exit');
+    assert.is(rh.code, 1, h.stderr);
+    assert.match(h.stderr, /httpd: reading --host 127\.1 as an IPv4 address failed: EINVAL \(-22\)/);
+  } finally {
+    holder.close();
+  }
+});
+
 for (const mode of MODES) {
   test(`Ctrl-C stops httpd and echo servers cleanly: status 130 and statistics [${mode}]`, async () => {
     const httpd = Child.cli(['run', HTTPD, '--mode', mode, '--syscall-threads', '2', '--stats', '--dir', `${WWW}:/www`, '--', '--root', '/www', '--port', '0']);

@@ -34,7 +34,7 @@ class Conn extends flexsc.Request {
 }
 
 function fail(c: Conn, what: string, r: i64): void {
-  logLine("echo-client: connection " + c.id.toString() + ": " + what + ": " + r.toString());
+  logLine("echo-client: connection " + c.id.toString() + ": " + what + ": " + (r < 0 ? flexsc.errnoName(r) + " (" + r.toString() + ")" : r.toString()));
   process.exit(1);
 }
 

@@ -50,7 +50,7 @@ class IdleTimer extends flexsc.Request {
 }
 
 function fail(what: string, r: i64): void {
-  logLine("echo-server: " + what + " failed: " + r.toString());
+  logLine("echo-server: " + what + " failed: " + flexsc.errnoName(r) + " (" + r.toString() + ")");
   process.exit(1);
 }
 

@@ -106,7 +106,7 @@ class Timer extends flexsc.Request {
 }
 
 function fail(what: string, r: i64): void {
-  logLine("httpd: " + what + " failed: " + r.toString());
+  logLine("httpd: " + what + " failed: " + flexsc.errnoName(r) + " (" + r.toString() + ")");
   process.exit(1);
 }
 

@@ -67,11 +67,12 @@ function listen(p: P): { fd: number; port: number } {
   return { fd, port: p.readSockaddr(addr).port };
 }
 
-test('kernel properties: asynchronous completions (sockets, timers), synchronous files', () => {
+test('kernel properties: asynchronous completions (sockets, timers), synchronous files here and on socketless syscall threads', () => {
   const { k } = setup();
   assert.ok(k.asynchronous);
   assert.ok(k.fsd.synchronous);
-  assert.not.ok(new OsKernel().fsd.synchronous);
+  assert.ok(new OsKernel().fsd.synchronous, 'a syscall thread without sockets (fileIo auto)');
+  assert.not.ok(new OsKernel({ kind: 'os', extra: { fileIo: 'threadpool' } }).fsd.synchronous);
 });
 
 test('listen answers at once, failures too (the errno is inferred, the real one logged if it differs)', async () => {

@@ -78,11 +78,17 @@ type P = TestProcess<OsProcess>;
 
 
 /**
- * The same file tests in both modes: on a syscall thread (asynchronous fs, calls complete from the
- * event loop) and colocated (every file call must complete inside syscall()).
+ * The same file tests in three settings: on a syscall thread with the threadpool (asynchronous fs,
+ * calls complete from the event loop), on a syscall thread with fileIo 'auto' (the default: file
+ * calls complete inside syscall() until the test makes a socket), and colocated (always inside).
  */
-for (const colocated of [false, true]) {
-  const t = suite(colocated ? 'os files (colocated, synchronous)' : 'os files (syscall thread, asynchronous)');
+const SETTINGS = [
+  { name: 'os files (syscall thread, threadpool)', colocated: false, fileIo: 'threadpool' },
+  { name: 'os files (syscall thread, auto: synchronous until a socket)', colocated: false, fileIo: 'auto' },
+  { name: 'os files (colocated, synchronous)', colocated: true, fileIo: 'auto' },
+] as const;
+for (const { name, colocated, fileIo } of SETTINGS) {
+  const t = suite(name);
   const fx = new Fixtures<OsProcess>({ close: true });
 
   t.after.each(() => fx.cleanup());
@@ -94,15 +100,19 @@ for (const colocated of [false, true]) {
       fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
       fs.writeFileSync(path.join(dir, name), text);
     }
-    const k = new OsKernel({ kind: 'os' }, { thread: 0, threadCount: 1, colocated, log: () => {} });
+    const k = new OsKernel({ kind: 'os', extra: { fileIo } }, { thread: 0, threadCount: 1, colocated, log: () => {} });
+    kernel = k;
     const h = fx.harness(k);
     const p = h.spawn({ grants: [{ hostPath: dir, guestPath: '/data' }], ...(maxFds ? { limits: { maxFds } } : {}) });
     return { dir, h, p };
   }
 
-  /** A call's result: immediate in colocated mode (asserted), awaited otherwise. */
+  /** The kernel of the running test. */
+  let kernel: OsKernel | null = null;
+
+  /** A call's result: immediate while file calls are synchronous (asserted), awaited otherwise. */
   async function run(r: number | PendingCall): Promise<number> {
-    if (colocated) return now(r);
+    if (kernel?.fsd.synchronous) return now(r);
     return settled(r);
   }
 
@@ -459,6 +469,29 @@ for (const colocated of [false, true]) {
     assert.is(hostFdsUnder(dir), 1);
     assert.is(await sys(p, SYS_close, fd), 0);
     await until(() => hostFdsUnder(dir) === 0, 2000, 'no host descriptor left open');
+  });
+
+  t.run();
+}
+
+{
+  const t = suite('os files: fileIo auto');
+  const fx = new Fixtures<OsProcess>({ close: true });
+  t.after.each(() => fx.cleanup());
+
+  t('a syscall thread reads files synchronously until its first socket, then on the threadpool', async () => {
+    const dir = fx.tempDir('flexvm-os-fileio-');
+    fs.writeFileSync(path.join(dir, 'f'), 'hello');
+    const k = new OsKernel({ kind: 'os' }, { thread: 0, threadCount: 1, colocated: false, log: () => {} });
+    const p = fx.harness(k).spawn({ grants: [{ hostPath: dir, guestPath: '/data' }] });
+    const fd = now(p.sys(SYS_openat, AT_FDCWD, p.cstr('/data/f'), O_RDONLY, 0));
+    const buf = p.alloc(16);
+    assert.is(now(p.sys(SYS_pread64, fd, buf, 16, 0, 0)), 5, 'no socket yet: answered inside syscall()');
+    assert.ok(now(p.sys(SYS_socket, AF_INET, SOCK_STREAM, 0)) >= 0);
+    const r = p.sys(SYS_pread64, fd, buf, 16, 0, 0);
+    assert.instance(r, PendingCall, 'with a socket on the thread the read goes to the threadpool');
+    assert.is(await settled(r), 5);
+    assert.is(p.string(buf, 5), 'hello');
   });
 
   t.run();

@@ -58,7 +58,8 @@ function setup(threads: number, options: { maxFds?: number; stdin?: string } = {
   fs.writeFileSync(path.join(dir, 'b.txt'), 'BBBB');
   fs.mkdirSync(path.join(dir, 'sub'));
   fs.writeFileSync(path.join(dir, 'sub', 'c.txt'), 'ccc');
-  const kernels = Array.from({ length: threads }, (_, t) => new OsKernel({ kind: 'os' }, { thread: t, threadCount: threads, log: () => {} }));
+  // The threadpool: these tests watch file calls in flight on one thread while another acts.
+  const kernels = Array.from({ length: threads }, (_, t) => new OsKernel({ kind: 'os', extra: { fileIo: 'threadpool' } }, { thread: t, threadCount: threads, log: () => {} }));
   const h = fx.harness(kernels);
   const p = h.spawn({
     grants: [{ hostPath: dir, guestPath: '/data' }],

@@ -1,7 +1,9 @@
 // File work spread over syscall threads: random 4 KiB preads from 8 files (64 in flight) by a guest
 // on the os kernel, exception-less with 1, 2 and 4 syscall threads (each openat goes to the next
-// thread, so descriptors and their reads spread over the threads), in sync and epoll modes, and the
-// same reads written directly on Node's fs, side by side; medians over interleaved rounds.
+// thread, so descriptors and their reads spread over the threads) with the os kernel's two ways of
+// running file calls (fileIo 'auto': synchronously on a thread without sockets, the default; and
+// 'threadpool': libuv's pool), in sync and epoll modes, and the same reads written directly on
+// Node's fs, side by side; medians over interleaved rounds.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,12 +27,17 @@ interface Config {
   readonly label: string;
   readonly mode: Mode | null;
   readonly threads: number;
+  /** The os kernel's fileIo option (absent in results from before it existed: the threadpool). */
+  readonly fileIo?: 'auto' | 'threadpool';
 }
 
+const plural = (t: number): string => `${t} syscall thread${t > 1 ? 's' : ''}`;
+const THREADS = threadCounts([1, 2, 4]);
 const CONFIGS: readonly Config[] = [
   { id: 'node-fs', label: 'Node `fs` (baseline)', mode: null, threads: 0 },
-  ...threadCounts([1, 2, 4]).map((t): Config => ({ id: `exceptionless-${t}`, label: `guest, exceptionless, ${t} syscall thread${t > 1 ? 's' : ''}`, mode: 'exceptionless', threads: t })),
-  { id: 'sync-1', label: 'guest, sync, 1 syscall thread', mode: 'sync', threads: 1 },
+  ...THREADS.map((t): Config => ({ id: `exceptionless-${t}`, label: `guest, exceptionless, ${plural(t)}`, mode: 'exceptionless', threads: t, fileIo: 'auto' })),
+  ...THREADS.map((t): Config => ({ id: `exceptionless-pool-${t}`, label: `guest, exceptionless, ${plural(t)}, libuv threadpool`, mode: 'exceptionless', threads: t, fileIo: 'threadpool' })),
+  { id: 'sync-1', label: 'guest, sync, 1 syscall thread', mode: 'sync', threads: 1, fileIo: 'auto' },
   { id: 'epoll', label: 'guest, epoll (files read synchronously on its thread)', mode: 'epoll', threads: 1 },
 ];
 
@@ -76,7 +83,9 @@ async function measure(opts: { rounds: number; scale: number }): Promise<FileIoR
   const vms = new Map<string, VM>();
   const samples = new Map<string, number[]>(CONFIGS.map((c) => [c.id, []]));
   try {
-    for (const c of CONFIGS) if (c.mode) vms.set(c.id, await VM.create({ kernel: 'os', syscallThreads: c.threads, mode: c.mode }));
+    for (const c of CONFIGS) {
+      if (c.mode) vms.set(c.id, await VM.create({ kernel: { kind: 'os', extra: { fileIo: c.fileIo } }, syscallThreads: c.threads, mode: c.mode }));
+    }
     for (let round = 0; round < opts.rounds; round++) {
       for (const c of CONFIGS) {
         const ns = c.mode ? await measureGuest(vms.get(c.id)!, c, dir, reads) : measureNode(dir, reads);
@@ -101,15 +110,16 @@ function plot(r: FileIoResults): string {
   const flat = r.configurations.filter((c) => c.mode === null || c.mode === 'epoll');
   const threaded = r.configurations.filter((c) => !flat.includes(c));
   const threads = [...new Set(threaded.map((c) => c.threads))].sort((a, b) => a - b);
-  const modes = [...new Set(threaded.map((c) => c.mode!))];
+  const seriesOf = (c: Config): string => (c.fileIo === 'threadpool' ? `${c.mode}, libuv threadpool` : c.mode!);
+  const names = [...new Set(threaded.map(seriesOf))];
   return lineChart({
     x: { label: 'syscall threads (categories, not to scale)', ticks: threads.map(String) },
     y: { label: 'median time per 4 KiB read (log scale)', format: formatNs, log: true },
     series: [
-      ...modes.map((m) => {
-        const measured = threaded.filter((c) => c.mode === m).map((c) => c.threads);
+      ...names.map((name) => {
+        const measured = threaded.filter((c) => seriesOf(c) === name).map((c) => c.threads);
         const only = measured.length < threads.length ? `; measured with ${measured.join(', ')} syscall thread${measured.join() === '1' ? '' : 's'} only` : '';
-        return { label: `guest, ${m}${only}`, values: threads.map((t) => threaded.find((c) => c.mode === m && c.threads === t)?.medianNs ?? null) };
+        return { label: `guest, ${name}${only}`, values: threads.map((t) => threaded.find((c) => seriesOf(c) === name && c.threads === t)?.medianNs ?? null) };
       }),
       ...flat.map((c) => ({ label: `${c.label}; no syscall threads for files, drawn flat`, values: threads.map(() => c.medianNs) })),
     ],
@@ -125,7 +135,7 @@ function render(r: FileIoResults): Report {
   const markdown = [
     `# File reads spread over syscall threads: ${r.date.slice(0, 10)}`,
     '',
-    `Random 4 KiB preads from ${FILES} files of 1 MiB (page cache), 64 in flight, median of ${r.rounds} rounds. Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}, Node ${machine.node}.`,
+    `Random 4 KiB preads from ${FILES} files of 1 MiB (page cache), 64 in flight, median of ${r.rounds} rounds. Exception-less rows read files synchronously on their syscall threads (the os kernel's default on a thread without sockets) unless they say "libuv threadpool". Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}, Node ${machine.node}.`,
     '',
     markdownTable(['reader', 'per read', 'reads/s', 'vs Node fs'], rows),
     '',

@@ -49,8 +49,11 @@ export class OsKernel implements Kernel<OsProcess> {
   /** Sockets and timers complete calls from the event loop, in either mode. */
   readonly asynchronous = true;
   readonly sched: EventLoopScheduler;
-  /** Synchronous file I/O on the guest's own thread (colocated), the threadpool otherwise. */
-  readonly fsd: FsDriver;
+  /**
+   * How file calls run now: synchronously on the guest's own thread (colocated), and on a syscall
+   * thread until its first socket (fileIo 'auto'); on libuv's threadpool otherwise.
+   */
+  fsd: FsDriver;
   readonly colocated: boolean;
   readonly thread: number;
   private readonly threadCount: number;
@@ -67,12 +70,16 @@ export class OsKernel implements Kernel<OsProcess> {
     this.thread = context?.thread ?? 0;
     this.threadCount = Math.max(1, context?.threadCount ?? 1);
     this.options = osKernelOptions(options);
-    this.fsd = this.colocated ? syncDriver : asyncDriver;
+    this.fsd = this.colocated || this.options.fileIo === 'auto' ? syncDriver : asyncDriver;
     this.sched = new EventLoopScheduler(this.logSink);
     this.socketEnv = {
       options: this.options,
       orphans: this.orphans,
       newIno: () => this.newIno(),
+      // From now on a file call blocking this thread could stall a socket: use the threadpool.
+      noteSocket: () => {
+        if (!this.colocated) this.fsd = asyncDriver;
+      },
       log: this.logSink,
     };
   }

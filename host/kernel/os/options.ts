@@ -7,16 +7,23 @@ import type { KernelOptions } from '../kernel.js';
  *   for, 0.0.0.0 included. Off, a listener bound to 0.0.0.0 listens on 127.0.0.1 and bind() to any
  *   other non-loopback address fails with EACCES, so a guest is reachable only from this machine
  *   unless the embedder opts in. Outgoing connections are not restricted.
+ * - `fileIo` ('auto' or 'threadpool', default 'auto'): how a syscall thread runs file calls. With
+ *   'threadpool' always on libuv's thread pool, so a slow disk never stalls the thread. With 'auto',
+ *   synchronously while no socket has been created on the thread (a read from the page cache then
+ *   costs about a microsecond instead of a round trip through the shared pool, and there is no socket
+ *   on the thread to stall), and on the pool from the first socket on. The colocated (epoll) mode
+ *   always reads synchronously, as an epoll server's read(2) of a file does.
  */
 export interface OsKernelOptions {
   readonly allowNonLoopbackListen: boolean;
+  readonly fileIo: 'auto' | 'threadpool';
 }
 
-export const DEFAULT_OS_OPTIONS: OsKernelOptions = { allowNonLoopbackListen: false };
+export const DEFAULT_OS_OPTIONS: OsKernelOptions = { allowNonLoopbackListen: false, fileIo: 'auto' };
 
 export function osKernelOptions(options: KernelOptions): OsKernelOptions {
   const extra = options.extra;
   if (typeof extra !== 'object' || extra === null) return DEFAULT_OS_OPTIONS;
   const e = extra as Record<string, unknown>;
-  return { allowNonLoopbackListen: e.allowNonLoopbackListen === true };
+  return { allowNonLoopbackListen: e.allowNonLoopbackListen === true, fileIo: e.fileIo === 'threadpool' ? 'threadpool' : 'auto' };
 }

@@ -24,6 +24,8 @@ export interface SocketEnvironment {
   readonly options: OsKernelOptions;
   readonly orphans: Orphans;
   newIno(): number;
+  /** A socket is being created on this thread (file calls stop blocking it: OsKernelOptions.fileIo). */
+  noteSocket(): void;
   log(message: string): void;
 }
 
@@ -78,6 +80,7 @@ export class TcpSocket extends TcpSocketBase {
   ) {
     super(statusFlags, DEFAULT_SNDBUF, DEFAULT_RCVBUF);
     this.ino = env.newIno();
+    env.noteSocket();
   }
 
   /** Bytes received and not yet read by the guest (for tests and statistics). */

@@ -2,6 +2,8 @@
 // measurements to bench/results/SUITE.json and renders them into SUITE.md (a table and a
 // plain-text plot) and SUITE.plot.txt (the plot alone). `--replot` re-renders SUITE.md and
 // SUITE.plot.txt from the SUITE.json already there, measuring nothing. Never part of `npm test`.
+// Environment: FLEXVM_BENCH_THREADS ("1,2,4,8": syscall-thread counts), FLEXVM_BENCH_RESULTS (where
+// results go), FLEXVM_BENCH_SPIN_US (file-io: the syscall threads' idle polling before they sleep).
 import { parseArgs } from 'node:util';
 import { nullSyscall } from './suites/null-syscall.js';
 import { echoTcp } from './suites/echo-tcp.js';

@@ -32,3 +32,12 @@ export function threadCounts(fallback: readonly number[]): readonly number[] {
   const list = env.split(',').map(Number).filter((n) => Number.isInteger(n) && n >= 1 && n <= 64);
   return list.length ? list : fallback;
 }
+
+/**
+ * Idle polling of the syscall threads before they sleep, in µs: FLEXVM_BENCH_SPIN_US, or the VM's
+ * default (undefined). For experiments on how sleeping threads cost throughput.
+ */
+export function spinUs(): number | undefined {
+  const n = Number(process.env['FLEXVM_BENCH_SPIN_US']);
+  return Number.isInteger(n) && n >= 0 ? n : undefined;
+}

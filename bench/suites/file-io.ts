@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { VM, type Mode } from '../../host/index.js';
-import { machineInfo, threadCounts, type MachineInfo } from '../lib/machine.js';
+import { machineInfo, spinUs, threadCounts, type MachineInfo } from '../lib/machine.js';
 import { formatNs, markdownTable, median } from '../lib/stats.js';
 import { plotSection, type Report, type Suite } from '../lib/output.js';
 import { lineChart } from '../lib/plot.js';
@@ -48,6 +48,8 @@ export interface FileIoResults {
   machine: MachineInfo;
   rounds: number;
   reads: number;
+  /** Syscall threads' idle polling, when FLEXVM_BENCH_SPIN_US set it (else the VM's default). */
+  spinUs?: number;
   configurations: (Config & { nsPerRead: number[]; medianNs: number })[];
 }
 
@@ -84,7 +86,8 @@ async function measure(opts: { rounds: number; scale: number }): Promise<FileIoR
   const samples = new Map<string, number[]>(CONFIGS.map((c) => [c.id, []]));
   try {
     for (const c of CONFIGS) {
-      if (c.mode) vms.set(c.id, await VM.create({ kernel: { kind: 'os', extra: { fileIo: c.fileIo } }, syscallThreads: c.threads, mode: c.mode }));
+      const spin = spinUs();
+      if (c.mode) vms.set(c.id, await VM.create({ kernel: { kind: 'os', extra: { fileIo: c.fileIo } }, syscallThreads: c.threads, mode: c.mode, ...(spin !== undefined ? { spinUs: spin } : {}) }));
     }
     for (let round = 0; round < opts.rounds; round++) {
       for (const c of CONFIGS) {
@@ -98,7 +101,8 @@ async function measure(opts: { rounds: number; scale: number }): Promise<FileIoR
     rmSync(dir, { recursive: true, force: true });
   }
   const med = (id: string): number => median(samples.get(id)!);
-  return { suite: 'file-io', date: new Date().toISOString(), machine: machineInfo(), rounds: opts.rounds, reads, configurations: CONFIGS.map((c) => ({ ...c, nsPerRead: samples.get(c.id)!, medianNs: med(c.id) })) };
+  const spin = spinUs();
+  return { suite: 'file-io', date: new Date().toISOString(), machine: machineInfo(), rounds: opts.rounds, reads, ...(spin !== undefined ? { spinUs: spin } : {}), configurations: CONFIGS.map((c) => ({ ...c, nsPerRead: samples.get(c.id)!, medianNs: med(c.id) })) };
 }
 
 /**
@@ -135,7 +139,7 @@ function render(r: FileIoResults): Report {
   const markdown = [
     `# File reads spread over syscall threads: ${r.date.slice(0, 10)}`,
     '',
-    `Random 4 KiB preads from ${FILES} files of 1 MiB (page cache), 64 in flight, median of ${r.rounds} rounds. Exception-less rows read files synchronously on their syscall threads (the os kernel's default on a thread without sockets) unless they say "libuv threadpool". Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}, Node ${machine.node}.`,
+    `Random 4 KiB preads from ${FILES} files of 1 MiB (page cache), 64 in flight, median of ${r.rounds} rounds${r.spinUs !== undefined ? `, syscall threads polling ${r.spinUs} µs before sleeping` : ''}. Exception-less rows read files synchronously on their syscall threads (the os kernel's default on a thread without sockets) unless they say "libuv threadpool". Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}, Node ${machine.node}.`,
     '',
     markdownTable(['reader', 'per read', 'reads/s', 'vs Node fs'], rows),
     '',

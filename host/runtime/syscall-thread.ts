@@ -29,6 +29,11 @@ function traceLine(g: GuestSlot, call: EntryCall, result: number): string {
 /** Host-private bookkeeping in an entry's `host` word. */
 const HOST_CLAIMED = 1;
 const HOST_CANCEL_SEEN = 2;
+
+/** Adaptive idle polling (SyscallThread.spinMs): its ceiling, and what counts as a short or long sleep. */
+const MAX_SPIN_MS = 2;
+const SHORT_SLEEP_MS = 1;
+const LONG_SLEEP_MS = 50;
 const TWO_32 = 0x1_0000_0000;
 
 export interface SyscallThreadOptions {
@@ -74,7 +79,18 @@ export class SyscallThread implements CallSink {
   private sleeping = false;
   private sleepGeneration = 0;
   private lastWork = 0;
-  private readonly spinMs: number;
+  /**
+   * How long to keep polling without work before sleeping: adaptive between the configured spin and
+   * MAX_SPIN_MS. A doorbell soon after falling asleep means the sleep cost a wake-up (13-20 µs and
+   * an event-loop turn) for a pause a little longer spinning would have covered: spin twice as
+   * long. A long sleep means the thread is really idle: halve it. With several syscall threads a
+   * guest's calls reach each thread in bursts with short gaps, and without this the threads slept
+   * between bursts (file reads did not scale with threads: docs/os-kernel.md).
+   */
+  private spinMs: number;
+  private readonly minSpinMs: number;
+  private readonly maxSpinMs: number;
+  private sleptAt = 0;
   private readonly resumes: (() => void)[] = [];
   private readonly ownWaiter = new BellWaiter();
   /** A finished call to reuse for the next one. */
@@ -95,7 +111,9 @@ export class SyscallThread implements CallSink {
     this.index = options.index;
     this.kernel = options.kernel;
     this.shared = options.shared;
-    this.spinMs = options.spinUs / 1000;
+    this.minSpinMs = options.spinUs / 1000;
+    this.maxSpinMs = Math.max(this.minSpinMs, MAX_SPIN_MS);
+    this.spinMs = this.minSpinMs;
     if (this.isHome) for (let t = 1; t < options.count; t++) this.rings.push(options.shared.ring(t));
     this.outRing = this.kernel ? null : options.shared.ring(this.index);
   }
@@ -225,6 +243,7 @@ export class SyscallThread implements CallSink {
       return;
     }
     this.sleeping = true;
+    this.sleptAt = performance.now();
     const generation = ++this.sleepGeneration;
     for (const g of this.list) if (g.scanned) g.i32[g.hostW + (H_SLEEPS >> 2)]!++;
     // Bounded waits: a timer-driven home thread re-checks idleness; others wake at least once a second.
@@ -235,9 +254,16 @@ export class SyscallThread implements CallSink {
     void Promise.race(waits).then((how) => {
       if (generation !== this.sleepGeneration || !this.sleeping) return;
       if (how === 'ok') for (const g of this.list) if (g.scanned) g.i32[g.hostW + (H_WAKEUPS >> 2)]!++;
+      this.adaptSpin(performance.now() - this.sleptAt);
       this.endSleep();
       this.wake();
     });
+  }
+
+  /** See spinMs. `slept`: how long the sleep that just ended lasted, in ms. */
+  private adaptSpin(slept: number): void {
+    if (slept < SHORT_SLEEP_MS) this.spinMs = Math.min(this.maxSpinMs, this.spinMs * 2);
+    else if (slept > LONG_SLEEP_MS) this.spinMs = Math.max(this.minSpinMs, this.spinMs / 2);
   }
 
   private endSleep(): void {

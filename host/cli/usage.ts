@@ -26,7 +26,8 @@ Options for run and demo:
                                  thread); past it, new calls but close fail with -EAGAIN (default: ${DEFAULT_LIMITS.maxPending})
   --stats                        print the run's statistics to standard error at exit
   --stats-json FILE              write them as JSON to FILE
-  --spin-us N                    idle polling of a syscall thread before it sleeps (default: 100)
+  --spin-us N                    idle polling of a syscall thread before it sleeps, at least (it
+                                 adapts up to 2000 when sleeps keep being cut short; default: 100)
   --trace                        print every system call and its result to standard error
 
 Exit status: the main guest's own status (130 if interrupted, 134 if it trapped), 1 if a guest

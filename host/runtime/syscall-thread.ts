@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import {
   ST_SUBMITTED, ST_BUSY, ST_DONE, ST_CANCEL, ECANCELED, EAGAIN, EIO, SYS_close,
@@ -85,7 +86,8 @@ export class SyscallThread implements CallSink {
    * an event-loop turn) for a pause a little longer spinning would have covered: spin twice as
    * long. A long sleep means the thread is really idle: halve it. With several syscall threads a
    * guest's calls reach each thread in bursts with short gaps, and without this the threads slept
-   * between bursts (file reads did not scale with threads: docs/os-kernel.md).
+   * between bursts (file reads did not scale with threads: docs/os-kernel.md). Only where there are
+   * enough cores (see the constructor).
    */
   private spinMs: number;
   private readonly minSpinMs: number;
@@ -112,7 +114,11 @@ export class SyscallThread implements CallSink {
     this.kernel = options.kernel;
     this.shared = options.shared;
     this.minSpinMs = options.spinUs / 1000;
-    this.maxSpinMs = Math.max(this.minSpinMs, MAX_SPIN_MS);
+    // Longer polling only pays where every syscall thread and a guest have a core each: on fewer
+    // cores, spinning threads take the cores the working ones need (measured: 4 threads on 2 cores
+    // read files 5 times slower with it).
+    const cores = availableParallelism();
+    this.maxSpinMs = options.count + 1 <= cores ? Math.max(this.minSpinMs, MAX_SPIN_MS) : this.minSpinMs;
     this.spinMs = this.minSpinMs;
     if (this.isHome) for (let t = 1; t < options.count; t++) this.rings.push(options.shared.ring(t));
     this.outRing = this.kernel ? null : options.shared.ring(this.index);

@@ -11,7 +11,7 @@
 // its pending read (two with --idle-ms), and calls that wait for the outside world may use 7/8 of
 // the entries, so N idle connections need about N / 56 pages (default 64: some 3,500 connections).
 import * as flexsc from "../../guest/flexsc";
-import { Args, logLine } from "../lib/args";
+import { Args, failed, logLine } from "../lib/args";
 export { flexsc_resume } from "../../guest/flexsc";
 
 const args = new Args();
@@ -50,8 +50,7 @@ class IdleTimer extends flexsc.Request {
 }
 
 function fail(what: string, r: i64): void {
-  logLine("echo-server: " + what + " failed: " + flexsc.errnoName(r) + " (" + r.toString() + ")");
-  process.exit(1);
+  failed("echo-server", what, r);
 }
 
 function onAccepted(r: flexsc.Request): void {

@@ -26,7 +26,7 @@
 // its timer; calls that wait for the outside world may use 7/8 of the entries, so N idle
 // connections need about N / 28 pages (default 64: some 1,800 idle connections).
 import * as flexsc from "../../guest/flexsc";
-import { Args, logLine } from "../lib/args";
+import { Args, failed, logLine } from "../lib/args";
 import { HttpRequest, parseHead, MAX_HEAD, METHOD_HEAD, METHOD_OTHER } from "./lib/request";
 import { normalizeTarget } from "./lib/path";
 import { contentType } from "./lib/mime";
@@ -106,8 +106,7 @@ class Timer extends flexsc.Request {
 }
 
 function fail(what: string, r: i64): void {
-  logLine("httpd: " + what + " failed: " + flexsc.errnoName(r) + " (" + r.toString() + ")");
-  process.exit(1);
+  failed("httpd", what, r);
 }
 
 // ------------------------------------------------------------------ accepting

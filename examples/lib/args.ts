@@ -1,4 +1,5 @@
-// Command-line options for example guests: `--name value` pairs after argv[0].
+// Command-line options for example guests (`--name value` pairs after argv[0]) and their messages.
+import { errnoName } from "../../guest/flexsc";
 
 export class Args {
   private readonly argv: string[];
@@ -30,4 +31,10 @@ export class Args {
 /** Writes a line to standard error (the examples' diagnostics). */
 export function logLine(s: string): void {
   process.stderr.write(s + "\n");
+}
+
+/** Reports a failed set-up call (`PROGRAM: WHAT failed: EADDRINUSE (-98)`) and exits with status 1. */
+export function failed(program: string, what: string, r: i64): void {
+  logLine(program + ": " + what + " failed: " + errnoName(r) + " (" + r.toString() + ")");
+  process.exit(1);
 }

@@ -16,7 +16,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Mode } from '../host/runtime/vm.js';
 import { CONFIGS, MODES, ROOT, VmPool, assertReport, label, type Running } from './helpers/e2e.js';
-import { Child, canRunClient, hasProgram, killChildren, patternBytes, randomInts, runProgram, startServer, within } from './helpers/os-e2e.js';
+import { Child, clientTest, killChildren, patternBytes, randomInts, runProgram, startServer, within } from './helpers/os-e2e.js';
 
 const pool = new VmPool({ kernel: 'os' });
 const tmp = mkdtempSync(join(tmpdir(), 'flexvm-os-echo-'));
@@ -106,7 +106,7 @@ for (const { mode, threads } of CONFIGS) {
   });
 }
 
-const ncTest = canRunClient('nc') ? test : test.skip;
+const ncTest = clientTest('nc', 'e2e-os-echo');
 for (const { mode, threads } of CONFIGS) {
   ncTest(label('echo with nc clients: 4 x 512 kB through stdin/stdout, -N shuts down after EOF', mode, threads), async () => {
     const { server, port } = await echoServer(mode, threads);
@@ -422,6 +422,5 @@ test(`echo: ${MANY} concurrent idle connections, then a fresh client is served a
   assert.ok(calls['close']!.completed >= MANY + 2, `closed ${calls['close']!.completed}`);
 });
 
-if (!hasProgram('nc') && !process.env.CI) console.log('  (nc is not installed: the nc tests are skipped; CI installs it)');
 
 test.run();

@@ -7,6 +7,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
 import type { VM } from '../../host/runtime/vm.js';
 import { ROOT, start, waitFor, type RunOptions, type Running } from './e2e.js';
 
@@ -18,12 +20,28 @@ export function hasProgram(name: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
 }
 
+/** Why the real client `program` cannot be used here, or null when it can. */
+function unusable(program: 'curl' | 'nc'): string | null {
+  if (!hasProgram(program)) return `${program} is not installed`;
+  if (program === 'nc') {
+    // -N (shut down after EOF on stdin) is OpenBSD netcat's; the traditional and busybox ones lack it.
+    const help = spawnSync('nc', ['-h'], { encoding: 'utf8', timeout: 5_000 });
+    if (!/OpenBSD netcat/.test(`${help.stdout}${help.stderr}`)) return 'nc is not OpenBSD netcat (netcat-openbsd), which -N needs';
+  }
+  return null;
+}
+
 /**
- * Whether a test that drives the real client `program` runs: always in CI (.ci/run installs it, so
- * a missing one fails the test), elsewhere only when it is installed.
+ * `test` for tests that drive the real client `program` when it can be used. In CI (.ci/run installs
+ * curl and netcat-openbsd) a missing one makes each such test fail saying so; elsewhere they are
+ * skipped with a note.
  */
-export function canRunClient(program: string): boolean {
-  return hasProgram(program) || Boolean(process.env.CI);
+export function clientTest(program: 'curl' | 'nc', file: string): (name: string, fn: () => Promise<void>) => void {
+  const why = unusable(program);
+  if (why === null) return test;
+  if (process.env.CI) return (name) => test(name, () => assert.unreachable(`${why}: CI must provide it (.ci/run installs curl and netcat-openbsd)`));
+  console.log(`  (${why}: its tests in ${file} are skipped; CI installs it)`);
+  return test.skip;
 }
 
 /** The port in a server's `NAME: listening on 127.0.0.1:PORT` line. */

@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Mode } from '../host/runtime/vm.js';
-import { CONFIGS, MODES, THREADS, VmPool, assertReport, label, run, start, type Outcome, type Running } from './helpers/e2e.js';
+import { CONFIGS, MODES, THREADS, VmPool, assertReport, label, run, start, waitFor, type Outcome, type Running } from './helpers/e2e.js';
 
 const pool = new VmPool();
 test.after(() => pool.close());
@@ -67,7 +67,7 @@ for (const { mode, threads } of CONFIGS) {
   test(label('idle timeout: silent connections are closed by cancelling their reads, active ones are served', mode, threads), async () => {
     const vm = await pool.get(threads);
     const port = String(nextPort++);
-    const server = await start(vm, 'examples/echo/server', { mode, args: ['--port', port, '--idle-ms', '50'] });
+    const server = await start(vm, 'examples/echo/server', { mode, args: ['--port', port, '--idle-ms', '50', '--verbose'] });
     const [silent, afterOne, active] = await Promise.all([
       run(vm, 'tests/guests/silent-client', { mode, args: ['--port', port, '--idle-ms', '50'] }),
       run(vm, 'tests/guests/silent-client', { mode, args: ['--port', port, '--idle-ms', '50', '--first'] }),
@@ -76,6 +76,14 @@ for (const { mode, threads } of CONFIGS) {
     assertReport(silent, label('silent client', mode, threads), IDLE_CHECKS);
     assertReport(afterOne, label('silent client after one echo', mode, threads), [...IDLE_CHECKS, 'first-write', 'first-echo']);
     assertEchoed(active, 2, 50, 64, label('active client beside silent ones', mode, threads));
+    // The active client exits once its echoes are back; the server closes its side only after it
+    // reads the EOF, so wait for those closes to complete before stopping it (under load, they can
+    // come well after the client's exit: CI once stopped the server with 3 of 4 closes done).
+    const closed = (why: string): number => server.stderr().split(`(${why})\n`).length - 1;
+    const closedLines = (): number => (server.stderr().match(/echo-server: closed fd \d+ \(/g) ?? []).length;
+    await waitFor(() => closedLines() >= 4, 10_000).catch(() => assert.unreachable(`4 closes logged, got:\n${server.stderr()}`));
+    assert.is(closed('idle'), 2, `two connections closed for idleness:\n${server.stderr()}`);
+    assert.is(closed('eof'), 2, `two closed at the client's EOF:\n${server.stderr()}`);
     const s = await stopServer(server, label('idle server', mode, threads));
     const closes = s.result.stats.bySyscall['close']?.completed ?? 0;
     assert.ok(closes >= 4, `the server closed every connection (${closes} closes)`);

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Mode } from '../host/runtime/vm.js';
-import { CONFIGS, MODES, ROOT, VmPool, assertReport, label, type Running } from './helpers/e2e.js';
+import { CONFIGS, MODES, ROOT, VmPool, assertReport, label, waitFor, type Running } from './helpers/e2e.js';
 import { Child, clientTest, killChildren, patternBytes, randomInts, runProgram, startServer, within } from './helpers/os-e2e.js';
 
 const pool = new VmPool({ kernel: 'os' });
@@ -30,6 +30,15 @@ const SERVER = 'examples/echo/server';
 
 async function echoServer(mode: Mode, threads: number, args: readonly string[] = []): Promise<{ server: Running; port: number }> {
   return startServer(await pool.get(threads), SERVER, { mode, args: ['--port', '0', ...args], timeoutMs: 30_000 });
+}
+
+/**
+ * Waits until a server started with --verbose has logged `n` completed closes: a client's 'close'
+ * can come before the server's close completion is counted, and stopping it then would lose it.
+ */
+async function closesLogged(server: Running, n: number): Promise<void> {
+  const count = (): number => (server.stderr().match(/echo-server: closed fd \d+ \(/g) ?? []).length;
+  await waitFor(() => count() >= n, 10_000).catch(() => assert.unreachable(`${n} closes logged, got ${count()}:\n${server.stderr()}`));
 }
 
 /** Stops a server guest: it must still be running (stopped by the host: 130). */
@@ -89,7 +98,7 @@ async function echoOnce(port: number, data: Buffer, seed: number): Promise<void>
 
 for (const { mode, threads } of CONFIGS) {
   test(label('echo: 24 concurrent Node clients, 160 kB each in random pieces, client EOF closes', mode, threads), async () => {
-    const { server, port } = await echoServer(mode, threads);
+    const { server, port } = await echoServer(mode, threads, ['--verbose']);
     const conns = 24;
     const size = 160 * 1024; // ten times the server's 16 kB buffer: reads and writes come in pieces
     await within(
@@ -97,6 +106,7 @@ for (const { mode, threads } of CONFIGS) {
       20_000,
       'clients',
     );
+    await closesLogged(server, conns);
     const o = await stop(server, label('echo', mode, threads));
     const stats = o.result.stats;
     assert.is(stats.mode, mode);
@@ -123,7 +133,7 @@ for (const { mode, threads } of CONFIGS) {
 
 for (const mode of MODES) {
   test(label('echo: clients that reset their connections mid-transfer; the server survives and serves the next', mode, 2), async () => {
-    const { server, port } = await echoServer(mode, 2);
+    const { server, port } = await echoServer(mode, 2, ['--verbose']);
     let exited = false;
     void server.done.then(() => (exited = true));
     const resets = await Promise.all(
@@ -142,6 +152,7 @@ for (const mode of MODES) {
     await new Promise((r) => setTimeout(r, 50));
     assert.not.ok(exited, 'the server is still running');
     await within(echoOnce(port, patternBytes(100_000, 9), 9), 10_000, 'a client after the resets');
+    await closesLogged(server, 9);
     const o = await stop(server, label('echo after resets', mode, 2));
     assert.ok((o.result.stats.bySyscall['close']?.completed ?? 0) >= 9, 'every connection closed');
   });

@@ -5,7 +5,10 @@
 // for --idle-ms is closed, however long it has been busy before.
 //
 //   flexvm run examples/echo/server.wasm -- [--port 7] [--accepts 4] [--idle-ms 0] [--size 16384]
-//                                           [--host 127.0.0.1] [--pages 64] [--backlog 1024]
+//                                           [--host 127.0.0.1] [--pages 64] [--backlog 1024] [--verbose]
+//
+// --verbose: a line on standard error when a connection is accepted and when its close completes
+// (with why it was closed), so a supervisor or a test can see every connection through to its end.
 //
 // --pages: syscall pages of 64 entries (calls in flight). Every idle connection holds one entry for
 // its pending read (two with --idle-ms), and calls that wait for the outside world may use 7/8 of
@@ -22,6 +25,7 @@ const bufSize = args.int("size", 16384);
 const host = args.str("host", "127.0.0.1");
 const pages = args.int("pages", 64);
 const backlog = args.int("backlog", 1024);
+const verbose = args.has("verbose");
 
 let listenFd: i32 = -1;
 
@@ -35,6 +39,8 @@ class Conn extends flexsc.Request {
   /** A read is in flight (the timer may cancel it; never a write). */
   reading: bool = false;
   closed: bool = false;
+  /** Why it was closed (--verbose): "eof", "idle", or the error's name. */
+  why: string = "";
   timer: IdleTimer | null = null;
 }
 
@@ -60,6 +66,7 @@ function onAccepted(r: flexsc.Request): void {
   } else {
     const c = new Conn(onRead);
     c.fd = <i32>r.result;
+    if (verbose) logLine("echo-server: accepted fd " + c.fd.toString());
     startRead(c);
   }
   // Pipeline the next connection right away (paper Figure 4, conn_accepted).
@@ -110,11 +117,23 @@ function onIdle(r: flexsc.Request): void {
   if (r.result == 0 && c.reading) flexsc.cancel(c);
 }
 
-function closeConn(c: Conn): void {
+function closeConn(c: Conn, r: i64): void {
   c.closed = true;
   const t = c.timer;
   if (t !== null && t.busy) flexsc.cancel(t);
-  flexsc.close(null, c.fd); // no handler needed (paper Figure 4, file_sent)
+  if (!verbose) {
+    flexsc.close(null, c.fd); // no handler needed (paper Figure 4, file_sent)
+    return;
+  }
+  // Nothing else is in flight on the connection: its request can carry the close.
+  c.why = r == 0 ? "eof" : r == -flexsc.ECANCELED ? "idle" : flexsc.errnoName(r);
+  c.handler = onClosed;
+  flexsc.close(c, c.fd);
+}
+
+function onClosed(r: flexsc.Request): void {
+  const c = changetype<Conn>(r);
+  logLine("echo-server: closed fd " + c.fd.toString() + " (" + c.why + ")" + (r.result < 0 ? ": " + flexsc.errnoName(r.result) : ""));
 }
 
 function onRead(r: flexsc.Request): void {
@@ -123,7 +142,7 @@ function onRead(r: flexsc.Request): void {
   if (idleMs > 0) stopTimer(c);
   if (r.result <= 0) {
     // 0: the client closed; < 0: reset, or our idle timeout cancelled the read.
-    closeConn(c);
+    closeConn(c, r.result);
     return;
   }
   c.offset = 0;
@@ -135,7 +154,7 @@ function onRead(r: flexsc.Request): void {
 function onWritten(r: flexsc.Request): void {
   const c = changetype<Conn>(r);
   if (r.result < 0) {
-    closeConn(c);
+    closeConn(c, r.result);
     return;
   }
   c.offset += <i32>r.result;

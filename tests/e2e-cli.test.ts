@@ -162,6 +162,23 @@ test('run --max-pending: waiting calls past the limit complete at once with -EAG
   assert.is(plain.stdout, 'sleeps 8 0 0\n');
 });
 
+test('run --max-pending is per guest: the sleeps spread over 2 and 4 syscall threads share one limit', async () => {
+  // libflexsc spreads calls without a descriptor over the threads round-robin; on the os kernel each
+  // thread runs its own, so a per-thread count would let 3 per thread sleep (6 or 8 of 8).
+  const runs = await Promise.all(
+    (['os', 'virtual'] as const).flatMap((kernel) =>
+      ['2', '4'].map(async (threads) => ({
+        what: `${kernel}, ${threads} threads`,
+        r: await flexvm('run', LIMITS, '--kernel', kernel, '--syscall-threads', threads, '--max-pending', '3', '--', '--sleeps', '8', '--sleep-ms', '300', '--close'),
+      })),
+    ),
+  );
+  for (const { what, r } of runs) {
+    expectCode(r, 0, what);
+    assert.is(r.stdout, 'close 0\nsleeps 3 5 0\n', what);
+  }
+});
+
 test('a guest that traps: status 134 and the message on standard error', async () => {
   const r = await flexvm('run', guestPath('tests/guests/crash'), '--', '--how', 'oob');
   expectCode(r, 134, 'trap');

@@ -22,8 +22,8 @@ Options for run and demo:
                                  guest talks to; it is stopped when the main guest exits (repeatable)
   --max-fds N                    open descriptors per guest, standard streams included; past it,
                                  calls that create one fail with -EMFILE (default: ${DEFAULT_LIMITS.maxFds})
-  --max-pending N                calls a guest may have in flight (the os kernel counts per syscall
-                                 thread); past it, new calls but close fail with -EAGAIN (default: ${DEFAULT_LIMITS.maxPending})
+  --max-pending N                calls a guest may have in flight, on all its syscall threads
+                                 together; past it, new calls but close fail with -EAGAIN (default: ${DEFAULT_LIMITS.maxPending})
   --stats                        print the run's statistics to standard error at exit
   --stats-json FILE              write them as JSON to FILE
   --spin-us N                    idle polling of a syscall thread before it sleeps, at least (it

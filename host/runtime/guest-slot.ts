@@ -11,6 +11,14 @@ import { BellWaiter } from './bell-waiter.js';
 export const SYSNO_LIMIT = 512;
 
 /**
+ * The runtime's words for one guest, shared by every syscall thread that serves it and invisible to
+ * the guest (which could otherwise reset them). Word 0: calls accepted and not yet completed, all
+ * threads together (the maxPending limit is per guest, not per thread).
+ */
+export const GUEST_COUNTERS_BYTES = 64;
+export const GC_PENDING = 0;
+
+/**
  * What one syscall thread knows about one registered guest: word offsets into its shared memory,
  * the pages this thread owns, scan positions, the calls it is executing, and its counters.
  */
@@ -45,6 +53,8 @@ export class GuestSlot {
   seenShim = 0;
   /** Calls this thread is executing for the guest, by entry index (-1: the shim entry). */
   readonly inflight = new Map<number, EntryCall>();
+  /** GUEST_COUNTERS_BYTES shared with the guest's other syscall threads. */
+  readonly counters: Int32Array;
   /** Pages with completions not yet announced in done_mask, and their bits. */
   readonly dirtyPages: number[] = [];
   readonly doneLo: Int32Array;
@@ -80,7 +90,9 @@ export class GuestSlot {
     readonly scanned: boolean,
     /** The kernel's process object, when this thread executes calls for the guest. */
     public proc: unknown,
+    counters: SharedArrayBuffer = new SharedArrayBuffer(GUEST_COUNTERS_BYTES),
   ) {
+    this.counters = new Int32Array(counters);
     this.i32 = new Int32Array(memory.memory.buffer);
     this.ctrlW = layout.ctrl >> 2;
     this.pagesW = layout.pagesPtr >> 2;

@@ -72,7 +72,7 @@ export class LocalGuest {
     acceptControlBlock(mem, checked, 1, this.info.mode, this.info.pid);
     this.layout = checked;
     const proc = this.kernel.attach(this.spec(mem));
-    this.slot = new GuestSlot(this.info.gid, this.info.pid, this.info.name, mem, checked, 1, this.thread.index, false, proc);
+    this.slot = new GuestSlot(this.info.gid, this.info.pid, this.info.name, mem, checked, 1, this.thread.index, false, proc, this.info.counters);
     this.thread.attach(this.slot);
     this.post({ type: 'registered', gid: this.info.gid, layout: checked, threads: 1, local: true });
     return 0;

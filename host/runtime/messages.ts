@@ -21,6 +21,8 @@ export interface SpawnInfo {
   readonly limits: Limits;
   /** ProcessSpec.shared of the guest. */
   readonly shared: SharedArrayBuffer;
+  /** The runtime's words for the guest, shared by its syscall threads (guest-slot.ts: GUEST_COUNTERS_BYTES). */
+  readonly counters: SharedArrayBuffer;
   /** epoll mode with a per-thread kernel: the guest's thread hosts its own instance of this kernel. */
   readonly kernel: KernelOptions | null;
   /** Post a trace line per call (flexvm run --trace). */
@@ -40,6 +42,7 @@ export interface AttachInfo {
   readonly stdin: Uint8Array | null;
   readonly limits: Limits;
   readonly shared: SharedArrayBuffer;
+  readonly counters: SharedArrayBuffer;
 }
 
 export interface SyscallWorkerData {

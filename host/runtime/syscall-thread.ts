@@ -10,7 +10,7 @@ import {
 import { PENDING, type Kernel, type Limits } from '../kernel/kernel.js';
 import { SysError } from '../kernel/errors.js';
 import { EntryCall, type CallSink } from './entry-call.js';
-import { SYSNO_LIMIT, type GuestSlot } from './guest-slot.js';
+import { GC_PENDING, SYSNO_LIMIT, type GuestSlot } from './guest-slot.js';
 import { FWD_CANCEL, FWD_EXECUTE, type ForwardRing, type VmShared } from './vm-shared.js';
 import { BellWaiter } from './bell-waiter.js';
 
@@ -36,6 +36,15 @@ const MAX_SPIN_MS = 2;
 const SHORT_SLEEP_MS = 1;
 const LONG_SLEEP_MS = 50;
 const TWO_32 = 0x1_0000_0000;
+
+/** Takes one place under `max` in a guest's count of calls in flight; false when none is left. */
+function reservePending(counters: Int32Array, max: number): boolean {
+  for (;;) {
+    const n = Atomics.load(counters, GC_PENDING);
+    if (n >= max) return false;
+    if (Atomics.compareExchange(counters, GC_PENDING, n, n + 1) === n) return true;
+  }
+}
 
 export interface SyscallThreadOptions {
   readonly index: number;
@@ -545,10 +554,18 @@ export class SyscallThread implements CallSink {
   private run(g: GuestSlot, call: EntryCall): void {
     const sysno = call.sysno;
     if (sysno >>> 0 < SYSNO_LIMIT) g.submittedBySysno[sysno]!++;
-    // The cap bounds what a guest can park in the kernel; a close only gives back, so it always runs.
-    if (g.inflight.size >= this.options.limits.maxPending && sysno !== SYS_close) {
-      call.complete(-EAGAIN);
-      return;
+    // The cap bounds what a guest can park in the kernel, on all its threads together; a close only
+    // gives back, so it always runs. Far from the cap, a plain look is enough: each other thread can
+    // add at most the one call it is starting. Near it, take a place first, atomically.
+    const pending = g.counters;
+    const max = this.options.limits.maxPending;
+    let reserved = false;
+    if (sysno !== SYS_close && Atomics.load(pending, GC_PENDING) > max - g.threads) {
+      if (!reservePending(pending, max)) {
+        call.complete(-EAGAIN);
+        return;
+      }
+      reserved = true;
     }
     let result: number;
     try {
@@ -556,9 +573,13 @@ export class SyscallThread implements CallSink {
     } catch (err) {
       result = this.errorResult(err, g, call);
     }
-    if (result === PENDING) {
-      if (!call.done) g.inflight.set(call.index, call);
-    } else {
+    if (result === PENDING && !call.done) {
+      g.inflight.set(call.index, call);
+      if (!reserved) Atomics.add(pending, GC_PENDING, 1);
+      return;
+    }
+    if (reserved) Atomics.sub(pending, GC_PENDING, 1);
+    if (result !== PENDING) {
       call.complete(result);
       if (call.onDone === null) this.spare = call; // completed inside syscall(): no one holds it
     }
@@ -574,7 +595,7 @@ export class SyscallThread implements CallSink {
   finish(call: EntryCall, result: number): void {
     const g = call.guest;
     if (!g.attached) return;
-    g.inflight.delete(call.index);
+    if (g.inflight.delete(call.index)) Atomics.sub(g.counters, GC_PENDING, 1);
     if (typeof result !== 'number' || !Number.isFinite(result) || result === PENDING) result = -EIO;
     const i32 = g.i32;
     const w = g.entryW(call.index);

@@ -26,7 +26,7 @@ function attach(a: AttachInfo): void {
   const memory = new GuestMemory(a.memory);
   const proc = kernel ? kernel.attach(makeProcessSpec(a, memory, a.threads, post)) : null;
   const scanned = data.index < a.threads;
-  thread.attach(new GuestSlot(a.gid, a.pid, a.name, memory, a.layout, a.threads, data.index, scanned, proc));
+  thread.attach(new GuestSlot(a.gid, a.pid, a.name, memory, a.layout, a.threads, data.index, scanned, proc, a.counters));
 }
 
 /** epoll mode: a guest that runs on this thread and calls this thread's kernel directly. */

@@ -6,6 +6,7 @@ import { CW_COMPLETIONS, CW_SHUTDOWN, MODE_EPOLL, MODE_EXCEPTIONLESS, MODE_SYNC,
 import { DEFAULT_LIMITS, PROCESS_SHARED_BYTES, type Grant, type KernelOptions, type Limits } from '../kernel/kernel.js';
 import { inspectModule, InvalidModuleError, type ModuleInfo } from '../wasm/module-info.js';
 import type { ControlLayout } from './control-block.js';
+import { GUEST_COUNTERS_BYTES } from './guest-slot.js';
 import { STATUS_INTERRUPTED } from './handoff.js';
 import { loadKernelModule } from './kernels.js';
 import type { FromWorker, SpawnInfo, SyscallWorkerData, ToGuestWorker, ToSyscallWorker } from './messages.js';
@@ -213,6 +214,7 @@ export class VM {
       stdin,
       limits: this.options.limits,
       shared: new SharedArrayBuffer(PROCESS_SHARED_BYTES),
+      counters: new SharedArrayBuffer(GUEST_COUNTERS_BYTES),
       // epoll mode: beside the home kernel on syscall thread 0, or with its own per-thread kernel.
       kernel: mode === MODE_EPOLL && this.placement === 'per-thread' ? this.kernel : null,
       trace: this.options.trace !== undefined,
@@ -309,6 +311,7 @@ export class VM {
               stdin: p.info.stdin,
               limits: p.info.limits,
               shared: p.info.shared,
+              counters: p.info.counters,
             },
           });
         }

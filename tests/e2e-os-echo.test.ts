@@ -330,10 +330,8 @@ for (const [mode, threads] of IDLE_CONFIGS) {
     assert.ok(a.busyFor > 3 * idleMs, `busy for ${a.busyFor} ms`);
     assert.ok(a.closedAfter >= idleMs - 15 && a.closedAfter < idleMs + 1000, `active client cut ${a.closedAfter} ms after its last message`);
     const o = await stop(server, label('idle echo', mode, threads));
-    if (mode === 'exceptionless') {
-      const c = o.result.stats.cancellations;
-      assert.ok(c.requested >= 2 && c.won >= 2, `cancellations ${JSON.stringify(c)}`);
-    }
+    const c = o.result.stats.cancellations;
+    assert.ok(c.requested >= 2 && c.won >= 2 && c.won + c.lost <= c.requested, `cancellations ${JSON.stringify(c)}`);
   });
 }
 

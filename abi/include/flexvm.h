@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#define FLEXVM_ABI_VERSION 0x00010000u
+#define FLEXVM_ABI_VERSION 0x00010001u
 #define FLEXVM_MAGIC 0x56584c46u /* "FLXV" */
 #define FLEXVM_ENTRY_SIZE 64
 #define FLEXVM_PAGE_SIZE 4096
@@ -71,6 +71,7 @@ _Static_assert(sizeof(flexvm_entry) == 64, "entry is one cache line");
 #define FLEXVM_C_G_THROTTLED 340
 #define FLEXVM_C_G_HANDLERS 344
 #define FLEXVM_C_G_SYNC_CALLS 348
+#define FLEXVM_C_G_CANCELS_LOCAL 352
 #define FLEXVM_C_SHIM_ENTRY 512
 #define FLEXVM_C_SHIM_SEQ 576
 #define FLEXVM_C_SHIM_SCRATCH 640

@@ -4,7 +4,7 @@ import { MODE_EXCEPTIONLESS, EBUSY, ENOSYS, EALREADY, EINVAL, ECANCELED } from "
 import { Request, RequestQueue, RQ_IDLE, RQ_QUEUED, RQ_POSTED, RQ_READY, RQ_PARKED, RQ_TIMER } from "./request";
 import {
   DEFAULT_PAGES, pagesInit, registration, threadCount, mode, threadFor, canPost, post, harvest, cancelPosted,
-  waitCompletions, shutdownRequested, countThrottled, countHandler, inFlight,
+  waitCompletions, shutdownRequested, countThrottled, countHandler, countLocalCancel, inFlight,
 } from "./pages";
 import {
   reactorInit, reactorSubmit, reactorCancel, reactorStep, reactorPoll, reactorResume, STEP_IDLE, STEP_SUSPEND,
@@ -151,10 +151,15 @@ export function cancel(req: Request): i32 {
     req.result = -ECANCELED;
     req._state = RQ_READY;
     ready.push(req);
+    countLocalCancel();
     return 0;
   }
   if (s == RQ_POSTED) return cancelPosted(req);
-  if (s == RQ_PARKED || s == RQ_TIMER) return reactorCancel(req, ready);
+  if (s == RQ_PARKED || s == RQ_TIMER) {
+    const rc = reactorCancel(req, ready);
+    if (rc == 0) countLocalCancel();
+    return rc;
+  }
   if (s == RQ_READY) return -EALREADY;
   return -EINVAL;
 }

@@ -8,7 +8,7 @@ import {
   E_STATUS, E_SYSNO, E_ARG0, E_ARG1, E_ARG2, E_ARG3, E_ARG4, E_ARG5, E_RET, E_RET_HI, E_USER, E_FLAGS, E_SEQ, E_THREAD,
   C_MAGIC, C_VERSION, C_CTRL_SIZE, C_PAGE_COUNT, C_PAGES_PTR, C_ENTRY_SIZE, C_THREAD_COUNT, C_MODE, C_PID,
   C_COMPLETIONS, C_GUEST_WAITING, C_SHUTDOWN,
-  C_G_SUBMITTED, C_G_POLLS, C_G_WAITS, C_G_DOORBELLS, C_G_CANCELS, C_G_THROTTLED, C_G_HANDLERS, C_G_SYNC_CALLS,
+  C_G_SUBMITTED, C_G_POLLS, C_G_WAITS, C_G_DOORBELLS, C_G_CANCELS, C_G_THROTTLED, C_G_HANDLERS, C_G_SYNC_CALLS, C_G_CANCELS_LOCAL,
   T_SQ_TAIL, T_CANCEL_TAIL, T_DOORBELL, T_NEEDS_WAKEUP,
   EINVAL, EALREADY, ENOSYS,
 } from "./abi";
@@ -399,6 +399,10 @@ export function countThrottled(): void {
 }
 export function countHandler(): void {
   bump(C_G_HANDLERS);
+}
+/** A cancellation answered in the guest (a throttled call, or one parked in the reactor): won. */
+export function countLocalCancel(): void {
+  bump(C_G_CANCELS_LOCAL);
 }
 
 /**

@@ -2,9 +2,9 @@
 /* eslint-disable */
 
 export const ABI_VERSION_MAJOR = 1;
-export const ABI_VERSION_MINOR = 0;
+export const ABI_VERSION_MINOR = 1;
 /** (major << 16) | minor */
-export const ABI_VERSION = 0x00010000;
+export const ABI_VERSION = 0x00010001;
 /** "FLXV" read as a little-endian word */
 export const MAGIC = 0x56584c46;
 
@@ -132,6 +132,8 @@ export const C_G_HANDLERS = 344;
 export const CW_G_HANDLERS = 86;
 export const C_G_SYNC_CALLS = 348;
 export const CW_G_SYNC_CALLS = 87;
+export const C_G_CANCELS_LOCAL = 352;
+export const CW_G_CANCELS_LOCAL = 88;
 export const C_SHIM_ENTRY = 512;
 export const CW_SHIM_ENTRY = 128;
 export const C_SHIM_SEQ = 576;
@@ -156,7 +158,7 @@ export const H_CANCEL_WON = 28;
 export const H_CANCEL_LOST = 32;
 export const H_NEXT_SEQ = 36;
 export const HOST_COUNTER_NAMES = ['claimed', 'completed', 'batches', 'scans', 'sleeps', 'wakeups', 'notifies', 'cancel_won', 'cancel_lost', 'next_seq'] as const;
-export const GUEST_COUNTER_NAMES = ['submitted', 'polls', 'waits', 'doorbells', 'cancels', 'throttled', 'handlers', 'sync_calls'] as const;
+export const GUEST_COUNTER_NAMES = ['submitted', 'polls', 'waits', 'doorbells', 'cancels', 'throttled', 'handlers', 'sync_calls', 'cancels_local'] as const;
 export const GUEST_COUNTERS = 320;
 
 // System call numbers (Linux x86-64)

@@ -119,7 +119,12 @@ export function collectStats(
       guestNotifies: host['notifies'] ?? 0,
     },
     modeSwitches: importCalls,
-    cancellations: { requested: guest['cancels'] ?? 0, won: host['cancel_won'] ?? 0, lost: host['cancel_lost'] ?? 0 },
+    // Cancellations through the pages race the host (it says who won); the guest answers the others itself.
+    cancellations: {
+      requested: (guest['cancels'] ?? 0) + (guest['cancels_local'] ?? 0),
+      won: (host['cancel_won'] ?? 0) + (guest['cancels_local'] ?? 0),
+      lost: host['cancel_lost'] ?? 0,
+    },
     throttled: guest['throttled'] ?? 0,
     handlers: guest['handlers'] ?? 0,
     perThread,

@@ -164,12 +164,14 @@ test('run --max-pending: waiting calls past the limit complete at once with -EAG
 
 test('run --max-pending is per guest: the sleeps spread over 2 and 4 syscall threads share one limit', async () => {
   // libflexsc spreads calls without a descriptor over the threads round-robin; on the os kernel each
-  // thread runs its own, so a per-thread count would let 3 per thread sleep (6 or 8 of 8).
+  // thread runs its own, so a per-thread count would let 3 per thread sleep (6 or 8 of 8). The
+  // sleeps are long because a thread that is slow to claim its sleep (a loaded machine) would find a
+  // place freed by a sleep that already ended and let a fourth one sleep.
   const runs = await Promise.all(
     (['os', 'virtual'] as const).flatMap((kernel) =>
       ['2', '4'].map(async (threads) => ({
         what: `${kernel}, ${threads} threads`,
-        r: await flexvm('run', LIMITS, '--kernel', kernel, '--syscall-threads', threads, '--max-pending', '3', '--', '--sleeps', '8', '--sleep-ms', '300', '--close'),
+        r: await flexvm('run', LIMITS, '--kernel', kernel, '--syscall-threads', threads, '--max-pending', '3', '--', '--sleeps', '8', '--sleep-ms', '1500', '--close'),
       })),
     ),
   );

@@ -2,7 +2,7 @@
 
 import {
   AF_INET, INADDR_LOOPBACK, SOCKADDR_IN_SIZE, SOCKADDR_IN_SIN_FAMILY, SOCKADDR_IN_SIN_PORT, SOCKADDR_IN_SIN_ADDR,
-  TIMESPEC_SIZE, TIMESPEC_TV_SEC, TIMESPEC_TV_NSEC, STAT_ST_SIZE, STAT_ST_MODE, STAT_SIZE,
+  TIMESPEC_SIZE, TIMESPEC_TV_SEC, TIMESPEC_TV_NSEC, STAT_ST_SIZE, STAT_ST_MODE, STAT_ST_MTIME_SEC, STAT_ST_MTIME_NSEC, STAT_SIZE,
 } from "./abi";
 
 /** The address of an ArrayBuffer's bytes, for a call's pointer argument. */
@@ -80,4 +80,12 @@ export function statSize(p: usize): i64 {
 }
 export function statMode(p: usize): u32 {
   return load<u32>(p + STAT_ST_MODE);
+}
+/** st_mtim's seconds: the last modification, in seconds since the epoch. */
+export function statMtime(p: usize): i64 {
+  return load<i64>(p + STAT_ST_MTIME_SEC);
+}
+/** st_mtim's nanoseconds (0 to 999,999,999). */
+export function statMtimeNsec(p: usize): i64 {
+  return load<i64>(p + STAT_ST_MTIME_NSEC);
 }

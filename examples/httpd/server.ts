@@ -2,14 +2,26 @@
 // system call posted to the syscall pages with a handler that runs when it completes.
 //
 //   accept (several in flight) -> read the request -> parse -> openat the file under the root ->
-//   fstat -> write the response head -> sendfile the body -> next request (keep-alive,
-//   pipelining) or close
+//   fstat -> write the response head (200, 206, 304, 416) -> sendfile the body (or its range) ->
+//   next request (keep-alive, pipelining) or close
 //
 // HTTP/1.0 and 1.1, GET and HEAD. Connections stay open by default in 1.1 and with
 // "Connection: keep-alive" in 1.0 (as ApacheBench sends it); pipelined requests are answered in
 // order. A directory serves its index.html (403 without one: no listings). Paths are percent-decoded
 // and normalised here, and a ".." above the root is refused (403); the kernel's sandbox only lets
 // the guest see the directories granted with --dir anyway.
+//
+// What caches and download tools expect of an origin server (RFC 9110, 9111):
+//   * Date on every response. A clock request keeps it current (read CLOCK_REALTIME, sleep until
+//     the next second, read again): no call per response, one sleep in flight.
+//   * Last-Modified (fstat's mtime) and an ETag "<mtime hex>-<size hex>" on 200, 206 and 304.
+//   * Conditional GET and HEAD: If-None-Match (weak comparison, "*"), else If-Modified-Since:
+//     304 Not Modified, without a body, and the connection stays open.
+//   * Range on GET (Accept-Ranges: bytes): one range "a-b", "a-" or "-n" is a 206 with
+//     Content-Range, its bytes sent with sendfile from a; a range past the end is a 416 with
+//     "Content-Range: bytes */SIZE"; several ranges or an invalid Range get the whole file (a server
+//     may ignore Range), and so does a Range whose If-Range (an ETag or a date) names another
+//     version of the file.
 //
 // Timeouts (paper section 4.2: a timer request beside the call, cancelled or cancelling): a
 // connection waiting for a request is closed by cancelling its read when --idle-ms passes without a
@@ -24,13 +36,17 @@
 //   httpd: listening on 127.0.0.1:PORT
 // --pages: syscall pages of 64 entries (calls in flight). Each idle connection holds its read and
 // its timer; calls that wait for the outside world may use 7/8 of the entries, so N idle
-// connections need about N / 28 pages (default 64: some 1,800 idle connections).
+// connections need about N / 28 pages (default 64: some 1,800 idle connections; the clock's sleep
+// and the accepts take a few more).
 import * as flexsc from "../../guest/flexsc";
 import { Args, failed, logLine } from "../lib/args";
 import { HttpRequest, parseHead, MAX_HEAD, METHOD_HEAD, METHOD_OTHER } from "./lib/request";
 import { normalizeTarget } from "./lib/path";
 import { contentType } from "./lib/mime";
 import { responseHead, errorBody } from "./lib/response";
+import { httpDate } from "./lib/date";
+import { parseRange, ByteRange, RANGE_PART, RANGE_UNSATISFIABLE } from "./lib/range";
+import { entityTag, notModified, ifRangeHolds } from "./lib/conditional";
 export { flexsc_resume } from "../../guest/flexsc";
 
 const args = new Args();
@@ -60,6 +76,8 @@ const LINGERING: i32 = 2; // after a shutdown: reading what the client still sen
 const CLOSED: i32 = 3;
 
 let listenFd: i32 = -1;
+/** Accepts in flight: when none is left the listener is gone, and the clock stops too. */
+let acceptsLeft = accepts;
 
 class Acceptor extends flexsc.Request {
   delay: ArrayBuffer = flexsc.timespec(50_000_000);
@@ -119,7 +137,9 @@ function onAccepted(r: flexsc.Request): void {
     startTimer(c);
     readMore(c);
   } else if (r.result == -flexsc.ECANCELED || r.result == -flexsc.EBADF) {
-    return; // the listener is gone
+    // The listener is gone: once every accept has seen it, the loop may end with the connections.
+    if (--acceptsLeft == 0) stopClock();
+    return;
   } else if (r.result != -flexsc.ECONNABORTED) {
     // Out of descriptors or memory: accepting again at once would spin. Wait a little.
     logLine("httpd: accept: " + r.result.toString());
@@ -134,6 +154,66 @@ function onAccepted(r: flexsc.Request): void {
 function onAcceptDelay(r: flexsc.Request): void {
   r.handler = onAccepted;
   flexsc.accept4(r, listenFd, 0, 0, 0);
+}
+
+// ------------------------------------------------------------------ the clock
+
+/** CLOCK_REALTIME in whole seconds, and the Date field's value for it (RFC 9110 6.6.1). */
+let nowSec: i64 = 0;
+let dateText = "";
+
+/**
+ * Keeps nowSec and dateText current without a call per response: read CLOCK_REALTIME, sleep until
+ * just past the next whole second, read it again. The sleep is one more waiting call in flight
+ * (one entry of the 7/8 that waiting calls may use) and one wake-up a second while idle.
+ */
+class Clock extends flexsc.Request {
+  now: ArrayBuffer = new ArrayBuffer(flexsc.TIMESPEC_SIZE);
+  sleep: ArrayBuffer = new ArrayBuffer(flexsc.TIMESPEC_SIZE);
+  stopped: bool = false;
+}
+
+const clock = new Clock(onClockRead);
+
+/** Takes the time in clock.now and sleeps until the second after it. */
+function clockTick(k: Clock): void {
+  const p = flexsc.ptr(k.now);
+  const sec = load<i64>(p + flexsc.TIMESPEC_TV_SEC);
+  if (sec != nowSec || dateText.length == 0) {
+    nowSec = sec;
+    dateText = httpDate(sec);
+  }
+  // A millisecond past the change of second, so that the next reading has the new one.
+  const ns = 1_000_000_000 - load<i64>(p + flexsc.TIMESPEC_TV_NSEC) + 1_000_000;
+  const q = flexsc.ptr(k.sleep);
+  store<i64>(q + flexsc.TIMESPEC_TV_SEC, ns / 1_000_000_000);
+  store<i64>(q + flexsc.TIMESPEC_TV_NSEC, ns % 1_000_000_000);
+  k.handler = onClockSlept;
+  flexsc.clock_nanosleep(k, flexsc.CLOCK_MONOTONIC, 0, q, 0);
+}
+
+function onClockRead(r: flexsc.Request): void {
+  const k = changetype<Clock>(r);
+  if (k.stopped) return;
+  if (r.result < 0) {
+    // Keep the last time; try again in a second.
+    store<i64>(flexsc.ptr(k.now) + flexsc.TIMESPEC_TV_SEC, nowSec);
+    store<i64>(flexsc.ptr(k.now) + flexsc.TIMESPEC_TV_NSEC, 0);
+  }
+  clockTick(k);
+}
+
+function onClockSlept(r: flexsc.Request): void {
+  const k = changetype<Clock>(r);
+  if (k.stopped) return;
+  k.handler = onClockRead;
+  flexsc.clock_gettime(k, flexsc.CLOCK_REALTIME, flexsc.ptr(k.now));
+}
+
+/** Stops the clock: its calls would keep the loop running after the listener is gone. */
+function stopClock(): void {
+  clock.stopped = true;
+  if (clock.busy) flexsc.cancel(clock);
 }
 
 // ------------------------------------------------------------------ timeouts
@@ -317,23 +397,65 @@ function onStat(r: flexsc.Request): void {
     errorResponse(c, 403);
     return;
   }
-  const size = flexsc.statSize(flexsc.ptr(c.stat));
-  const head = responseHead(200, contentType(flexsc.ptr(c.path), c.pathLen), size, c.keepAlive);
-  c.remaining = c.req.method == METHOD_HEAD ? 0 : size;
-  store<i64>(flexsc.ptr(c.offset), 0);
+  fileResponse(c, flexsc.statSize(flexsc.ptr(c.stat)), flexsc.statMtime(flexsc.ptr(c.stat)));
+}
+
+/** Set by parseRange (used at once). */
+const part = new ByteRange();
+
+/** The open file (`size` bytes, modified at `mtime`) in a 200, 206, 304 or 416. */
+function fileResponse(c: Conn, size: i64, mtime: i64): void {
+  const req = c.req;
+  const buf = flexsc.ptr(c.buf);
+  // RFC 9110 8.8.2.1: a modification time ahead of our clock is sent as the time of the response.
+  const modified = mtime < nowSec ? mtime : nowSec;
+  const tag = entityTag(mtime, size);
+  let fields = "Last-Modified: " + httpDate(modified) + "\r\nETag: " + tag + "\r\n";
+  if (notModified(buf, req, tag, modified, nowSec)) {
+    // No body, nor the fields that would describe one.
+    closeFile(c);
+    c.remaining = 0;
+    sendHead(c, String.UTF8.encode(responseHead(304, dateText, "", -1, c.keepAlive, fields)));
+    return;
+  }
+  fields += "Accept-Ranges: bytes\r\n";
+  let status = 200;
+  let first: i64 = 0;
+  let length = size;
+  // RFC 9110 14.2: Range is for GET (a HEAD is told about the whole file). Several Range fields,
+  // like several ranges, are not served: the whole file is.
+  const range = req.range;
+  if (req.method != METHOD_HEAD && range.count == 1 && ifRangeHolds(buf, req, tag, modified, nowSec)) {
+    const kind = parseRange(buf, range.start, range.end, size, part);
+    if (kind == RANGE_UNSATISFIABLE) {
+      closeFile(c);
+      errorResponse(c, 416, "Content-Range: bytes */" + size.toString() + "\r\n");
+      return;
+    }
+    if (kind == RANGE_PART) {
+      status = 206;
+      first = part.first;
+      length = part.last - part.first + 1;
+      fields += "Content-Range: bytes " + part.first.toString() + "-" + part.last.toString() + "/" + size.toString() + "\r\n";
+    }
+  }
+  const head = responseHead(status, dateText, contentType(flexsc.ptr(c.path), c.pathLen), length, c.keepAlive, fields);
+  c.remaining = req.method == METHOD_HEAD ? 0 : length;
+  store<i64>(flexsc.ptr(c.offset), first);
   sendHead(c, String.UTF8.encode(head));
 }
 
 // ------------------------------------------------------------------ responding
 
-function errorResponse(c: Conn, status: i32): void {
+/** An error page; `fields` are more header lines (each ending in CRLF). */
+function errorResponse(c: Conn, status: i32, fields: string = ""): void {
   if (status == 400 || status == 414 || status == 431 || status == 500 || status == 505) {
     c.keepAlive = false;
     c.linger = true;
   }
   const body = errorBody(status);
   const bodyLen = String.UTF8.byteLength(body);
-  let text = responseHead(status, "text/html; charset=utf-8", bodyLen, c.keepAlive);
+  let text = responseHead(status, dateText, "text/html; charset=utf-8", bodyLen, c.keepAlive, fields);
   // A HEAD request gets the head only (and may not have been parsed as one: then send the body).
   if (c.req.method != METHOD_HEAD || status == 400 || status == 414 || status == 431 || status == 505) text += body;
   c.remaining = 0;
@@ -463,6 +585,11 @@ const boundLen = new ArrayBuffer(4);
 store<u32>(flexsc.ptr(boundLen), flexsc.SOCKADDR_IN_SIZE);
 flexsc.syscallSync(flexsc.SYS_getsockname, listenFd, <i32>flexsc.ptr(bound), <i32>flexsc.ptr(boundLen));
 logLine("httpd: listening on " + host + ":" + flexsc.sockaddrPort(flexsc.ptr(bound)).toString());
+
+// The first reading of the clock is synchronous too; the clock's calls keep it current from here.
+const clockRead = flexsc.syscallSync(flexsc.SYS_clock_gettime, flexsc.CLOCK_REALTIME, <i32>flexsc.ptr(clock.now));
+if (clockRead < 0) fail("clock_gettime(CLOCK_REALTIME)", clockRead);
+clockTick(clock);
 
 for (let i = 0; i < accepts; i++) flexsc.accept4(new Acceptor(onAccepted), listenFd, 0, 0, 0);
 flexsc.run();

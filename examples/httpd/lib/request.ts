@@ -12,6 +12,25 @@ export const METHOD_HEAD: i32 = 2;
 /** A well-formed method this server does not serve (405). */
 export const METHOD_OTHER: i32 = 3;
 
+/** Where a header field's value is (its first occurrence), and how many times the field came. */
+export class Field {
+  start: i32 = 0;
+  end: i32 = 0;
+  count: i32 = 0;
+
+  reset(): void {
+    this.start = 0;
+    this.end = 0;
+    this.count = 0;
+  }
+
+  seen(s: i32, e: i32): void {
+    if (this.count++ > 0) return;
+    this.start = s;
+    this.end = e;
+  }
+}
+
 /** What the server needs from a request head. Offsets are in the connection's buffer. */
 export class HttpRequest {
   method: i32 = 0;
@@ -23,6 +42,13 @@ export class HttpRequest {
   keepAlive: bool = false;
   /** Content-Length > 0 or Transfer-Encoding: a body this server does not read. */
   hasBody: bool = false;
+  /** The end of the head (after its empty line). */
+  headEnd: i32 = 0;
+  // The fields of conditional and range requests (RFC 9110 13.1, 14.2).
+  ifNoneMatch: Field = new Field();
+  ifModifiedSince: Field = new Field();
+  range: Field = new Field();
+  ifRange: Field = new Field();
 
   reset(): void {
     this.method = 0;
@@ -31,6 +57,11 @@ export class HttpRequest {
     this.targetEnd = 0;
     this.keepAlive = false;
     this.hasBody = false;
+    this.headEnd = 0;
+    this.ifNoneMatch.reset();
+    this.ifModifiedSince.reset();
+    this.range.reset();
+    this.ifRange.reset();
   }
 }
 
@@ -179,11 +210,45 @@ export function parseHead(buf: usize, start: i32, end: i32, req: HttpRequest): i
       if (!zero) req.hasBody = true;
     } else if (equalsNoCase(buf, s, nameEnd, "transfer-encoding")) {
       req.hasBody = true;
+    } else if (equalsNoCase(buf, s, nameEnd, "if-none-match")) {
+      req.ifNoneMatch.seen(j, ve);
+    } else if (equalsNoCase(buf, s, nameEnd, "if-modified-since")) {
+      req.ifModifiedSince.seen(j, ve);
+    } else if (equalsNoCase(buf, s, nameEnd, "range")) {
+      req.range.seen(j, ve);
+    } else if (equalsNoCase(buf, s, nameEnd, "if-range")) {
+      req.ifRange.seen(j, ve);
     }
     s = lf + 1;
   }
   // HTTP/1.1 requires Host (RFC 9112 3.2).
   if (minor >= 1 && !hasHost) return -400;
   req.keepAlive = minor >= 1 ? !connSeen[0] : connSeen[1] && !connSeen[0];
+  req.headEnd = s;
   return s - start;
+}
+
+/**
+ * The next `name` field (lower-case) of a parsed head, searching the lines from the one that holds
+ * offset `from` up to `headEnd`: its value goes to out.start and out.end. False when there is none.
+ */
+export function nextField(buf: usize, from: i32, headEnd: i32, name: string, out: Field): bool {
+  let lf = findLF(buf, from, headEnd);
+  while (lf >= 0) {
+    const s = lf + 1;
+    lf = findLF(buf, s, headEnd);
+    if (lf < 0) break;
+    const e = contentEnd(buf, s, lf);
+    let j = s;
+    while (j < e && at(buf, j) != 0x3a) j++;
+    if (j >= e || !equalsNoCase(buf, s, j, name)) continue;
+    j++;
+    while (j < e && (at(buf, j) == SP || at(buf, j) == HT)) j++;
+    let ve = e;
+    while (ve > j && (at(buf, ve - 1) == SP || at(buf, ve - 1) == HT)) ve--;
+    out.start = j;
+    out.end = ve;
+    return true;
+  }
+  return false;
 }

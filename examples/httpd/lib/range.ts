@@ -1,0 +1,118 @@
+// The Range header (RFC 9110 14.1, 14.2) for one file of a known size: "bytes=a-b", "bytes=a-"
+// and "bytes=-n". Only single ranges are served: a server may ignore Range altogether (14.2), so a
+// header that is not valid, or that asks for several ranges ("bytes=0-1,5-6", which would need a
+// multipart/byteranges body), gets the whole file in a 200.
+
+/** Serve the whole file: no Range, an invalid one, several ranges, or a unit other than bytes. */
+export const RANGE_NONE: i32 = 0;
+/** Serve bytes [first, last] in a 206. */
+export const RANGE_PART: i32 = 1;
+// 416 with "Content-Range: bytes */SIZE": the range starts past the end (or the file is empty).
+export const RANGE_UNSATISFIABLE: i32 = 2;
+
+/** The part of the file to send: bytes first to last, both included. */
+export class ByteRange {
+  first: i64 = 0;
+  last: i64 = -1;
+}
+
+/** Larger numbers are held at this value (far past any file: unsatisfiable, or clamped to the end). */
+const HUGE: i64 = 1_000_000_000_000_000_000;
+
+@inline function at(buf: usize, i: i32): u8 {
+  return load<u8>(buf + <usize>i);
+}
+
+@inline function isDigit(c: u8): bool {
+  return c >= 0x30 && c <= 0x39;
+}
+
+@inline function isOws(c: u8): bool {
+  return c == 0x20 || c == 0x09;
+}
+
+class Num {
+  value: i64 = 0;
+  end: i32 = 0;
+}
+
+/** Reads the digits at buf[i] into `out` (its value and where it ends); false when there is none. */
+function number(buf: usize, i: i32, e: i32, out: Num): bool {
+  if (i >= e || !isDigit(at(buf, i))) return false;
+  let v: i64 = 0;
+  while (i < e && isDigit(at(buf, i))) {
+    v = v * 10 + <i64>(at(buf, i) - 0x30);
+    if (v > HUGE) v = HUGE;
+    i++;
+  }
+  out.value = v;
+  out.end = i;
+  return true;
+}
+
+const num = new Num();
+
+/**
+ * Reads the Range value buf[s, e) against a file of `size` bytes: RANGE_PART with the bytes in `out`,
+ * RANGE_UNSATISFIABLE, or RANGE_NONE (serve the whole file).
+ */
+export function parseRange(buf: usize, s: i32, e: i32, size: i64, out: ByteRange): i32 {
+  // "bytes" is case-insensitive (range-unit is a token compared without case).
+  if (e - s < 6) return RANGE_NONE;
+  const unit = "bytes=";
+  for (let k = 0; k < 6; k++) {
+    let c = at(buf, s + k);
+    if (c >= 0x41 && c <= 0x5a) c += 32;
+    if (c != <u8>unit.charCodeAt(k)) return RANGE_NONE;
+  }
+  let i = s + 6;
+  let specs = 0;
+  let first: i64 = 0;
+  let last: i64 = 0;
+  let suffix = false;
+  // A list: specs separated by commas with optional whitespace; empty elements are allowed.
+  while (i < e) {
+    const c = at(buf, i);
+    if (isOws(c) || c == 0x2c) {
+      i++;
+      continue;
+    }
+    if (++specs > 1) return RANGE_NONE; // several ranges: not served as such
+    if (c == 0x2d) {
+      // suffix-range: the last n bytes.
+      if (!number(buf, i + 1, e, num)) return RANGE_NONE;
+      suffix = true;
+      last = num.value;
+      i = num.end;
+    } else {
+      // int-range: first-pos "-" [last-pos]
+      if (!number(buf, i, e, num)) return RANGE_NONE;
+      first = num.value;
+      i = num.end;
+      if (i >= e || at(buf, i) != 0x2d) return RANGE_NONE;
+      i++;
+      if (number(buf, i, e, num)) {
+        last = num.value;
+        i = num.end;
+        if (last < first) return RANGE_NONE; // invalid (RFC 9110 14.1.1)
+      } else {
+        last = HUGE;
+      }
+    }
+    // Only whitespace or a comma may follow a spec.
+    if (i < e && !isOws(at(buf, i)) && at(buf, i) != 0x2c) return RANGE_NONE;
+  }
+  if (specs == 0) return RANGE_NONE;
+  // RFC 9110 14.1.1 lets a suffix of an empty file through, but no 206 can describe zero bytes.
+  if (size <= 0) return RANGE_UNSATISFIABLE;
+  if (suffix) {
+    if (last == 0) return RANGE_UNSATISFIABLE;
+    out.first = last >= size ? 0 : size - last;
+    out.last = size - 1;
+    return RANGE_PART;
+  }
+  if (first >= size) return RANGE_UNSATISFIABLE;
+  out.first = first;
+  out.last = last >= size ? size - 1 : last;
+  return RANGE_PART;
+}

@@ -6,10 +6,13 @@
 // 405 with Allow, 400/414/431/505 for requests that cannot be served, keep-alive and pipelining,
 // HTTP/1.0 keep-alive as ApacheBench sends it, a file of several MB sent with sendfile (checksum),
 // concurrent clients, and the timeouts: an idle keep-alive connection, a request head that never
-// ends, and a client that stops reading a large response are all closed after --idle-ms.
+// ends, and a client that stops reading a large response are all closed after --idle-ms. What caches
+// and download tools rely on: a Date on every response (kept current by the server's clock),
+// Last-Modified and ETag, conditional requests (If-None-Match, If-Modified-Since: 304) and ranges
+// (206, 416, If-Range), with raw requests and with curl (-r, -z).
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -46,6 +49,7 @@ const FILES: Record<string, string | Buffer> = {
   'sub/page.html': '<p>sub page</p>\n',
   'empty/.keep': '',
   'big.bin': patternBytes(6 * 1024 * 1024 + 123, 14),
+  'cond.bin': patternBytes(1000, 15),
 };
 for (const [name, content] of Object.entries(FILES)) {
   mkdirSync(join(www, name, '..'), { recursive: true });
@@ -59,6 +63,9 @@ const HUGE = 64 * 1024 * 1024;
 writeFileSync(join(www, 'zeros.bin'), '');
 truncateSync(join(www, 'zeros.bin'), HUGE);
 const BIG_SHA = createHash('sha256').update(FILES['big.bin']!).digest('hex');
+// A fixed modification time for the validator tests: Last-Modified: Sun, 13 Sep 2020 12:26:40 GMT.
+const MTIME = 1_600_000_000;
+utimesSync(join(www, 'cond.bin'), MTIME, MTIME);
 
 function body(name: string): Buffer {
   const c = FILES[name]!;
@@ -106,9 +113,11 @@ function parseResponses(data: Buffer, methods: readonly string[]): { responses: 
       headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
     }
     const length = Number(headers['content-length']);
-    assert.ok(Number.isInteger(length), `Content-Length of every response: ${lines.join(' | ')}`);
+    // A 304 has no body, and no Content-Length to describe one.
+    if (m![1] === '304') assert.is(headers['content-length'], undefined, `304 without Content-Length: ${lines.join(' | ')}`);
+    else assert.ok(Number.isInteger(length), `Content-Length of every response: ${lines.join(' | ')}`);
     const start = end + 4;
-    const n = method === 'HEAD' ? 0 : length;
+    const n = method === 'HEAD' || m![1] === '304' ? 0 : length;
     if (data.length < start + n) break;
     responses.push({ status: Number(m![1]), headers, body: data.subarray(start, start + n) });
     at = start + n;
@@ -127,6 +136,35 @@ async function exchange(port: number, raw: string | Buffer, timeoutMs = 5_000): 
   s.write(raw);
   await within(closed, timeoutMs, `the server closes after ${JSON.stringify(String(raw).slice(0, 60))}`);
   return { data: Buffer.concat(chunks), error };
+}
+
+const IMF_FIXDATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+
+/** An IMF-fixdate (RFC 9110 5.6.7) that names its weekday right. */
+function isHttpDate(d: string | undefined): boolean {
+  return d !== undefined && IMF_FIXDATE.test(d) && new Date(d).toUTCString() === d;
+}
+
+/** A Date field for a response sent just now (the server's clock ticks once a second). */
+function isRecentDate(d: string | undefined): boolean {
+  return isHttpDate(d) && Math.abs(Date.parse(d!) - Date.now()) < 10_000;
+}
+
+/** A request for `path`, with more header fields. */
+function request(method: string, path: string, fields: Record<string, string> = {}): string {
+  return `${method} ${path} HTTP/1.1\r\nHost: x\r\n${Object.entries(fields)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('')}\r\n`;
+}
+
+/** Sends requests pipelined on one connection (the last one closes it) and returns the responses. */
+async function pipelined(port: number, reqs: readonly [method: string, path: string, fields?: Record<string, string>][]): Promise<Response[]> {
+  const raw = reqs.map(([method, path, fields = {}], i) => request(method, path, i === reqs.length - 1 ? { ...fields, Connection: 'close' } : fields)).join('');
+  const x = await exchange(port, raw);
+  const p = parseResponses(x.data, reqs.map((r) => r[0]));
+  assert.is(p.responses.length, reqs.length, `a response to each request (${x.data.length} bytes, ${x.error})`);
+  assert.is(p.rest.length, 0, `nothing after the last response: ${JSON.stringify(p.rest.toString('latin1').slice(0, 80))}`);
+  return p.responses;
 }
 
 // ---------------------------------------------------------------- curl
@@ -197,11 +235,16 @@ for (const { mode, threads } of CONFIGS) {
       assert.is(r.connects, i === 0 ? 1 : 0, `${path}: kept-alive connection reused`);
     });
 
-    const [head, big, del, post] = await Promise.all([
+    const lastModified = new Date(MTIME * 1000).toUTCString();
+    const [head, big, del, post, part, same, older] = await Promise.all([
       runProgram('curl', ['-s', '-I', `http://127.0.0.1:${port}/hello.txt`]),
       runProgram('curl', ['-s', `http://127.0.0.1:${port}/big.bin`], { timeoutMs: 15_000 }),
       runProgram('curl', ['-s', '-i', '-X', 'DELETE', `http://127.0.0.1:${port}/hello.txt`]),
       runProgram('curl', ['-s', '-i', '-d', 'a=1', `http://127.0.0.1:${port}/hello.txt`]),
+      // A range, and If-Modified-Since from -z: the file's own date (304), an older one (200).
+      runProgram('curl', ['-s', '-D', '-', '-r', '0-99', `http://127.0.0.1:${port}/cond.bin`]),
+      runProgram('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '-z', lastModified, `http://127.0.0.1:${port}/cond.bin`]),
+      runProgram('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', '-z', new Date((MTIME - 86400) * 1000).toUTCString(), `http://127.0.0.1:${port}/cond.bin`]),
     ]);
     const headText = head.stdout.toString();
     assert.match(headText, /^HTTP\/1\.1 200 OK\r\n/);
@@ -218,6 +261,13 @@ for (const { mode, threads } of CONFIGS) {
     }
     // A request with a body the server does not read: answered, then the connection is closed.
     assert.match(post.stdout.toString(), /\r\nConnection: close\r\n/);
+    const split = part.stdout.indexOf('\r\n\r\n');
+    const partHead = part.stdout.subarray(0, split).toString();
+    assert.match(partHead, /^HTTP\/1\.1 206 Partial Content\r\n/);
+    assert.match(partHead, /\r\nContent-Range: bytes 0-99\/1000(\r\n|$)/);
+    assert.ok(part.stdout.subarray(split + 4).equals(body('cond.bin').subarray(0, 100)), 'curl -r 0-99: the first 100 bytes');
+    assert.is(same.stdout.toString(), '304', 'curl -z with the Last-Modified date');
+    assert.is(older.stdout.toString(), '200 1000', 'curl -z with an older date');
 
     const o = await stop(server, label('httpd (curl)', mode, threads));
     const calls = o.result.stats.bySyscall;
@@ -247,6 +297,7 @@ for (const { mode, threads } of CONFIGS) {
     assert.ok(p.responses[3]!.body.equals(body('sub/page.html')));
     assert.equal(p.responses.map((r) => r.headers['connection']), ['keep-alive', 'keep-alive', 'keep-alive', 'close']);
     assert.ok(p.responses.every((r) => r.headers['server'] === 'flexvm-httpd'));
+    assert.ok(p.responses.every((r) => isRecentDate(r.headers['date'])), `a current Date on every response: ${p.responses.map((r) => r.headers['date']).join(', ')}`);
     assert.is(p.rest.length, 0);
     assert.is(piped.error, '', 'closed cleanly (no reset)');
 
@@ -276,6 +327,7 @@ for (const { mode, threads } of CONFIGS) {
       assert.ok(r, `${JSON.stringify(String(raw).slice(0, 40))}: a response (${a.data.length} bytes, ${a.error})`);
       assert.is(r!.status, status, `${JSON.stringify(String(raw).slice(0, 40))}: status`);
       assert.is(r!.headers['connection'], 'close');
+      assert.ok(isRecentDate(r!.headers['date']), `a Date on a ${status}: ${r!.headers['date']}`);
       assert.is(a.error, '', 'closed cleanly, the response not lost to a reset');
     });
 
@@ -308,6 +360,164 @@ for (const { mode, threads } of CONFIGS) {
     await stop(server, label('httpd (node)', mode, threads));
   });
 }
+
+// ---------------------------------------------------------------- validators, conditional requests, ranges
+
+for (const { mode, threads } of CONFIGS) {
+  test(label('httpd validators, conditional requests and ranges: Date, Last-Modified, ETag, 304, 206, 416, If-Range', mode, threads), async () => {
+    const { server, port } = await httpd(mode, threads);
+    const data = body('cond.bin');
+    const size = data.length;
+    const lastModified = new Date(MTIME * 1000).toUTCString();
+    const hour = new Date((MTIME - 3600) * 1000).toUTCString();
+
+    // The validators, the same from one request to the next.
+    const [plain, again] = await pipelined(port, [['GET', '/cond.bin'], ['HEAD', '/cond.bin']]);
+    assert.is(plain!.status, 200);
+    assert.ok(plain!.body.equals(data));
+    assert.ok(isRecentDate(plain!.headers['date']), `Date: ${plain!.headers['date']}`);
+    assert.is(plain!.headers['last-modified'], lastModified, 'Last-Modified is the file\'s mtime');
+    assert.is(plain!.headers['accept-ranges'], 'bytes');
+    const etag = plain!.headers['etag']!;
+    assert.match(etag, /^"[!#-~]+"$/, 'a strong entity tag');
+    assert.is(again!.headers['etag'], etag, 'the same ETag again');
+    assert.is(again!.headers['last-modified'], lastModified);
+
+    // Conditional requests, pipelined: a 304 sends no body, so every later response still parses.
+    const cond = await pipelined(port, [
+      ['GET', '/cond.bin', { 'If-None-Match': etag }],
+      ['GET', '/cond.bin', { 'If-None-Match': `"other", W/${etag}` }], // weak comparison
+      ['HEAD', '/cond.bin', { 'If-None-Match': '*' }],
+      ['GET', '/cond.bin', { 'If-None-Match': '"other"', 'If-Modified-Since': lastModified }], // If-None-Match decides
+      ['GET', '/cond.bin', { 'If-Modified-Since': lastModified }],
+      ['GET', '/cond.bin', { 'If-Modified-Since': 'Sunday, 13-Sep-20 12:26:40 GMT' }], // rfc850-date
+      ['GET', '/cond.bin', { 'If-Modified-Since': hour }],
+      ['GET', '/cond.bin', { 'If-Modified-Since': 'yesterday' }],
+      ['GET', '/hello.txt'],
+    ]);
+    assert.equal(cond.map((r) => r.status), [304, 304, 304, 200, 304, 304, 200, 200, 200], 'statuses of the conditional requests');
+    for (const r of cond.filter((r) => r.status === 304)) {
+      assert.is(r.headers['etag'], etag, '304 with the ETag');
+      assert.is(r.headers['last-modified'], lastModified, '304 with Last-Modified');
+      assert.ok(isRecentDate(r.headers['date']), '304 with a Date');
+      assert.is(r.headers['connection'], 'keep-alive');
+    }
+    assert.ok(cond[3]!.body.equals(data) && cond[6]!.body.equals(data), 'the whole file when modified');
+    assert.ok(cond[8]!.body.equals(body('hello.txt')));
+
+    // A 304 on a kept-alive connection, then the next request once it has arrived.
+    const s = net.connect({ port, host: '127.0.0.1' });
+    let got = Buffer.alloc(0);
+    s.on('data', (d: Buffer) => (got = Buffer.concat([got, d])));
+    const closed = new Promise<void>((r) => s.once('close', () => r()));
+    s.write(request('GET', '/cond.bin', { 'If-None-Match': etag }));
+    await within(
+      (async () => {
+        while (got.indexOf('\r\n\r\n') < 0) await once(s, 'data');
+      })(),
+      5_000,
+      'the 304',
+    );
+    s.write(request('GET', '/hello.txt', { Connection: 'close' }));
+    await within(closed, 5_000, 'the response after a 304');
+    const seq = parseResponses(got, ['GET', 'GET']);
+    assert.equal(seq.responses.map((r) => r.status), [304, 200]);
+    assert.ok(seq.responses[1]!.body.equals(body('hello.txt')));
+    assert.is(seq.rest.length, 0);
+
+    // Ranges.
+    const ranges = await pipelined(port, [
+      ['GET', '/cond.bin', { Range: 'bytes=0-99' }],
+      ['GET', '/cond.bin', { Range: 'bytes=990-' }],
+      ['GET', '/cond.bin', { Range: 'bytes=-10' }],
+      ['GET', '/cond.bin', { Range: 'bytes=500-5000' }], // past the end: up to the end
+      ['GET', '/cond.bin', { Range: 'bytes=-5000' }], // more than the file: all of it
+      ['GET', '/cond.bin', { Range: `bytes=${size}-` }],
+      ['GET', '/cond.bin', { Range: 'bytes=0-1,5-6' }], // several ranges: the whole file
+      ['GET', '/cond.bin', { Range: 'bytes=5-2' }], // invalid: the whole file
+      ['GET', '/cond.bin', { Range: 'lines=1-2' }],
+      ['GET', '/cond.bin', { Range: 'bytes=10-19', 'If-Range': '"stale"' }],
+      ['GET', '/cond.bin', { Range: 'bytes=10-19', 'If-Range': hour }],
+      ['GET', '/cond.bin', { Range: 'bytes=10-19', 'If-Range': etag }],
+      ['GET', '/cond.bin', { Range: 'bytes=10-19', 'If-Range': lastModified }],
+      ['HEAD', '/cond.bin', { Range: 'bytes=0-9' }], // Range is for GET only (RFC 9110 14.2)
+      ['GET', '/hello.txt', { Range: 'bytes=0-4' }],
+    ]);
+    const expect: [number, number, number][] = [
+      [206, 0, 99],
+      [206, 990, 999],
+      [206, 990, 999],
+      [206, 500, 999],
+      [206, 0, 999],
+      [416, 0, 0],
+      [200, 0, 999],
+      [200, 0, 999],
+      [200, 0, 999],
+      [200, 0, 999],
+      [200, 0, 999],
+      [206, 10, 19],
+      [206, 10, 19],
+    ];
+    expect.forEach(([status, first, last], i) => {
+      const r = ranges[i]!;
+      assert.is(r.status, status, `range request ${i}: status`);
+      if (status === 416) {
+        assert.is(r.headers['content-range'], `bytes */${size}`, '416 with the size');
+      } else if (status === 206) {
+        assert.is(r.headers['content-range'], `bytes ${first}-${last}/${size}`, `range request ${i}: Content-Range`);
+        assert.ok(r.body.equals(data.subarray(first, last + 1)), `range request ${i}: bytes ${first}-${last}`);
+        assert.is(r.headers['etag'], etag);
+      } else {
+        assert.is(r.headers['content-range'], undefined, `range request ${i}: no Content-Range`);
+        assert.ok(r.body.equals(data), `range request ${i}: the whole file`);
+      }
+      assert.is(r.headers['connection'], i === ranges.length - 1 ? 'close' : 'keep-alive');
+    });
+    assert.is(ranges[13]!.status, 200);
+    assert.is(ranges[13]!.headers['content-length'], String(size));
+    assert.is(ranges[14]!.status, 206);
+    assert.ok(ranges[14]!.body.equals(body('hello.txt').subarray(0, 5)));
+
+    // The file changes: a new ETag; the old one no longer matches, the new one does.
+    const name = `changes-${mode}-${threads}.txt`;
+    writeFileSync(join(www, name), 'version one\n');
+    utimesSync(join(www, name), MTIME, MTIME);
+    const [v1] = await pipelined(port, [['GET', `/${name}`]]);
+    writeFileSync(join(www, name), 'version two, longer\n');
+    utimesSync(join(www, name), MTIME + 60, MTIME + 60);
+    const [v2, old, now, empty] = await pipelined(port, [
+      ['GET', `/${name}`],
+      ['GET', `/${name}`, { 'If-None-Match': v1!.headers['etag']! }],
+      ['GET', `/${name}`, { 'If-None-Match': `"x", ${v1!.headers['etag']!}, "y"` }],
+      ['GET', '/empty/.keep', { Range: 'bytes=0-' }],
+    ]);
+    assert.ok(v1!.headers['etag'] && v2!.headers['etag'] && v1!.headers['etag'] !== v2!.headers['etag'], `ETag changes with the file: ${v1!.headers['etag']} -> ${v2!.headers['etag']}`);
+    assert.is(v2!.headers['last-modified'], new Date((MTIME + 60) * 1000).toUTCString());
+    assert.is(old!.status, 200, 'the old ETag does not match');
+    assert.is(old!.body.toString(), 'version two, longer\n');
+    assert.is(now!.status, 200, 'a list of stale tags does not match');
+    assert.is(empty!.status, 416, 'a range of an empty file');
+    assert.is(empty!.headers['content-range'], 'bytes */0');
+    rmSync(join(www, name));
+
+    await stop(server, label('httpd (conditional)', mode, threads));
+  });
+}
+
+// One server per mode, alive for a couple of seconds: the Date moves on without a request.
+test('httpd Date: the clock keeps it current while the server runs, in every mode', async () => {
+  const servers = await Promise.all(MODES.map((mode) => httpd(mode, 2)));
+  const t0 = Date.now();
+  await new Promise((r) => setTimeout(r, 2_200));
+  for (const [i, { server, port }] of servers.entries()) {
+    const [r] = await pipelined(port, [['HEAD', '/hello.txt']]);
+    const d = Date.parse(r!.headers['date']!);
+    assert.ok(isHttpDate(r!.headers['date']), `${MODES[i]}: Date ${r!.headers['date']}`);
+    // Started in second floor(t0); two seconds later the Date must have left it.
+    assert.ok(d > Math.floor(t0 / 1000) * 1000 && d <= Date.now(), `${MODES[i]}: Date ${r!.headers['date']} (${d - t0} ms after the start)`);
+    await stop(server, `httpd Date (${MODES[i]})`);
+  }
+});
 
 // ---------------------------------------------------------------- timeouts
 

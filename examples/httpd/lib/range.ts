@@ -41,8 +41,8 @@ function number(buf: usize, i: i32, e: i32, out: Num): bool {
   if (i >= e || !isDigit(at(buf, i))) return false;
   let v: i64 = 0;
   while (i < e && isDigit(at(buf, i))) {
-    v = v * 10 + <i64>(at(buf, i) - 0x30);
-    if (v > HUGE) v = HUGE;
+    // Held before it can overflow.
+    v = v >= HUGE / 10 ? HUGE : v * 10 + <i64>(at(buf, i) - 0x30);
     i++;
   }
   out.value = v;

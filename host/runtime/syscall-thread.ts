@@ -37,13 +37,26 @@ const SHORT_SLEEP_MS = 1;
 const LONG_SLEEP_MS = 50;
 const TWO_32 = 0x1_0000_0000;
 
-/** Takes one place under `max` in a guest's count of calls in flight; false when none is left. */
-function reservePending(counters: Int32Array, max: number): boolean {
-  for (;;) {
-    const n = Atomics.load(counters, GC_PENDING);
+/**
+ * Takes a place in a guest's count of calls in flight, if one is left under `max`. `atomic` when
+ * other threads count the same guest; a sole executor (every guest of the virtual kernel's home
+ * thread, any guest served by one thread) needs no locked instruction on its hot path.
+ */
+function takePlace(counters: Int32Array, max: number, atomic: boolean): boolean {
+  if (!atomic) {
+    const n = counters[GC_PENDING]!;
     if (n >= max) return false;
-    if (Atomics.compareExchange(counters, GC_PENDING, n, n + 1) === n) return true;
+    counters[GC_PENDING] = n + 1;
+    return true;
   }
+  if (Atomics.add(counters, GC_PENDING, 1) < max) return true;
+  Atomics.sub(counters, GC_PENDING, 1);
+  return false;
+}
+
+function addPlaces(counters: Int32Array, n: number, atomic: boolean): void {
+  if (atomic) Atomics.add(counters, GC_PENDING, n);
+  else counters[GC_PENDING] = counters[GC_PENDING]! + n;
 }
 
 export interface SyscallThreadOptions {
@@ -51,6 +64,11 @@ export interface SyscallThreadOptions {
   readonly count: number;
   /** The kernel instance on this thread, or null for a thread that forwards to the home thread. */
   readonly kernel: Kernel | null;
+  /**
+   * Every syscall thread runs its own kernel instance (the os kernel), so several threads execute
+   * one guest's calls; otherwise only this thread does (the virtual kernel's home thread).
+   */
+  readonly kernelPerThread?: boolean;
   readonly shared: VmShared;
   /** Idle time spent polling before sleeping, in microseconds. */
   readonly spinUs: number;
@@ -554,14 +572,14 @@ export class SyscallThread implements CallSink {
   private run(g: GuestSlot, call: EntryCall): void {
     const sysno = call.sysno;
     if (sysno >>> 0 < SYSNO_LIMIT) g.submittedBySysno[sysno]!++;
-    // The cap bounds what a guest can park in the kernel, on all its threads together; a close only
-    // gives back, so it always runs. Far from the cap, a plain look is enough: each other thread can
-    // add at most the one call it is starting. Near it, take a place first, atomically.
-    const pending = g.counters;
-    const max = this.options.limits.maxPending;
+    // The cap bounds what a guest can have in flight, on all its threads together: a call takes its
+    // place before it starts (so two threads cannot both take the last one) and gives it back when it
+    // completes; a close only gives back, so it always runs. (Only taking a place when a call parks
+    // is cheaper but not exact: a thread that looked before another's reservation can land after it.)
+    const atomic = g.threads > 1 && this.options.kernelPerThread === true;
     let reserved = false;
-    if (sysno !== SYS_close && Atomics.load(pending, GC_PENDING) > max - g.threads) {
-      if (!reservePending(pending, max)) {
+    if (sysno !== SYS_close) {
+      if (!takePlace(g.counters, this.options.limits.maxPending, atomic)) {
         call.complete(-EAGAIN);
         return;
       }
@@ -575,10 +593,10 @@ export class SyscallThread implements CallSink {
     }
     if (result === PENDING && !call.done) {
       g.inflight.set(call.index, call);
-      if (!reserved) Atomics.add(pending, GC_PENDING, 1);
+      if (!reserved) addPlaces(g.counters, 1, atomic);
       return;
     }
-    if (reserved) Atomics.sub(pending, GC_PENDING, 1);
+    if (reserved) addPlaces(g.counters, -1, atomic);
     if (result !== PENDING) {
       call.complete(result);
       if (call.onDone === null) this.spare = call; // completed inside syscall(): no one holds it
@@ -595,7 +613,7 @@ export class SyscallThread implements CallSink {
   finish(call: EntryCall, result: number): void {
     const g = call.guest;
     if (!g.attached) return;
-    if (g.inflight.delete(call.index)) Atomics.sub(g.counters, GC_PENDING, 1);
+    if (g.inflight.delete(call.index)) addPlaces(g.counters, -1, g.threads > 1 && this.options.kernelPerThread === true);
     if (typeof result !== 'number' || !Number.isFinite(result) || result === PENDING) result = -EIO;
     const i32 = g.i32;
     const w = g.entryW(call.index);

@@ -51,6 +51,7 @@ async function main(): Promise<void> {
     index: data.index,
     count: data.count,
     kernel,
+    kernelPerThread: mod.placement === 'per-thread',
     shared: new VmShared(data.shared, data.count),
     spinUs: data.spinUs,
     limits: data.limits,

@@ -40,7 +40,7 @@ async function idleConnection(port: number): Promise<{ closed: Promise<void> }> 
 }
 
 test('flexvm run httpd as `npm start` does: the example site is served', async () => {
-  const c = Child.cli(['run', HTTPD, '--dir', `${WWW}:/www`, '--', '--root', '/www', '--port', '0']);
+  const c = Child.cli(['run', HTTPD, '--dir', `${WWW}:/www:ro`, '--', '--root', '/www', '--port', '0']);
   const port = Number((await c.waitFor(/^httpd: listening on 127\.0\.0\.1:(\d+)$/m, 10_000))[1]);
   const [index, css, missing] = await within(Promise.all([get(port, '/'), get(port, '/style.css'), get(port, '/missing')]), 10_000, 'requests');
   assert.is(index.status, 200);

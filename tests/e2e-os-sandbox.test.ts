@@ -6,13 +6,15 @@
 // grant that lead out of it (directory and file links, for every kind of call), descriptors the
 // guest does not own (never opened, or another guest's), paths longer than PATH_MAX and paths that
 // run off the end of memory. Allowed operations work and land in the host directory; nothing
-// outside it changes. Errno choices as host/kernel/os/sandbox.ts documents them.
+// outside it changes. A grant given as HOST:GUEST:ro reads but answers EROFS to every change. Errno
+// choices as host/kernel/os/sandbox.ts documents them.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { EACCES, EBADF, EBUSY, EFAULT, ENAMETOOLONG, ENOENT } from '../host/abi/v1.js';
+import { EACCES, EBADF, EBUSY, EEXIST, EFAULT, ENAMETOOLONG, ENOENT, EROFS } from '../host/abi/v1.js';
+import { parseGrant } from '../host/runtime/vm.js';
 import { CONFIGS, MODES, VmPool, label, run, start, waitFor, type Outcome } from './helpers/e2e.js';
 
 const pool = new VmPool({ kernel: 'os' });
@@ -159,5 +161,44 @@ for (const mode of MODES) {
     assert.equal(results(oa, ['keep:/data/f.txt', 'hold:300', 'readfd:kept', 'fstat:kept']).slice(1), ['0', '10 hello data', '0'], oa.stdout);
   });
 }
+
+for (const mode of MODES) {
+  test(label('sandbox: a read-only grant (--dir HOST:GUEST:ro) reads, and refuses every change with EROFS', mode, 2), async () => {
+    const { data } = tree();
+    const expected: [string, string | number][] = [
+      ['read:/data/f.txt', '10 hello data'],
+      ['read:/data/inner', '10 hello data'],
+      ['list:/data', '5 abs,escape,f.txt,inner,sub'],
+      ['write:/data/f.txt:x', -EROFS],
+      ['write:/data/new.txt:x', -EROFS],
+      ['mkdir:/data/made', -EROFS],
+      ['mkdir:/data/sub', -EEXIST],
+      ['unlink:/data/sub/g.txt', -EROFS],
+      ['unlink:/data/nothing', -ENOENT],
+      ['rmdir:/data/sub', -EROFS],
+      ['rename:/data/f.txt:/data/g.txt', -EROFS],
+      ['read:/data/escape/secret.txt', -EACCES],
+      ['read:/data/f.txt', '10 hello data'],
+    ];
+    const vm = await pool.get(2);
+    const o = await run(vm, PROBE, { mode, args: expected.map(([op]) => op), dirs: [`${data}:/data:ro`] });
+    assert.is(o.status, 0, `status\n${o.stdout}\n${o.stderr}`);
+    const got = results(o, expected.map(([op]) => op));
+    expected.forEach(([op, want], i) => assert.is(got[i], String(want), `${label('fs-probe :ro', mode, 2)}: ${op}`));
+    assert.equal(readdirSync(data).sort(), ['abs', 'escape', 'f.txt', 'inner', 'sub'], 'nothing created or removed');
+    assert.is(readFileSync(join(data, 'f.txt'), 'utf8'), 'hello data', 'not truncated');
+    assert.equal(readdirSync(join(data, 'sub')), ['g.txt']);
+  });
+}
+
+test('--dir specs: HOST, HOST:GUEST, and either with :ro or :rw', () => {
+  assert.equal(parseGrant('/srv/site:/www'), { hostPath: '/srv/site', guestPath: '/www' });
+  assert.equal(parseGrant('/srv/site:/www:ro'), { hostPath: '/srv/site', guestPath: '/www', readOnly: true });
+  assert.equal(parseGrant('/srv/site:/www:rw'), { hostPath: '/srv/site', guestPath: '/www' });
+  assert.equal(parseGrant('/srv/site:ro'), { hostPath: '/srv/site', guestPath: '/srv/site', readOnly: true });
+  assert.equal(parseGrant('/srv/site'), { hostPath: '/srv/site', guestPath: '/srv/site' });
+  assert.throws(() => parseGrant(':/www:ro'), /expected HOST\[:GUEST\]\[:ro\]/);
+  assert.throws(() => parseGrant('/srv/site:www:ro'), /must be absolute/);
+});
 
 test.run();

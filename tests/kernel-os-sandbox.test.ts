@@ -11,7 +11,10 @@ import {
   EFAULT,
   ELOOP,
   ENAMETOOLONG,
+  EEXIST,
+  EINVAL,
   ENOENT,
+  EROFS,
   O_CREAT,
   O_DIRECTORY,
   O_NOFOLLOW,
@@ -24,6 +27,7 @@ import {
   S_IFREG,
   SYS_close,
   SYS_fstat,
+  SYS_ftruncate,
   SYS_getdents64,
   SYS_lseek,
   SYS_mkdirat,
@@ -199,6 +203,48 @@ test('descriptors the process does not own: EBADF', async () => {
   assert.is(await readAll(p, fd), 'granted', 'the owner still has it');
   assert.is(now(p.sys(SYS_close, fd)), 0);
   assert.is(await sys(p, SYS_read, fd, p.alloc(8), 8), -EBADF, 'closed');
+});
+
+test('a read-only grant (:ro): reading works; writing, creating, truncating, removing and renaming are EROFS', async () => {
+  const root = fx.tempDir('flexvm-os-ro-');
+  fs.mkdirSync(path.join(root, 'sub'));
+  fs.writeFileSync(path.join(root, 'a.txt'), 'read me');
+  fs.writeFileSync(path.join(root, 'sub', 'b.txt'), 'B');
+  fs.symlinkSync('a.txt', path.join(root, 'link'));
+  const rw = fx.tempDir('flexvm-os-rw-');
+  fs.writeFileSync(path.join(rw, 'w.txt'), 'writable');
+  const k = new OsKernel({ kind: 'os' }, { thread: 0, threadCount: 1, log: () => {} });
+  const p = fx.harness(k).spawn({ grants: [{ hostPath: root, guestPath: '/ro', readOnly: true }, { hostPath: rw, guestPath: '/rw' }] });
+  const mkdir = (d: string) => sys(p, SYS_mkdirat, AT_FDCWD, p.cstr(d), 0o755);
+  const unlink = (f: string, flags = 0) => sys(p, SYS_unlinkat, AT_FDCWD, p.cstr(f), flags);
+  const rename = (a: string, b: string) => sys(p, SYS_renameat, AT_FDCWD, p.cstr(a), AT_FDCWD, p.cstr(b));
+  assert.is(await readAll(p, await open(p, '/ro/a.txt')), 'read me');
+  assert.is(await readAll(p, await open(p, '/ro/sub/b.txt')), 'B');
+  assert.is(await readAll(p, await open(p, '/ro/link')), 'read me', 'a symlink inside is followed for reading');
+  assert.is(await open(p, '/ro/a.txt', O_WRONLY), -EROFS);
+  assert.is(await open(p, '/ro/a.txt', O_RDWR), -EROFS);
+  assert.is(await open(p, '/ro/link', O_WRONLY), -EROFS, 'through a symlink too');
+  assert.is(await open(p, '/ro/a.txt', O_RDONLY | O_TRUNC), -EROFS);
+  assert.ok((await open(p, '/ro/a.txt', O_RDONLY | O_CREAT)) >= 0, 'O_CREAT of an existing file for reading is fine');
+  assert.is(await open(p, '/ro/new.txt', O_CREAT | O_WRONLY), -EROFS);
+  assert.is(await open(p, '/ro/sub/new.txt', O_CREAT | O_RDONLY), -EROFS);
+  assert.is(await open(p, '/ro/missing.txt'), -ENOENT);
+  assert.is(await mkdir('/ro/d'), -EROFS);
+  assert.is(await mkdir('/ro/sub'), -EEXIST, 'the name is looked up first');
+  assert.is(await unlink('/ro/a.txt'), -EROFS);
+  assert.is(await unlink('/ro/missing.txt'), -ENOENT);
+  assert.is(await unlink('/ro/sub', AT_REMOVEDIR), -EROFS);
+  assert.is(await rename('/ro/a.txt', '/ro/b.txt'), -EROFS);
+  assert.is(await rename('/ro/a.txt', '/rw/a.txt'), -EROFS, 'moving out of it');
+  assert.is(await rename('/rw/w.txt', '/ro/w.txt'), -EROFS, 'moving into it');
+  const fd = await open(p, '/ro/a.txt');
+  assert.is(await sys(p, SYS_ftruncate, fd, 0, 0), -EINVAL, 'no writable descriptor can exist');
+  assert.equal(fs.readdirSync(root).sort(), ['a.txt', 'link', 'sub']);
+  assert.is(fs.readFileSync(path.join(root, 'a.txt'), 'utf8'), 'read me');
+  assert.equal(fs.readdirSync(path.join(root, 'sub')), ['b.txt']);
+  assert.is(fs.readFileSync(path.join(rw, 'w.txt'), 'utf8'), 'writable');
+  const w = await open(p, '/rw/w.txt', O_WRONLY | O_TRUNC);
+  assert.ok(w >= 0, 'the read-write grant beside it still writes');
 });
 
 test.run();

@@ -22,6 +22,7 @@ import {
   ENOENT,
   ENOTDIR,
   ENOTEMPTY,
+  EROFS,
   ESPIPE,
   F_GETFL,
   F_SETFL,
@@ -529,6 +530,43 @@ test('grants copy a host directory once; later guests share it', () => {
   } finally {
     fs.rmSync(host, { recursive: true, force: true });
     fs.rmSync(outside, { recursive: true, force: true });
+  }
+});
+
+test('a read-only grant (:ro): reading works; writing, creating, truncating, removing and renaming are EROFS', () => {
+  const host = fs.mkdtempSync(path.join(os.tmpdir(), 'flexvm-grant-ro-'));
+  try {
+    fs.writeFileSync(path.join(host, 'a.txt'), 'read me');
+    fs.mkdirSync(path.join(host, 'sub'));
+    fs.writeFileSync(path.join(host, 'sub', 'b.txt'), 'B');
+    const { h } = setup();
+    const p = h.spawn({ grants: [{ hostPath: host, guestPath: '/ro', readOnly: true }, { hostPath: host, guestPath: '/rw' }] });
+    assert.is(get(p, open(p, '/ro/a.txt', O_RDONLY)), 'read me');
+    assert.is(get(p, open(p, '/ro/sub/b.txt', O_RDONLY)), 'B');
+    assert.is(open(p, '/ro/a.txt', O_WRONLY), -EROFS);
+    assert.is(open(p, '/ro/a.txt', O_RDWR), -EROFS);
+    assert.is(open(p, '/ro/a.txt', O_RDONLY | O_TRUNC), -EROFS);
+    assert.ok(open(p, '/ro/a.txt', O_RDONLY | O_CREAT) >= 0, 'O_CREAT of an existing file for reading is fine');
+    assert.is(open(p, '/ro/new.txt', O_CREAT | O_WRONLY), -EROFS);
+    assert.is(open(p, '/ro/sub/new.txt', O_CREAT | O_RDONLY), -EROFS, 'in a subdirectory too');
+    assert.is(open(p, '/ro/a.txt', O_CREAT | O_EXCL | O_WRONLY), -EEXIST, 'the name is looked up first');
+    assert.is(mkdir(p, '/ro/d'), -EROFS);
+    assert.is(mkdir(p, '/ro/sub'), -EEXIST);
+    assert.is(unlink(p, '/ro/a.txt'), -EROFS);
+    assert.is(unlink(p, '/ro/missing.txt'), -ENOENT);
+    assert.is(unlink(p, '/ro/sub', AT_REMOVEDIR), -EROFS);
+    assert.is(unlink(p, '/ro', AT_REMOVEDIR), -EROFS, 'nor the grant itself');
+    assert.is(rename(p, '/ro/a.txt', '/ro/b.txt'), -EROFS);
+    assert.is(rename(p, '/ro/a.txt', '/rw/a2.txt'), -EROFS, 'moving out removes it from the read-only tree');
+    assert.is(rename(p, '/rw/a.txt', '/ro/x.txt'), -EROFS, 'moving in creates in it');
+    const fd = open(p, '/ro/a.txt', O_RDONLY);
+    assert.is(now(p.sys(SYS_ftruncate, fd, 0, 0)), -EINVAL, 'no writable descriptor can exist');
+    assert.is(get(p, open(p, '/ro/a.txt', O_RDONLY)), 'read me', 'unchanged');
+    // The same host directory granted read-write elsewhere is a separate, writable copy.
+    assert.is(put(p, open(p, '/rw/a.txt', O_WRONLY | O_TRUNC), 'changed'), 7);
+    assert.is(get(p, open(p, '/ro/a.txt', O_RDONLY)), 'read me');
+  } finally {
+    fs.rmSync(host, { recursive: true, force: true });
   }
 });
 

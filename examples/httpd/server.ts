@@ -29,7 +29,7 @@
 // response is sent the same timer closes the connection if no write or sendfile completed for
 // --idle-ms (a client that stopped reading).
 //
-//   flexvm run examples/httpd/server.wasm --dir examples/httpd/www:/www -- --root /www
+//   flexvm run examples/httpd/server.wasm --dir examples/httpd/www:/www:ro -- --root /www
 //     [--port 8080] [--host 127.0.0.1] [--idle-ms 5000] [--pages 64] [--accepts 4] [--backlog 511]
 //
 // --port 0 lets the kernel pick a port; the port is printed either way:

@@ -85,10 +85,11 @@ export function parseRunOptions(argv: readonly string[], wantsGuest: boolean, de
     if (i <= 0) throw new UsageError(`--env expects KEY=VALUE, got ${JSON.stringify(e)}`);
     env[e.slice(0, i)] = e.slice(i + 1);
   }
-  for (const d of v.dir ?? []) {
+  for (const spec of v.dir ?? []) {
+    const d = spec.endsWith(':ro') || spec.endsWith(':rw') ? spec.slice(0, -3) : spec;
     const i = d.indexOf(':');
-    if (i === 0 || d.length === 0) throw new UsageError(`--dir expects HOST[:GUEST], got ${JSON.stringify(d)}`);
-    if (i > 0 && !d.slice(i + 1).startsWith('/')) throw new UsageError(`--dir ${JSON.stringify(d)}: the guest path must be absolute`);
+    if (i === 0 || d.length === 0) throw new UsageError(`--dir expects HOST[:GUEST][:ro], got ${JSON.stringify(spec)}`);
+    if (i > 0 && !d.slice(i + 1).startsWith('/')) throw new UsageError(`--dir ${JSON.stringify(spec)}: the guest path must be absolute`);
   }
   return {
     guest: positionals[0] ?? null,

@@ -13,8 +13,9 @@ Options for run and demo:
                                  default for demo)
   --syscall-threads N            host syscall threads, 1-64 (default: 1)
   --mode MODE                    exceptionless (default), sync, or epoll
-  --dir HOST[:GUEST]             make a host directory visible to the guest (repeatable; the os
-                                 kernel sees nothing else, the virtual kernel copies it in)
+  --dir HOST[:GUEST][:ro]        make a host directory visible to the guest, read-only with :ro
+                                 (repeatable; the os kernel sees nothing else, the virtual kernel
+                                 copies it in)
   --listen-any                   os kernel: let guests listen on all addresses (default: listeners
                                  bind 127.0.0.1 only)
   --env KEY=VALUE                set an environment variable for the guest (repeatable)

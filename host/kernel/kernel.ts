@@ -85,6 +85,8 @@ export interface Stdio {
 export interface Grant {
   readonly hostPath: string;
   readonly guestPath: string;
+  /** The guest may read but not change anything below it: calls that would fail with -EROFS. */
+  readonly readOnly?: boolean;
 }
 
 export interface Limits {

@@ -67,15 +67,24 @@ export interface Guest {
   kill(graceMs?: number): void;
 }
 
-/** Parses `HOST[:GUEST]` (GUEST defaults to HOST's absolute path). */
+/**
+ * Parses `HOST[:GUEST][:ro|:rw]` (GUEST defaults to HOST's absolute path; a grant is read-write
+ * unless it ends in `:ro`).
+ */
 export function parseGrant(spec: string | Grant): Grant {
   if (typeof spec !== 'string') return spec;
-  const i = spec.indexOf(':');
-  const host = i < 0 ? spec : spec.slice(0, i);
-  const guest = i < 0 ? resolvePath(host) : spec.slice(i + 1);
-  if (!host) throw new Error(`bad --dir ${JSON.stringify(spec)}: expected HOST[:GUEST]`);
+  let rest = spec;
+  let readOnly = false;
+  if (rest.endsWith(':ro') || rest.endsWith(':rw')) {
+    readOnly = rest.endsWith(':ro');
+    rest = rest.slice(0, -3);
+  }
+  const i = rest.indexOf(':');
+  const host = i < 0 ? rest : rest.slice(0, i);
+  const guest = i < 0 ? resolvePath(host) : rest.slice(i + 1);
+  if (!host) throw new Error(`bad --dir ${JSON.stringify(spec)}: expected HOST[:GUEST][:ro]`);
   if (!guest.startsWith('/')) throw new Error(`bad --dir ${JSON.stringify(spec)}: the guest path must be absolute`);
-  return { hostPath: resolvePath(host), guestPath: guest };
+  return { hostPath: resolvePath(host), guestPath: guest, ...(readOnly ? { readOnly } : {}) };
 }
 
 interface Pending {

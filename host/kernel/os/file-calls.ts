@@ -13,6 +13,7 @@ import {
   DT_SOCK,
   DT_UNKNOWN,
   EACCES,
+  EROFS,
   EBADF,
   EBUSY,
   EEXIST,
@@ -129,6 +130,16 @@ function creationPlace(sb: Sandbox, components: readonly string[]): Place {
   throw new SysError(parent?.kind === 'synthetic' ? EACCES : ENOENT);
 }
 
+/**
+ * Refuses a change to an existing name below a read-only grant with EROFS (a missing one is ENOENT:
+ * Linux looks the path up before it looks at the mount).
+ */
+function* refuseReadOnly(place: GrantPlace, target: Buffer): FsOp<void> {
+  if (!place.grant.readOnly) return;
+  yield* fsLstat(target);
+  throw new SysError(EROFS);
+}
+
 /** A grant place with a name of its own (not a grant root, not above the grants), or `errno`. */
 function namedPlace(place: Place, errno: number): GrantPlace {
   if (place.kind === 'synthetic' || place.rest.length === 0) throw new SysError(errno);
@@ -158,6 +169,11 @@ function* openOp(sb: Sandbox, components: readonly string[], flags: number, mode
       st = yield* fsLstat(target);
     } catch (e) {
       if (!creating || errnoOf(e) !== ENOENT) throw e;
+    }
+    if (place.grant.readOnly) {
+      // A read-only mount: no new file, no write access, no truncation (a directory answers EISDIR below).
+      const writes = (flags & O_ACCMODE) !== O_RDONLY || (flags & O_TRUNC) !== 0;
+      if (st === null ? creating : writes && !st.isDirectory()) throw new SysError(EROFS);
     }
     if (st === null) {
       if (trailingSlash) throw new SysError(EISDIR);
@@ -241,6 +257,15 @@ export function sysMkdirat(k: OsKernel, p: OsProcess, c: Call): number {
   function* op(): FsOp<number> {
     const place = namedPlace(creationPlace(p.sandbox, components), EEXIST);
     const { dir, name } = yield* parentOf(place);
+    if (place.grant.readOnly) {
+      let exists = true;
+      try {
+        yield* fsLstat(hostJoin(dir, [name]));
+      } catch {
+        exists = false;
+      }
+      throw new SysError(exists ? EEXIST : EROFS);
+    }
     yield* fsMkdir(hostJoin(dir, [name]), mode);
     return 0;
   }
@@ -261,6 +286,7 @@ export function sysUnlinkat(k: OsKernel, p: OsProcess, c: Call): number {
     const place = namedPlace(p.sandbox.require(components), removeDir ? EBUSY : EISDIR);
     const { dir, name } = yield* parentOf(place);
     const target = hostJoin(dir, [name]);
+    yield* refuseReadOnly(place, target);
     if (removeDir) yield* fsRmdir(target);
     else {
       if (path.trailingSlash) throw new SysError((yield* fsLstat(target)).isDirectory() ? EISDIR : ENOTDIR);
@@ -283,6 +309,8 @@ export function sysRenameat(k: OsKernel, p: OsProcess, c: Call): number {
     const a = yield* parentOf(src);
     const b = yield* parentOf(dst);
     const source = hostJoin(a.dir, [a.name]);
+    yield* refuseReadOnly(src, source);
+    yield* refuseReadOnly(dst, source);
     if ((oldPath.trailingSlash || newPath.trailingSlash) && !(yield* fsLstat(source)).isDirectory()) throw new SysError(ENOTDIR);
     yield* fsRename(source, hostJoin(b.dir, [b.name]));
     return 0;

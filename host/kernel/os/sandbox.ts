@@ -22,7 +22,9 @@ import { realtimeNow, SYNTHETIC_DEV } from './stat-info.js';
  * - a symlink inside a grant that resolves outside it is EACCES: the name exists but leads somewhere
  *   forbidden (a symlink into another grant's host directory too: each path is checked against the
  *   root of the grant it was reached through);
- * - a grant's root cannot be removed or renamed: EBUSY, like a mount point.
+ * - a grant's root cannot be removed or renamed: EBUSY, like a mount point;
+ * - below a read-only grant (`:ro`), opening for writing or truncating, creating, removing and
+ *   renaming are EROFS, like on a read-only mount (a symlink there still leads only inside it).
  *
  * Symlinks: before anything is opened, created or removed, the real path of its parent directory is
  * computed and must lie inside the grant's real root; a final symlink is followed only after its real
@@ -40,6 +42,8 @@ export interface GrantRoot {
   readonly guest: readonly string[];
   /** The host directory's real path. */
   readonly host: Buffer;
+  /** Granted with `:ro`: nothing below it may be created, changed, removed or renamed (EROFS). */
+  readonly readOnly: boolean;
 }
 
 /** Where a normalised guest path falls. */
@@ -107,7 +111,7 @@ export class Sandbox {
         log(`os kernel: grant ${g.hostPath} -> ${g.guestPath} ignored: ${(e as Error).message}`);
         continue;
       }
-      this.grants.push({ guest: guest.components, host });
+      this.grants.push({ guest: guest.components, host, readOnly: g.readOnly === true });
     }
     // Longest guest path first: the deepest grant wins for nested guest paths.
     this.grants.sort((a, b) => b.guest.length - a.guest.length);

@@ -9,6 +9,7 @@ import {
   EMFILE,
   ENOENT,
   ENOTDIR,
+  EROFS,
   O_ACCMODE,
   O_CLOEXEC,
   O_CREAT,
@@ -69,6 +70,7 @@ export function sysOpenat(k: VirtualKernel, p: VirtualProcess, c: Call): number 
     d = new DirDescription(k.fs, inode, access, flags & OPEN_STATUS_FLAGS);
   } else {
     const file = inode as FileInode;
+    if (file.readOnly && (access !== O_RDONLY || (flags & O_TRUNC) !== 0)) return -EROFS;
     if ((flags & O_TRUNC) !== 0) file.truncate(0);
     d = new FileDescription(k.fs, file, access, flags & OPEN_STATUS_FLAGS);
   }

@@ -9,6 +9,7 @@ import {
   ENOENT,
   ENOSPC,
   ENOTDIR,
+  EROFS,
   ENOTEMPTY,
   S_IFDIR,
   S_IFREG,
@@ -36,6 +37,8 @@ export abstract class Inode {
   ctime: Timespec;
   /** Open file descriptions referring to it (storage is reclaimed when unlinked and unopened). */
   openCount = 0;
+  /** Copied from a read-only grant: the guest cannot change, remove or rename it (EROFS). */
+  readOnly = false;
 
   constructor(
     readonly fs: FileSystem,
@@ -277,6 +280,7 @@ export class FileSystem {
 
   createFile(ref: ParentRef, mode: number): FileInode {
     const name = this.newName(ref);
+    if (ref.dir.readOnly) throw new SysError(EROFS);
     const file = new FileInode(this, this.newIno(), mode & ~UMASK);
     ref.dir.link(name, file);
     return file;
@@ -286,6 +290,7 @@ export class FileSystem {
     const name = ref.name;
     if (name === null || name === '.' || name === '..' || ref.dir.get(name) !== undefined) throw new SysError(EEXIST);
     if (ref.dir.removed) throw new SysError(ENOENT);
+    if (ref.dir.readOnly) throw new SysError(EROFS);
     const dir = new DirInode(this, this.newIno(), mode & 0o1777 & ~UMASK, ref.dir);
     ref.dir.link(name, dir);
     return dir;
@@ -300,6 +305,7 @@ export class FileSystem {
       if (inode === undefined) throw new SysError(ENOENT);
       if (inode instanceof DirInode) throw new SysError(EISDIR);
       if (ref.trailingSlash) throw new SysError(ENOTDIR);
+      if (ref.dir.readOnly || inode.readOnly) throw new SysError(EROFS);
       ref.dir.unlink(name);
       this.dropLink(inode);
       return;
@@ -310,6 +316,7 @@ export class FileSystem {
     const inode = ref.dir.get(name);
     if (inode === undefined) throw new SysError(ENOENT);
     if (!(inode instanceof DirInode)) throw new SysError(ENOTDIR);
+    if (ref.dir.readOnly || inode.readOnly) throw new SysError(EROFS);
     if (!inode.isEmpty) throw new SysError(ENOTEMPTY);
     ref.dir.unlink(name);
     this.dropLink(inode);
@@ -320,6 +327,7 @@ export class FileSystem {
     if (!isNormal(from.name) || !isNormal(to.name)) throw new SysError(EBUSY);
     const source = from.dir.get(from.name);
     if (source === undefined) throw new SysError(ENOENT);
+    if (from.dir.readOnly || to.dir.readOnly || source.readOnly) throw new SysError(EROFS);
     if (!(source instanceof DirInode) && (from.trailingSlash || to.trailingSlash)) throw new SysError(ENOTDIR);
     if (to.dir.removed) throw new SysError(ENOENT);
     if (source instanceof DirInode && source.contains(to.dir)) throw new SysError(EINVAL);

@@ -14,7 +14,9 @@ import { FS_CAPACITY, MAX_FILE_SIZE, type DirInode, type FileSystem } from './fs
  * file inside the granted directory (never to a directory, so no cycles and no escape); everything
  * else, and files too large for the virtual filesystem, are skipped with a log line. Times are
  * virtual, not the host's, so runs stay reproducible; permission bits are kept. Entries are copied
- * in byte order of their names, so directory listings do not depend on the host filesystem.
+ * in byte order of their names, so directory listings do not depend on the host filesystem. A
+ * read-only grant (`:ro`) marks everything it copies read-only, so the guest meets EROFS as on the
+ * os kernel; the first guest's grant decides for a guest path that later guests share.
  */
 export function copyGrant(vfs: FileSystem, grant: Grant, log: (message: string) => void): void {
   const guest = parseHostPath(grant.guestPath);
@@ -39,10 +41,12 @@ export function copyGrant(vfs: FileSystem, grant: Grant, log: (message: string) 
   }
   const target = last === undefined ? vfs.root : vfs.dirIn(parent, last, mode);
   const rootBytes = Buffer.from(root, 'utf8');
-  copyDir(vfs, rootBytes, rootBytes, target, log);
+  const readOnly = grant.readOnly === true;
+  target.readOnly = readOnly;
+  copyDir(vfs, rootBytes, rootBytes, target, readOnly, log);
 }
 
-function copyDir(vfs: FileSystem, rootBytes: Buffer, dirBytes: Buffer, into: DirInode, log: (m: string) => void): void {
+function copyDir(vfs: FileSystem, rootBytes: Buffer, dirBytes: Buffer, into: DirInode, readOnly: boolean, log: (m: string) => void): void {
   let names: Buffer[];
   try {
     names = hostFs.readdirSync(dirBytes, { encoding: 'buffer' });
@@ -69,13 +73,15 @@ function copyDir(vfs: FileSystem, rootBytes: Buffer, dirBytes: Buffer, into: Dir
         }
       }
       if (st.isDirectory()) {
-        copyDir(vfs, rootBytes, hostPath, vfs.dirIn(into, name, st.mode & 0o7777), log);
+        const dir = vfs.dirIn(into, name, st.mode & 0o7777);
+        dir.readOnly = readOnly;
+        copyDir(vfs, rootBytes, hostPath, dir, readOnly, log);
       } else if (st.isFile()) {
         if (st.size > MAX_FILE_SIZE || vfs.used + st.size > FS_CAPACITY) {
           log(`virtual kernel: grant: skipped ${hostPath.toString()} (${st.size} bytes: too large)`);
           continue;
         }
-        vfs.fileIn(into, name, new Uint8Array(hostFs.readFileSync(hostPath)), st.mode & 0o7777);
+        vfs.fileIn(into, name, new Uint8Array(hostFs.readFileSync(hostPath)), st.mode & 0o7777).readOnly = readOnly;
       } else {
         log(`virtual kernel: grant: skipped special file ${hostPath.toString()}`);
       }

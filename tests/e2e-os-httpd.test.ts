@@ -1,5 +1,5 @@
 // End to end on the os kernel: the httpd example (examples/httpd/server.wasm) serving a real
-// directory to real clients (curl, Node `http`, raw sockets) in every mode and with 1, 2 and 4
+// directory to real clients (curl, ApacheBench, Node `http`, raw sockets) in every mode and with 1, 2 and 4
 // syscall threads. GET and HEAD with their headers, directories and index.html, 404, 403 for paths
 // that climb above the root (plain and percent-encoded "..", and a symlink leading out, which the
 // kernel refuses) and for directories without an index,
@@ -589,5 +589,36 @@ for (const mode of MODES) {
   });
 }
 
+
+const abTest = clientTest('ab', 'e2e-os-httpd');
+/** A figure from ApacheBench's report (`Complete requests:      2000`), or NaN. */
+function abFigure(report: string, name: string): number {
+  const m = new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(report);
+  return m ? Number(m[1]) : Number.NaN;
+}
+
+for (const mode of MODES) {
+  abTest(label('httpd with ApacheBench: 2,000 requests from 16 clients, kept alive (HTTP/1.0 keep-alive) and one connection each', mode, 2), async () => {
+    const { server, port } = await httpd(mode, 2);
+    const url = `http://127.0.0.1:${port}/hello.txt`;
+    const size = body('hello.txt').length;
+    // -k: HTTP/1.0 with "Connection: keep-alive", as ab sends it; without: a connection per request.
+    for (const keepAlive of [true, false]) {
+      const r = await runProgram('ab', [...(keepAlive ? ['-k'] : []), '-q', '-c', '16', '-n', '2000', '-s', '10', url], { timeoutMs: 30_000 });
+      const report = r.stdout.toString();
+      const what = `${label('ab', mode, 2)}${keepAlive ? ' -k' : ''}`;
+      assert.is(r.code, 0, `${what}: exit status\n${report}\n${r.stderr}`);
+      assert.is(abFigure(report, 'Complete requests'), 2000, `${what}: complete\n${report}`);
+      assert.is(abFigure(report, 'Failed requests'), 0, `${what}: failed\n${report}`);
+      assert.not.match(report, /Non-2xx responses/, `${what}: every response a 200`);
+      assert.is(abFigure(report, 'Document Length'), size, `${what}: body length`);
+      // ab prints the line only with -k.
+      if (keepAlive) assert.is(abFigure(report, 'Keep-Alive requests'), 2000, `${what}: kept alive\n${report}`);
+      else assert.not.match(report, /Keep-Alive requests/, what);
+    }
+    const o = await stop(server, label('httpd (ab)', mode, 2));
+    assert.ok((o.result.stats.bySyscall['accept4']?.completed ?? 0) >= 2016, 'a connection per request without -k, 16 with it');
+  });
+}
 
 test.run();

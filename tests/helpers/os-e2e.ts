@@ -1,7 +1,7 @@
 /**
  * Pieces of the end-to-end tests of the `os` kernel (tests/e2e-os-*.test.ts): real clients over
  * loopback against guests serving real sockets and files. The flexvm command line as a child
- * process, real client programs (curl, nc) with a bounded run time, server guests inside this
+ * process, real client programs (curl, nc, ab) with a bounded run time, server guests inside this
  * process that report the port they got, and a registry that makes sure nothing outlives a test.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -20,8 +20,11 @@ export function hasProgram(name: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
 }
 
+/** The real clients .ci/run installs: curl, OpenBSD netcat, ApacheBench (apache2-utils). */
+export type ClientProgram = 'curl' | 'nc' | 'ab';
+
 /** Why the real client `program` cannot be used here, or null when it can. */
-function unusable(program: 'curl' | 'nc'): string | null {
+function unusable(program: ClientProgram): string | null {
   if (!hasProgram(program)) return `${program} is not installed`;
   if (program === 'nc') {
     // -N (shut down after EOF on stdin) is OpenBSD netcat's; the traditional and busybox ones lack it.
@@ -33,13 +36,13 @@ function unusable(program: 'curl' | 'nc'): string | null {
 
 /**
  * `test` for tests that drive the real client `program` when it can be used. In CI (.ci/run installs
- * curl and netcat-openbsd) a missing one makes each such test fail saying so; elsewhere they are
+ * curl, netcat-openbsd and apache2-utils) a missing one makes each such test fail saying so; elsewhere they are
  * skipped with a note.
  */
-export function clientTest(program: 'curl' | 'nc', file: string): (name: string, fn: () => Promise<void>) => void {
+export function clientTest(program: ClientProgram, file: string): (name: string, fn: () => Promise<void>) => void {
   const why = unusable(program);
   if (why === null) return test;
-  if (process.env.CI) return (name) => test(name, () => assert.unreachable(`${why}: CI must provide it (.ci/run installs curl and netcat-openbsd)`));
+  if (process.env.CI) return (name) => test(name, () => assert.unreachable(`${why}: CI must provide it (.ci/run installs curl, netcat-openbsd and apache2-utils)`));
   console.log(`  (${why}: its tests in ${file} are skipped; CI installs it)`);
   return test.skip;
 }

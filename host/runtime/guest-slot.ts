@@ -55,6 +55,8 @@ export class GuestSlot {
   readonly inflight = new Map<number, EntryCall>();
   /** GUEST_COUNTERS_BYTES shared with the guest's other syscall threads. */
   readonly counters: Int32Array;
+  /** Other threads execute this guest's calls too: its calls in flight are counted in `counters`. */
+  countsShared = false;
   /** Pages with completions not yet announced in done_mask, and their bits. */
   readonly dirtyPages: number[] = [];
   readonly doneLo: Int32Array;

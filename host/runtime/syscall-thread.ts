@@ -37,26 +37,11 @@ const SHORT_SLEEP_MS = 1;
 const LONG_SLEEP_MS = 50;
 const TWO_32 = 0x1_0000_0000;
 
-/**
- * Takes a place in a guest's count of calls in flight, if one is left under `max`. `atomic` when
- * other threads count the same guest; a sole executor (every guest of the virtual kernel's home
- * thread, any guest served by one thread) needs no locked instruction on its hot path.
- */
-function takePlace(counters: Int32Array, max: number, atomic: boolean): boolean {
-  if (!atomic) {
-    const n = counters[GC_PENDING]!;
-    if (n >= max) return false;
-    counters[GC_PENDING] = n + 1;
-    return true;
-  }
+/** Takes a place in a guest's shared count of calls in flight, if one is left under `max`. */
+function takeSharedPlace(counters: Int32Array, max: number): boolean {
   if (Atomics.add(counters, GC_PENDING, 1) < max) return true;
   Atomics.sub(counters, GC_PENDING, 1);
   return false;
-}
-
-function addPlaces(counters: Int32Array, n: number, atomic: boolean): void {
-  if (atomic) Atomics.add(counters, GC_PENDING, n);
-  else counters[GC_PENDING] = counters[GC_PENDING]! + n;
 }
 
 export interface SyscallThreadOptions {
@@ -162,6 +147,7 @@ export class SyscallThread implements CallSink {
   // ------------------------------------------------------------------ guests
 
   attach(slot: GuestSlot): void {
+    slot.countsShared = slot.threads > 1 && this.options.kernelPerThread === true;
     this.guests.set(slot.gid, slot);
     this.list.push(slot);
     const early = this.early.get(slot.gid);
@@ -572,18 +558,20 @@ export class SyscallThread implements CallSink {
   private run(g: GuestSlot, call: EntryCall): void {
     const sysno = call.sysno;
     if (sysno >>> 0 < SYSNO_LIMIT) g.submittedBySysno[sysno]!++;
-    // The cap bounds what a guest can have in flight, on all its threads together: a call takes its
-    // place before it starts (so two threads cannot both take the last one) and gives it back when it
-    // completes; a close only gives back, so it always runs. (Only taking a place when a call parks
-    // is cheaper but not exact: a thread that looked before another's reservation can land after it.)
-    const atomic = g.threads > 1 && this.options.kernelPerThread === true;
-    let reserved = false;
+    // The cap bounds what a guest can have in flight, on all its threads together; a close only gives
+    // back, so it always runs. A sole executor (every guest of the virtual kernel's home thread, any
+    // guest served by one thread) counts exactly what it holds in `inflight`. Where several threads
+    // execute one guest's calls, a call takes its place in the shared count before it starts, so two
+    // threads cannot both take the last one, and gives it back when it completes. (Looking first and
+    // adding when a call parks is not exact there: a thread that looked before another took the last
+    // place can land after it.)
+    const shared = g.countsShared;
     if (sysno !== SYS_close) {
-      if (!takePlace(g.counters, this.options.limits.maxPending, atomic)) {
+      const max = this.options.limits.maxPending;
+      if (shared ? !takeSharedPlace(g.counters, max) : g.inflight.size >= max) {
         call.complete(-EAGAIN);
         return;
       }
-      reserved = true;
     }
     let result: number;
     try {
@@ -593,10 +581,10 @@ export class SyscallThread implements CallSink {
     }
     if (result === PENDING && !call.done) {
       g.inflight.set(call.index, call);
-      if (!reserved) addPlaces(g.counters, 1, atomic);
+      if (shared && sysno === SYS_close) Atomics.add(g.counters, GC_PENDING, 1);
       return;
     }
-    if (reserved) addPlaces(g.counters, -1, atomic);
+    if (shared && sysno !== SYS_close) Atomics.sub(g.counters, GC_PENDING, 1);
     if (result !== PENDING) {
       call.complete(result);
       if (call.onDone === null) this.spare = call; // completed inside syscall(): no one holds it
@@ -613,7 +601,7 @@ export class SyscallThread implements CallSink {
   finish(call: EntryCall, result: number): void {
     const g = call.guest;
     if (!g.attached) return;
-    if (g.inflight.delete(call.index)) addPlaces(g.counters, -1, g.threads > 1 && this.options.kernelPerThread === true);
+    if (g.inflight.delete(call.index) && g.countsShared) Atomics.sub(g.counters, GC_PENDING, 1);
     if (typeof result !== 'number' || !Number.isFinite(result) || result === PENDING) result = -EIO;
     const i32 = g.i32;
     const w = g.entryW(call.index);

@@ -1,6 +1,6 @@
 // End to end on the os kernel through the command line (`flexvm run`, the default kernel for run):
 // servers serving real clients until Ctrl-C. SIGINT stops them cleanly, in every mode: exit status
-// 130, the statistics printed (--stats), and the connections they held closed. Also the example
+// 130, the statistics printed (with or without --stats), and the connections they held closed. Also the example
 // site exactly as `npm start` serves it, and the message when httpd's document root is not granted.
 import { once } from 'node:events';
 import * as http from 'node:http';
@@ -112,5 +112,18 @@ for (const mode of MODES) {
     await within(Promise.all(held), 5_000, 'held connections closed');
   });
 }
+
+test('Ctrl-C prints the statistics without --stats too; a guest that ends by itself prints none', async () => {
+  const echo = Child.cli(['run', ECHO, '--', '--port', '0']);
+  await echo.waitFor(/echo-server: listening on 127\.0\.0\.1:(\d+)/, 10_000);
+  const r = await echo.interrupt();
+  assert.is(r.code, 130, echo.stderr);
+  assert.match(echo.stderr, /flexvm statistics for server \(pid \d+\) \(exceptionless mode, /);
+  assert.match(echo.stderr, /^ {4}accept4 +\d+ submitted +\d+ completed$/m);
+  const bad = Child.cli(['run', ECHO, '--', '--port', '0', '--host', 'not-an-address']);
+  const b = await within(bad.exited, 15_000, "a guest that fails at start");
+  assert.is(b.code, 1, bad.stderr);
+  assert.not.match(bad.stderr, /flexvm statistics/);
+});
 
 test.run();

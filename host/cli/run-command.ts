@@ -11,7 +11,8 @@ export interface GuestCommand {
 
 /**
  * Runs a main guest (and `--with` companions) in one VM. Resolves to the exit status the CLI
- * should end with. Ctrl-C asks every guest to stop, prints statistics, and exits 130.
+ * should end with. Ctrl-C asks every guest to stop, prints statistics (with or without --stats: a
+ * server stopped by hand should say what it did), and exits 130.
  */
 export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<number> {
   const companions: GuestCommand[] = opts.with.map((w) => {
@@ -47,7 +48,7 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
     const result = await guest.exited;
     for (const g of started) if (g !== guest) g.kill(1000);
     const others = await Promise.all(started.filter((g) => g !== guest).map((g) => g.exited));
-    report([result, ...others], opts);
+    report([result, ...others], opts, interrupted);
     return result.status;
   } catch (err) {
     if (err instanceof InvalidModuleError) {
@@ -62,12 +63,12 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
   }
 }
 
-function report(results: GuestResult[], opts: RunOptions): void {
+function report(results: GuestResult[], opts: RunOptions, interrupted: boolean): void {
   const [main] = results;
   for (const r of results) {
     if (r.message && !(r !== main && r.status === 130)) process.stderr.write(`flexvm: ${r.name} (pid ${r.pid}) exited with status ${r.status}: ${r.message}\n`);
   }
-  if (opts.stats) for (const r of results) process.stderr.write(formatStats(`${r.name} (pid ${r.pid})`, r.stats) + '\n');
+  if (opts.stats || interrupted) for (const r of results) process.stderr.write(formatStats(`${r.name} (pid ${r.pid})`, r.stats) + '\n');
   if (opts.statsJson) {
     writeFileSync(opts.statsJson, JSON.stringify(results.map((r) => ({ name: r.name, pid: r.pid, status: r.status, stats: r.stats })), null, 2) + '\n');
   }

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Compiles every guest program to Wasm with asc (targets and options in asconfig.json): the examples,
 // the test guests and the benchmark guests. An entry is any .ts file directly inside
-// examples/<name>/, tests/guests/ or bench/guests/ (helper modules go in a lib/ subfolder). A guest is
-// rebuilt when anything in its folder, the guest library or asconfig.json is newer than its .wasm.
+// examples/<name>/, tests/guests/ or bench/guests/ (helper modules go in a lib/ subfolder; examples/lib/
+// holds the helpers every example shares and is no guest). A guest is rebuilt when anything in its
+// folder, the guest library, examples/lib/ or asconfig.json is newer than its .wasm.
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -15,14 +16,17 @@ const force = process.argv.includes('--force');
 
 const tsFiles = (dir) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).map((f) => join(dir, f)) : []);
 const entries = [
-  ...readdirSync(join(root, 'examples'), { withFileTypes: true }).filter((d) => d.isDirectory()).flatMap((d) => tsFiles(join(root, 'examples', d.name))),
+  ...readdirSync(join(root, 'examples'), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && d.name !== 'lib')
+    .flatMap((d) => tsFiles(join(root, 'examples', d.name))),
   ...tsFiles(join(root, 'tests/guests')),
   ...tsFiles(join(root, 'bench/guests')),
 ];
 
 const newest = (files) => Math.max(...files.map((f) => statSync(f).mtimeMs));
 const allTs = (dir) => (existsSync(dir) ? readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f)) : []);
-const shared = newest([...allTs(join(root, 'guest')), join(root, 'asconfig.json')]);
+// examples/lib/ counts for every guest: the test guests import its helpers too.
+const shared = newest([...allTs(join(root, 'guest')), ...allTs(join(root, 'examples/lib')), join(root, 'asconfig.json')]);
 
 function stale(entry, out) {
   if (force || !existsSync(out)) return true;

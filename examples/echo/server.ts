@@ -15,6 +15,7 @@
 // the entries, so N idle connections need about N / 56 pages (default 64: some 3,500 connections).
 import * as flexsc from "../../guest/flexsc";
 import { Args, failed, logLine } from "../lib/args";
+import { IdleTimer } from "../lib/idle-timer";
 export { flexsc_resume } from "../../guest/flexsc";
 
 const args = new Args();
@@ -41,18 +42,7 @@ class Conn extends flexsc.Request {
   closed: bool = false;
   /** Why it was closed (--verbose): "eof", "idle", or the error's name. */
   why: string = "";
-  timer: IdleTimer | null = null;
-}
-
-class IdleTimer extends flexsc.Request {
-  conn: Conn;
-  ts: ArrayBuffer = flexsc.timespec(<i64>idleMs * 1_000_000);
-  /** Start a fresh period when this (cancelled or fired) timer's handler runs. */
-  rearm: bool = false;
-  constructor(conn: Conn) {
-    super(onIdle);
-    this.conn = conn;
-  }
+  timer: IdleTimer<Conn> | null = null;
 }
 
 function fail(what: string, r: i64): void {
@@ -84,21 +74,18 @@ function startRead(c: Conn): void {
 function armTimer(c: Conn): void {
   let t = c.timer;
   if (t === null) {
-    t = new IdleTimer(c);
+    t = new IdleTimer<Conn>(c, idleMs, onIdle);
     c.timer = t;
   }
-  // Still in flight: it was cancelled when the previous read completed (or fired just then), and
-  // its handler has not run yet; that handler starts the new period.
-  if (t.busy) t.rearm = true;
-  else flexsc.clock_nanosleep(t, flexsc.CLOCK_MONOTONIC, 0, flexsc.ptr(t.ts), 0);
+  // Still in flight, it was cancelled when the previous read completed (or fired just then): its
+  // handler, yet to run, starts the new period.
+  t.restart();
 }
 
 /** The read completed: its idle period is over. */
 function stopTimer(c: Conn): void {
   const t = c.timer;
-  if (t === null || !t.busy) return;
-  t.rearm = false;
-  flexsc.cancel(t); // -EALREADY when it fired meanwhile: its handler sees no read in flight
+  if (t !== null) t.stop(); // fired meanwhile: its handler sees no read in flight
 }
 
 /**
@@ -106,12 +93,12 @@ function stopTimer(c: Conn): void {
  * out (result 0, not cancelled) while a read still waits, cancel that read; its handler closes.
  */
 function onIdle(r: flexsc.Request): void {
-  const t = changetype<IdleTimer>(r);
-  const c = t.conn;
+  const t = changetype<IdleTimer<Conn>>(r);
+  const c = t.owner;
   if (c.closed) return;
   if (t.rearm) {
     t.rearm = false;
-    if (c.reading) flexsc.clock_nanosleep(t, flexsc.CLOCK_MONOTONIC, 0, flexsc.ptr(t.ts), 0);
+    if (c.reading) t.arm();
     return;
   }
   if (r.result == 0 && c.reading) flexsc.cancel(c);
@@ -120,7 +107,7 @@ function onIdle(r: flexsc.Request): void {
 function closeConn(c: Conn, r: i64): void {
   c.closed = true;
   const t = c.timer;
-  if (t !== null && t.busy) flexsc.cancel(t);
+  if (t !== null) t.stop();
   if (!verbose) {
     flexsc.close(null, c.fd); // no handler needed (paper Figure 4, file_sent)
     return;

@@ -40,6 +40,7 @@
 // and the accepts take a few more).
 import * as flexsc from "../../guest/flexsc";
 import { Args, failed, logLine } from "../lib/args";
+import { IdleTimer } from "../lib/idle-timer";
 import { HttpRequest, parseHead, MAX_HEAD, METHOD_HEAD, METHOD_OTHER } from "./lib/request";
 import { normalizeTarget } from "./lib/path";
 import { contentType } from "./lib/mime";
@@ -105,22 +106,11 @@ class Conn extends flexsc.Request {
   fileFd: i32 = -1;
   remaining: i64 = 0;
   // Timeouts.
-  timer: Timer | null = null;
+  timer: IdleTimer<Conn> | null = null;
   /** A write or sendfile completed since the timer was last armed. */
   progress: bool = false;
   /** The timer gave up on the connection: the next handler closes it. */
   timedOut: bool = false;
-}
-
-class Timer extends flexsc.Request {
-  conn: Conn;
-  ts: ArrayBuffer = flexsc.timespec(<i64>idleMs * 1_000_000);
-  /** Start a fresh period when this (cancelled or fired) timer's handler runs. */
-  rearm: bool = false;
-  constructor(conn: Conn) {
-    super(onTimer);
-    this.conn = conn;
-  }
 }
 
 function fail(what: string, r: i64): void {
@@ -133,7 +123,7 @@ function onAccepted(r: flexsc.Request): void {
   if (r.result >= 0) {
     const c = new Conn(null);
     c.fd = <i32>r.result;
-    if (idleMs > 0) c.timer = new Timer(c);
+    if (idleMs > 0) c.timer = new IdleTimer<Conn>(c, idleMs, onTimer);
     startTimer(c);
     readMore(c);
   } else if (r.result == -flexsc.ECANCELED || r.result == -flexsc.EBADF) {
@@ -218,38 +208,28 @@ function stopClock(): void {
 
 // ------------------------------------------------------------------ timeouts
 
-function armTimer(t: Timer): void {
-  flexsc.clock_nanosleep(t, flexsc.CLOCK_MONOTONIC, 0, flexsc.ptr(t.ts), 0);
-}
-
 /** A fresh period from now (a new wait for a request, or lingering). */
 function startTimer(c: Conn): void {
   const t = c.timer;
   if (t === null) return;
   c.progress = false;
-  if (!t.busy) {
-    armTimer(t);
-    return;
-  }
-  // Still in flight from the previous phase: its handler starts the new period.
-  t.rearm = true;
-  flexsc.cancel(t); // -EALREADY when it just fired: its handler runs anyway
+  t.restart();
 }
 
 function onTimer(r: flexsc.Request): void {
-  const t = changetype<Timer>(r);
-  const c = t.conn;
+  const t = changetype<IdleTimer<Conn>>(r);
+  const c = t.owner;
   if (c.phase == CLOSED) return;
   if (t.rearm) {
     t.rearm = false;
-    armTimer(t);
+    t.arm();
     return;
   }
   if (r.result != 0) return; // cancelled, and nothing to wait for any more
   if (c.phase == SENDING && c.progress) {
     // The response is moving: give it another period.
     c.progress = false;
-    armTimer(t);
+    t.arm();
     return;
   }
   // Nothing happened for a whole period: cancel the call the connection waits on; its handler
@@ -541,10 +521,7 @@ function closeConn(c: Conn): void {
   if (c.phase == CLOSED) return;
   c.phase = CLOSED;
   const t = c.timer;
-  if (t !== null && t.busy) {
-    t.rearm = false;
-    flexsc.cancel(t);
-  }
+  if (t !== null) t.stop();
   closeFile(c);
   flexsc.close(null, c.fd); // no handler needed (paper Figure 4, file_sent)
 }

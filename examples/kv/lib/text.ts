@@ -135,11 +135,11 @@ function dispatch(c: Conn): i32 {
     else reply(c, "ERROR");
     return CONTINUE;
   }
-  if (t.is(0, "version") && n == 1) {
+  if (t.is(0, "version")) {
     reply(c, "VERSION " + VERSION);
     return CONTINUE;
   }
-  if (t.is(0, "quit") && n == 1) return P_CLOSE;
+  if (t.is(0, "quit")) return P_CLOSE;
   if (t.is(0, "verbosity")) {
     if (n == 2 || n == 3) verbosityCommand(c);
     else reply(c, "ERROR");

@@ -235,7 +235,7 @@ function metaScript(): KvScript {
     .io('mg s1 v\r\n', 'VA 1 X Z\r\nx\r\n')
     .io('ms s1 1\r\ny\r\n', 'HD\r\n')
     .io('mg s1 v\r\n', 'VA 1\r\ny\r\n');
-  s.case('me').io('me m2\r\n', `ME m2 exp=-1 la=${D} cas=${D} fetch=no cls=${D} size=${D}\r\n`).io('me nope\r\n', 'EN\r\n');
+  s.case('me').io('me m2\r\n', `ME m2 exp=-1 la=${D} cas=${D} fetch=no cls=${D} size=${D}\r\n`).io('me absent\r\n', 'EN\r\n');
   s.case('meta and text see the same items').io('set tm 3 0 2\r\nhi\r\n', 'STORED\r\n').io('mg tm v f\r\n', 'VA 2 f3\r\nhi\r\n').io('ms tm 2 F4\r\nyo\r\n', 'HD\r\n').io('get tm\r\n', 'VALUE tm 4 2\r\nyo\r\nEND\r\n');
   return s;
 }

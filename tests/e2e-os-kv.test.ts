@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MemcacheClient } from 'memcache-client';
-import type { Mode } from '../host/runtime/vm.js';
+import type { Mode } from '../host/vm/vm.js';
 import { MODES, VmPool, type Running } from './helpers/e2e.js';
 import { Child, hasProgram, killChildren, patternBytes, randomInts, runProgram, within } from './helpers/os-e2e.js';
 import { startKv } from './helpers/kv.js';

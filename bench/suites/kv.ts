@@ -5,7 +5,7 @@
 // server runs in its own process for the whole suite; runs are interleaved round by round; medians
 // over the rounds. The client's CPU time comes from the shell's `times` after each memcaslap run.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { machineInfo, threadCounts, type MachineInfo } from '../lib/machine.js';
 import { markdownTable, median } from '../lib/stats.js';
@@ -85,11 +85,17 @@ async function startServer(config: ServerConfig): Promise<Running> {
   const child = spawn(config.command, config.args(port), { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  // Ready when it answers a version request.
+  // Ready when it accepts a connection.
   for (let i = 0; i < 200; i++) {
     await new Promise((r) => setTimeout(r, 50));
-    const ok = spawnSync('sh', ['-c', `printf 'version\\r\\n' | timeout 1 nc -q0 127.0.0.1 ${port} 2>/dev/null || printf 'version\\r\\n' | timeout 1 nc -N 127.0.0.1 ${port}`], { encoding: 'utf8' });
-    if (/VERSION/.test(ok.stdout)) return { config, child, port };
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return { config, child, port };
     if (child.exitCode !== null) break;
   }
   child.kill('SIGKILL');

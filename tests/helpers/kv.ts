@@ -3,7 +3,7 @@
  * run on, starting the server guest, and scripts for the raw-socket checker guest
  * (tests/guests/kv-check.ts), which plays the same bytes against the server on every kernel.
  */
-import type { Mode, VM } from '../../host/runtime/vm.js';
+import type { Mode, VM } from '../../host/vm/vm.js';
 import { run, type Outcome, type Running } from './e2e.js';
 import { startServer } from './os-e2e.js';
 

@@ -61,12 +61,11 @@ export class Tokens {
   }
 }
 
-/** A key memcached accepts: 1 to 250 bytes, no control characters (spaces cannot reach here). */
+/**
+ * A key memcached accepts: 1 to 250 bytes. protocol.txt asks clients for no control characters,
+ * but memcached does not check, and real clients (memcaslap) send keys with such bytes: neither
+ * does this server. Spaces and newlines cannot reach here (they end a token).
+ */
 export function validKey(p: usize, n: i32): bool {
-  if (n <= 0 || n > KEY_MAX) return false;
-  for (let i = 0; i < n; i++) {
-    const ch = load<u8>(p + <usize>i);
-    if (ch < 0x20 || ch == 0x7f) return false;
-  }
-  return true;
+  return n > 0 && n <= KEY_MAX;
 }

@@ -106,6 +106,7 @@ function textScript(): KvScript {
     .io('set fl 4294967295 0 1\r\nx\r\n', 'STORED\r\n')
     .io('get fl\r\n', 'VALUE fl 4294967295 1\r\nx\r\nEND\r\n')
     .io('set k 0 abc 1\r\nx\r\n', 'CLIENT_ERROR bad command line format\r\nERROR\r\n')
+    .io('set k 0 4000000000 1\r\nx\r\n', 'CLIENT_ERROR bad command line format\r\nERROR\r\n')
     .io('set k 0 0 -1\r\n', 'CLIENT_ERROR bad command line format\r\n')
     .io('set k 0 0 abc\r\n', 'CLIENT_ERROR bad command line format\r\n');
   s.case('wrong number of tokens').io('set k 0 0\r\n', 'ERROR\r\n').io('set k 0 0 1 noreply extra\r\n', 'ERROR\r\n').io('bogus\r\n', 'ERROR\r\n').io('\r\n', 'ERROR\r\n');
@@ -152,7 +153,7 @@ function textScript(): KvScript {
 function timeScript(): KvScript {
   const s = new KvScript();
   s.case('expiry: relative, negative, absolute')
-    .io('set e1 0 1 1\r\nx\r\nset keep 0 0 1\r\nk\r\nset neg 0 -1 1\r\nx\r\nset past 0 1000000000 1\r\nx\r\nset future 0 4000000000 1\r\nx\r\n', 'STORED\r\nSTORED\r\nSTORED\r\nSTORED\r\nSTORED\r\n')
+    .io('set e1 0 1 1\r\nx\r\nset keep 0 0 1\r\nk\r\nset neg 0 -1 1\r\nx\r\nset past 0 1000000000 1\r\nx\r\nset future 0 2000000000 1\r\nx\r\n', 'STORED\r\nSTORED\r\nSTORED\r\nSTORED\r\nSTORED\r\n')
     .io('get neg past future\r\n', 'VALUE future 0 1\r\nx\r\nEND\r\n')
     .io('set t1 0 1 1\r\nx\r\ntouch t1 100\r\nset g1 0 1 1\r\nx\r\ngat 100 g1\r\n', 'STORED\r\nTOUCHED\r\nSTORED\r\nVALUE g1 0 1\r\nx\r\nEND\r\n')
     .sleep(2100)

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { InvalidModuleError } from '../wasm/module-info.js';
+import { WasiSpawnError } from '../wasi/wasi-spawn.js';
 import { VM, type Guest, type GuestResult } from '../runtime/vm.js';
 import { formatStats } from '../runtime/stats.js';
 import { splitCommand, type RunOptions } from './options.js';
@@ -43,7 +44,7 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
   try {
     const spawnOpts = { dirs: opts.dirs, env: opts.env };
     for (const c of companions) started.push(await vm.spawn(c.file, { ...spawnOpts, args: c.args }));
-    const guest = await vm.spawn(main.file, { ...spawnOpts, args: main.args });
+    const guest = await vm.spawn(main.file, { ...spawnOpts, args: main.args, listen: opts.listen });
     started.push(guest);
     const result = await guest.exited;
     for (const g of started) if (g !== guest) g.kill(1000);
@@ -51,7 +52,7 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
     report([result, ...others], opts, interrupted);
     return result.status;
   } catch (err) {
-    if (err instanceof InvalidModuleError) {
+    if (err instanceof InvalidModuleError || err instanceof WasiSpawnError) {
       process.stderr.write(`flexvm: error: ${err.message}\n`);
       return 1;
     }

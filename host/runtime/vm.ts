@@ -1,6 +1,6 @@
 import './v8-flags.js';
 import { readFile } from 'node:fs/promises';
-import { resolve as resolvePath } from 'node:path';
+import { posix as posixPath, resolve as resolvePath } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CW_COMPLETIONS, CW_SHUTDOWN, MODE_EPOLL, MODE_EXCEPTIONLESS, MODE_SYNC, MAX_THREADS } from '../abi/v1.js';
 import { DEFAULT_LIMITS, PROCESS_SHARED_BYTES, type Grant, type KernelOptions, type Limits } from '../kernel/kernel.js';
@@ -12,6 +12,7 @@ import { loadKernelModule } from './kernels.js';
 import type { FromWorker, SpawnInfo, SyscallWorkerData, ToGuestWorker, ToSyscallWorker } from './messages.js';
 import { collectStats, type GuestStats } from './stats.js';
 import { VmShared } from './vm-shared.js';
+import { wasiSpawn } from '../wasi/wasi-spawn.js';
 
 export type Mode = 'exceptionless' | 'sync' | 'epoll';
 const MODES: Record<Mode, number> = { exceptionless: MODE_EXCEPTIONLESS, sync: MODE_SYNC, epoll: MODE_EPOLL };
@@ -46,6 +47,8 @@ export interface SpawnOptions {
   stderr?: (data: Uint8Array) => void;
   mode?: Mode;
   name?: string;
+  /** WASI programs: listening TCP sockets opened for it before it starts (`ADDR:PORT`), fds 3 and up. */
+  listen?: readonly string[];
 }
 
 export interface GuestResult {
@@ -78,6 +81,16 @@ export function parseGrant(spec: string | Grant): Grant {
   if (rest.endsWith(':ro') || rest.endsWith(':rw')) {
     readOnly = rest.endsWith(':ro');
     rest = rest.slice(0, -3);
+  }
+  // wasmtime's and wasmer's HOST::GUEST, where GUEST may be relative (".", "data"): the name a WASI
+  // program's preopen shows; the kernel sees it under "/" (".": the root).
+  const wasi = rest.indexOf('::');
+  if (wasi >= 0) {
+    const host = rest.slice(0, wasi);
+    const name = rest.slice(wasi + 2);
+    if (!host || !name) throw new Error(`bad --dir ${JSON.stringify(spec)}: expected HOST::GUEST`);
+    const guest = name.startsWith('/') ? name : posixPath.join('/', name);
+    return { hostPath: resolvePath(host), guestPath: guest, wasiName: name, ...(readOnly ? { readOnly } : {}) };
   }
   const i = rest.indexOf(':');
   const host = i < 0 ? rest : rest.slice(0, i);
@@ -200,9 +213,12 @@ export class VM {
       throw new InvalidModuleError(`${label} does not import a memory; flexvm guests import a shared memory (asc --importMemory --sharedMemory)`);
     }
     if (!mem.shared) throw new InvalidModuleError(`${label} imports a memory that is not shared (build with --sharedMemory --maximumMemory N)`);
-    const memory = new WebAssembly.Memory({ initial: mem.initial, maximum: mem.maximum ?? mem.initial, shared: true });
     const mode = MODES[options.mode ?? this.mode];
     if (mode === undefined) throw new RangeError(`unknown mode ${JSON.stringify(options.mode)}`);
+    // A WASI program's memory is created at its full size: the program's maximum plus the host region.
+    const wasi = info.wasi ? wasiSpawn(info.wasi, options, mode, label) : null;
+    const pages = info.wasi ? info.wasi.totalPages : mem.initial;
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: info.wasi ? pages : mem.maximum ?? mem.initial, shared: true });
     const gid = this.nextGid++;
     const pid = this.nextPid++;
     const name = options.name ?? label.split('/').pop()!.replace(/\.wasm$/, '');
@@ -227,6 +243,7 @@ export class VM {
       // epoll mode: beside the home kernel on syscall thread 0, or with its own per-thread kernel.
       kernel: mode === MODE_EPOLL && this.placement === 'per-thread' ? this.kernel : null,
       trace: this.options.trace !== undefined,
+      wasi,
     };
     const local = mode === MODE_EPOLL && this.placement === 'home';
     Atomics.add(this.shared.i32, this.shared.startingWord, 1);

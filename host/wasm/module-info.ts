@@ -5,6 +5,9 @@
  * instead of as a LinkError.
  */
 
+import { programKind, prepareWasiProgram, type WasiLayout } from '../wasi/wasi-module.js';
+import { WasmFormatError } from '../wasi/wasm-binary.js';
+
 export interface MemoryImport {
   readonly module: string;
   readonly name: string;
@@ -16,6 +19,8 @@ export interface MemoryImport {
 
 export interface ModuleInfo {
   readonly module: WebAssembly.Module;
+  /** A stock WASI program, rewritten at load: where its memory and the host's region are. */
+  readonly wasi?: WasiLayout;
   readonly memory: MemoryImport | null;
   readonly exportsMemory: boolean;
   readonly imports: readonly WebAssembly.ModuleImportDescriptor[];
@@ -91,10 +96,33 @@ function findMemoryImport(bytes: Uint8Array): MemoryImport | null {
   return null;
 }
 
-/** Validates and compiles a guest module, and reads what the runtime needs to run it. */
+/**
+ * Validates and compiles a guest module, and reads what the runtime needs to run it. A stock WASI
+ * program (one that does not import from `flexvm`) is rewritten first (host/wasi/memory-rewrite.ts).
+ */
 export async function inspectModule(bytes: Uint8Array, label = 'module'): Promise<ModuleInfo> {
   if (bytes.length < 8 || WASM_MAGIC.some((b, i) => bytes[i] !== b)) {
     throw new InvalidModuleError(`${label} is not a WebAssembly module (bad magic number)`);
+  }
+  let wasi: WasiLayout | undefined;
+  try {
+    const kind = programKind(bytes);
+    if (kind === 'component') {
+      throw new InvalidModuleError(`${label} is a WebAssembly component; run it with \`flexvm run\`, which transpiles components with jco`);
+    }
+    if (kind === 'wasi') {
+      try {
+        await WebAssembly.compile(bytes); // report the program's own faults, not the rewrite's
+      } catch (err) {
+        throw new InvalidModuleError(`${label} is not valid WebAssembly: ${(err as Error).message}`);
+      }
+      const prepared = await prepareWasiProgram(bytes);
+      bytes = prepared.bytes;
+      wasi = prepared.layout;
+    }
+  } catch (err) {
+    if (err instanceof WasmFormatError) throw new InvalidModuleError(`${label}: ${err.message}`);
+    throw err;
   }
   let module: WebAssembly.Module;
   try {
@@ -106,6 +134,7 @@ export async function inspectModule(bytes: Uint8Array, label = 'module'): Promis
   const exports = WebAssembly.Module.exports(module);
   return {
     module,
+    ...(wasi ? { wasi } : {}),
     memory,
     exportsMemory: exports.some((e) => e.kind === 'memory'),
     imports: WebAssembly.Module.imports(module),

@@ -266,9 +266,10 @@ export function fdCalls(ctx: WasiContext): Record<string, WasiFn> {
       return OK;
     },
     fd_readdir(fd: number, buf: number, bufLen: number, cookie: bigint, bufused: number) {
+      const d = ctx.fds.get(fd);
+      if (d && d.filetype !== FILETYPE.DIRECTORY) return E.NOTDIR;
       const f = need(ctx, fd, R.FD_READDIR);
       if (isErr(f)) return f;
-      if (f.filetype !== FILETYPE.DIRECTORY) return E.NOTDIR;
       const m = mem();
       const cap = bufLen >>> 0;
       m.check(buf, cap);

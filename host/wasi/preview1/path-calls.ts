@@ -24,10 +24,13 @@ interface Resolved {
  * dangling one ENOENT, a loop ELOOP).
  */
 export function resolve(ctx: WasiContext, fd: number, rights: number, ptr: number, len: number): Resolved | number {
+  // The order of the checks is wasmtime's: a descriptor, then a directory, then the rights.
+  const d = ctx.fds.get(fd);
+  if (!d) return E.BADF;
+  if (d.filetype !== FILETYPE.DIRECTORY) return E.NOTDIR;
   const f = need(ctx, fd, rights);
   if (isErr(f)) return f;
   const bytes = ctx.mem().copy(ptr, len);
-  if (f.filetype !== FILETYPE.DIRECTORY) return E.NOTDIR;
   if (bytes.includes(0)) return E.INVAL; // WASI strings carry their length; a NUL would cut the path
   if (bytes.length === 0) return E.NOENT;
   if (bytes[0] === 0x2f) return E.NOTCAPABLE; // "/..." names outside every capability

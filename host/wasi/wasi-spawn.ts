@@ -1,6 +1,6 @@
 import { MODE_EPOLL } from '../abi/v1.js';
 import type { Grant } from '../kernel/kernel.js';
-import { parseGrant } from '../runtime/vm.js';
+import { parseGrant } from '../vm/grants.js';
 import type { Listener, Preopen } from './preview1/index.js';
 import type { WasiLayout } from './wasi-module.js';
 

@@ -3,8 +3,8 @@
 // (tests/guests/wasi-c/preview1.c: every function on its success and error paths) on both kernels,
 // both modes and 1 or 2 syscall threads, the same probe under node:wasi with each difference
 // explained, an AssemblyScript wasi-shim program, sockets on a --listen grant, and the CLI's errors.
-import { execFile } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, readdirSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, readdirSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,15 +12,24 @@ import { WASI } from 'node:wasi';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { VM } from '../host/index.js';
-import { rewriteWasiModule, HOST_REGION_PAGES, DEFAULT_PROGRAM_MAX_PAGES } from '../host/wasi/memory-rewrite.js';
+import { rewriteWasiModule, HOST_REGION_PAGES, DEFAULT_PROGRAM_MAX_PAGES, REWRITE_VERSION } from '../host/wasi/memory-rewrite.js';
+import { contentKey } from '../host/wasi/content-cache.js';
 import { prepareWasiProgram, programKind } from '../host/wasi/wasi-module.js';
 import { ROOT } from './helpers/e2e.js';
 import { buildAs, buildC, cTest } from './helpers/wasi-programs.js';
 
 const CLI = join(ROOT, 'build/host/cli/main.js');
 const tmp = mkdtempSync(join(tmpdir(), 'flexvm-wasi-'));
-process.env['FLEXVM_CACHE_DIR'] = join(tmp, 'cache');
-test.after(() => rmSync(tmp, { recursive: true, force: true }));
+// This suite's rewrites (and its CLI children's) go to a cache of its own; other suites keep theirs.
+const savedCache = process.env['FLEXVM_CACHE_DIR'];
+test.before(() => {
+  process.env['FLEXVM_CACHE_DIR'] = join(tmp, 'cache');
+});
+test.after(() => {
+  if (savedCache === undefined) delete process.env['FLEXVM_CACHE_DIR'];
+  else process.env['FLEXVM_CACHE_DIR'] = savedCache;
+  rmSync(tmp, { recursive: true, force: true });
+});
 const ctest = cTest('wasi-preview1.test.ts');
 
 /** A module by hand: (memory IMPORT-OR-DEFINED) with exports size() and grow(n) over memory.size/grow. */
@@ -80,9 +89,9 @@ test('programKind: flexvm guests, components and WASI programs told apart by the
 test('rewrite results are cached by content hash', async () => {
   const bytes = memoryModule('defined', 1, 5);
   const a = await prepareWasiProgram(bytes);
-  const files = readdirSync(join(tmp, 'cache', 'wasi-rewrite'));
-  assert.is(files.length, 1);
-  assert.ok(Buffer.from(readFileSync(join(tmp, 'cache', 'wasi-rewrite', files[0]!))).equals(Buffer.from(a.bytes)));
+  const name = `${contentKey(`wasi-rewrite-${REWRITE_VERSION}`, bytes)}.wasm`;
+  assert.ok(readdirSync(join(tmp, 'cache', 'wasi-rewrite')).includes(name));
+  assert.ok(Buffer.from(readFileSync(join(tmp, 'cache', 'wasi-rewrite', name))).equals(Buffer.from(a.bytes)));
   assert.is(a.layout.programMaxPages, 5);
 });
 
@@ -197,6 +206,37 @@ ctest('--stats and --trace see a WASI program\'s calls (they are syscall entries
   assert.match(r.stderr, /openat\(/);
   assert.match(r.stderr, /getdents64\s+\d+ submitted/);
   assert.match(r.stderr, /flexvm statistics for preview1/);
+});
+
+ctest('CLI: wasmer\'s --mapdir GUEST::HOST names the preopen as the program sees it', async () => {
+  const dir = mkdtempSync(join(tmp, 'map-'));
+  const r = await cli(['run', buildC('preview1'), '--mapdir', `/sandbox::${dir}`, '--env', 'PROBE=1', '--kernel', 'virtual', '--', 'one', 'two words']);
+  assert.match(r.stdout, /passed 120 failed 0/, r.stderr);
+  assert.is(r.status, 0);
+  const bad = await cli(['run', buildC('preview1'), '--mapdir', 'nothing']);
+  assert.is(bad.status, 2);
+  assert.match(bad.stderr, /--mapdir expects GUEST::HOST/);
+});
+
+ctest('the host\'s standard input reaches a WASI program, from a pipe and from a file', async () => {
+  const wasm = buildC('cat');
+  const text = 'line one\nline two\n'.repeat(300);
+  const input = join(tmp, 'stdin.txt');
+  writeFileSync(input, text);
+  for (const kernel of ['os', 'virtual']) {
+    const piped = spawnSync('sh', ['-c', `cat "$1" | "$2" "$3" run "$4" --kernel ${kernel}`, 'sh', input, process.execPath, CLI, wasm], { encoding: 'utf8', timeout: 30_000 });
+    assert.is(piped.stdout, text, piped.stderr);
+    assert.match(piped.stderr, new RegExp(`read ${text.length} bytes`));
+    const fd = openSync(input, 'r');
+    const redirected = spawnSync(process.execPath, [CLI, 'run', wasm, '--kernel', kernel], { stdio: [fd, 'pipe', 'pipe'], encoding: 'utf8', timeout: 30_000 });
+    closeSync(fd);
+    assert.is(redirected.stdout, text, redirected.stderr);
+    assert.is(redirected.status, 0);
+  }
+  // A socket (how test harnesses and supervisors connect a child) is not read: end of file at once.
+  const r = await cli(['run', wasm]);
+  assert.is(r.stdout, '');
+  assert.match(r.stderr, /read 0 bytes/);
 });
 
 test('CLI: a WASI program in epoll mode and a bad --listen are refused clearly', async () => {

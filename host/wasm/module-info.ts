@@ -104,31 +104,27 @@ export async function inspectModule(bytes: Uint8Array, label = 'module'): Promis
   if (bytes.length < 8 || WASM_MAGIC.some((b, i) => bytes[i] !== b)) {
     throw new InvalidModuleError(`${label} is not a WebAssembly module (bad magic number)`);
   }
-  let wasi: WasiLayout | undefined;
-  try {
-    const kind = programKind(bytes);
-    if (kind === 'component') {
-      throw new InvalidModuleError(`${label} is a WebAssembly component; run it with \`flexvm run\`, which transpiles components with jco`);
-    }
-    if (kind === 'wasi') {
-      try {
-        await WebAssembly.compile(bytes); // report the program's own faults, not the rewrite's
-      } catch (err) {
-        throw new InvalidModuleError(`${label} is not valid WebAssembly: ${(err as Error).message}`);
-      }
-      const prepared = await prepareWasiProgram(bytes);
-      bytes = prepared.bytes;
-      wasi = prepared.layout;
-    }
-  } catch (err) {
-    if (err instanceof WasmFormatError) throw new InvalidModuleError(`${label}: ${err.message}`);
-    throw err;
+  if (bytes.length >= 8 && bytes[4] === 0x0d && bytes[6] === 0x01) {
+    throw new InvalidModuleError(`${label} is a WebAssembly component (WASI preview 2), which flexvm does not run yet; preview 1 modules run as they are`);
   }
   let module: WebAssembly.Module;
   try {
     module = await WebAssembly.compile(bytes);
   } catch (err) {
     throw new InvalidModuleError(`${label} is not valid WebAssembly: ${(err as Error).message}`);
+  }
+  let wasi: WasiLayout | undefined;
+  try {
+    if (programKind(bytes) === 'wasi') {
+      const prepared = await prepareWasiProgram(bytes);
+      bytes = prepared.bytes;
+      wasi = prepared.layout;
+      module = await WebAssembly.compile(bytes);
+    }
+  } catch (err) {
+    if (err instanceof WasmFormatError) throw new InvalidModuleError(`${label}: ${err.message}`);
+    if (err instanceof WebAssembly.CompileError) throw new InvalidModuleError(`${label}: the WASI rewrite of it is not valid (${err.message}); please report this`);
+    throw err;
   }
   const memory = findMemoryImport(bytes);
   const exports = WebAssembly.Module.exports(module);

@@ -4,7 +4,7 @@
 // both modes and 1 or 2 syscall threads, the same probe under node:wasi with each difference
 // explained, an AssemblyScript wasi-shim program, sockets on a --listen grant, and the CLI's errors.
 import { execFile, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, symlinkSync, mkdtempSync, openSync, readFileSync, rmSync, readdirSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -237,6 +237,30 @@ ctest('the host\'s standard input reaches a WASI program, from a pipe and from a
   const r = await cli(['run', wasm]);
   assert.is(r.stdout, '');
   assert.match(r.stderr, /read 0 bytes/);
+});
+
+ctest('symlinks in a preopen (os kernel, --dir HOST::.): inside followed; leading out, dangling and looping refused', async () => {
+  const dir = mkdtempSync(join(tmp, 'links-'));
+  writeFileSync(join(dir, 'a.txt'), 'hello\n');
+  mkdirSync(join(dir, 'sub'));
+  symlinkSync('a.txt', join(dir, 'link-in'));
+  symlinkSync('/etc/hostname', join(dir, 'link-out'));
+  symlinkSync('nowhere', join(dir, 'dangling'));
+  symlinkSync('loop', join(dir, 'loop'));
+  const r = await cli(['run', buildC('symlinks'), '--dir', `${dir}::.`]);
+  assert.is(r.status, 0, r.stderr);
+  assert.is(
+    r.stdout,
+    [
+      'link-in: opened, reads hello',
+      'sub/../link-in: opened, reads hello',
+      'link-out: Permission denied',
+      'dangling: No such file or directory',
+      'loop: Symbolic link loop',
+      'entries 8',
+      '',
+    ].join('\n'),
+  );
 });
 
 test('CLI: a WASI program in epoll mode and a bad --listen are refused clearly', async () => {

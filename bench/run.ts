@@ -9,6 +9,7 @@ import { nullSyscall } from './suites/null-syscall.js';
 import { echoTcp } from './suites/echo-tcp.js';
 import { fileIo } from './suites/file-io.js';
 import { kv } from './suites/kv.js';
+import { wasi } from './suites/wasi.js';
 import { readResults, writeReport, writeResults, type Suite } from './lib/output.js';
 
 /** Binds a suite to its name, keeping its results type between measuring and rendering. */
@@ -33,6 +34,7 @@ const SUITES: Record<string, ReturnType<typeof entry>> = {
   'echo-tcp': entry('echo-tcp', echoTcp),
   'file-io': entry('file-io', fileIo),
   kv: entry('kv', kv),
+  wasi: entry('wasi', wasi),
 };
 
 const { values, positionals } = parseArgs({

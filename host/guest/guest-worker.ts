@@ -2,7 +2,7 @@
 // sync modes), or, in epoll mode with a per-thread kernel, to a kernel instance on this very thread.
 // Everything the guest does ends in an 'exit' message; nothing it does can throw here.
 import { parentPort, workerData } from 'node:worker_threads';
-import { C_SHIM_SCRATCH, MODE_EXCEPTIONLESS, EALREADY, SYS_writev, SYS_readv, SYS_close, SYS_lseek } from '../abi/v1.js';
+import { C_SHIM_SCRATCH, MODE_EXCEPTIONLESS, EALREADY, SYSCALLS } from '../abi/v1.js';
 import { acceptControlBlock, isRefusal, validateControlBlock, type ControlLayout } from './control-block.js';
 import { GuestInstance, type GuestTransport } from './guest-instance.js';
 import { Handoff } from './handoff.js';
@@ -15,7 +15,8 @@ import { VmShared } from '../syscall/vm-shared.js';
 
 const info = workerData as SpawnInfo;
 const post = (m: FromWorker): void => parentPort!.postMessage(m);
-const FD_ROUTED = new Set([SYS_writev, SYS_readv, SYS_close, SYS_lseek]);
+/** Calls whose first argument is the descriptor that picks their syscall thread (the ABI's route column). */
+const FD_ROUTED = new Set(SYSCALLS.filter((s) => s.route === 0).map((s) => s.nr));
 const encoder = new TextEncoder();
 
 /** exceptionless and sync modes: calls are handed to the syscall threads. */

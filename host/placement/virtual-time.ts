@@ -1,4 +1,6 @@
-import { ST_SUBMITTED, ST_BUSY, T_SQ_TAIL, H_NEXT_SEQ, THREAD_LINES, HOST_LINES } from '../abi/v1.js';
+import {
+  ST_SUBMITTED, ST_BUSY, TW_SQ_TAIL, HW_NEXT_SEQ, threadLineW, hostLineW,
+} from '../abi/v1.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { GuestSlot } from '../syscall/guest-slot.js';
 import type { VmShared } from '../syscall/vm-shared.js';
@@ -53,9 +55,8 @@ function tailsTaken(g: GuestSlot): boolean {
   const shim = Atomics.load(g.i32, g.shimW);
   if (shim === ST_SUBMITTED || (shim === ST_BUSY && !g.inflight.has(-1))) return false;
   for (let t = 0; t < g.threads; t++) {
-    const line = g.ctrlW + ((THREAD_LINES + t * 64) >> 2);
-    const hostLine = g.ctrlW + ((HOST_LINES + t * 64) >> 2);
-    if (Atomics.load(g.i32, line + (T_SQ_TAIL >> 2)) !== Atomics.load(g.i32, hostLine + (H_NEXT_SEQ >> 2))) return false;
+    const tail = Atomics.load(g.i32, threadLineW(g.layout.ctrl, t) + TW_SQ_TAIL);
+    if (tail !== Atomics.load(g.i32, hostLineW(g.layout.ctrl, t) + HW_NEXT_SEQ)) return false;
   }
   return true;
 }

@@ -1,6 +1,5 @@
 import {
-  ST_SUBMITTED, ST_BUSY, ST_CANCEL, ECANCELED, EW_STATUS, EW_SYSNO, EW_SEQ, EW_THREAD, EW_HOST,
-  T_SQ_TAIL, T_CANCEL_TAIL, H_CLAIMED, H_BATCHES, H_SCANS, H_NEXT_SEQ, ENTRIES_PER_PAGE,
+  ST_SUBMITTED, ST_BUSY, ST_CANCEL, ECANCELED, EW_STATUS, EW_SYSNO, EW_SEQ, EW_THREAD, EW_HOST, TW_SQ_TAIL, TW_CANCEL_TAIL, HW_CLAIMED, HW_BATCHES, HW_SCANS, HW_NEXT_SEQ, ENTRIES_PER_PAGE, maskW,
 } from '../abi/v1.js';
 import { EntryCall, type CallSink } from './entry-call.js';
 import { SYSNO_LIMIT, type GuestSlot } from './guest-slot.js';
@@ -41,12 +40,12 @@ export class Scanner {
     // The shim word first: whatever the guest published before posting the shim entry is then
     // visible in sq_tail below, so entries run before the shim call that followed them.
     const shim = Atomics.load(i32, g.shimSeqW);
-    const tail = Atomics.load(i32, g.lineW + (T_SQ_TAIL >> 2));
-    const cancels = Atomics.load(i32, g.lineW + (T_CANCEL_TAIL >> 2));
+    const tail = Atomics.load(i32, g.lineW + TW_SQ_TAIL);
+    const cancels = Atomics.load(i32, g.lineW + TW_CANCEL_TAIL);
     let work = 0;
     if (tail !== g.nextSeq || cancels !== g.seenCancel) {
       g.seenCancel = cancels;
-      i32[g.hostW + (H_SCANS >> 2)]!++;
+      i32[g.hostW + HW_SCANS]!++;
       work += this.scanPages(g, tail);
     }
     if (shim !== g.seenShim) {
@@ -76,7 +75,7 @@ export class Scanner {
     const owned = g.owned;
     for (let k = 0; k < owned.length; k++) {
       const p = owned[k]!;
-      const w = g.subW + p * 2;
+      const w = maskW(g.layout.subMask, p);
       let lo = g.carryLo[k]!;
       let hi = g.carryHi[k]!;
       if (Atomics.load(i32, w) !== 0) lo |= Atomics.exchange(i32, w, 0);
@@ -90,7 +89,7 @@ export class Scanner {
           const bit = m & -m;
           m ^= bit;
           const index = p * ENTRIES_PER_PAGE + half * 32 + (31 - Math.clz32(bit));
-          const ew = g.pagesW + index * 16;
+          const ew = g.entryW(index);
           const status = Atomics.load(i32, ew);
           let keep = false;
           if (status === ST_SUBMITTED) {
@@ -122,7 +121,7 @@ export class Scanner {
       if (index === -1) continue;
       bySeq[rel] = -1;
       found--;
-      const w = g.pagesW + index * 16;
+      const w = g.entryW(index);
       const prev = Atomics.compareExchange(i32, w + EW_STATUS, ST_SUBMITTED, ST_BUSY);
       if (prev === ST_SUBMITTED) {
         i32[w + EW_HOST] = HOST_CLAIMED;
@@ -133,8 +132,8 @@ export class Scanner {
       }
     }
     if (claimed) {
-      i32[g.hostW + (H_CLAIMED >> 2)] = i32[g.hostW + (H_CLAIMED >> 2)]! + claimed;
-      i32[g.hostW + (H_BATCHES >> 2)]!++;
+      i32[g.hostW + HW_CLAIMED] = i32[g.hostW + HW_CLAIMED]! + claimed;
+      i32[g.hostW + HW_BATCHES]!++;
     }
     this.publishNextSeq(g);
     return claimed;
@@ -147,7 +146,7 @@ export class Scanner {
    * virtual time.
    */
   publishNextSeq(g: GuestSlot): void {
-    if (this.target.caughtUp) Atomics.store(g.i32, g.hostW + (H_NEXT_SEQ >> 2), g.nextSeq);
+    if (this.target.caughtUp) Atomics.store(g.i32, g.hostW + HW_NEXT_SEQ, g.nextSeq);
   }
 
   /** A CANCEL entry seen in a scan. Returns true when it must be looked at again (not yet published). */

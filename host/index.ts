@@ -6,6 +6,6 @@ export { formatStats } from './vm/stats.js';
 export { InvalidModuleError } from './wasm/module-info.js';
 export { PENDING, DEFAULT_LIMITS } from './kernel/kernel.js';
 export type { Kernel, KernelModule, KernelOptions, KernelContext, Call, ProcessSpec, Grant, Limits, Stdio } from './kernel/kernel.js';
-export { SysError, GuestFault } from './kernel/errors.js';
+export { SysError, GuestFault } from './errors.js';
 export { GuestMemory } from './memory/guest-memory.js';
 export * as abi from './abi/v1.js';

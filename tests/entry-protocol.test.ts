@@ -8,7 +8,7 @@ import {
   E_RET,
 } from '../host/abi/v1.js';
 import { DEFAULT_LIMITS, PENDING, type Limits } from '../host/kernel/kernel.js';
-import { SysError } from '../host/kernel/errors.js';
+import { SysError } from '../host/errors.js';
 import { GuestSlot } from '../host/syscall/guest-slot.js';
 import { SyscallThread } from '../host/syscall/syscall-thread.js';
 import { VmShared } from '../host/syscall/vm-shared.js';

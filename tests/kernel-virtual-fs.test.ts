@@ -61,7 +61,7 @@ import {
   SYS_write,
   SYS_writev,
 } from '../host/abi/v1.js';
-import { SysError } from '../host/kernel/errors.js';
+import { SysError } from '../host/errors.js';
 import type { KernelOptions } from '../host/kernel/kernel.js';
 import { DEFAULT_EPOCH_MS, MAX_FILE_SIZE, VirtualKernel, type VirtualProcess } from '../host/kernel/virtual/index.js';
 import { Fixtures } from './helpers/kernel-fixtures.js';

@@ -2,6 +2,7 @@
 // sync modes), or, in epoll mode with a per-thread kernel, to a kernel instance on this very thread.
 // Everything the guest does ends in an 'exit' message; nothing it does can throw here.
 import { parentPort, workerData } from 'node:worker_threads';
+import { EXIT_CANNOT_RUN } from '../errors.js';
 import { C_SHIM_SCRATCH, MODE_EXCEPTIONLESS, EALREADY, SYSCALLS } from '../abi/v1.js';
 import { acceptControlBlock, isRefusal, validateControlBlock, type ControlLayout } from './control-block.js';
 import { GuestInstance, type GuestTransport } from './guest-instance.js';
@@ -62,7 +63,7 @@ function runWithSyscallThreads(): void {
   if (outcome.kind === 'exit') {
     post({ type: 'exit', gid: info.gid, status: outcome.status, message: outcome.message, importCalls: instance.importCalls });
   } else {
-    post({ type: 'exit', gid: info.gid, status: 127, message: 'guest returned to the host to wait, which only the epoll mode allows', importCalls: instance.importCalls });
+    post({ type: 'exit', gid: info.gid, status: EXIT_CANNOT_RUN, message: 'guest returned to the host to wait, which only the epoll mode allows', importCalls: instance.importCalls });
   }
 }
 
@@ -93,7 +94,7 @@ async function runWithOwnKernel(): Promise<void> {
 
 if (info.kernel) {
   runWithOwnKernel().catch((err: unknown) =>
-    post({ type: 'exit', gid: info.gid, status: 127, message: `cannot start the guest's kernel: ${(err as Error).message}`, importCalls: 0 }),
+    post({ type: 'exit', gid: info.gid, status: EXIT_CANNOT_RUN, message: `cannot start the guest's kernel: ${(err as Error).message}`, importCalls: 0 }),
   );
 } else {
   runWithSyscallThreads();

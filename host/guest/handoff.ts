@@ -3,10 +3,7 @@ import {
   ST_DONE, ST_SUBMITTED, ST_FREE, EW_STATUS, EW_SYSNO, EW_ARG0, EW_ARG1, EW_ARG2, EW_ARG3, EW_ARG4, EW_ARG5, EW_RET, EW_RET_HI, EW_FLAGS, EW_THREAD, EW_SEQ, EW_USER, CW_COMPLETIONS, CW_GUEST_WAITING, CW_SHUTDOWN, CW_SHIM_ENTRY, CW_SHIM_SEQ, CW_G_DOORBELLS, threadLineW, pagesSize, TW_DOORBELL, TW_NEEDS_WAKEUP, ENTRY_SIZE,
 } from '../abi/v1.js';
 import type { ControlLayout } from './control-block.js';
-import { GuestExit } from '../wasi/preview1.js';
-
-/** Exit status of a guest stopped by the host (like a shell's 128 + SIGINT). */
-export const STATUS_INTERRUPTED = 130;
+import { EXIT_INTERRUPTED, GuestExit } from '../errors.js';
 
 /**
  * The synchronous hand-off from a guest thread to a syscall thread: the `syscall` import of the
@@ -93,7 +90,7 @@ export class Handoff {
       for (;;) {
         const seen = Atomics.load(i32, completions);
         if (Atomics.load(i32, w + EW_STATUS) === ST_DONE) return;
-        if (Atomics.load(i32, this.ctrlW + CW_SHUTDOWN) !== 0) throw new GuestExit(STATUS_INTERRUPTED, 'stopped by the host');
+        if (Atomics.load(i32, this.ctrlW + CW_SHUTDOWN) !== 0) throw new GuestExit(EXIT_INTERRUPTED, 'stopped by the host');
         Atomics.wait(i32, completions, seen, 100);
       }
     } finally {

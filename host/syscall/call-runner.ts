@@ -1,6 +1,6 @@
 import { EAGAIN, EIO, SYS_close, EW_SYSNO, EW_ARG0, EW_ARG1, EW_ARG2, EW_ARG3, EW_ARG4, EW_ARG5, EW_FLAGS } from '../abi/v1.js';
 import { PENDING, type Kernel, type Limits } from '../kernel/kernel.js';
-import { SysError } from '../kernel/errors.js';
+import { SysError } from '../errors.js';
 import { EntryCall, type CallSink } from './entry-call.js';
 import { GC_PENDING, SYSNO_LIMIT, type GuestSlot } from './guest-slot.js';
 

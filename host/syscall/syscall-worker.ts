@@ -1,6 +1,7 @@
 // Syscall thread entry point: loads the kernel (if this thread executes calls), then serves the
 // guests the main thread attaches. In epoll mode it also runs guests beside a home kernel.
 import { parentPort, workerData } from 'node:worker_threads';
+import { EXIT_CANNOT_RUN } from '../errors.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { makeProcessSpec } from './process-spec.js';
 import { GuestMemory } from '../memory/guest-memory.js';
@@ -32,7 +33,7 @@ function attach(a: AttachInfo): void {
 /** epoll mode: a guest that runs on this thread and calls this thread's kernel directly. */
 function spawnColocated(info: SpawnInfo): void {
   if (!kernel) {
-    post({ type: 'exit', gid: info.gid, status: 127, message: 'this syscall thread has no kernel to run an epoll-mode guest beside', importCalls: 0 });
+    post({ type: 'exit', gid: info.gid, status: EXIT_CANNOT_RUN, message: 'this syscall thread has no kernel to run an epoll-mode guest beside', importCalls: 0 });
     return;
   }
   const guest = new ColocatedGuest(info, thread, kernel, (mem) => makeProcessSpec(info, mem, 1, post), (m) => {

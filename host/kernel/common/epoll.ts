@@ -19,7 +19,7 @@ import {
   EPOLL_EVENT_SIZE,
   O_RDWR,
 } from '../../abi/v1.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 import { PENDING, type Call } from '../kernel.js';
 import { mustNotWait, timeoutDeadline } from './blocking.js';
 import type { KernelCore } from './core.js';

@@ -1,5 +1,5 @@
 import { EBADF } from '../../abi/v1.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 import { dispatchTable, implemented, sysGetpid } from '../common/dispatch.js';
 import * as commonEpoll from '../common/epoll.js';
 import { parseHostPath } from '../common/path.js';

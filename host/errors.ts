@@ -47,3 +47,15 @@ export const EXIT_INTERRUPTED = 130;
 export const EXIT_TRAP = 134;
 /** Terminated after ignoring a stop request for the grace period (128 + SIGKILL). */
 export const EXIT_KILLED = 137;
+
+/**
+ * A log line for a failure inside the host (a kernel that threw something other than SysError, a
+ * cancel hook or detach that threw, a message that could not be handled): the guest got -EIO or
+ * nothing, and the host carried on. Every such line starts with this prefix, so that tests can fail
+ * the run that caused one.
+ */
+export const INTERNAL_ERROR_PREFIX = 'internal error: ';
+
+export function internalError(message: string): string {
+  return INTERNAL_ERROR_PREFIX + message;
+}

@@ -9,7 +9,7 @@ import {
 } from '../host/abi/v1.js';
 import { DEFAULT_LIMITS, PENDING, type Limits } from '../host/kernel/kernel.js';
 import { SysError } from '../host/errors.js';
-import { GuestSlot } from '../host/syscall/guest-slot.js';
+import { ServedGuest } from '../host/syscall/served-guest.js';
 import { SyscallThread } from '../host/syscall/syscall-thread.js';
 import { VmShared } from '../host/syscall/vm-shared.js';
 import { FakeGuest } from './helpers/fake-guest.js';
@@ -23,7 +23,7 @@ function setup(pages = 2, threads = 1, limits: Limits = DEFAULT_LIMITS) {
   const logs: string[] = [];
   const make = (index: number, k: ScriptKernel | null) => {
     const thread = new SyscallThread({ index, count: threads, kernel: k, shared, spinUs: 0, limits, autoRun: false, log: (m) => logs.push(m) });
-    thread.attach(new GuestSlot(1, 100, 'fake', guest.mem, layout, threads, index, true, k ? {} : null));
+    thread.attach(new ServedGuest(1, 100, 'fake', guest.mem, layout, threads, index, true, k ? {} : null));
     return thread;
   };
   const thread = make(0, kernel);

@@ -3,7 +3,7 @@ import {
 } from '../abi/v1.js';
 import { PENDING } from '../kernel/kernel.js';
 import type { CallSink, EntryCall } from './entry-call.js';
-import { GC_PENDING, SYSNO_LIMIT, type GuestSlot } from './guest-slot.js';
+import { GC_PENDING, SYSNO_LIMIT, type ServedGuest } from './served-guest.js';
 import { traceLine } from './trace.js';
 
 const TWO_32 = 0x1_0000_0000;
@@ -16,7 +16,7 @@ const TWO_32 = 0x1_0000_0000;
 export class Completions implements CallSink {
   /** A scan pass is running: it flushes on its way out. */
   inPass = false;
-  private readonly toFlush: GuestSlot[] = [];
+  private readonly toFlush: ServedGuest[] = [];
   /** A flush of completions that arrived outside a pass is scheduled for this event-loop turn. */
   private flushScheduled = false;
   /** Colocated guests' continuations, run once their call completed. */
@@ -92,7 +92,7 @@ export class Completions implements CallSink {
   };
 
   /** Announces completions: done masks, the completions word, and a notify if the guest waits. */
-  private flush(g: GuestSlot): void {
+  private flush(g: ServedGuest): void {
     if (g.pendingDone === 0) return;
     const i32 = g.i32;
     const pages = g.dirtyPages;

@@ -2,7 +2,7 @@ import {
   ST_SUBMITTED, ST_BUSY, ST_CANCEL, ECANCELED, EW_STATUS, EW_SYSNO, EW_SEQ, EW_THREAD, EW_HOST, TW_SQ_TAIL, TW_CANCEL_TAIL, HW_CLAIMED, HW_BATCHES, HW_SCANS, HW_NEXT_SEQ, ENTRIES_PER_PAGE, maskW,
 } from '../abi/v1.js';
 import { EntryCall, type CallSink } from './entry-call.js';
-import { SYSNO_LIMIT, type GuestSlot } from './guest-slot.js';
+import { SYSNO_LIMIT, type ServedGuest } from './served-guest.js';
 
 /** Host-private bookkeeping in an entry's `host` word. */
 const HOST_CLAIMED = 1;
@@ -11,9 +11,9 @@ const HOST_CANCEL_SEEN = 2;
 /** Where claimed entries go: this thread's kernel, or the home thread (forwarding placement). */
 export interface ClaimTarget {
   /** An entry this thread claimed (index -1: the shim entry), to run in claim order. */
-  claimed(g: GuestSlot, index: number): void;
+  claimed(g: ServedGuest, index: number): void;
   /** The guest cancels an entry this thread claimed earlier. */
-  cancel(g: GuestSlot, index: number): void;
+  cancel(g: ServedGuest, index: number): void;
   /** Everything claimed so far has reached its executor (nothing waits to be forwarded). */
   readonly caughtUp: boolean;
 }
@@ -35,7 +35,7 @@ export class Scanner {
   ) {}
 
   /** Looks at one guest; returns the entries claimed. */
-  scanGuest(g: GuestSlot): number {
+  scanGuest(g: ServedGuest): number {
     const i32 = g.i32;
     // The shim word first: whatever the guest published before posting the shim entry is then
     // visible in sq_tail below, so entries run before the shim call that followed them.
@@ -61,7 +61,7 @@ export class Scanner {
    * keeps calls on one descriptor in order. Also answers cancellations. Only entries whose bit is set
    * are looked at, so idle entries (a server's thousands of pending reads) cost nothing per pass.
    */
-  private scanPages(g: GuestSlot, tail: number): number {
+  private scanPages(g: ServedGuest, tail: number): number {
     const i32 = g.i32;
     let span = (tail - g.nextSeq) >>> 0;
     if (span > g.entryCount) {
@@ -145,12 +145,12 @@ export class Scanner {
    * saw the new value with the ring still empty would think every posted call is parked and move
    * virtual time.
    */
-  publishNextSeq(g: GuestSlot): void {
+  publishNextSeq(g: ServedGuest): void {
     if (this.target.caughtUp) Atomics.store(g.i32, g.hostW + HW_NEXT_SEQ, g.nextSeq);
   }
 
   /** A CANCEL entry seen in a scan. Returns true when it must be looked at again (not yet published). */
-  private cancelEntry(g: GuestSlot, index: number, w: number, span: number): boolean {
+  private cancelEntry(g: ServedGuest, index: number, w: number, span: number): boolean {
     const i32 = g.i32;
     const host = i32[w + EW_HOST]!;
     if (host === 0) {
@@ -168,7 +168,7 @@ export class Scanner {
     return false;
   }
 
-  private cancelledBeforeClaim(g: GuestSlot, index: number): void {
+  private cancelledBeforeClaim(g: ServedGuest, index: number): void {
     const w = g.entryW(index);
     const sysno = g.i32[w + EW_SYSNO]!;
     const call = new EntryCall(this.sink, g, index, this.thread, sysno, 0, 0, 0, 0, 0, 0, 0);
@@ -179,7 +179,7 @@ export class Scanner {
   }
 
   /** The shim entry (host import shims on the guest thread) when it names this thread. */
-  private scanShim(g: GuestSlot): number {
+  private scanShim(g: ServedGuest): number {
     const w = g.shimW;
     if (g.i32[w + EW_THREAD] !== this.thread) return 0;
     if (Atomics.compareExchange(g.i32, w + EW_STATUS, ST_SUBMITTED, ST_BUSY) !== ST_SUBMITTED) return 0;

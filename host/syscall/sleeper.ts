@@ -4,7 +4,7 @@ import {
   TW_DOORBELL, TW_NEEDS_WAKEUP, HW_SLEEPS, HW_WAKEUPS,
 } from '../abi/v1.js';
 import { BellWaiter } from './bell-waiter.js';
-import type { GuestSlot } from './guest-slot.js';
+import type { ServedGuest } from './served-guest.js';
 import type { VmShared } from './vm-shared.js';
 
 /** Adaptive idle polling (Sleeper.spinMs): its ceiling, and what counts as a short or long sleep. */
@@ -41,7 +41,7 @@ export class Sleeper {
     private readonly shared: VmShared,
     private readonly index: number,
     /** The guests this thread serves (the thread's own list, kept current by it). */
-    private readonly guests: readonly GuestSlot[],
+    private readonly guests: readonly ServedGuest[],
     spinUs: number,
     threadCount: number,
   ) {
@@ -68,7 +68,7 @@ export class Sleeper {
     const ownBell = this.shared.doorbellWord(this.index);
     const ownSeen = Atomics.load(i32, ownBell);
     Atomics.store(i32, this.shared.needsWakeupWord(this.index), 1);
-    const bells: [GuestSlot, number, number][] = [];
+    const bells: [ServedGuest, number, number][] = [];
     for (const g of this.guests) {
       if (!g.scanned) continue;
       const bell = g.lineW + TW_DOORBELL;

@@ -205,7 +205,7 @@ export function sysEpollWait(k: KernelCore, p: ProcessBase<unknown>, c: Call): n
   const r = attempt();
   if (r !== PENDING) return r;
   if (timeoutMs === 0 || mustNotWait(c)) {
-    k.pollIdleTick();
+    k.virtualTime?.pollIdleTick();
     return timeoutMs === 0 ? 0 : -EAGAIN;
   }
   return k.sched.park(p, c, {

@@ -30,6 +30,7 @@ export class OsProcess extends ProcessBase<LocalEntry> {
     readonly sandbox: Sandbox,
   ) {
     super(spec);
+    if (!spec.shared) throw new Error('the os kernel needs ProcessSpec.shared (its module\'s processSharedBytes)');
     this.files = new SharedFileTable(spec.shared);
     this.stdioCount = Math.min(3, spec.limits.maxFds);
   }

@@ -22,7 +22,7 @@ export const GC_PENDING = 0;
  * What one syscall thread knows about one registered guest: word offsets into its shared memory,
  * the pages this thread owns, scan positions, the calls it is executing, and its counters.
  */
-export class GuestSlot {
+export class ServedGuest {
   /** Fixed view made at registration; the control block and pages never move. */
   readonly i32: Int32Array;
   readonly ctrlW: number;
@@ -85,7 +85,7 @@ export class GuestSlot {
     readonly layout: ControlLayout,
     /** Syscall threads serving this guest. */
     readonly threads: number,
-    /** Index of the thread this slot lives on. */
+    /** Index of the thread this record lives on. */
     readonly thread: number,
     /** Whether this thread scans the guest's pages (false for guests running on this very thread). */
     readonly scanned: boolean,

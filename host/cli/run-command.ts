@@ -20,7 +20,7 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
     return { file, args };
   });
   const vm = await VM.create({
-    kernel: opts.kernel === 'os' ? { kind: 'os', extra: { allowNonLoopbackListen: opts.listenAny } } : { kind: opts.kernel },
+    kernel: opts.kernel === 'virtual' ? { kind: 'virtual' } : { kind: opts.kernel, extra: { allowNonLoopbackListen: opts.listenAny } },
     syscallThreads: opts.syscallThreads,
     mode: opts.mode,
     spinUs: opts.spinUs,

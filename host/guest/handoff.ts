@@ -11,6 +11,20 @@ import { GuestExit } from '../wasi/preview1.js';
 export const STATUS_INTERRUPTED = 130;
 
 /**
+ * How a blocked guest thread sleeps and rings: V8's Atomics by default, the kernel's futex through
+ * the native addon where the syscall threads are native (V8's waits are not futexes).
+ */
+export interface HandoffWaits {
+  wait(i32: Int32Array, index: number, expected: number, timeoutMs: number): void;
+  notify(i32: Int32Array, index: number): void;
+}
+
+export const V8_WAITS: HandoffWaits = {
+  wait: (i32, index, expected, timeoutMs) => void Atomics.wait(i32, index, expected, timeoutMs),
+  notify: (i32, index) => void Atomics.notify(i32, index),
+};
+
+/**
  * The synchronous hand-off from a guest thread to a syscall thread: the `syscall` import of the
  * sync mode and the WASI shim's calls. The caller blocks, as a trapping system call does: it spins
  * briefly (a polling syscall thread usually answers within a microsecond), then sleeps on the
@@ -27,6 +41,7 @@ export class Handoff {
     /** Descriptor routing like the guest library's: fd % threads in exceptionless mode, else 0. */
     private readonly spreadByFd: boolean,
     private readonly spinUs: number,
+    private readonly waits: HandoffWaits = V8_WAITS,
   ) {
     this.ctrlW = layout.ctrl >> 2;
     this.shimW = this.ctrlW + CW_SHIM_ENTRY;
@@ -37,7 +52,7 @@ export class Handoff {
     const line = this.ctrlW + ((THREAD_LINES + t * 64) >> 2);
     if (Atomics.load(this.i32, line + (T_NEEDS_WAKEUP >> 2)) !== 0) {
       Atomics.add(this.i32, line + (T_DOORBELL >> 2), 1);
-      Atomics.notify(this.i32, line + (T_DOORBELL >> 2)); // all: stale waiters may sit in front
+      this.waits.notify(this.i32, line + (T_DOORBELL >> 2)); // all: stale waiters may sit in front
       this.i32[this.ctrlW + CW_G_DOORBELLS]!++;
     }
   }
@@ -96,7 +111,7 @@ export class Handoff {
         const seen = Atomics.load(i32, completions);
         if (Atomics.load(i32, w + EW_STATUS) === ST_DONE) return;
         if (Atomics.load(i32, this.ctrlW + CW_SHUTDOWN) !== 0) throw new GuestExit(STATUS_INTERRUPTED, 'stopped by the host');
-        Atomics.wait(i32, completions, seen, 100);
+        this.waits.wait(i32, completions, seen, 100);
       }
     } finally {
       Atomics.store(i32, this.ctrlW + CW_GUEST_WAITING, 0);

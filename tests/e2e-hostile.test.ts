@@ -7,7 +7,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CONFIGS, VmPool, assertReport, label, run, start, waitFor } from './helpers/e2e.js';
 
-const pool = new VmPool();
+// Hostile guests against the virtual kernel, or the native one (npm run test:asan: its addon under ASan/UBSan).
+const pool = new VmPool(process.env.FLEXVM_TEST_REAL_KERNEL === 'native' ? { kernel: 'native' } : {});
 test.after(() => pool.close());
 
 const HOSTILE_CHECKS = [

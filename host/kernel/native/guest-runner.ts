@@ -28,6 +28,8 @@ export function runNativeGuest(info: SpawnInfo, post: (m: FromWorker) => void): 
     return;
   }
   const data = info.runner!.data as NativeRunnerData;
+  // The same memory whatever its size: the addon reads the current length on every call. (A view
+  // made here would keep the length of now; the guest may grow before it registers.)
   const sab = info.memory.buffer as SharedArrayBuffer;
   const epoll = info.mode === MODE_EPOLL;
   const futex: HandoffWaits = {
@@ -70,7 +72,7 @@ export function runNativeGuest(info: SpawnInfo, post: (m: FromWorker) => void): 
       }
       layout = checked;
       if (epoll) local = addon.local(data.executor, info.gid);
-      else handoff = new Handoff(new Int32Array(sab), checked, threads, info.mode === MODE_EXCEPTIONLESS, info.syncSpinUs, futex);
+      else handoff = new Handoff(new Int32Array(info.memory.buffer), checked, threads, info.mode === MODE_EXCEPTIONLESS, info.syncSpinUs, futex);
       post({ type: 'registered', gid: info.gid, layout: checked, threads, colocated: false });
       return 0;
     },
@@ -103,7 +105,7 @@ export function runNativeGuest(info: SpawnInfo, post: (m: FromWorker) => void): 
   parentPort?.on('message', (m: ToGuestWorker) => {
     if (m.type !== 'kill' || !layout) return;
     // The guest's loop sees the shutdown word once it runs again (the wait below resumes it).
-    Atomics.store(new Int32Array(sab), (layout.ctrl >> 2) + CW_SHUTDOWN, m.reason);
+    Atomics.store(new Int32Array(info.memory.buffer), (layout.ctrl >> 2) + CW_SHUTDOWN, m.reason);
     stopping = true;
   });
   // epoll mode: the guest returned to wait for a parked call; wait for it here (this thread's own

@@ -588,6 +588,13 @@ int64_t sysAccept4(Call& c) {
   int flags = c.a[3];
   if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) return -EINVAL;
   if (!c.g->fds.hasRoom()) return -EMFILE;
+  // The address buffer is checked before a connection is taken: a bad one must not lose it.
+  if (c.a[1] != 0) {
+    int32_t room;
+    if (!c.g->mem.read32(uint32_t(c.a[2]), &room)) return -EFAULT;
+    if (room < 0) return -EINVAL;
+    if (!c.g->mem.fits(uint32_t(c.a[1]), uint32_t(room))) return -EFAULT;
+  }
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
   int fd = ::accept4(f->fd, reinterpret_cast<struct sockaddr*>(&ss), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);

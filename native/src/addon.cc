@@ -444,6 +444,7 @@ void LocalYield(const FunctionCallbackInfo<Value>& a) {
 }
 void LocalWait(const FunctionCallbackInfo<Value>& a) { a.GetReturnValue().Set(boundOf(a).local->wait(intArg(a, 0, 0))); }
 void LocalParked(const FunctionCallbackInfo<Value>& a) { a.GetReturnValue().Set(double(boundOf(a).local->parked())); }
+void LocalClose(const FunctionCallbackInfo<Value>& a) { boundOf(a).local->close(); }
 void LocalShim(const FunctionCallbackInfo<Value>& a) {
   int32_t args[4] = {intArg(a, 1), intArg(a, 2), intArg(a, 3), intArg(a, 4)};
   a.GetReturnValue().Set(double(boundOf(a).local->shim(intArg(a, 0), args)));
@@ -471,6 +472,7 @@ void Local_(const FunctionCallbackInfo<Value>& a) {
   set("wait", LocalWait);
   set("parked", LocalParked);
   set("shim", LocalShim);
+  set("close", LocalClose);
   a.GetReturnValue().Set(o);
 }
 

@@ -20,6 +20,8 @@ class LocalRunner final : public Sink {
   // Waits up to timeoutMs for parked calls; returns how many completed.
   int wait(int timeoutMs);
   size_t parked() const { return reactor_.parked(); }
+  // The guest ended: drop its parked calls (and the descriptions they hold) without completing them.
+  void close() { reactor_.dropGuest(g_.get()); }
   // An import shim's call (WASI) made synchronously; its result.
   int64_t shim(int32_t sysno, const int32_t* args);
   void finish(Call* c, int64_t result) override;

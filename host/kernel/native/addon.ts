@@ -58,6 +58,8 @@ export interface NativeLocal {
   wait(timeoutMs: number): number;
   parked(): number;
   shim(nr: number, a0: number, a1: number, a2: number, a3: number): number;
+  /** The guest ended: drop its parked calls (their descriptors then close with its table). */
+  close(): void;
 }
 
 let loaded: { addon: NativeAddon } | { reason: string } | undefined;

@@ -98,8 +98,11 @@ export function runNativeGuest(info: SpawnInfo, post: (m: FromWorker) => void): 
     waits: addon.imports(sab),
   };
   const instance = new GuestInstance(info.module, info.memory, { name: info.name, args: info.args, env: info.env, memoryImport: info.memoryImport }, transport);
-  const finish = (outcome: GuestOutcome & { kind: 'exit' }): void =>
+  const finish = (outcome: GuestOutcome & { kind: 'exit' }): void => {
+    // Calls parked on this thread hold their descriptions: drop them before the host closes the table.
+    local?.close();
     post({ type: 'exit', gid: info.gid, status: outcome.status, message: outcome.message, importCalls: instance.importCalls });
+  };
 
   let stopping = false;
   parentPort?.on('message', (m: ToGuestWorker) => {

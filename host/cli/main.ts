@@ -5,6 +5,7 @@ import { packageRoot, packageVersion } from './package-root.js';
 import { loadNativeAddon } from '../kernel/native/addon.js';
 import { parseRunOptions, UsageError } from './options.js';
 import { runGuests } from './run-command.js';
+import { runKv } from './kv-command.js';
 import { USAGE } from './usage.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -17,6 +18,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`flexvm ${packageVersion()}\n`);
     return 0;
   }
+  // memcached's command line, -h and -V included, belongs to the kv guest.
+  if (command === 'kv') return runKv(rest);
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(USAGE);
     return 0;

@@ -13,6 +13,7 @@ import { acceptControlBlock, isRefusal, validateControlBlock, type ControlLayout
 import { GuestInstance, type GuestOutcome, type GuestTransport } from '../../guest/guest-instance.js';
 import { Handoff, type HandoffWaits } from '../../guest/handoff.js';
 import type { FromWorker, SpawnInfo, ToGuestWorker } from '../../vm/messages.js';
+import { WasiProgram } from '../../wasi/wasi-program.js';
 import { loadNativeAddon, type NativeLocal } from './addon.js';
 import type { NativeRunnerData } from './executor.js';
 
@@ -97,7 +98,11 @@ export function runNativeGuest(info: SpawnInfo, post: (m: FromWorker) => void): 
     },
     waits: addon.imports(sab),
   };
-  const instance = new GuestInstance(info.module, info.memory, { name: info.name, args: info.args, env: info.env, memoryImport: info.memoryImport }, transport);
+  // An unmodified WASI program: the host registers pages on its behalf and serves preview 1 on them.
+  const wasiProgram = info.wasi
+    ? new WasiProgram(info.wasi, info.args, info.env, (ctrl) => transport.register(ctrl), (entry) => transport.syscall(entry), futex)
+    : undefined;
+  const instance = new GuestInstance(info.module, info.memory, { name: info.name, args: info.args, env: info.env, memoryImport: info.memoryImport, ...(wasiProgram ? { wasiProgram } : {}) }, transport);
   const finish = (outcome: GuestOutcome & { kind: 'exit' }): void => {
     // Calls parked on this thread hold their descriptions: drop them before the host closes the table.
     local?.close();

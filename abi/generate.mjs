@@ -103,6 +103,7 @@ function hostTs() {
   L.push(`export const MODE_NAMES = [${Object.keys(abi.modes).map((k) => `'${k.toLowerCase()}'`).join(', ')}] as const;`);
   L.push('');
   L.push('// Entry flags');
+  for (const [k, v] of Object.entries(abi.waits)) if (!k.startsWith('$')) L.push(`/** ${v.doc} */\nexport const WAITS_${k} = ${v.value};`);
   for (const [k, v] of Object.entries(abi.entry_flags)) L.push(`/** ${v.doc} */\nexport const EF_${k} = ${v.value};`);
   L.push('');
   L.push('// Entry fields: byte offsets (E_*) and Int32Array word offsets (EW_*)');
@@ -229,6 +230,7 @@ function guestAs() {
   L.push('');
   for (const [k, v] of Object.entries(abi.status)) L.push(`export const ST_${k}: i32 = ${v.value};`);
   for (const [k, v] of Object.entries(abi.modes)) L.push(`export const MODE_${k}: i32 = ${v.value};`);
+  for (const [k, v] of Object.entries(abi.waits)) if (!k.startsWith('$')) L.push(`export const WAITS_${k}: i32 = ${v.value};`);
   for (const [k, v] of Object.entries(abi.entry_flags)) L.push(`export const EF_${k}: i32 = ${v.value};`);
   L.push('');
   for (const f of abi.entry.fields) L.push(`export const E_${upper(f.name)}: usize = ${f.offset};`);
@@ -306,13 +308,15 @@ function cHeader() {
   L.push('');
   for (const [k, v] of Object.entries(abi.status)) L.push(`#define FLEXVM_ST_${k} ${v.value} /* ${v.doc} */`);
   for (const [k, v] of Object.entries(abi.modes)) L.push(`#define FLEXVM_MODE_${k} ${v.value}`);
+  for (const [k, v] of Object.entries(abi.waits)) if (!k.startsWith('$')) L.push(`#define FLEXVM_WAITS_${k} ${v.value}`);
   for (const [k, v] of Object.entries(abi.entry_flags)) L.push(`#define FLEXVM_EF_${k} ${v.value}`);
   L.push('');
   L.push('/* One syscall entry: 64 bytes, one cache line. */');
   L.push('typedef struct flexvm_entry {');
   for (const f of abi.entry.fields) L.push(`  int32_t ${f.name};${f.doc ? ` /* ${f.doc} */` : ''}`);
   L.push('} __attribute__((aligned(64))) flexvm_entry;');
-  L.push('_Static_assert(sizeof(flexvm_entry) == 64, "entry is one cache line");');
+  // C11 spells it _Static_assert, C++ static_assert: the header serves both (the native addon is C++).
+  L.push('#ifdef __cplusplus', 'static_assert(sizeof(flexvm_entry) == 64, "entry is one cache line");', '#else', '_Static_assert(sizeof(flexvm_entry) == 64, "entry is one cache line");', '#endif');
   L.push('');
   for (const f of abi.control.fields) L.push(`#define FLEXVM_C_${upper(f.name)} ${f.offset}`);
   for (const f of abi.control.thread_lines.fields) L.push(`#define FLEXVM_T_${upper(f.name)} ${f.offset}`);

@@ -2,9 +2,9 @@
 /* eslint-disable */
 
 export const ABI_VERSION_MAJOR = 1;
-export const ABI_VERSION_MINOR = 1;
+export const ABI_VERSION_MINOR = 2;
 /** (major << 16) | minor */
-export const ABI_VERSION = 0x00010001;
+export const ABI_VERSION = 0x00010002;
 /** "FLXV" read as a little-endian word */
 export const MAGIC = 0x56584c46;
 
@@ -54,6 +54,10 @@ export const MODE_EPOLL = 2;
 export const MODE_NAMES = ['exceptionless', 'sync', 'epoll'] as const;
 
 // Entry flags
+/** memory.atomic.wait32 and memory.atomic.notify: the host's syscall threads are JavaScript and wait the same way */
+export const WAITS_ATOMIC = 0;
+/** the imports flexvm.wait and flexvm.wake: the host's syscall threads are native and sleep on the kernel's futex, which V8's waits do not use */
+export const WAITS_HOST = 1;
 /** fail with -EAGAIN instead of waiting (like MSG_DONTWAIT / RWF_NOWAIT, for any call) */
 export const EF_NOWAIT = 1;
 
@@ -110,6 +114,8 @@ export const C_MODE = 68;
 export const CW_MODE = 17;
 export const C_PID = 72;
 export const CW_PID = 18;
+export const C_WAITS = 76;
+export const CW_WAITS = 19;
 export const C_COMPLETIONS = 128;
 export const CW_COMPLETIONS = 32;
 export const C_GUEST_WAITING = 192;

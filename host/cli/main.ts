@@ -2,6 +2,7 @@
 // The flexvm command line.
 import { join } from 'node:path';
 import { packageRoot, packageVersion } from './package-root.js';
+import { loadNativeAddon } from '../kernel/native/addon.js';
 import { parseRunOptions, UsageError } from './options.js';
 import { runGuests } from './run-command.js';
 import { runKv } from './kv-command.js';
@@ -25,7 +26,7 @@ async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     case 'run': {
-      const opts = parseRunOptions(rest, true);
+      const opts = parseRunOptions(rest, true, runKernel(rest));
       return runGuests({ file: opts.guest!, args: opts.guestArgs }, opts);
     }
     case 'demo': {
@@ -56,3 +57,16 @@ main(process.argv.slice(2)).then(
     }
   },
 );
+
+/**
+ * `run`'s kernel when none is asked for: native where its addon loaded, else os, saying once why
+ * (a guest then still runs, on Node's event loops instead of native threads).
+ */
+function runKernel(args: readonly string[]): string {
+  const own = args.includes('--') ? args.slice(0, args.indexOf('--')) : args;
+  const asked = own.some((a) => a === '--kernel' || a.startsWith('--kernel='));
+  const addon = loadNativeAddon();
+  if (typeof addon !== 'string') return 'native';
+  if (!asked) process.stderr.write(`flexvm: the native kernel is unavailable (${addon}); using the os kernel\n`);
+  return 'os';
+}

@@ -26,7 +26,7 @@ export interface RunOptions {
   readonly limits: Partial<Limits>;
 }
 
-const KERNELS = ['os', 'virtual'];
+const KERNELS = ['native', 'os', 'virtual'];
 /** Upper bound of --max-fds and --max-pending: Linux's fs.nr_open default, the most RLIMIT_NOFILE can be. */
 const MAX_LIMIT = 1 << 20;
 const MODES: readonly Mode[] = ['exceptionless', 'sync', 'epoll'];
@@ -81,7 +81,7 @@ export function parseRunOptions(argv: readonly string[], wantsGuest: boolean, de
   }
   const kernel = v.kernel ?? defaultKernel;
   if (!KERNELS.includes(kernel)) throw new UsageError(`unknown kernel ${JSON.stringify(kernel)} (choose: ${KERNELS.join(', ')})`);
-  if (v['listen-any'] && kernel !== 'os') throw new UsageError('--listen-any applies to the os kernel only');
+  if (v['listen-any'] && kernel === 'virtual') throw new UsageError('--listen-any applies to the os and native kernels only');
   const mode = (v.mode ?? 'exceptionless') as Mode;
   if (!MODES.includes(mode)) throw new UsageError(`unknown mode ${JSON.stringify(v.mode)} (choose: ${MODES.join(', ')})`);
   const env: Record<string, string> = {};

@@ -12,9 +12,11 @@ Usage:
   flexvm --help | --version
 
 Options for run and demo:
-  --kernel os|virtual            the kernel that serves system calls: os (real sockets and files;
-                                 the default for run) or virtual (in memory, deterministic; the
-                                 default for demo)
+  --kernel native|os|virtual     the kernel that serves system calls: native (real system calls
+                                 made by native syscall threads straight from guest memory; the
+                                 default for run where its addon is built), os (real sockets and
+                                 files through Node; run's fallback) or virtual (in memory,
+                                 deterministic; the default for demo)
   --syscall-threads N            host syscall threads, 1-64 (default: 1)
   --mode MODE                    exceptionless (default), sync, or epoll
   --dir HOST[:GUEST][:ro]        make a host directory visible to the guest, read-only with :ro
@@ -25,7 +27,7 @@ Options for run and demo:
   --mapdir GUEST::HOST           wasmer's spelling of --dir HOST::GUEST
   --listen ADDR:PORT             WASI programs: a listening TCP socket opened before the program
                                  starts, passed as fd 3 (then 4...), before the preopens (repeatable)
-  --listen-any                   os kernel: let guests listen on all addresses (default: listeners
+  --listen-any                   os and native kernels: let guests listen on all addresses (default: listeners
                                  bind 127.0.0.1 only)
   --env KEY=VALUE                set an environment variable for the guest (repeatable)
   --with "GUEST.wasm [ARGS]"     start another guest in the same VM first, e.g. a server the main

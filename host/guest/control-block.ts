@@ -1,6 +1,6 @@
 import {
   ABI_VERSION_MAJOR, ABI_VERSION_MINOR, MAGIC, ENTRY_SIZE, MAX_PAGES, CTRL_ALIGN,
-  C_MAGIC, C_VERSION, C_CTRL_SIZE, C_PAGE_COUNT, C_PAGES_PTR, C_ENTRY_SIZE, C_THREAD_COUNT, C_MODE, C_PID,
+  C_MAGIC, C_VERSION, C_CTRL_SIZE, C_PAGE_COUNT, C_PAGES_PTR, C_ENTRY_SIZE, C_THREAD_COUNT, C_WAITS, WAITS_ATOMIC, C_MODE, C_PID,
   CTRL_FIXED_SIZE, ctrlSize, pagesSize, subMaskOffset, doneMaskOffset, EINVAL, EFAULT, EPROTO,
 } from '../abi/v1.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
@@ -76,8 +76,9 @@ export function isRefusal(v: ControlLayout | Refusal): v is Refusal {
 }
 
 /** Fills the host-written fields at registration. */
-export function acceptControlBlock(mem: GuestMemory, layout: ControlLayout, threads: number, mode: number, pid: number): void {
+export function acceptControlBlock(mem: GuestMemory, layout: ControlLayout, threads: number, mode: number, pid: number, waits = WAITS_ATOMIC): void {
   mem.setU32(layout.ctrl + C_THREAD_COUNT, threads);
   mem.setU32(layout.ctrl + C_MODE, mode);
   mem.setU32(layout.ctrl + C_PID, pid);
+  mem.setU32(layout.ctrl + C_WAITS, waits);
 }

@@ -17,6 +17,11 @@ export interface GuestTransport {
   scratch(): number | null;
   /** Output written before registration. */
   writeDirect(fd: 1 | 2, data: Uint8Array): void;
+  /**
+   * `flexvm.wait`/`flexvm.wake`, used by a guest told to (control field `waits` = WAITS_HOST: a
+   * native kernel, whose threads sleep on the kernel's futex). Absent: V8's own waits on the memory.
+   */
+  waits?: { wait(addr: number, expected: number, timeoutUs: number): number; wake(addr: number): number };
 }
 
 export interface GuestIdentity {
@@ -77,6 +82,20 @@ export class GuestInstance {
         return r;
       },
     };
+    const i32 = new Int32Array(this.memory.memory.buffer);
+    const waits = t.waits ?? {
+      wait: (addr: number, expected: number, timeoutUs: number): number => {
+        if (addr % 4 !== 0 || addr < 0 || addr + 4 > i32.byteLength) return -14; // EFAULT
+        const r = Atomics.wait(i32, addr >> 2, expected, timeoutUs < 0 ? Infinity : timeoutUs / 1000);
+        return r === 'ok' ? 0 : r === 'not-equal' ? 1 : 2;
+      },
+      wake: (addr: number): number => {
+        if (addr % 4 !== 0 || addr < 0 || addr + 4 > i32.byteLength) return -14;
+        Atomics.notify(i32, addr >> 2);
+        return 0;
+      },
+    };
+    Object.assign(flexvm, { wait: waits.wait, wake: waits.wake });
     const needed = WebAssembly.Module.imports(this.module);
     const wasiNames = needed.filter((i) => i.module === 'wasi_snapshot_preview1').map((i) => i.name);
     const wasi = this.identity.wasiProgram

@@ -7,7 +7,7 @@ import { C_SHIM_SCRATCH, MODE_EXCEPTIONLESS, EALREADY, SYSCALLS } from '../abi/v
 import { acceptControlBlock, isRefusal, validateControlBlock, type ControlLayout } from './control-block.js';
 import { GuestInstance, type GuestTransport } from './guest-instance.js';
 import { Handoff } from './handoff.js';
-import { loadKernelModule } from '../kernel/registry.js';
+import { loadGuestRunner, loadKernelModule } from '../kernel/registry.js';
 import { ColocatedGuest } from '../placement/colocated-guest.js';
 import type { FromWorker, SpawnInfo, ToGuestWorker } from '../vm/messages.js';
 import { makeProcessSpec } from '../syscall/process-spec.js';
@@ -95,7 +95,14 @@ async function runWithOwnKernel(): Promise<void> {
   guest.start();
 }
 
-if (info.kernel) {
+if (info.runner) {
+  // An executor with its own guest side (the native kernel) runs the guest in every mode.
+  loadGuestRunner(info.runner)
+    .then((run) => run(info, post))
+    .catch((err: unknown) =>
+      post({ type: 'exit', gid: info.gid, status: 127, message: `cannot start the guest: ${(err as Error).message}`, importCalls: 0 }),
+    );
+} else if (info.kernel) {
   runWithOwnKernel().catch((err: unknown) =>
     post({ type: 'exit', gid: info.gid, status: EXIT_CANNOT_RUN, message: `cannot start the guest's kernel: ${(err as Error).message}`, importCalls: 0 }),
   );

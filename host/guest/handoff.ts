@@ -6,6 +6,20 @@ import type { ControlLayout } from './control-block.js';
 import { EXIT_INTERRUPTED, GuestExit } from '../errors.js';
 
 /**
+ * How a blocked guest thread sleeps and rings: V8's Atomics by default, the kernel's futex through
+ * the native addon where the syscall threads are native (V8's waits are not futexes).
+ */
+export interface HandoffWaits {
+  wait(i32: Int32Array, index: number, expected: number, timeoutMs: number): void;
+  notify(i32: Int32Array, index: number): void;
+}
+
+export const V8_WAITS: HandoffWaits = {
+  wait: (i32, index, expected, timeoutMs) => void Atomics.wait(i32, index, expected, timeoutMs),
+  notify: (i32, index) => void Atomics.notify(i32, index),
+};
+
+/**
  * The synchronous hand-off from a guest thread to a syscall thread: the `syscall` import of the
  * sync mode and the WASI shim's calls. The caller blocks, as a trapping system call does: it spins
  * briefly (a polling syscall thread usually answers within a microsecond), then sleeps on the
@@ -22,6 +36,7 @@ export class Handoff {
     /** Descriptor routing like the guest library's: fd % threads in exceptionless mode, else 0. */
     private readonly spreadByFd: boolean,
     private readonly spinUs: number,
+    private readonly waits: HandoffWaits = V8_WAITS,
   ) {
     this.ctrlW = layout.ctrl >> 2;
     this.shimW = this.ctrlW + CW_SHIM_ENTRY;
@@ -32,7 +47,7 @@ export class Handoff {
     const line = threadLineW(this.layout.ctrl, t);
     if (Atomics.load(this.i32, line + TW_NEEDS_WAKEUP) !== 0) {
       Atomics.add(this.i32, line + TW_DOORBELL, 1);
-      Atomics.notify(this.i32, line + TW_DOORBELL); // all: stale waiters may sit in front
+      this.waits.notify(this.i32, line + TW_DOORBELL); // all: stale waiters may sit in front
       this.i32[this.ctrlW + CW_G_DOORBELLS]!++;
     }
   }
@@ -91,7 +106,7 @@ export class Handoff {
         const seen = Atomics.load(i32, completions);
         if (Atomics.load(i32, w + EW_STATUS) === ST_DONE) return;
         if (Atomics.load(i32, this.ctrlW + CW_SHUTDOWN) !== 0) throw new GuestExit(EXIT_INTERRUPTED, 'stopped by the host');
-        Atomics.wait(i32, completions, seen, 100);
+        this.waits.wait(i32, completions, seen, 100);
       }
     } finally {
       Atomics.store(i32, this.ctrlW + CW_GUEST_WAITING, 0);

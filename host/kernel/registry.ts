@@ -1,4 +1,7 @@
+import type { GuestRunnerRef } from '../syscall/executor.js';
+import type { FromWorker, SpawnInfo } from '../vm/messages.js';
 import type { KernelModule, KernelOptions, ModuleKernelOptions } from './kernel.js';
+import type { NativeKernelConfig } from './native/options.js';
 import type { OsKernelConfig } from './os/options.js';
 import type { VirtualKernelOptions } from './virtual/options.js';
 
@@ -6,13 +9,14 @@ import type { VirtualKernelOptions } from './virtual/options.js';
 const BUILT_IN: Readonly<Record<string, () => Promise<KernelModule>>> = {
   virtual: async () => (await import('./virtual/index.js')) as KernelModule,
   os: async () => (await import('./os/index.js')) as KernelModule,
+  native: async () => (await import('./native/index.js')) as KernelModule,
 };
 
 /** The names of the built-in kernels. */
 export const KERNEL_NAMES: readonly string[] = Object.keys(BUILT_IN);
 
 /** The options VMOptions.kernel accepts: a built-in kernel's, or an embedder's kernel module. */
-export type KnownKernelOptions = VirtualKernelOptions | OsKernelConfig | ModuleKernelOptions;
+export type KnownKernelOptions = VirtualKernelOptions | OsKernelConfig | NativeKernelConfig | ModuleKernelOptions;
 
 /** An embedder's kernel is named by a module URL or path, never by a bare word. */
 function isModuleReference(kind: string): boolean {
@@ -32,4 +36,17 @@ export async function loadKernelModule(options: KernelOptions): Promise<KernelMo
     throw new Error(`kernel module ${kind} does not export placement and createKernel`);
   }
   return mod as KernelModule;
+}
+
+/** Runs a guest on its worker, in every mode, for an executor with its own guest side. */
+export type GuestRunner = (info: SpawnInfo, post: (m: FromWorker) => void) => void;
+
+/** The guest runner an executor names (Executor.guestRunner). */
+export async function loadGuestRunner(ref: GuestRunnerRef): Promise<GuestRunner> {
+  switch (ref.name) {
+    case 'native':
+      return (await import('./native/guest-runner.js')).runNativeGuest;
+    default:
+      throw new Error(`unknown guest runner ${JSON.stringify(ref.name)}`);
+  }
 }

@@ -7,8 +7,8 @@ export type Mode = 'exceptionless' | 'sync' | 'epoll';
 export const MODES: Record<Mode, number> = { exceptionless: MODE_EXCEPTIONLESS, sync: MODE_SYNC, epoll: MODE_EPOLL };
 
 export interface VMOptions {
-  /** `virtual` (default), `os`, or a kernel with its options (`kind` may be an embedder's kernel module URL). */
-  kernel?: 'virtual' | 'os' | KnownKernelOptions;
+  /** `virtual` (default), `os`, `native` (real system calls by native threads), or a kernel with its options (`kind` may be an embedder's kernel module URL). */
+  kernel?: 'virtual' | 'os' | 'native' | KnownKernelOptions;
   /** Syscall threads (default 1). */
   syscallThreads?: number;
   /** Default mode of the guests (default exceptionless). */

@@ -1,9 +1,14 @@
+import type { GuestRunnerRef } from '../syscall/executor.js';
 import type { Grant, KernelOptions, Limits } from '../kernel/kernel.js';
 import type { ControlLayout } from '../guest/control-block.js';
 import type { WasiSpawn } from '../wasi/wasi-spawn.js';
 
 /** Everything a thread needs to run a guest instance (guest worker, or a syscall worker in epoll mode). */
 export interface SpawnInfo {
+  /** The executor's guest runner (Executor.guestRunner), which then runs the guest in every mode. */
+  readonly runner: GuestRunnerRef | null;
+  /** Kernel options of the VM (the runner's kernel reads its own from `extra`). */
+  readonly kernelOptions: KernelOptions;
   readonly gid: number;
   readonly pid: number;
   readonly name: string;

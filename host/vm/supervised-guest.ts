@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { CW_COMPLETIONS, CW_SHUTDOWN } from '../abi/v1.js';
+import { C_COMPLETIONS, CW_COMPLETIONS, CW_SHUTDOWN, MODE_EPOLL } from '../abi/v1.js';
 import type { ControlLayout } from '../guest/control-block.js';
 import { EXIT_INTERRUPTED, EXIT_KILLED, EXIT_TRAP } from '../errors.js';
 import type { Executor, SyscallCounts } from '../syscall/executor.js';
@@ -69,7 +69,7 @@ export class SupervisedGuest {
     if (this.exited) return;
     if (this.placement === 'home-thread') {
       this.executor.stopColocated!(this.gid, 1);
-    } else if (this.placement === 'worker-with-kernel') {
+    } else if (this.placement === 'worker-with-kernel' || (this.info.runner && this.info.mode === MODE_EPOLL)) {
       // It may wait in its thread's event loop: its worker resumes it to see the request.
       this.worker!.postMessage({ type: 'kill', reason: 1 } satisfies ToGuestWorker);
     } else if (this.layout) {
@@ -79,6 +79,7 @@ export class SupervisedGuest {
       Atomics.store(i32, ctrlW + CW_SHUTDOWN, 1);
       Atomics.add(i32, ctrlW + CW_COMPLETIONS, 1);
       Atomics.notify(i32, ctrlW + CW_COMPLETIONS);
+      this.executor.wakeGuest?.(this.info.memory.buffer as SharedArrayBuffer, this.layout.ctrl + C_COMPLETIONS);
     }
     const timer = setTimeout(() => {
       if (this.exited) return;

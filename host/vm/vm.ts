@@ -78,7 +78,8 @@ export class VM {
     if (mode === undefined) throw new RangeError(`unknown mode ${JSON.stringify(options.mode)}`);
     const wasi = loaded.info.wasi ? wasiSpawn(loaded.info.wasi, options, mode, label) : null;
     const perThread = this.kernelModule.placement === 'per-thread';
-    const placement: Placement = mode !== MODE_EPOLL ? 'worker' : perThread ? 'worker-with-kernel' : 'home-thread';
+    const runner = this.executor.guestRunner ?? null;
+    const placement: Placement = mode !== MODE_EPOLL || runner ? 'worker' : perThread ? 'worker-with-kernel' : 'home-thread';
     if (placement === 'home-thread' && !this.executor.spawnColocated) {
       throw new RangeError(`the ${this.kernel.kind} kernel cannot run epoll-mode guests beside it`);
     }
@@ -87,6 +88,8 @@ export class VM {
     const name = options.name ?? label.split('/').pop()!.replace(/\.wasm$/, '');
     const stdin = typeof options.stdin === 'string' ? new TextEncoder().encode(options.stdin) : options.stdin ?? null;
     const info: SpawnInfo = {
+      runner,
+      kernelOptions: this.kernel,
       gid,
       pid,
       name,

@@ -1,3 +1,4 @@
+import { V8_WAITS, type HandoffWaits } from '../guest/handoff.js';
 import { performance } from 'node:perf_hooks';
 import {
   ABI_VERSION, MAGIC, ENTRY_SIZE, ENTRIES_PER_PAGE, PAGE_SIZE, THREAD_LINES, ctrlSize, subMaskOffset, doneMaskOffset,
@@ -51,6 +52,8 @@ export class SyscallPort {
     regionBytes: number,
     /** sync mode: hands an entry over and returns when it is DONE. */
     private readonly handOff: (entryPtr: number) => void,
+    /** How this thread sleeps and rings (the kernel's futex through the addon under the native kernel). */
+    private readonly waits: HandoffWaits = V8_WAITS,
   ) {
     const size = ctrlSize(WASI_PAGES);
     this.ctrl = region;
@@ -157,7 +160,7 @@ export class SyscallPort {
   private ring(line: number): void {
     if (Atomics.load(this.i32, line + (T_NEEDS_WAKEUP >> 2)) !== 0) {
       Atomics.add(this.i32, line + (T_DOORBELL >> 2), 1);
-      Atomics.notify(this.i32, line + (T_DOORBELL >> 2));
+      this.waits.notify(this.i32, line + (T_DOORBELL >> 2));
       this.i32[this.ctrlW + CW_G_DOORBELLS]!++;
     }
   }
@@ -184,7 +187,7 @@ export class SyscallPort {
         if (this.allDone(entries)) return;
         if (Atomics.load(i32, this.ctrlW + CW_SHUTDOWN) !== 0) throw new GuestExit(EXIT_INTERRUPTED, 'stopped by the host');
         i32[this.ctrlW + CW_G_WAITS]!++;
-        Atomics.wait(i32, completions, seen, 50);
+        this.waits.wait(i32, completions, seen, 50);
       }
     } finally {
       Atomics.store(i32, this.ctrlW + CW_GUEST_WAITING, 0);

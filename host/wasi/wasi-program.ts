@@ -1,3 +1,4 @@
+import type { HandoffWaits } from '../guest/handoff.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import { GuestExit } from '../errors.js';
 import { Preview1 } from './preview1/index.js';
@@ -22,11 +23,12 @@ export class WasiProgram {
     private readonly register: (ctrl: number) => number,
     /** sync mode: the hand-off of one entry (returns when it is DONE). */
     private readonly handOff: (entryPtr: number) => void,
+    private readonly waits?: HandoffWaits,
   ) {}
 
   start(memory: GuestMemory): void {
     const { hostRegion, hostRegionBytes } = this.spawn.layout;
-    const port = new SyscallPort(memory.i32, hostRegion, hostRegionBytes, this.handOff);
+    const port = new SyscallPort(memory.i32, hostRegion, hostRegionBytes, this.handOff, this.waits);
     const r = this.register(port.ctrl);
     if (r < 0) throw new GuestExit(STATUS_SETUP, `the host refused the WASI program's syscall pages (errno ${-r})`);
     port.attached();

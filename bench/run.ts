@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { nullSyscall } from './suites/null-syscall.js';
 import { echoTcp } from './suites/echo-tcp.js';
 import { fileIo } from './suites/file-io.js';
+import { kv } from './suites/kv.js';
 import { wasi } from './suites/wasi.js';
 import { readResults, writeReport, writeResults, type Suite } from './lib/output.js';
 
@@ -32,6 +33,7 @@ const SUITES: Record<string, ReturnType<typeof entry>> = {
   'null-syscall': entry('null-syscall', nullSyscall),
   'echo-tcp': entry('echo-tcp', echoTcp),
   'file-io': entry('file-io', fileIo),
+  kv: entry('kv', kv),
   wasi: entry('wasi', wasi),
 };
 

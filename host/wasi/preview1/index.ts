@@ -1,6 +1,6 @@
 import {
   SYS_socket, SYS_bind, SYS_listen, SYS_setsockopt, AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, AT_FDCWD,
-  O_RDONLY, O_DIRECTORY,
+  O_RDONLY, O_DIRECTORY, EINVAL,
 } from '../../abi/v1.js';
 import { GuestFault } from '../../errors.js';
 import type { GuestMemory } from '../../memory/guest-memory.js';
@@ -95,7 +95,7 @@ export class Preview1 {
   private listen(l: Listener): number {
     const { sys } = this.ctx;
     const parts = l.address.split('.').map(Number);
-    if (parts.length !== 4 || parts.some((n) => !(n >= 0 && n <= 255))) return -22;
+    if (parts.length !== 4 || parts.some((n) => !(n >= 0 && n <= 255))) return -EINVAL;
     const fd = sys.call(SYS_socket, -1, AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return fd;
     const one = sys.alloc(4);

@@ -56,6 +56,8 @@ export interface GuestResult {
   /** Why it ended, when it did not simply exit (a trap, a refused registration, a link error). */
   readonly message?: string;
   readonly stats: GuestStats;
+  /** Counters of an instrumented guest (exported `flexvm_probe:` globals), when it has any. */
+  readonly probes?: Readonly<Record<string, number>>;
 }
 
 /** A running guest. */
@@ -338,7 +340,7 @@ export class VM {
       }
       case 'exit': {
         const p = this.guests.get(m.gid);
-        if (p) this.onGuestExit(p, m.status, m.message ?? p.message, m.importCalls, m.counts ?? null);
+        if (p) this.onGuestExit(p, m.status, m.message ?? p.message, m.importCalls, m.counts ?? null, m.probes);
         return;
       }
       case 'detached': {
@@ -365,6 +367,7 @@ export class VM {
     message: string | undefined,
     importCalls: number,
     ownCounts: Record<number, [number, number]> | null = null,
+    probes?: Record<string, number>,
   ): void {
     if (p.exited) return;
     p.exited = true;
@@ -373,7 +376,8 @@ export class VM {
       this.guests.delete(p.gid);
       if (p.worker) void p.worker.terminate();
       const stats = collectStats(p.info.memory, p.layout, p.threads, p.info.mode, counts, importCalls);
-      p.resolve(message ? { pid: p.info.pid, name: p.info.name, status, message, stats } : { pid: p.info.pid, name: p.info.name, status, stats });
+      const result: GuestResult = message ? { pid: p.info.pid, name: p.info.name, status, message, stats } : { pid: p.info.pid, name: p.info.name, status, stats };
+      p.resolve(probes ? { ...result, probes } : result);
     };
     if (this.closed && !this.workers.length) {
       finish([]);

@@ -1,0 +1,108 @@
+// flexvm's own server guests, run under a load and counted for `flexvm model table1`. Each entry says
+// how to start the guest and how to load it; adding a guest (kv) is one more entry.
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { packageRoot } from '../../cli/package-root.js';
+import { VM, type GuestResult } from '../../runtime/vm.js';
+import { instrumentGuestFile } from './run-report.js';
+
+export interface CountedServer {
+  readonly server: string;
+  readonly workload: string;
+  readonly requests: number;
+  readonly result: GuestResult;
+}
+
+interface ServerGuest {
+  readonly server: string;
+  readonly workload: string;
+  run(requests: number): Promise<CountedServer>;
+}
+
+/** Runs an instrumented server, in epoll mode (the paper's baseline: every call is a mode switch). */
+async function withServer(
+  file: string,
+  kernel: 'virtual' | 'os',
+  args: readonly string[],
+  dirs: readonly string[],
+  load: (vm: VM, port: number) => Promise<void>,
+): Promise<GuestResult> {
+  const vm = await VM.create({ kernel, syscallThreads: 1, mode: 'epoll' });
+  try {
+    const counted = instrumentGuestFile(join(packageRoot(), file));
+    let out = '';
+    let onPort!: (port: number) => void;
+    const port = new Promise<number>((r) => (onPort = r));
+    const server = await vm.spawn(counted.bytes, {
+      name: counted.name,
+      args,
+      dirs: dirs.map((d) => join(packageRoot(), d)),
+      stdout: () => {},
+      // The examples log "listening on HOST:PORT" on standard error.
+      stderr: (d) => {
+        out += new TextDecoder().decode(d);
+        const m = /listening on [\d.]+:(\d+)/.exec(out);
+        if (m) onPort(Number(m[1]));
+      },
+    });
+    const timeout = setTimeout(() => onPort(-1), 10_000);
+    const p = await port;
+    clearTimeout(timeout);
+    if (p < 0) throw new Error(`${file} did not say which port it listens on`);
+    await load(vm, p);
+    server.kill(2000);
+    return await server.exited;
+  } finally {
+    await vm.close();
+  }
+}
+
+/** `count` HTTP/1.1 GETs, one connection each (as ApacheBench without keep-alive), 8 at a time. */
+async function httpLoad(port: number, path: string, count: number): Promise<void> {
+  let next = 0;
+  const one = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path, agent: false, headers: { connection: 'close' } }, (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`))));
+      });
+      req.setTimeout(10_000, () => req.destroy(new Error('timed out')));
+      req.on('error', reject);
+      req.end();
+    });
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (next < count) {
+      next++;
+      await one();
+    }
+  }));
+}
+
+export const SERVER_GUESTS: readonly ServerGuest[] = [
+  {
+    server: 'flexvm echo',
+    workload: 'echo client, 64-byte messages',
+    async run(requests) {
+      const conns = 4;
+      const messages = Math.max(1, Math.round(requests / conns));
+      const result = await withServer('examples/echo/server.wasm', 'virtual', ['--port', '0'], [], async (vm, port) => {
+        const client = await vm.run(join(packageRoot(), 'examples/echo/client.wasm'), {
+          args: ['--port', String(port), '--conns', String(conns), '--messages', String(messages)],
+          stdout: () => {},
+        });
+        if (client.status !== 0) throw new Error(`echo client failed: ${client.message ?? client.status}`);
+      });
+      return { server: this.server, workload: this.workload, requests: conns * messages, result };
+    },
+  },
+  {
+    server: 'flexvm httpd',
+    workload: 'HTTP GET of index.html, a connection each',
+    async run(requests) {
+      const result = await withServer('examples/httpd/server.wasm', 'os', ['--root', '/www', '--port', '0'], ['examples/httpd/www:/www:ro'], (_vm, port) =>
+        httpLoad(port, '/index.html', requests),
+      );
+      return { server: this.server, workload: this.workload, requests, result };
+    },
+  },
+];

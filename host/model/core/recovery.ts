@@ -99,6 +99,6 @@ export function fitRecovery(points: readonly BinnedIpc[], baselineIpc: number, b
   }
   // Restart from the best point a few times: Nelder-Mead can stall on a flat valley.
   let x = start;
-  for (let round = 0; round < 4; round++) x = nelderMead(sse, x, step, 3000);
+  for (let round = 0; round < 2; round++) x = nelderMead(sse, x, step, 1500);
   return { curve: decode(x), rmsError: Math.sqrt(sse(x) / points.length) };
 }

@@ -6,8 +6,8 @@
 // `br_table`, `return`, `call` and `unreachable` count once each time they execute.
 //
 // How: a mutable i64 global is incremented by straight-line runs of code, charged once before the run
-// starts (a run never contains a branch except as its last instruction, so it executes whole or, if
-// it traps, not at all past the trap: a trap can over-count by the rest of its run). Expressions whose
+// starts (a run never contains a branch, or a call of a system-call import, except as its last
+// instruction, so it executes whole; a trap can over-count by the rest of its run). Expressions whose
 // operands contain control flow are split through temporary locals so that the operator itself is
 // charged only after its operands completed. The counting code itself is not counted.
 //
@@ -60,7 +60,15 @@ class FunctionCounter {
     private readonly mod: binaryen.Module,
     private readonly counter: string,
     private readonly firstFreeLocal: number,
+    /** Functions (system-call imports) whose calls end a run, so the counter is exact when they start. */
+    private readonly boundaries: ReadonlySet<string>,
   ) {}
+
+  /** Branches, and calls of system-call imports: nothing after them in a run may be charged before them. */
+  private endsRun(e: Ref): boolean {
+    const id = b.getExpressionId(e);
+    return TRANSFERS.has(id) || (id === b.CallId && this.boundaries.has(k.Call.getTarget(e)));
+  }
 
   private analyze(e: Ref): Info {
     const known = this.info.get(e);
@@ -79,7 +87,7 @@ class FunctionCounter {
       const c = slot.get();
       const ci = this.analyze(c);
       cost += ci.cost;
-      if (!ci.simple || TRANSFERS.has(b.getExpressionId(c))) simple = false;
+      if (!ci.simple || this.endsRun(c)) simple = false;
     }
     const result = { cost, simple };
     this.info.set(e, result);
@@ -130,7 +138,7 @@ class FunctionCounter {
       if (ci.simple) {
         run.push(c);
         runCost += ci.cost;
-        if (TRANSFERS.has(b.getExpressionId(c))) flush();
+        if (this.endsRun(c)) flush();
       } else {
         flush();
         out.push(this.instrument(c));
@@ -210,6 +218,12 @@ export function instrumentWasm(bytes: Uint8Array, options: InstrumentOptions = {
     mod.addGlobal(last, b.i64, true, mod.i64.const(0n as unknown as number));
     mod.addGlobalExport(counter, PROBE_TOTAL);
 
+    const boundaries = new Set<string>();
+    for (let i = 0; i < mod.getNumFunctions(); i++) {
+      const info = b.getFunctionInfo(mod.getFunctionByIndex(i));
+      if (info.module && info.base && classify(info.module, info.base)) boundaries.add(info.name);
+    }
+
     // Count every defined function's body.
     const defined: binaryen.FunctionInfo[] = [];
     for (let i = 0; i < mod.getNumFunctions(); i++) {
@@ -219,7 +233,7 @@ export function instrumentWasm(bytes: Uint8Array, options: InstrumentOptions = {
     for (const f of defined) {
       const ref = mod.getFunction(f.name);
       const params = b.expandType(f.params).length;
-      const counterOf = new FunctionCounter(mod, counter, params + f.vars.length);
+      const counterOf = new FunctionCounter(mod, counter, params + f.vars.length, boundaries);
       const body = counterOf.instrument(k.Function.getBody(ref));
       if (counterOf.newLocals.length === 0) {
         k.Function.setBody(ref, body);

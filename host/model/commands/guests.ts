@@ -3,7 +3,8 @@
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { packageRoot } from '../../cli/package-root.js';
-import { VM, type GuestResult } from '../../runtime/vm.js';
+import { VM } from '../../vm/vm.js';
+import type { GuestResult } from '../../vm/api.js';
 import { instrumentGuestFile } from './run-report.js';
 
 export interface CountedServer {

@@ -3,7 +3,7 @@
 // for synchronous calls (sync/epoll) against exception-less ones.
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import type { GuestResult } from '../../runtime/vm.js';
+import type { GuestResult } from '../../vm/api.js';
 import { requestCost, type RequestCost } from '../core/costs.js';
 import { instrumentWasm } from '../count/instrument.js';
 import { readProbes, type InstructionCount } from '../count/probes.js';

@@ -19,7 +19,7 @@
 import binaryen from 'binaryen';
 import { E_SYSNO, SYSCALLS } from '../../abi/v1.js';
 import { childSlots } from './children.js';
-import { PROBE_EXPORT_PREFIX } from '../../runtime/guest-instance.js';
+import { PROBE_EXPORT_PREFIX } from '../../guest/guest-instance.js';
 
 type Ref = number;
 const b = binaryen;

@@ -61,4 +61,19 @@ test('model figure1: table, CSV, JSON and an SVG drawn by vega', async () => {
   assert.is(bad.code, 2);
 });
 
+test("model table1: the paper's rows beside the echo and httpd guests, counted in epoll mode", async () => {
+  const r = await flexvm('model', 'table1', '--json', '--requests', '40');
+  assert.is(r.code, 0, r.stderr);
+  const t = JSON.parse(r.stdout) as { rows: Record<string, number | string | null>[] };
+  const servers = t.rows.map((row) => row['server']);
+  assert.equal(servers.slice(0, 2), ['memcached', 'nginx']);
+  for (const name of ['flexvm echo', 'flexvm httpd']) {
+    const row = t.rows.find((x) => x['server'] === name)!;
+    assert.ok(row, name);
+    assert.ok((row['calls_per_request'] as number) >= 2, `${name}: calls per request ${row['calls_per_request']}`);
+    assert.ok((row['user_instr_per_call'] as number) > 10);
+    assert.ok((row['exceptionless_cycles_per_request'] as number) < (row['sync_cycles_per_request'] as number));
+  }
+});
+
 test.run();

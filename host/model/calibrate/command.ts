@@ -6,6 +6,8 @@ import { profilesDir } from '../paths.js';
 import type { ProfileFile } from '../profiles/profile.js';
 import { parseModelOptions } from '../commands/options.js';
 import { measureHost, type HostMeasurements } from './measure.js';
+import { predictFraction, type FractionCheck } from '../core/host-check.js';
+import { resolveProfile } from '../profiles/profile.js';
 
 const round = (v: number, d = 1): number => Math.round(v * 10 ** d) / 10 ** d;
 
@@ -35,8 +37,20 @@ export function hostProfile(m: HostMeasurements, base: ProfileFile, date: string
       wasmImportCallNs: { value: round(m.importCallNs, 2), source: `${how}: a Wasm function calling an imported JavaScript function in a loop, in this Node (${process.version})` },
       nativeLoopInstructions: { value: m.nativeInstructions, source: `${how}: callgrind` },
       wasmLoopInstructions: { value: m.wasmInstructions, source: `${how}: instrumented loops.wat` },
+      ...Object.fromEntries(
+        m.fractions.map((f) => [
+          `fraction_${f.call}_${f.instructions}`,
+          { value: f.fraction, source: `${how}: throughput a loop over 512 KB keeps with a ${f.call} every ${f.instructions} instructions (callgrind), ${f.plainNs} ns per interval without, ${f.withCallNs} ns with` },
+        ]),
+      ),
     },
   };
+}
+
+/** The model's prediction of each measured fraction, with the host profile's curve. */
+export function checkFractions(m: HostMeasurements, profile: ProfileFile): FractionCheck[] {
+  const p = resolveProfile(profile);
+  return m.fractions.map((f) => predictFraction(p.curve, p.clockGHz, f, f.call === 'getppid' ? m.getppidNs : m.pwriteNs, f.call === 'getppid' ? 0 : 1));
 }
 
 export async function calibrateCommand(argv: readonly string[]): Promise<number> {
@@ -52,6 +66,10 @@ export async function calibrateCommand(argv: readonly string[]): Promise<number>
     process.stdout.write(`  getppid ${m.getppidNs} ns, 64-byte pwrite ${m.pwriteNs} ns, cache-line transfer ${m.cacheLineTransferNs} ns, futex wake-up ${m.futexWakeNs} ns\n`);
     process.stdout.write(`  Wasm-to-JS import call ${m.importCallNs.toFixed(2)} ns\n`);
     process.stdout.write(`  loops: ${m.nativeInstructions} x86 instructions (callgrind) / ${m.wasmInstructions} Wasm instructions = ${profile.wasmToX86.value}\n`);
+    process.stdout.write('throughput kept by a loop over 512 KB with a call every n instructions (kernel time included):\n');
+    for (const c of checkFractions(m, profile)) {
+      process.stdout.write(`  ${c.call.padEnd(8)} every ${c.instructions} instructions: measured ${(c.measured * 100).toFixed(1)}%, model ${(c.predicted * 100).toFixed(1)}% (the loop's own IPC ${c.loopIpc.toFixed(2)})\n`);
+    }
     process.stdout.write(`wrote ${out}\n`);
   }
   return 0;

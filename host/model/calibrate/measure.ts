@@ -10,6 +10,17 @@ import binaryen from 'binaryen';
 import { calibrationSourcesDir } from '../paths.js';
 import { instrumentWasm, PROBE_TOTAL } from '../count/instrument.js';
 
+/** A user loop calling every `instructions` instructions: the throughput it keeps, measured. */
+export interface FractionMeasurement {
+  readonly call: 'getppid' | 'pwrite';
+  /** Instructions per interval (user loop and the call's libc wrapper), counted by callgrind. */
+  readonly instructions: number;
+  /** Nanoseconds per interval without a call and with it (fastest batches). */
+  readonly plainNs: number;
+  readonly withCallNs: number;
+  readonly fraction: number;
+}
+
 export interface HostMeasurements {
   readonly getppidNs: number;
   readonly pwriteNs: number;
@@ -20,6 +31,7 @@ export interface HostMeasurements {
   readonly wasmInstructions: number;
   readonly clockGHz: number;
   readonly cpu: string;
+  readonly fractions: readonly FractionMeasurement[];
 }
 
 function build(dir: string, source: string, extra: readonly string[] = []): string {
@@ -78,6 +90,40 @@ export function importCallNs(): number {
   return best;
 }
 
+function callgrindTotal(dir: string, exe: string, args: readonly string[]): number {
+  const out = join(dir, 'fraction.callgrind');
+  execFileSync('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, exe, ...args], { stdio: ['ignore', 'ignore', 'ignore'] });
+  const m = /^summary:\s+(\d+)/m.exec(readFileSync(out, 'utf8')) ?? /^totals:\s+(\d+)/m.exec(readFileSync(out, 'utf8'));
+  if (!m) throw new Error('callgrind wrote no instruction total');
+  return Number(m[1]);
+}
+
+/**
+ * The throughput a user loop (a 512 KB working set) keeps with a getppid or a 64-byte pwrite every
+ * about `target` instructions: the interval's instructions counted by callgrind (the run with calls
+ * minus the same run's set-up alone), its time measured without and with the call.
+ */
+function measureFractions(dir: string, targets: readonly number[]): FractionMeasurement[] {
+  const exe = build(dir, 'fraction.c');
+  const shm = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  const calls = 2000;
+  // Instructions per loop iteration, from two runs without calls.
+  const base = callgrindTotal(dir, exe, ['none', '0', String(calls)]);
+  const perIteration = (callgrindTotal(dir, exe, ['none', '100', String(calls)]) - base) / (100 * calls);
+  const out: FractionMeasurement[] = [];
+  for (const target of targets) {
+    const iterations = Math.max(1, Math.round(target / perIteration));
+    const time = (mode: string): number => numbers(execFileSync(exe, [mode, String(iterations), '20000', shm], { encoding: 'utf8' }))[0]!;
+    const plainNs = time('none');
+    for (const call of ['getppid', 'pwrite'] as const) {
+      const instructions = (callgrindTotal(dir, exe, [call, String(iterations), String(calls), shm]) - base) / calls;
+      const withCallNs = time(call);
+      out.push({ call, instructions: Math.round(instructions), plainNs, withCallNs, fraction: Math.round((plainNs / withCallNs) * 1000) / 1000 });
+    }
+  }
+  return out;
+}
+
 function cpuInfo(): { clockGHz: number; cpu: string } {
   const text = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
   const mhz = /cpu MHz\s*:\s*([\d.]+)/.exec(text);
@@ -98,6 +144,7 @@ export function measureHost(): HostMeasurements {
       importCallNs: importCallNs(),
       nativeInstructions: nativeLoopInstructions(dir),
       wasmInstructions: wasmLoopInstructions(),
+      fractions: measureFractions(dir, [850, 1700]),
       ...cpuInfo(),
     };
   } finally {

@@ -13,6 +13,8 @@ import { callCost, requestCost } from '../host/model/core/costs.js';
 import { readCsv } from '../host/model/data/csv.js';
 import { paperDataDir, profilesDir } from '../host/model/paths.js';
 import { paperRows } from '../host/model/commands/table1.js';
+import { hostProfile, checkFractions } from '../host/model/calibrate/command.js';
+import { resolveProfile } from '../host/model/profiles/profile.js';
 
 const nehalem = loadProfile('nehalem');
 const within = (actual: number, expected: number, tolerance: number, what: string): void =>
@@ -108,6 +110,30 @@ test('every profile parameter has a source and the profiles check', () => {
     for (const k of sourced) assert.ok(((file[k] as { source?: string }).source ?? '').length > 20, `${name}.${k} has a source`);
   }
   assert.throws(() => checkProfile({ ...(JSON.parse(readFileSync(join(profilesDir(), 'nehalem.json'), 'utf8')) as ProfileFile), wakeupCycles: { value: 1, source: '' } }, 'x'), /wakeupCycles/);
+});
+
+test("calibrate's host profile: measured values in cycles, every parameter sourced, the throughput check", () => {
+  const base = JSON.parse(readFileSync(join(profilesDir(), 'nehalem.json'), 'utf8')) as ProfileFile;
+  const m = {
+    getppidNs: 160, pwriteNs: 400, cacheLineTransferNs: 60, futexWakeNs: 5000, importCallNs: 5,
+    nativeInstructions: 4000, wasmInstructions: 10_000, clockGHz: 2.5, cpu: 'test CPU',
+    fractions: [
+      { call: 'getppid' as const, instructions: 850, plainNs: 500, withCallNs: 660, fraction: 0.758 },
+      { call: 'pwrite' as const, instructions: 850, plainNs: 500, withCallNs: 1100, fraction: 0.455 },
+    ],
+  };
+  const p = hostProfile(m, base, '2026-01-01');
+  checkProfile(p, 'host');
+  const r = resolveProfile(p);
+  assert.is(r.modeSwitchCycles, 400, '160 ns at 2.5 GHz');
+  assert.is(r.cacheLineTransferCycles, 150);
+  assert.is(r.wakeupCycles, 12_500);
+  assert.is(r.wasmToX86, 0.4);
+  assert.match(p.wasmToX86.source, /callgrind/);
+  const [null1, pw] = checkFractions(m, p);
+  // The null call: no pollution, so the prediction is the loop's time over loop plus call.
+  within(null1!.predicted, 500 / (500 + 160), 1e-9, 'getppid prediction');
+  assert.ok(pw!.predicted < 500 / (500 + 400), 'pwrite pollutes: below the no-pollution bound');
 });
 
 test.run();

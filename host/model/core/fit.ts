@@ -1,7 +1,7 @@
 // Deterministic minimisers for the model's fits: no randomness, fixed starting points and iteration
 // counts, so a fit gives the same parameters on every run and every machine.
 
-/** Nelder-Mead simplex minimisation of `f` from `start` (initial steps `step`), `iterations` rounds. */
+/** Nelder-Mead simplex minimisation of `f` from `start` (initial steps `step`), at most `iterations` rounds. */
 export function nelderMead(f: (x: readonly number[]) => number, start: readonly number[], step: readonly number[], iterations = 4000): number[] {
   const n = start.length;
   let simplex: { x: number[]; v: number }[] = [{ x: [...start], v: f(start) }];
@@ -15,6 +15,8 @@ export function nelderMead(f: (x: readonly number[]) => number, start: readonly 
     simplex.sort((p, q) => p.v - q.v);
     const best = simplex[0]!;
     const worst = simplex[n]!;
+    // Converged: the values at the simplex's corners agree to 1e-12 (relative).
+    if (worst.v - best.v <= 1e-12 * Math.max(1e-12, Math.abs(best.v))) break;
     const centroid = new Array<number>(n).fill(0);
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) centroid[j]! += simplex[i]!.x[j]! / n;
     const reflected = combine(centroid, worst.x, -1);

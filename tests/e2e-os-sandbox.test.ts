@@ -191,6 +191,31 @@ for (const mode of MODES) {
   });
 }
 
+for (const threads of [2, 4]) {
+  test(label('sandbox: a guest swapping a directory with an escaping symlink while it opens through it on other threads stays inside (issue 8)', 'exceptionless', threads), async () => {
+    const root = join(tmp, `race${nextDir++}`);
+    const data = join(root, 'data');
+    const outside = join(root, 'outside');
+    mkdirSync(join(data, 'd'), { recursive: true });
+    mkdirSync(outside);
+    for (const [dir, text] of [[join(data, 'd'), 'inside'], [outside, 'OUTSIDE']] as const) {
+      writeFileSync(join(dir, 'target.txt'), text);
+      writeFileSync(join(dir, 'victim.txt'), text);
+    }
+    symlinkSync(outside, join(data, 'evil'));
+    const vm = await pool.get(threads);
+    const o = await run(vm, 'tests/guests/rename-race', { args: ['--rounds', '800', '--probers', '3'], dirs: [`${data}:/data`] });
+    assert.is(o.status, 0, o.stderr);
+    const m = /rounds=(\d+) probes=(\d+) inside=(\d+) escapes=(\d+)/.exec(o.stdout);
+    assert.ok(m, o.stdout);
+    assert.is(m![1], '800');
+    assert.ok(Number(m![3]) > 0, `some probes read through the directory: ${o.stdout}`);
+    assert.is(m![4], '0', 'no probe read the file outside the grant');
+    assert.equal(readdirSync(outside).sort(), ['target.txt', 'victim.txt'], 'nothing created outside');
+    assert.is(readFileSync(join(outside, 'victim.txt'), 'utf8'), 'OUTSIDE', 'nothing truncated outside');
+  });
+}
+
 test('--dir specs: HOST, HOST:GUEST, and either with :ro or :rw', () => {
   assert.equal(parseGrant('/srv/site:/www'), { hostPath: '/srv/site', guestPath: '/www' });
   assert.equal(parseGrant('/srv/site:/www:ro'), { hostPath: '/srv/site', guestPath: '/www', readOnly: true });

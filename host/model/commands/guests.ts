@@ -1,6 +1,8 @@
 // flexvm's own server guests, run under a load and counted for `flexvm model table1`. Each entry says
 // how to start the guest and how to load it; adding a guest (kv) is one more entry.
+import { existsSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { packageRoot } from '../../cli/package-root.js';
 import { VM } from '../../vm/vm.js';
@@ -79,6 +81,43 @@ async function httpLoad(port: number, path: string, count: number): Promise<void
   }));
 }
 
+/**
+ * `count` memcached text-protocol requests over 8 connections (as memslap does, mostly gets): each
+ * connection stores its key once, then asks for it until the connection's share is done.
+ */
+async function memcachedLoad(port: number, count: number): Promise<void> {
+  const conns = 8;
+  await Promise.all(Array.from({ length: conns }, (_, c) => new Promise<void>((resolve, reject) => {
+    const share = Math.floor(count / conns) + (c < count % conns ? 1 : 0);
+    const sock = connect({ host: '127.0.0.1', port });
+    const timer = setTimeout(() => sock.destroy(new Error('memcached load timed out')), 30_000);
+    let buffered = '';
+    let answered = -1; // the set's STORED comes first
+    sock.setEncoding('latin1');
+    sock.on('connect', () => sock.write(`set key${c} 0 0 32\r\n${'v'.repeat(32)}\r\n`));
+    sock.on('data', (d: string) => {
+      buffered += d;
+      for (;;) {
+        const end = answered < 0 ? buffered.indexOf('STORED\r\n') : buffered.indexOf('END\r\n');
+        if (end < 0) break;
+        buffered = buffered.slice(end + (answered < 0 ? 8 : 5));
+        answered++;
+        if (answered < share) sock.write(`get key${c}\r\n`);
+        else {
+          clearTimeout(timer);
+          sock.end();
+          resolve();
+          return;
+        }
+      }
+    });
+    sock.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  })));
+}
+
 export const SERVER_GUESTS: readonly ServerGuest[] = [
   {
     server: 'flexvm echo',
@@ -106,4 +145,18 @@ export const SERVER_GUESTS: readonly ServerGuest[] = [
       return { server: this.server, workload: this.workload, requests, result };
     },
   },
+  {
+    server: 'flexvm kv',
+    workload: 'memcached protocol, 32-byte values, gets over 8 connections',
+    async run(requests) {
+      const result = await withServer('examples/kv/server.wasm', 'os', ['-p', '0', '-l', '127.0.0.1'], [], (_vm, port) => memcachedLoad(port, requests));
+      return { server: this.server, workload: this.workload, requests, result };
+    },
+  },
 ];
+
+/** The guests this checkout has built (kv comes from its own branch). */
+export function availableServerGuests(): ServerGuest[] {
+  const file: Record<string, string> = { 'flexvm echo': 'examples/echo/server.wasm', 'flexvm httpd': 'examples/httpd/server.wasm', 'flexvm kv': 'examples/kv/server.wasm' };
+  return SERVER_GUESTS.filter((g) => existsSync(join(packageRoot(), file[g.server] ?? '')));
+}

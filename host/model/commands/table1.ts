@@ -9,7 +9,7 @@ import { solveIncreasing } from '../core/fit.js';
 import { loadProfile, type ResolvedProfile } from '../profiles/profile.js';
 import { csv, table, type Row } from '../output/format.js';
 import { modelRun } from './run-report.js';
-import { SERVER_GUESTS } from './guests.js';
+import { availableServerGuests } from './guests.js';
 import { parseModelOptions } from './options.js';
 
 export interface PaperRow {
@@ -76,7 +76,7 @@ export async function table1Command(argv: readonly string[]): Promise<number> {
   const rows = paperRows(profile);
   const counted = [];
   if (!o.values['paper-only']) {
-    for (const g of SERVER_GUESTS) {
+    for (const g of availableServerGuests()) {
       const c = await g.run(requests);
       const m = modelRun(c.result, profile, c.requests);
       if (!m) throw new Error(`${g.server} reported no counts`);

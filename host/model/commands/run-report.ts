@@ -87,7 +87,19 @@ export function formatRunModel(m: RunModel): string {
   ];
   if (m.mode === 'exceptionless') lines.push('  note: in exceptionless mode the count includes the library polling for completions; count in epoll mode for the work alone');
   if (m.model.estimatedCalls.length) lines.push(`  charged the per-call mean (no published row): ${m.model.estimatedCalls.join(', ')}`);
-  return lines.join('\n') + '\n' + table(runModelRows(m)).replace(/^/gm, '  ').trimEnd();
+  let out = lines.join('\n') + '\n' + table(runModelRows(m)).replace(/^/gm, '  ').trimEnd();
+  const kinds = Object.entries(m.counted.intervals).sort((a, b) => b[1].calls - a[1].calls);
+  if (kinds.length) {
+    // Exact per call type where every call passes through an import (sync and epoll modes).
+    const rows: Row[] = kinds.map(([kind, k]) => ({
+      call: kind,
+      calls: k.calls,
+      wasm_instructions_before: Math.round(k.instructionsBefore / k.calls),
+      x86_equivalent: Math.round((k.instructionsBefore / k.calls) * m.wasmToX86),
+    }));
+    out += '\n  instructions between consecutive calls, by the call that ends the interval (mean):\n' + table(rows).replace(/^/gm, '    ').trimEnd();
+  }
+  return out;
 }
 
 export { loadProfile };

@@ -9,6 +9,8 @@ import { nullSyscall } from './suites/null-syscall.js';
 import { echoTcp } from './suites/echo-tcp.js';
 import { fileIo } from './suites/file-io.js';
 import { instructionCounting } from './suites/instruction-counting.js';
+import { kv } from './suites/kv.js';
+import { wasi } from './suites/wasi.js';
 import { readResults, writeReport, writeResults, type Suite } from './lib/output.js';
 
 /** Binds a suite to its name, keeping its results type between measuring and rendering. */
@@ -33,6 +35,8 @@ const SUITES: Record<string, ReturnType<typeof entry>> = {
   'echo-tcp': entry('echo-tcp', echoTcp),
   'file-io': entry('file-io', fileIo),
   'instruction-counting': entry('instruction-counting', instructionCounting),
+  kv: entry('kv', kv),
+  wasi: entry('wasi', wasi),
 };
 
 const { values, positionals } = parseArgs({

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Limits } from '../kernel/kernel.js';
 import type { Mode } from '../vm/vm.js';
+import { parseListen } from '../wasi/wasi-spawn.js';
 
 /** A command-line mistake: reported with the usage hint and exit status 2. */
 export class UsageError extends Error {}
@@ -12,6 +13,8 @@ export interface RunOptions {
   readonly syscallThreads: number;
   readonly mode: Mode;
   readonly dirs: readonly string[];
+  /** WASI programs: listening sockets opened before they start (`--listen ADDR:PORT`). */
+  readonly listen: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   readonly with: readonly string[];
   readonly stats: boolean;
@@ -60,6 +63,8 @@ export function parseRunOptions(argv: readonly string[], wantsGuest: boolean, de
         'syscall-threads': { type: 'string' },
         mode: { type: 'string' },
         dir: { type: 'string', multiple: true },
+        mapdir: { type: 'string', multiple: true },
+        listen: { type: 'string', multiple: true },
         env: { type: 'string', multiple: true },
         with: { type: 'string', multiple: true },
         stats: { type: 'boolean' },
@@ -95,8 +100,26 @@ export function parseRunOptions(argv: readonly string[], wantsGuest: boolean, de
     if (i <= 0) throw new UsageError(`--env expects KEY=VALUE, got ${JSON.stringify(e)}`);
     env[e.slice(0, i)] = e.slice(i + 1);
   }
+  // wasmer's --mapdir GUEST::HOST (or GUEST:HOST) is --dir HOST::GUEST.
+  const mapped = (v.mapdir ?? []).map((m) => {
+    const sep = m.includes('::') ? '::' : ':';
+    const i = m.indexOf(sep);
+    if (i <= 0 || i + sep.length >= m.length) throw new UsageError(`--mapdir expects GUEST::HOST, got ${JSON.stringify(m)}`);
+    return `${m.slice(i + sep.length)}::${m.slice(0, i)}`;
+  });
+  for (const l of v.listen ?? []) {
+    try {
+      parseListen(l);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
   for (const spec of v.dir ?? []) {
     const d = spec.endsWith(':ro') || spec.endsWith(':rw') ? spec.slice(0, -3) : spec;
+    if (d.includes('::')) {
+      if (d.startsWith('::') || d.endsWith('::')) throw new UsageError(`--dir expects HOST::GUEST, got ${JSON.stringify(spec)}`);
+      continue;
+    }
     const i = d.indexOf(':');
     if (i === 0 || d.length === 0) throw new UsageError(`--dir expects HOST[:GUEST][:ro], got ${JSON.stringify(spec)}`);
     if (i > 0 && !d.slice(i + 1).startsWith('/')) throw new UsageError(`--dir ${JSON.stringify(spec)}: the guest path must be absolute`);
@@ -107,7 +130,8 @@ export function parseRunOptions(argv: readonly string[], wantsGuest: boolean, de
     kernel,
     syscallThreads: positiveInt('syscall-threads', v['syscall-threads'], 1, 1, 64),
     mode,
-    dirs: v.dir ?? [],
+    dirs: [...(v.dir ?? []), ...mapped],
+    listen: v.listen ?? [],
     env,
     with: v.with ?? [],
     stats: v.stats ?? false,

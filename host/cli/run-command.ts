@@ -1,7 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { InvalidModuleError } from '../wasm/module-info.js';
+import { WasiSpawnError } from '../wasi/wasi-spawn.js';
 import { VM, type Guest, type GuestResult } from '../vm/vm.js';
 import { formatStats } from '../vm/stats.js';
+import { hostStdinFor } from './host-stdin.js';
 import { splitCommand, type RunOptions } from './options.js';
 
 export interface GuestCommand {
@@ -47,7 +49,9 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
     const model = opts.model ? await import('../model/commands/run-report.js') : null;
     const profile = model && opts.model ? model.loadProfile(opts.model) : null;
     const counted = model ? model.instrumentGuestFile(main.file) : null;
-    const guest = counted ? await vm.spawn(counted.bytes, { ...spawnOpts, args: main.args, name: counted.name }) : await vm.spawn(main.file, { ...spawnOpts, args: main.args });
+    const stdin = hostStdinFor(main.file);
+    const mainOpts = { ...spawnOpts, args: main.args, listen: opts.listen, ...(stdin ? { stdin } : {}) };
+    const guest = counted ? await vm.spawn(counted.bytes, { ...mainOpts, name: counted.name }) : await vm.spawn(main.file, mainOpts);
     started.push(guest);
     const result = await guest.exited;
     for (const g of started) if (g !== guest) g.kill(1000);
@@ -62,7 +66,7 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
     }
     return result.status;
   } catch (err) {
-    if (err instanceof InvalidModuleError) {
+    if (err instanceof InvalidModuleError || err instanceof WasiSpawnError) {
       process.stderr.write(`flexvm: error: ${err.message}\n`);
       return 1;
     }

@@ -7,6 +7,10 @@ Usage:
   flexvm demo [options]          echo server and client talking through the virtual kernel
   flexvm model figure1|table1|calibrate|profiles [options]
                                  the hardware cost of mode switches, modelled (docs/model.md)
+  flexvm kv [options] [MEMCACHED OPTIONS]
+                                 the kv example, a memcached-compatible cache server, with
+                                 memcached's command line (-p -l -m -c -I -t -v ...; -h for them);
+                                 -t sets the syscall threads
   flexvm --help | --version
 
 Options for run and demo:
@@ -18,6 +22,11 @@ Options for run and demo:
   --dir HOST[:GUEST][:ro]        make a host directory visible to the guest, read-only with :ro
                                  (repeatable; the os kernel sees nothing else, the virtual kernel
                                  copies it in)
+  --dir HOST::GUEST              the same, wasmtime's spelling: GUEST is the name a WASI program's
+                                 preopen shows and may be relative (".", "data")
+  --mapdir GUEST::HOST           wasmer's spelling of --dir HOST::GUEST
+  --listen ADDR:PORT             WASI programs: a listening TCP socket opened before the program
+                                 starts, passed as fd 3 (then 4...), before the preopens (repeatable)
   --listen-any                   os kernel: let guests listen on all addresses (default: listeners
                                  bind 127.0.0.1 only)
   --env KEY=VALUE                set an environment variable for the guest (repeatable)
@@ -43,6 +52,9 @@ Options for model:
   --profile NAME                 a CPU profile (repeatable; figure1 draws all by default)
   --json, --csv                  JSON or CSV instead of a table
   --svg FILE                     figure1: draw the figure (vega-lite, rendered to SVG)
+
+GUEST.wasm is a flexvm guest (it imports from "flexvm") or an unmodified WASI preview 1 program,
+told apart automatically (docs/wasi.md).
 
 Exit status: the main guest's own status (130 if interrupted, 134 if it trapped), 1 if a guest
 could not be loaded or the VM failed, 2 for a usage error.

@@ -35,6 +35,8 @@ export interface SpawnOptions {
   stderr?: (data: Uint8Array) => void;
   mode?: Mode;
   name?: string;
+  /** WASI programs: listening TCP sockets opened for it before it starts (`ADDR:PORT`), fds 3 and up. */
+  listen?: readonly string[];
 }
 
 export interface GuestResult {

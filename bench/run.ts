@@ -1,7 +1,8 @@
 // Benchmark runner: `npm run bench -- [suite ...] [--rounds N] [--quick]`. Each suite writes its
 // measurements to bench/results/SUITE.json and renders them into SUITE.md (a table and a
 // plain-text plot) and SUITE.plot.txt (the plot alone). `--replot` re-renders SUITE.md and
-// SUITE.plot.txt from the SUITE.json already there, measuring nothing. Never part of `npm test`.
+// SUITE.plot.txt from the SUITE.json already there, measuring nothing. Either way the suite's table in
+// README.md (between its results markers) is rewritten from the same JSON. Never part of `npm test`.
 // Environment: FLEXVM_BENCH_THREADS ("1,2,4,8": syscall-thread counts), FLEXVM_BENCH_RESULTS (where
 // results go), FLEXVM_BENCH_SPIN_US (file-io: the syscall threads' idle polling before they sleep).
 import { parseArgs } from 'node:util';
@@ -12,12 +13,15 @@ import { instructionCounting } from './suites/instruction-counting.js';
 import { kv } from './suites/kv.js';
 import { wasi } from './suites/wasi.js';
 import { readResults, writeReport, writeResults, type Suite } from './lib/output.js';
+import { firstTable, writeReadmeSection } from './lib/readme.js';
 
 /** Binds a suite to its name, keeping its results type between measuring and rendering. */
 function entry<R>(name: string, suite: Suite<R>) {
   const report = (results: R, written: string[]): void => {
     const r = suite.render(results);
     written.push(...writeReport(name, r));
+    // The README shows the same table, never typed by hand.
+    if (writeReadmeSection(name, firstTable(r.markdown))) written.push('README.md');
     process.stdout.write(`${r.markdown}\n\nwrote ${written.join(', ')}\n`);
   };
   return {

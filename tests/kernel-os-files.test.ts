@@ -88,10 +88,8 @@ const SETTINGS = [
   { name: 'os files (colocated, synchronous)', colocated: true, fileIo: 'auto' },
 ] as const;
 for (const { name, colocated, fileIo } of SETTINGS) {
-  const t = suite(name);
   const fx = new Fixtures<OsProcess>({ close: true });
-
-  t.after.each(() => fx.cleanup());
+  const t = fx.guard(suite(name));
 
   /** A kernel, a temp directory granted at /data, seeded with `files`. */
   function setup(files: Record<string, string> = {}, maxFds?: number) {
@@ -100,7 +98,7 @@ for (const { name, colocated, fileIo } of SETTINGS) {
       fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
       fs.writeFileSync(path.join(dir, name), text);
     }
-    const k = new OsKernel({ kind: 'os', extra: { fileIo } }, { thread: 0, threadCount: 1, colocated, log: () => {} });
+    const k = new OsKernel({ kind: 'os', fileIo }, { thread: 0, threadCount: 1, colocated, log: () => {} });
     kernel = k;
     const h = fx.harness(k);
     const p = h.spawn({ grants: [{ hostPath: dir, guestPath: '/data' }], ...(maxFds ? { limits: { maxFds } } : {}) });
@@ -475,9 +473,8 @@ for (const { name, colocated, fileIo } of SETTINGS) {
 }
 
 {
-  const t = suite('os files: fileIo auto');
   const fx = new Fixtures<OsProcess>({ close: true });
-  t.after.each(() => fx.cleanup());
+  const t = fx.guard(suite('os files: fileIo auto'));
 
   t('a syscall thread reads files synchronously until its first socket, then on the threadpool', async () => {
     const dir = fx.tempDir('flexvm-os-fileio-');

@@ -3,6 +3,7 @@ import { InvalidModuleError } from '../wasm/module-info.js';
 import { WasiSpawnError } from '../wasi/wasi-spawn.js';
 import { VM, type Guest, type GuestResult } from '../vm/vm.js';
 import { formatStats } from '../vm/stats.js';
+import { EXIT_INTERRUPTED } from '../errors.js';
 import { hostStdinFor } from './host-stdin.js';
 import { splitCommand, type RunOptions } from './options.js';
 
@@ -22,7 +23,7 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
     return { file, args };
   });
   const vm = await VM.create({
-    kernel: opts.kernel === 'os' ? { kind: 'os', extra: { allowNonLoopbackListen: opts.listenAny } } : { kind: opts.kernel },
+    kernel: opts.kernel === 'os' ? { kind: 'os', allowNonLoopbackListen: opts.listenAny } : { kind: opts.kernel },
     syscallThreads: opts.syscallThreads,
     mode: opts.mode,
     spinUs: opts.spinUs,
@@ -34,7 +35,7 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
   const onSignal = (): void => {
     if (interrupted) {
       process.stderr.write('flexvm: interrupted again, exiting now\n');
-      process.exit(130);
+      process.exit(EXIT_INTERRUPTED);
     }
     interrupted = true;
     process.stderr.write('\nflexvm: stopping guests (Ctrl-C again to force)\n');
@@ -81,7 +82,7 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
 function report(results: GuestResult[], opts: RunOptions, interrupted: boolean): void {
   const [main] = results;
   for (const r of results) {
-    if (r.message && !(r !== main && r.status === 130)) process.stderr.write(`flexvm: ${r.name} (pid ${r.pid}) exited with status ${r.status}: ${r.message}\n`);
+    if (r.message && !(r !== main && r.status === EXIT_INTERRUPTED)) process.stderr.write(`flexvm: ${r.name} (pid ${r.pid}) exited with status ${r.status}: ${r.message}\n`);
   }
   if (opts.stats || interrupted) for (const r of results) process.stderr.write(formatStats(`${r.name} (pid ${r.pid})`, r.stats) + '\n');
   if (opts.statsJson) {

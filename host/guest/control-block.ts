@@ -1,7 +1,7 @@
 import {
-  ABI_VERSION_MAJOR, ABI_VERSION_MINOR, MAGIC, ENTRY_SIZE, PAGE_SIZE, MAX_PAGES, CTRL_ALIGN,
+  ABI_VERSION_MAJOR, ABI_VERSION_MINOR, MAGIC, ENTRY_SIZE, MAX_PAGES, CTRL_ALIGN,
   C_MAGIC, C_VERSION, C_CTRL_SIZE, C_PAGE_COUNT, C_PAGES_PTR, C_ENTRY_SIZE, C_THREAD_COUNT, C_MODE, C_PID,
-  CTRL_FIXED_SIZE, ctrlSize, subMaskOffset, doneMaskOffset, EINVAL, EFAULT, EPROTO,
+  CTRL_FIXED_SIZE, ctrlSize, pagesSize, subMaskOffset, doneMaskOffset, EINVAL, EFAULT, EPROTO,
 } from '../abi/v1.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 
@@ -56,7 +56,7 @@ export function validateControlBlock(mem: GuestMemory, ptr: number): ControlLayo
   if (declared !== expected) return refuse(EINVAL, `control block size ${declared}, expected ${expected} for ${pageCount} pages`);
   if (ctrl + expected > size) return refuse(EFAULT, `control block (${expected} bytes at ${hex(ctrl)}) runs past the end of memory`);
   const pagesPtr = mem.u32(ctrl + C_PAGES_PTR);
-  const pagesBytes = pageCount * PAGE_SIZE;
+  const pagesBytes = pagesSize(pageCount);
   if (pagesPtr % ENTRY_SIZE !== 0) return refuse(EINVAL, `syscall pages at ${hex(pagesPtr)} are not ${ENTRY_SIZE}-byte aligned`);
   if (pagesPtr < LOWEST_CONTROL_ADDRESS) return refuse(EINVAL, `syscall pages at ${hex(pagesPtr)} are in low memory`);
   if (pagesPtr + pagesBytes > size) return refuse(EFAULT, `${pageCount} syscall pages at ${hex(pagesPtr)} run past the end of memory`);

@@ -1,5 +1,6 @@
 import { GuestMemory } from '../memory/guest-memory.js';
-import { GuestExit, preview1Imports } from '../wasi/guest-shim.js';
+import { EXIT_CANNOT_RUN, EXIT_TRAP, GuestExit } from '../errors.js';
+import { preview1Imports } from '../wasi/guest-shim.js';
 import type { WasiProgram } from '../wasi/wasi-program.js';
 
 /** How the guest's three flexvm imports and the WASI shim reach a kernel (differs by thread). */
@@ -37,9 +38,6 @@ export type GuestOutcome =
  * (flexvm model's instruction counting). Their values are reported with the guest's exit.
  */
 export const PROBE_EXPORT_PREFIX = 'flexvm_probe:';
-
-/** Exit status of a guest that trapped or aborted (like a process killed by SIGABRT). */
-export const STATUS_TRAP = 134;
 
 const utf16 = new TextDecoder('utf-16le');
 
@@ -105,7 +103,7 @@ export class GuestInstance {
       // AssemblyScript built without the WASI shim.
       abort: (msg: number, file: number, line: number, col: number) => {
         count();
-        throw new GuestExit(STATUS_TRAP, `abort: ${this.asString(msg)} at ${this.asString(file)}:${line}:${col}`);
+        throw new GuestExit(EXIT_TRAP, `abort: ${this.asString(msg)} at ${this.asString(file)}:${line}:${col}`);
       },
       trace: (msg: number, n: number, ...vals: number[]) => {
         count();
@@ -126,7 +124,7 @@ export class GuestInstance {
     imports[mem.module] = { ...(imports[mem.module] ?? {}), [mem.name]: this.memory.memory };
     const missing = needed.filter((i) => imports[i.module]?.[i.name] === undefined);
     if (missing.length) {
-      throw new GuestExit(127, `guest imports what flexvm does not provide: ${missing.map((i) => `${i.module}.${i.name} (${i.kind})`).join(', ')}`);
+      throw new GuestExit(EXIT_CANNOT_RUN, `guest imports what flexvm does not provide: ${missing.map((i) => `${i.module}.${i.name} (${i.kind})`).join(', ')}`);
     }
     return imports;
   }
@@ -160,7 +158,7 @@ export class GuestInstance {
       const imports = this.imports();
       this.instance = new WebAssembly.Instance(this.module, imports);
       const start = this.instance.exports['_start'] ?? this.instance.exports['main'];
-      if (typeof start !== 'function') throw new GuestExit(127, 'guest exports no _start function');
+      if (typeof start !== 'function') throw new GuestExit(EXIT_CANNOT_RUN, 'guest exports no _start function');
       (start as () => void)();
     });
   }
@@ -170,7 +168,7 @@ export class GuestInstance {
     return this.enter(() => {
       const resume = this.instance?.exports['flexsc_resume'];
       if (typeof resume !== 'function') {
-        throw new GuestExit(127, 'guest waited in epoll mode but does not export flexsc_resume (re-export it from its entry file)');
+        throw new GuestExit(EXIT_CANNOT_RUN, 'guest waited in epoll mode but does not export flexsc_resume (re-export it from its entry file)');
       }
       (resume as () => void)();
     });
@@ -201,9 +199,9 @@ export class GuestInstance {
         .slice(0, 4)
         .map((l) => l.trim())
         .join('; ');
-      return { kind: 'exit', status: STATUS_TRAP, message: `guest trapped: ${err.message}${frames ? ` (${frames})` : ''}` };
+      return { kind: 'exit', status: EXIT_TRAP, message: `guest trapped: ${err.message}${frames ? ` (${frames})` : ''}` };
     }
-    if (err instanceof WebAssembly.LinkError) return { kind: 'exit', status: 127, message: `cannot link guest: ${err.message}` };
-    return { kind: 'exit', status: STATUS_TRAP, message: `guest failed: ${(err as Error)?.message ?? String(err)}` };
+    if (err instanceof WebAssembly.LinkError) return { kind: 'exit', status: EXIT_CANNOT_RUN, message: `cannot link guest: ${err.message}` };
+    return { kind: 'exit', status: EXIT_TRAP, message: `guest failed: ${(err as Error)?.message ?? String(err)}` };
   }
 }

@@ -2,7 +2,8 @@
 // sync modes), or, in epoll mode with a per-thread kernel, to a kernel instance on this very thread.
 // Everything the guest does ends in an 'exit' message; nothing it does can throw here.
 import { parentPort, workerData } from 'node:worker_threads';
-import { C_SHIM_SCRATCH, MODE_EXCEPTIONLESS, EALREADY, SYS_writev, SYS_readv, SYS_close, SYS_lseek } from '../abi/v1.js';
+import { EXIT_CANNOT_RUN } from '../errors.js';
+import { C_SHIM_SCRATCH, MODE_EXCEPTIONLESS, EALREADY, SYSCALLS } from '../abi/v1.js';
 import { acceptControlBlock, isRefusal, validateControlBlock, type ControlLayout } from './control-block.js';
 import { GuestInstance, type GuestTransport } from './guest-instance.js';
 import { Handoff } from './handoff.js';
@@ -16,7 +17,8 @@ import { WasiProgram } from '../wasi/wasi-program.js';
 
 const info = workerData as SpawnInfo;
 const post = (m: FromWorker): void => parentPort!.postMessage(m);
-const FD_ROUTED = new Set([SYS_writev, SYS_readv, SYS_close, SYS_lseek]);
+/** Calls whose first argument is the descriptor that picks their syscall thread (the ABI's route column). */
+const FD_ROUTED = new Set(SYSCALLS.filter((s) => s.route === 0).map((s) => s.nr));
 const encoder = new TextEncoder();
 
 /** exceptionless and sync modes: calls are handed to the syscall threads. */
@@ -64,7 +66,7 @@ function runWithSyscallThreads(): void {
   if (outcome.kind === 'exit') {
     post({ type: 'exit', gid: info.gid, status: outcome.status, message: outcome.message, importCalls: instance.importCalls, probes: instance.probes() });
   } else {
-    post({ type: 'exit', gid: info.gid, status: 127, message: 'guest returned to the host to wait, which only the epoll mode allows', importCalls: instance.importCalls, probes: instance.probes() });
+    post({ type: 'exit', gid: info.gid, status: EXIT_CANNOT_RUN, message: 'guest returned to the host to wait, which only the epoll mode allows', importCalls: instance.importCalls, probes: instance.probes() });
   }
 }
 
@@ -95,7 +97,7 @@ async function runWithOwnKernel(): Promise<void> {
 
 if (info.kernel) {
   runWithOwnKernel().catch((err: unknown) =>
-    post({ type: 'exit', gid: info.gid, status: 127, message: `cannot start the guest's kernel: ${(err as Error).message}`, importCalls: 0 }),
+    post({ type: 'exit', gid: info.gid, status: EXIT_CANNOT_RUN, message: `cannot start the guest's kernel: ${(err as Error).message}`, importCalls: 0 }),
   );
 } else {
   runWithSyscallThreads();

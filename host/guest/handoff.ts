@@ -1,14 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import {
-  ST_DONE, ST_SUBMITTED, ST_FREE, EW_STATUS, EW_SYSNO, EW_ARG0, EW_ARG1, EW_ARG2, EW_ARG3, EW_ARG4, EW_ARG5,
-  EW_RET, EW_RET_HI, EW_FLAGS, EW_THREAD, EW_SEQ, EW_USER, CW_COMPLETIONS, CW_GUEST_WAITING, CW_SHUTDOWN,
-  CW_SHIM_ENTRY, CW_SHIM_SEQ, CW_G_DOORBELLS, THREAD_LINES, T_DOORBELL, T_NEEDS_WAKEUP, ENTRY_SIZE,
+  ST_DONE, ST_SUBMITTED, ST_FREE, EW_STATUS, EW_SYSNO, EW_ARG0, EW_ARG1, EW_ARG2, EW_ARG3, EW_ARG4, EW_ARG5, EW_RET, EW_RET_HI, EW_FLAGS, EW_THREAD, EW_SEQ, EW_USER, CW_COMPLETIONS, CW_GUEST_WAITING, CW_SHUTDOWN, CW_SHIM_ENTRY, CW_SHIM_SEQ, CW_G_DOORBELLS, threadLineW, pagesSize, TW_DOORBELL, TW_NEEDS_WAKEUP, ENTRY_SIZE,
 } from '../abi/v1.js';
 import type { ControlLayout } from './control-block.js';
-import { GuestExit } from '../wasi/guest-shim.js';
-
-/** Exit status of a guest stopped by the host (like a shell's 128 + SIGINT). */
-export const STATUS_INTERRUPTED = 130;
+import { EXIT_INTERRUPTED, GuestExit } from '../errors.js';
 
 /**
  * The synchronous hand-off from a guest thread to a syscall thread: the `syscall` import of the
@@ -34,10 +29,10 @@ export class Handoff {
 
   /** Rings thread `t`'s doorbell if it said it sleeps. */
   ring(t: number): void {
-    const line = this.ctrlW + ((THREAD_LINES + t * 64) >> 2);
-    if (Atomics.load(this.i32, line + (T_NEEDS_WAKEUP >> 2)) !== 0) {
-      Atomics.add(this.i32, line + (T_DOORBELL >> 2), 1);
-      Atomics.notify(this.i32, line + (T_DOORBELL >> 2)); // all: stale waiters may sit in front
+    const line = threadLineW(this.layout.ctrl, t);
+    if (Atomics.load(this.i32, line + TW_NEEDS_WAKEUP) !== 0) {
+      Atomics.add(this.i32, line + TW_DOORBELL, 1);
+      Atomics.notify(this.i32, line + TW_DOORBELL); // all: stale waiters may sit in front
       this.i32[this.ctrlW + CW_G_DOORBELLS]!++;
     }
   }
@@ -45,7 +40,7 @@ export class Handoff {
   /** `flexvm.syscall`: the guest library has published the entry; wake its thread and wait. */
   syscall(entryPtr: number): void {
     const off = (entryPtr >>> 0) - this.layout.pagesPtr;
-    if (off < 0 || off % ENTRY_SIZE !== 0 || off >= this.layout.pageCount * 4096) return;
+    if (off < 0 || off % ENTRY_SIZE !== 0 || off >= pagesSize(this.layout.pageCount)) return;
     const w = entryPtr >>> 2;
     // An entry that was never posted would never complete: return at once (as the epoll mode does).
     if (Atomics.load(this.i32, w + EW_STATUS) === ST_FREE) return;
@@ -95,7 +90,7 @@ export class Handoff {
       for (;;) {
         const seen = Atomics.load(i32, completions);
         if (Atomics.load(i32, w + EW_STATUS) === ST_DONE) return;
-        if (Atomics.load(i32, this.ctrlW + CW_SHUTDOWN) !== 0) throw new GuestExit(STATUS_INTERRUPTED, 'stopped by the host');
+        if (Atomics.load(i32, this.ctrlW + CW_SHUTDOWN) !== 0) throw new GuestExit(EXIT_INTERRUPTED, 'stopped by the host');
         Atomics.wait(i32, completions, seen, 100);
       }
     } finally {

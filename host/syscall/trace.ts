@@ -1,12 +1,12 @@
 import { SYSCALLS, ERRNO_NAMES } from '../abi/v1.js';
 import type { EntryCall } from './entry-call.js';
-import type { GuestSlot } from './guest-slot.js';
+import type { ServedGuest } from './served-guest.js';
 
 const NAMES = new Map(SYSCALLS.map((s) => [s.nr, s]));
 const TWO_32 = 0x1_0000_0000;
 
 /** `pid name(args) = result`, with arguments as the ABI table names them (flexvm run --trace). */
-export function traceLine(g: GuestSlot, call: EntryCall, result: number): string {
+export function traceLine(g: ServedGuest, call: EntryCall, result: number): string {
   const info = NAMES.get(call.sysno);
   const slots = [call.a0, call.a1, call.a2, call.a3, call.a4, call.a5];
   const args = info

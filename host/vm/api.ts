@@ -1,13 +1,14 @@
 import { MODE_EPOLL, MODE_EXCEPTIONLESS, MODE_SYNC } from '../abi/v1.js';
-import type { Grant, KernelOptions, Limits } from '../kernel/kernel.js';
+import type { Grant, Limits } from '../kernel/kernel.js';
+import type { KnownKernelOptions } from '../kernel/registry.js';
 import type { GuestStats } from './stats.js';
 
 export type Mode = 'exceptionless' | 'sync' | 'epoll';
 export const MODES: Record<Mode, number> = { exceptionless: MODE_EXCEPTIONLESS, sync: MODE_SYNC, epoll: MODE_EPOLL };
 
 export interface VMOptions {
-  /** `virtual` (default), `os`, or kernel options (`kind` may be an embedder's kernel module URL). */
-  kernel?: 'virtual' | 'os' | KernelOptions;
+  /** `virtual` (default), `os`, or a kernel with its options (`kind` may be an embedder's kernel module URL). */
+  kernel?: 'virtual' | 'os' | KnownKernelOptions;
   /** Syscall threads (default 1). */
   syscallThreads?: number;
   /** Default mode of the guests (default exceptionless). */

@@ -20,9 +20,9 @@ export interface SpawnInfo {
   readonly grants: readonly Grant[];
   readonly stdin: Uint8Array | null;
   readonly limits: Limits;
-  /** ProcessSpec.shared of the guest. */
-  readonly shared: SharedArrayBuffer;
-  /** The runtime's words for the guest, shared by its syscall threads (guest-slot.ts: GUEST_COUNTERS_BYTES). */
+  /** ProcessSpec.shared of the guest (null when its kernel asks for none). */
+  readonly shared: SharedArrayBuffer | null;
+  /** The runtime's words for the guest, shared by its syscall threads (served-guest.ts: GUEST_COUNTERS_BYTES). */
   readonly counters: SharedArrayBuffer;
   /** epoll mode with a per-thread kernel: the guest's thread hosts its own instance of this kernel. */
   readonly kernel: KernelOptions | null;
@@ -44,7 +44,7 @@ export interface AttachInfo {
   readonly grants: readonly Grant[];
   readonly stdin: Uint8Array | null;
   readonly limits: Limits;
-  readonly shared: SharedArrayBuffer;
+  readonly shared: SharedArrayBuffer | null;
   readonly counters: SharedArrayBuffer;
 }
 

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { CW_COMPLETIONS, CW_SHUTDOWN } from '../abi/v1.js';
 import type { ControlLayout } from '../guest/control-block.js';
-import { STATUS_INTERRUPTED } from '../guest/handoff.js';
+import { EXIT_INTERRUPTED, EXIT_KILLED, EXIT_TRAP } from '../errors.js';
 import type { Executor, SyscallCounts } from '../syscall/executor.js';
 import type { VmShared } from '../syscall/vm-shared.js';
 import { GUEST_WORKER_URL } from '../worker-entry-points.js';
@@ -51,9 +51,9 @@ export class SupervisedGuest {
     this.worker = placement === 'home-thread' ? null : new Worker(GUEST_WORKER_URL, { workerData: info, name: `flexvm-guest-${info.pid}` });
     if (this.worker) {
       this.worker.on('message', onMessage);
-      this.worker.on('error', (err) => this.ended(134, `guest thread failed: ${err.message}`, 0));
+      this.worker.on('error', (err) => this.ended(EXIT_TRAP, `guest thread failed: ${err.message}`, 0));
       this.worker.on('exit', () => {
-        if (!this.exited) this.ended(this.message ? 137 : 134, this.message ?? 'guest thread ended without reporting', 0);
+        if (!this.exited) this.ended(this.message ? EXIT_KILLED : EXIT_TRAP, this.message ?? 'guest thread ended without reporting', 0);
       });
     } else {
       this.executor.spawnColocated!(info);
@@ -84,7 +84,7 @@ export class SupervisedGuest {
       if (this.exited) return;
       this.message = 'stopped by the host (did not exit in time)';
       if (this.worker) void this.worker.terminate();
-      else this.ended(STATUS_INTERRUPTED, this.message, 0);
+      else this.ended(EXIT_INTERRUPTED, this.message, 0);
     }, graceMs);
     timer.unref();
   }

@@ -1,10 +1,10 @@
 import './v8-flags.js';
 import { MODE_EPOLL, MAX_THREADS } from '../abi/v1.js';
-import { DEFAULT_LIMITS, PROCESS_SHARED_BYTES, type KernelModule, type KernelOptions, type Limits } from '../kernel/kernel.js';
+import { DEFAULT_LIMITS, type KernelModule, type KernelOptions, type Limits } from '../kernel/kernel.js';
 import { loadKernelModule } from '../kernel/registry.js';
 import type { ModuleInfo } from '../wasm/module-info.js';
 import type { Executor, ExecutorContext } from '../syscall/executor.js';
-import { GUEST_COUNTERS_BYTES } from '../syscall/guest-slot.js';
+import { GUEST_COUNTERS_BYTES } from '../syscall/served-guest.js';
 import { VmShared } from '../syscall/vm-shared.js';
 import { WorkerExecutor } from '../syscall/worker-executor.js';
 import { MODES, type Guest, type GuestResult, type Mode, type SpawnOptions, type VMOptions } from './api.js';
@@ -101,7 +101,7 @@ export class VM {
       grants: (options.dirs ?? []).map(parseGrant),
       stdin,
       limits: this.options.limits,
-      shared: new SharedArrayBuffer(PROCESS_SHARED_BYTES),
+      shared: this.kernelModule.processSharedBytes ? new SharedArrayBuffer(this.kernelModule.processSharedBytes) : null,
       counters: new SharedArrayBuffer(GUEST_COUNTERS_BYTES),
       kernel: placement === 'worker-with-kernel' ? this.kernel : null,
       trace: this.options.trace !== undefined,

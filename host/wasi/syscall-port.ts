@@ -6,10 +6,9 @@ import {
   CW_MODE, CW_COMPLETIONS, CW_GUEST_WAITING, CW_SHUTDOWN, CW_G_SUBMITTED, CW_G_WAITS, CW_G_DOORBELLS, CW_G_SYNC_CALLS,
   CW_G_POLLS, T_SQ_TAIL, T_DOORBELL, T_NEEDS_WAKEUP,
 } from '../abi/v1.js';
-import { GuestExit } from './guest-exit.js';
+import { EXIT_INTERRUPTED, GuestExit } from '../errors.js';
 
 /** Exit status of a program stopped by the host (like a shell's 128 + SIGINT). */
-const STATUS_INTERRUPTED = 130;
 /** Syscall pages of a WASI program: 4 pages of 64 entries (a poll_oneoff or a path walk needs a few). */
 export const WASI_PAGES = 4;
 /** Spin before sleeping on the completions word: a polling syscall thread answers within microseconds. */
@@ -183,7 +182,7 @@ export class SyscallPort {
       for (;;) {
         const seen = Atomics.load(i32, completions);
         if (this.allDone(entries)) return;
-        if (Atomics.load(i32, this.ctrlW + CW_SHUTDOWN) !== 0) throw new GuestExit(STATUS_INTERRUPTED, 'stopped by the host');
+        if (Atomics.load(i32, this.ctrlW + CW_SHUTDOWN) !== 0) throw new GuestExit(EXIT_INTERRUPTED, 'stopped by the host');
         i32[this.ctrlW + CW_G_WAITS]!++;
         Atomics.wait(i32, completions, seen, 50);
       }
@@ -228,7 +227,7 @@ export class SyscallPort {
     Atomics.store(i32, line + (T_SQ_TAIL >> 2), this.sqTail[0]!);
     this.handOff(this.pagesPtr);
     if (Atomics.load(i32, w + EW_STATUS) !== ST_DONE) {
-      if (Atomics.load(i32, this.ctrlW + CW_SHUTDOWN) !== 0) throw new GuestExit(STATUS_INTERRUPTED, 'stopped by the host');
+      if (Atomics.load(i32, this.ctrlW + CW_SHUTDOWN) !== 0) throw new GuestExit(EXIT_INTERRUPTED, 'stopped by the host');
     }
     const lo = i32[w + EW_RET]! >>> 0;
     const hi = i32[w + EW_RET_HI]!;

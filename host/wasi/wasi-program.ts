@@ -1,5 +1,5 @@
 import type { GuestMemory } from '../memory/guest-memory.js';
-import { GuestExit } from './guest-exit.js';
+import { GuestExit } from '../errors.js';
 import { Preview1 } from './preview1/index.js';
 import { SyscallPort } from './syscall-port.js';
 import type { WasiSpawn } from './wasi-spawn.js';

@@ -2,9 +2,9 @@ import {
   SYS_socket, SYS_bind, SYS_listen, SYS_setsockopt, AF_INET, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, AT_FDCWD,
   O_RDONLY, O_DIRECTORY,
 } from '../../abi/v1.js';
-import { GuestFault } from '../../kernel/errors.js';
+import { GuestFault } from '../../errors.js';
 import type { GuestMemory } from '../../memory/guest-memory.js';
-import { GuestExit } from '../guest-exit.js';
+import { GuestExit } from '../../errors.js';
 import type { SyscallPort } from '../syscall-port.js';
 import { E, FILETYPE, RIGHTS_DIRECTORY, RIGHTS_DIRECTORY_INHERITING, RIGHTS_REGULAR_FILE, RIGHTS_SOCKET, RIGHTS_TTY } from '../wasi-abi.js';
 import type { WasiContext, WasiFn } from './context.js';

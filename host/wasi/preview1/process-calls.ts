@@ -1,5 +1,5 @@
 import { SYS_getrandom, CLOCK_REALTIME, CLOCK_MONOTONIC } from '../../abi/v1.js';
-import { GuestExit } from '../guest-exit.js';
+import { GuestExit } from '../../errors.js';
 import { E, CLOCK } from '../wasi-abi.js';
 import { type WasiContext, type WasiFn, errno, OK } from './context.js';
 

@@ -10,6 +10,7 @@ import { nullSyscall } from './suites/null-syscall.js';
 import { echoTcp } from './suites/echo-tcp.js';
 import { fileIo } from './suites/file-io.js';
 import { httpd } from './suites/httpd.js';
+import { instructionCounting } from './suites/instruction-counting.js';
 import { kv } from './suites/kv.js';
 import { wasi } from './suites/wasi.js';
 import { readResults, writeReport, writeResults, type Suite } from './lib/output.js';
@@ -39,6 +40,7 @@ const SUITES: Record<string, ReturnType<typeof entry>> = {
   'echo-tcp': entry('echo-tcp', echoTcp),
   'file-io': entry('file-io', fileIo),
   httpd: entry('httpd', httpd),
+  'instruction-counting': entry('instruction-counting', instructionCounting),
   kv: entry('kv', kv),
   wasi: entry('wasi', wasi),
 };

@@ -38,6 +38,10 @@ async function main(argv: string[]): Promise<number> {
         { ...opts, with: [join(echo, 'server.wasm'), ...opts.with], stats: true },
       );
     }
+    case 'model': {
+      const { modelCommand } = await import('../model/commands/main.js');
+      return modelCommand(rest);
+    }
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   }

@@ -24,6 +24,12 @@ export interface RunOptions {
   readonly listenAny: boolean;
   /** The VM's limits per guest (--max-fds, --max-pending); absent: the defaults. */
   readonly limits: Partial<Limits>;
+  /** --model PROFILE: count the main guest's instructions and model the run on that CPU profile. */
+  readonly model: string | null;
+  /** --model-requests N: what the run's counts are divided by (default 1: the whole run). */
+  readonly modelRequests: number;
+  /** --model-json FILE: the model's report as JSON. */
+  readonly modelJson: string | null;
 }
 
 const KERNELS = ['native', 'os', 'virtual'];
@@ -68,6 +74,9 @@ export function parseRunOptions(argv: readonly string[], wantsGuest: boolean, de
         'listen-any': { type: 'boolean' },
         'max-fds': { type: 'string' },
         'max-pending': { type: 'string' },
+        model: { type: 'string' },
+        'model-requests': { type: 'string' },
+        'model-json': { type: 'string' },
       },
     });
   } catch (err) {
@@ -79,6 +88,7 @@ export function parseRunOptions(argv: readonly string[], wantsGuest: boolean, de
   if (positionals.length > (wantsGuest ? 1 : 0)) {
     throw new UsageError(`unexpected argument ${JSON.stringify(positionals[wantsGuest ? 1 : 0])} (guest arguments go after --)`);
   }
+  if ((v['model-requests'] !== undefined || v['model-json'] !== undefined) && v.model === undefined) throw new UsageError('--model-requests and --model-json need --model PROFILE');
   const kernel = v.kernel ?? defaultKernel;
   if (!KERNELS.includes(kernel)) throw new UsageError(`unknown kernel ${JSON.stringify(kernel)} (choose: ${KERNELS.join(', ')})`);
   if (v['listen-any'] && kernel === 'virtual') throw new UsageError('--listen-any applies to the os and native kernels only');
@@ -130,6 +140,9 @@ export function parseRunOptions(argv: readonly string[], wantsGuest: boolean, de
     trace: v.trace ?? false,
     listenAny: v['listen-any'] ?? false,
     limits: limitsOf(v['max-fds'], v['max-pending']),
+    model: v.model ?? null,
+    modelRequests: positiveInt('model-requests', v['model-requests'], 1, 1, Number.MAX_SAFE_INTEGER),
+    modelJson: v['model-json'] ?? null,
   };
 }
 

@@ -46,13 +46,25 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
   try {
     const spawnOpts = { dirs: opts.dirs, env: opts.env };
     for (const c of companions) started.push(await vm.spawn(c.file, { ...spawnOpts, args: c.args }));
+    // --model: the main guest runs instrumented (it counts its instructions; nothing else changes).
+    const model = opts.model ? await import('../model/commands/run-report.js') : null;
+    const profile = model && opts.model ? model.loadProfile(opts.model) : null;
+    const counted = model ? model.instrumentGuestFile(main.file) : null;
     const stdin = hostStdinFor(main.file);
-    const guest = await vm.spawn(main.file, { ...spawnOpts, args: main.args, listen: opts.listen, ...(stdin ? { stdin } : {}) });
+    const mainOpts = { ...spawnOpts, args: main.args, listen: opts.listen, ...(stdin ? { stdin } : {}) };
+    const guest = counted ? await vm.spawn(counted.bytes, { ...mainOpts, name: counted.name }) : await vm.spawn(main.file, mainOpts);
     started.push(guest);
     const result = await guest.exited;
     for (const g of started) if (g !== guest) g.kill(1000);
     const others = await Promise.all(started.filter((g) => g !== guest).map((g) => g.exited));
     report([result, ...others], opts, interrupted);
+    if (model && profile) {
+      const m = model.modelRun(result, profile, opts.modelRequests);
+      if (m) {
+        process.stderr.write(model.formatRunModel(m) + '\n');
+        if (opts.modelJson) writeFileSync(opts.modelJson, JSON.stringify(m, null, 2) + '\n');
+      } else process.stderr.write('flexvm: --model: the guest reported no counts (it did not start, or its thread was stopped)\n');
+    }
     return result.status;
   } catch (err) {
     if (err instanceof InvalidModuleError || err instanceof WasiSpawnError) {

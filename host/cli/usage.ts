@@ -5,6 +5,8 @@ export const USAGE = `flexvm: run WebAssembly guests whose system calls never tr
 Usage:
   flexvm run GUEST.wasm [options] [-- ARGS...]
   flexvm demo [options]          echo server and client talking through the virtual kernel
+  flexvm model figure1|table1|calibrate|profiles [options]
+                                 the hardware cost of mode switches, modelled (docs/model.md)
   flexvm kv [options] [MEMCACHED OPTIONS]
                                  the kv example, a memcached-compatible cache server, with
                                  memcached's command line (-p -l -m -c -I -t -v ...; -h for them);
@@ -41,6 +43,17 @@ Options for run and demo:
   --spin-us N                    idle polling of a syscall thread before it sleeps, at least (it
                                  adapts up to 2000 when sleeps keep being cut short; default: 100)
   --trace                        print every system call and its result to standard error
+  --model PROFILE                count the main guest's Wasm instructions and model the run's
+                                 cost on a CPU profile (nehalem, modern-x86, host): calls and
+                                 instructions per request, user and kernel IPC, cycles, sync
+                                 against exceptionless (standard error)
+  --model-requests N             divide the run's counts by N requests (default: 1, the run)
+  --model-json FILE              write the model's report as JSON
+
+Options for model:
+  --profile NAME                 a CPU profile (repeatable; figure1 draws all by default)
+  --json, --csv                  JSON or CSV instead of a table
+  --svg FILE                     figure1: draw the figure (vega-lite, rendered to SVG)
 
 GUEST.wasm is a flexvm guest (it imports from "flexvm") or an unmodified WASI preview 1 program,
 told apart automatically (docs/wasi.md).

@@ -38,6 +38,12 @@ export type GuestOutcome =
   | { readonly kind: 'exit'; readonly status: number; readonly message?: string }
   | { readonly kind: 'suspended' };
 
+/**
+ * Exported globals whose names start with this are probes: counters an instrumented module keeps
+ * (flexvm model's instruction counting). Their values are reported with the guest's exit.
+ */
+export const PROBE_EXPORT_PREFIX = 'flexvm_probe:';
+
 const utf16 = new TextDecoder('utf-16le');
 
 /**
@@ -151,6 +157,17 @@ export class GuestInstance {
     } catch {
       return '?';
     }
+  }
+
+  /** The values of the module's probe globals (none unless it was instrumented). */
+  probes(): Record<string, number> | undefined {
+    if (!this.instance) return undefined;
+    let out: Record<string, number> | undefined;
+    for (const [name, value] of Object.entries(this.instance.exports)) {
+      if (!name.startsWith(PROBE_EXPORT_PREFIX) || !(value instanceof WebAssembly.Global)) continue;
+      (out ??= {})[name.slice(PROBE_EXPORT_PREFIX.length)] = Number(value.value);
+    }
+    return out;
   }
 
   /** Instantiates and runs `_start`. */

@@ -64,9 +64,9 @@ function runWithSyscallThreads(): void {
   const instance = new GuestInstance(info.module, info.memory, { name: info.name, args: info.args, env: info.env, memoryImport: info.memoryImport, ...(wasiProgram ? { wasiProgram } : {}) }, transport);
   const outcome = instance.start();
   if (outcome.kind === 'exit') {
-    post({ type: 'exit', gid: info.gid, status: outcome.status, message: outcome.message, importCalls: instance.importCalls });
+    post({ type: 'exit', gid: info.gid, status: outcome.status, message: outcome.message, importCalls: instance.importCalls, probes: instance.probes() });
   } else {
-    post({ type: 'exit', gid: info.gid, status: EXIT_CANNOT_RUN, message: 'guest returned to the host to wait, which only the epoll mode allows', importCalls: instance.importCalls });
+    post({ type: 'exit', gid: info.gid, status: EXIT_CANNOT_RUN, message: 'guest returned to the host to wait, which only the epoll mode allows', importCalls: instance.importCalls, probes: instance.probes() });
   }
 }
 

@@ -110,6 +110,6 @@ export class ColocatedGuest {
     if (this.keepAlive) clearInterval(this.keepAlive);
     // Its calls ran on this thread: close what it left open and report what it did.
     const counts = this.thread.detach(this.info.gid);
-    this.post({ type: 'exit', gid: this.info.gid, status: outcome.status, message: outcome.message, importCalls: this.instance.importCalls, counts });
+    this.post({ type: 'exit', gid: this.info.gid, status: outcome.status, message: outcome.message, importCalls: this.instance.importCalls, counts, probes: this.instance.probes() });
   }
 }

@@ -48,6 +48,8 @@ export interface GuestResult {
   /** Why it ended, when it did not simply exit (a trap, a refused registration, a link error). */
   readonly message?: string;
   readonly stats: GuestStats;
+  /** Counters of an instrumented guest (exported `flexvm_probe:` globals), when it has any. */
+  readonly probes?: Readonly<Record<string, number>>;
 }
 
 /** A running guest. */

@@ -89,6 +89,8 @@ export type FromWorker =
       readonly importCalls: number;
       /** Per-syscall counts of a guest that ran beside its kernel (epoll mode). */
       readonly counts?: Record<number, [number, number]> | null;
+      /** An instrumented guest's probe globals (GuestInstance.probes). */
+      readonly probes?: Record<string, number> | undefined;
     }
   | { readonly type: 'detached'; readonly gid: number; readonly thread: number; readonly counts: Record<number, [number, number]> | null }
   | { readonly type: 'log'; readonly message: string }

@@ -94,7 +94,7 @@ export class SupervisedGuest {
    * The guest ended: every executing thread forgets it (closing its descriptors) and reports its
    * counts, which join `ownCounts` (those of a guest that ran beside its kernel) in its statistics.
    */
-  ended(status: number, message: string | undefined, importCalls: number, ownCounts: SyscallCounts | null = null): void {
+  ended(status: number, message: string | undefined, importCalls: number, ownCounts: SyscallCounts | null = null, probes?: Record<string, number>): void {
     if (this.exited) return;
     this.exited = true;
     if (!this.registered) Atomics.sub(this.shared.i32, this.shared.startingWord, 1);
@@ -103,7 +103,8 @@ export class SupervisedGuest {
       if (this.worker) void this.worker.terminate();
       const stats = collectStats(this.info.memory, this.layout, this.threads, this.info.mode, [ownCounts, ...counts], importCalls);
       const { pid, name } = this.info;
-      this.resolve(message ? { pid, name, status, message, stats } : { pid, name, status, stats });
+      const result: GuestResult = message ? { pid, name, status, message, stats } : { pid, name, status, stats };
+      this.resolve(probes ? { ...result, probes } : result);
     });
   }
 }

@@ -172,7 +172,7 @@ export class VM {
       }
       case 'exit': {
         const p = this.guests.get(m.gid);
-        if (p) p.ended(m.status, m.message ?? p.message, m.importCalls, m.counts ?? null);
+        if (p) p.ended(m.status, m.message ?? p.message, m.importCalls, m.counts ?? null, m.probes);
         return;
       }
       case 'log':

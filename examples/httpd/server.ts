@@ -50,14 +50,15 @@ import { parseRange, ByteRange, RANGE_PART, RANGE_UNSATISFIABLE } from "./lib/ra
 import { entityTag, notModified, ifRangeHolds } from "./lib/conditional";
 export { flexsc_resume } from "../../guest/flexsc";
 
-const args = new Args();
-const port = args.int("port", 8080);
+const args = new Args("httpd");
+const port = args.int("port", 8080, 0, 65535);
 const host = args.str("host", "127.0.0.1");
-const idleMs = args.int("idle-ms", 5000);
-const pages = args.int("pages", 64);
-const accepts = args.int("accepts", 4);
-const backlog = args.int("backlog", 511);
+const idleMs = args.int("idle-ms", 5000, 0);
+const pages = args.int("pages", 64, 1, 4096);
+const accepts = args.int("accepts", 4, 1, 4096);
+const backlog = args.int("backlog", 511, 1);
 let root = args.str("root", "/www");
+args.done();
 while (root.length > 1 && root.endsWith("/")) root = root.slice(0, root.length - 1);
 const rootBytes = String.UTF8.encode(root);
 const rootLen = rootBytes.byteLength;

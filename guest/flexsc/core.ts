@@ -38,7 +38,12 @@ export function init(pages: i32 = DEFAULT_PAGES): i32 {
   return 0;
 }
 
-function ensureInit(): i32 {
+/**
+ * Registers with the default number of pages unless init() ran: every submission and synchronous
+ * call does this first, so init() is only needed to choose the number of pages (and must come
+ * before the first call; afterwards it returns -EALREADY). 0 once registered, or -errno.
+ */
+export function ensureInit(): i32 {
   if (registration() == 1) init(DEFAULT_PAGES);
   return registration();
 }

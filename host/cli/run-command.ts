@@ -32,7 +32,7 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
   const onSignal = (): void => {
     if (interrupted) {
       process.stderr.write('flexvm: interrupted again, exiting now\n');
-      process.exit(130);
+      process.exit(137); // a forced stop, as when a guest is terminated (128 + SIGKILL)
     }
     interrupted = true;
     process.stderr.write('\nflexvm: stopping guests (Ctrl-C again to force)\n');

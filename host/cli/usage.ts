@@ -3,9 +3,17 @@ import { DEFAULT_LIMITS } from '../kernel/kernel.js';
 export const USAGE = `flexvm: run WebAssembly guests whose system calls never trap
 
 Usage:
-  flexvm run GUEST.wasm [options] [-- ARGS...]
-  flexvm demo [options]          echo server and client talking through the virtual kernel
+  flexvm run [options] GUEST.wasm [ARGS...]
+                                 everything after the module is the guest's (a first -- after it
+                                 is dropped: run x.wasm -- --help gives the guest --help); the older
+                                 form run GUEST.wasm [options] -- ARGS still works
+  flexvm demo [options] [-- ARGS] echo server and client talking through the virtual kernel
+  flexvm examples                the example guests shipped with flexvm, and how to run them
+  flexvm init [DIR]              scaffold a guest project (asconfig.json, main.ts, package.json)
+  flexvm build GUEST.ts [-o OUT] compile a guest with the project's asconfig.json
   flexvm --help | --version
+
+A GUEST.wasm that does not exist here is looked up inside the flexvm package (its examples/).
 
 Options for run and demo:
   --kernel os|virtual            the kernel that serves system calls: os (real sockets and files;
@@ -13,12 +21,15 @@ Options for run and demo:
                                  default for demo)
   --syscall-threads N            host syscall threads, 1-64 (default: 1)
   --mode MODE                    exceptionless (default), sync, or epoll
-  --dir HOST[:GUEST][:ro]        make a host directory visible to the guest, read-only with :ro
-                                 (repeatable; the os kernel sees nothing else, the virtual kernel
-                                 copies it in)
+  --dir HOST[:GUEST][:ro]        make a host directory visible to the guest at GUEST (default: its
+  --dir HOST::GUEST[:ro]         absolute path), read-only with :ro (repeatable; the os kernel
+                                 sees nothing else, the virtual kernel copies it in). A missing
+                                 HOST or an unknown suffix is a usage error
+  --mapdir GUEST::HOST[:ro]      the same grant in wasmtime's and wasmer's older order
   --listen-any                   os kernel: let guests listen on all addresses (default: listeners
                                  bind 127.0.0.1 only)
-  --env KEY=VALUE                set an environment variable for the guest (repeatable)
+  --env KEY=VALUE, --env KEY     set an environment variable for the guest; KEY alone passes this
+                                 process's value (repeatable)
   --with "GUEST.wasm [ARGS]"     start another guest in the same VM first, e.g. a server the main
                                  guest talks to; it is stopped when the main guest exits (repeatable)
   --max-fds N                    open descriptors per guest, standard streams included; past it,
@@ -31,6 +42,12 @@ Options for run and demo:
                                  adapts up to 2000 when sleeps keep being cut short; default: 100)
   --trace                        print every system call and its result to standard error
 
-Exit status: the main guest's own status (130 if interrupted, 134 if it trapped), 1 if a guest
-could not be loaded or the VM failed, 2 for a usage error.
+Exit status:
+  N    the main guest's own exit status (0-125)
+  1    a guest could not be loaded (missing file, not a flexvm module), or the VM failed
+  2    a usage error (nothing was started)
+  127  the guest could not be linked (it imports something flexvm does not provide)
+  130  stopped by Ctrl-C or SIGTERM: every guest was asked to stop and did
+  134  the guest trapped or aborted
+  137  forced stop: a second Ctrl-C/SIGTERM, or a guest that did not stop within 2 s of being asked
 `;

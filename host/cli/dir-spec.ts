@@ -1,0 +1,67 @@
+// Directory grants as the command line spells them, in one place (--dir and --mapdir, the forms
+// wasmtime and wasmer use, plus flexvm's HOST:GUEST). Checked before anything starts: a host path
+// that is missing or not a directory, or an unknown suffix, is a usage error said once.
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Grant } from '../kernel/kernel.js';
+
+/** A malformed or unusable grant: the CLI reports it as a usage error (exit status 2). */
+export class DirSpecError extends Error {}
+
+const SUFFIXES = ['ro', 'rw'];
+
+/**
+ * Splits a trailing `:ro`/`:rw`. Any other `:word` at the end (one colon, letters only) is refused:
+ * `HOST:/www:rx` is a typo for a suffix, `HOST:www` a guest path that is not absolute.
+ */
+function access(spec: string, option: string, form: string): { rest: string; readOnly: boolean } {
+  const m = /(?<!:):([A-Za-z]+)$/.exec(spec);
+  if (!m) return { rest: spec, readOnly: false };
+  const word = m[1]!;
+  if (SUFFIXES.includes(word)) return { rest: spec.slice(0, m.index), readOnly: word === 'ro' };
+  throw new DirSpecError(`${option} ${JSON.stringify(spec)}: unknown suffix ":${word}" (${form}; guest paths are absolute)`);
+}
+
+function hostDir(host: string, option: string, spec: string): string {
+  if (!host) throw new DirSpecError(`${option} ${JSON.stringify(spec)}: the host path is empty`);
+  const path = resolve(host);
+  let isDir = false;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    throw new DirSpecError(`${option} ${JSON.stringify(spec)}: ${path} does not exist`);
+  }
+  if (!isDir) throw new DirSpecError(`${option} ${JSON.stringify(spec)}: ${path} is not a directory`);
+  return path;
+}
+
+function guestDir(guest: string, option: string, spec: string): string {
+  if (!guest.startsWith('/')) throw new DirSpecError(`${option} ${JSON.stringify(spec)}: the guest path must be absolute, got ${JSON.stringify(guest)}`);
+  if (guest.includes(':')) throw new DirSpecError(`${option} ${JSON.stringify(spec)}: the guest path ${JSON.stringify(guest)} contains ":"`);
+  return guest;
+}
+
+/**
+ * `--dir`: `HOST` (seen at its absolute path), `HOST:GUEST` (flexvm's form) or `HOST::GUEST`
+ * (wasmtime's), each optionally followed by `:ro` or `:rw` (the default).
+ */
+export function parseDirSpec(spec: string): Grant {
+  const form = 'expected HOST, HOST:GUEST or HOST::GUEST, with :ro for read-only';
+  const { rest, readOnly } = access(spec, '--dir', form);
+  const sep = rest.includes('::') ? '::' : ':';
+  const i = rest.indexOf(sep);
+  const hostPath = hostDir(i < 0 ? rest : rest.slice(0, i), '--dir', spec);
+  const guestPath = i < 0 ? hostPath : guestDir(rest.slice(i + sep.length), '--dir', spec);
+  return { hostPath, guestPath, ...(readOnly ? { readOnly } : {}) };
+}
+
+/** `--mapdir GUEST::HOST` (wasmtime's and wasmer's order), optionally followed by `:ro` or `:rw`. */
+export function parseMapdirSpec(spec: string): Grant {
+  const form = 'expected GUEST::HOST, with :ro for read-only';
+  const { rest, readOnly } = access(spec, '--mapdir', form);
+  const i = rest.indexOf('::');
+  if (i < 0) throw new DirSpecError(`--mapdir ${JSON.stringify(spec)}: ${form}`);
+  const guestPath = guestDir(rest.slice(0, i), '--mapdir', spec);
+  const hostPath = hostDir(rest.slice(i + 2), '--mapdir', spec);
+  return { hostPath, guestPath, ...(readOnly ? { readOnly } : {}) };
+}

@@ -10,7 +10,7 @@ export * from "./abi";
 export * from "./calls";
 export * from "./structs";
 export { Request } from "./request";
-export { init, submit, cancel, mainLoop, runOnce, pending, LOOP_SUSPENDED, EXIT_INTERRUPTED } from "./core";
+export { init, onShutdown, submit, cancel, mainLoop, runOnce, pending, LOOP_SUSPENDED, EXIT_INTERRUPTED } from "./core";
 export { execSync, threadCount, mode, processId, controlBlock } from "./pages";
 
 import { mainLoop, ensureInit, LOOP_SUSPENDED } from "./core";

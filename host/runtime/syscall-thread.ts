@@ -5,7 +5,7 @@ import {
   EW_STATUS, EW_SYSNO, EW_ARG0, EW_ARG1, EW_ARG2, EW_ARG3, EW_ARG4, EW_ARG5, EW_RET, EW_RET_HI, EW_FLAGS, EW_SEQ,
   EW_THREAD, EW_HOST, T_SQ_TAIL, T_CANCEL_TAIL, T_DOORBELL, T_NEEDS_WAKEUP,
   H_CLAIMED, H_COMPLETED, H_BATCHES, H_SCANS, H_SLEEPS, H_WAKEUPS, H_NOTIFIES, H_CANCEL_WON, H_CANCEL_LOST,
-  H_NEXT_SEQ, ENTRIES_PER_PAGE, THREAD_LINES, HOST_LINES, SYSCALLS, ERRNO_NAMES, EF_NOWAIT,
+  H_NEXT_SEQ, ENTRIES_PER_PAGE, THREAD_LINES, HOST_LINES, EF_NOWAIT,
 } from '../abi/v1.js';
 import { PENDING, type Kernel, type Limits } from '../kernel/kernel.js';
 import { SysError } from '../kernel/errors.js';
@@ -13,18 +13,11 @@ import { EntryCall, type CallSink } from './entry-call.js';
 import { GC_PENDING, SYSNO_LIMIT, type GuestSlot } from './guest-slot.js';
 import { FWD_CANCEL, FWD_EXECUTE, type ForwardRing, type VmShared } from './vm-shared.js';
 import { BellWaiter } from './bell-waiter.js';
+import { formatTrace } from '../trace/format.js';
 
-const NAMES = new Map(SYSCALLS.map((s) => [s.nr, s]));
-
-/** `pid name(args) = result`, with arguments as the ABI table names them. */
+/** The strace-like line for a completed call (strings, structures and flags decoded: host/trace/). */
 function traceLine(g: GuestSlot, call: EntryCall, result: number): string {
-  const info = NAMES.get(call.sysno);
-  const slots = [call.a0, call.a1, call.a2, call.a3, call.a4, call.a5];
-  const args = info
-    ? info.args.map((a) => (a.type === 'i64' ? String(slots[a.slot + 1]! * TWO_32 + (slots[a.slot]! >>> 0)) : a.type === 'ptr' || a.type === 'cstr' ? `0x${(slots[a.slot]! >>> 0).toString(16)}` : String(slots[a.slot])))
-    : slots.map(String);
-  const err = result < 0 ? ` ${ERRNO_NAMES[-result] ?? ''}` : '';
-  return `[${g.pid}] ${info?.name ?? `syscall_${call.sysno}`}(${args.join(', ')})${call.flags ? ' NOWAIT' : ''} = ${result}${err} (thread ${call.thread})`;
+  return formatTrace(g.pid, call.sysno, [call.a0, call.a1, call.a2, call.a3, call.a4, call.a5], call.flags !== 0, result, call.thread, g.memory);
 }
 
 /** Host-private bookkeeping in an entry's `host` word. */

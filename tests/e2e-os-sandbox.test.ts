@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EACCES, EBADF, EBUSY, EEXIST, EFAULT, ENAMETOOLONG, ENOENT, EROFS } from '../host/abi/v1.js';
-import { parseGrant } from '../host/runtime/vm.js';
+import { parseGrant } from '../host/vm/vm.js';
 import { CONFIGS, MODES, VmPool, label, run, start, waitFor, type Outcome } from './helpers/e2e.js';
 
 const pool = new VmPool({ kernel: 'os' });
@@ -188,6 +188,31 @@ for (const mode of MODES) {
     assert.equal(readdirSync(data).sort(), ['abs', 'escape', 'f.txt', 'inner', 'sub'], 'nothing created or removed');
     assert.is(readFileSync(join(data, 'f.txt'), 'utf8'), 'hello data', 'not truncated');
     assert.equal(readdirSync(join(data, 'sub')), ['g.txt']);
+  });
+}
+
+for (const threads of [2, 4]) {
+  test(label('sandbox: a guest swapping a directory with an escaping symlink while it opens through it on other threads stays inside (issue 8)', 'exceptionless', threads), async () => {
+    const root = join(tmp, `race${nextDir++}`);
+    const data = join(root, 'data');
+    const outside = join(root, 'outside');
+    mkdirSync(join(data, 'd'), { recursive: true });
+    mkdirSync(outside);
+    for (const [dir, text] of [[join(data, 'd'), 'inside'], [outside, 'OUTSIDE']] as const) {
+      writeFileSync(join(dir, 'target.txt'), text);
+      writeFileSync(join(dir, 'victim.txt'), text);
+    }
+    symlinkSync(outside, join(data, 'evil'));
+    const vm = await pool.get(threads);
+    const o = await run(vm, 'tests/guests/rename-race', { args: ['--rounds', '800', '--probers', '3'], dirs: [`${data}:/data`] });
+    assert.is(o.status, 0, o.stderr);
+    const m = /rounds=(\d+) probes=(\d+) inside=(\d+) escapes=(\d+)/.exec(o.stdout);
+    assert.ok(m, o.stdout);
+    assert.is(m![1], '800');
+    assert.ok(Number(m![3]) > 0, `some probes read through the directory: ${o.stdout}`);
+    assert.is(m![4], '0', 'no probe read the file outside the grant');
+    assert.equal(readdirSync(outside).sort(), ['target.txt', 'victim.txt'], 'nothing created outside');
+    assert.is(readFileSync(join(outside, 'victim.txt'), 'utf8'), 'OUTSIDE', 'nothing truncated outside');
   });
 }
 

@@ -57,7 +57,6 @@ import {
   fsMkdir,
   fsOpen,
   fsReaddir,
-  fsRealpath,
   fsRename,
   fsRmdir,
   fsUnlink,
@@ -66,13 +65,10 @@ import {
 } from './fs-driver.js';
 import type { OsKernel } from './kernel.js';
 import { FileHandle, type OsProcess } from './process.js';
+import { at, Walk } from './beneath.js';
 import {
   guestPathBytes,
-  hostJoin,
-  hostPathOf,
-  isInside,
   normalize,
-  parentOf,
   syntheticIno,
   type GrantPlace,
   type Place,
@@ -134,9 +130,9 @@ function creationPlace(sb: Sandbox, components: readonly string[]): Place {
  * Refuses a change to an existing name below a read-only grant with EROFS (a missing one is ENOENT:
  * Linux looks the path up before it looks at the mount).
  */
-function* refuseReadOnly(place: GrantPlace, target: Buffer): FsOp<void> {
+function* refuseReadOnly(place: GrantPlace, w: Walk, name: string): FsOp<void> {
   if (!place.grant.readOnly) return;
-  yield* fsLstat(target);
+  yield* fsLstat(at(w.dir, name));
   throw new SysError(EROFS);
 }
 
@@ -146,6 +142,22 @@ function namedPlace(place: Place, errno: number): GrantPlace {
   return place;
 }
 
+/**
+ * Runs `body` with a walk beneath `place`'s grant standing in the directory of its last name (which
+ * it must have), and releases the walk however `body` ends.
+ */
+function* inParent<T>(place: GrantPlace, body: (w: Walk, name: string) => FsOp<T>): FsOp<T> {
+  const w = new Walk(place.grant);
+  try {
+    const name = yield* w.parent(place.rest);
+    // A guest path's last name is never "." or ".." (normalised), so the walk ends at a name.
+    if (name === null) throw new SysError(EBUSY);
+    return yield* body(w, name);
+  } finally {
+    w.release();
+  }
+}
+
 // ---------------------------------------------------------------- openat
 
 interface Opened {
@@ -153,6 +165,11 @@ interface Opened {
   readonly kind: FileKind;
 }
 
+/**
+ * Opens beneath the grant: the final name is opened with O_NOFOLLOW in the directory the walk holds
+ * (a symlink there is followed by the walk, beneath the grant, and the open tried again at its
+ * target), so nothing outside the grant is ever opened, created or truncated.
+ */
 function* openOp(sb: Sandbox, components: readonly string[], flags: number, mode: number, trailingSlash: boolean): FsOp<Opened> {
   const creating = (flags & O_CREAT) !== 0;
   const place = creating ? creationPlace(sb, components) : sb.require(components);
@@ -160,49 +177,52 @@ function* openOp(sb: Sandbox, components: readonly string[], flags: number, mode
     if ((flags & O_ACCMODE) !== O_RDONLY || (flags & (O_TRUNC | O_CREAT)) !== 0) throw new SysError(EISDIR);
     return { hostFd: -1, kind: FileKind.SyntheticDir };
   }
-  let target = place.grant.host;
-  if (place.rest.length > 0) {
-    const { dir, name } = yield* parentOf(place);
-    target = hostJoin(dir, [name]);
-    let st: HostStats | null = null;
-    try {
-      st = yield* fsLstat(target);
-    } catch (e) {
-      if (!creating || errnoOf(e) !== ENOENT) throw e;
-    }
-    if (place.grant.readOnly) {
-      // A read-only mount: no new file, no write access, no truncation (a directory answers EISDIR below).
-      const writes = (flags & O_ACCMODE) !== O_RDONLY || (flags & O_TRUNC) !== 0;
-      if (st === null ? creating : writes && !st.isDirectory()) throw new SysError(EROFS);
-    }
-    if (st === null) {
-      if (trailingSlash) throw new SysError(EISDIR);
-    } else if (st.isSymbolicLink()) {
-      if ((flags & O_NOFOLLOW) !== 0) throw new SysError(ELOOP);
-      if (creating && (flags & O_EXCL) !== 0) throw new SysError(EEXIST);
-      let real: Buffer;
-      try {
-        real = yield* fsRealpath(target);
-      } catch (e) {
-        // Creating through a dangling symlink would create its target: refused, wherever it points.
-        if (creating && errnoOf(e) === ENOENT) throw new SysError(EACCES, 'dangling symlink');
-        throw e;
-      }
-      if (!isInside(real, place.grant.host)) throw new SysError(EACCES, 'symlink leads out of its grant');
-      target = real;
-    }
-  }
-  const fd = yield* fsOpen(target, hostOpenFlags(flags), mode & 0o7777);
+  const w = new Walk(place.grant);
   try {
-    const st = yield* fsFstat(fd);
-    if (st.isDirectory()) return { hostFd: fd, kind: FileKind.Dir };
-    if (trailingSlash) throw new SysError(ENOTDIR);
-    // Only regular files and directories: a device or FIFO could block a threadpool thread forever.
-    if (!st.isFile()) throw new SysError(EACCES, 'not a regular file');
-    return { hostFd: fd, kind: FileKind.File };
-  } catch (e) {
-    yield* fsClose(fd);
-    throw e;
+    let name = yield* w.parent(place.rest);
+    let hostFlags = hostOpenFlags(flags);
+    const writes = (flags & O_ACCMODE) !== O_RDONLY || (flags & O_TRUNC) !== 0;
+    if (place.grant.readOnly && (writes || creating)) {
+      // A read-only mount: no new file, no write access, no truncation (a directory answers EISDIR below).
+      const f = yield* w.final(name);
+      if (f.st === null ? creating : writes && !f.st.isDirectory()) throw new SysError(EROFS);
+      if (f.st === null) throw new SysError(ENOENT);
+      name = f.name;
+      hostFlags &= ~fs.constants.O_CREAT;
+    } else if (trailingSlash && creating && name !== null && (yield* w.final(name)).st === null) {
+      throw new SysError(EISDIR);
+    }
+    let fd: number;
+    for (;;) {
+      if (name === null) {
+        // The walk ends at a directory (a grant root, or a symlink to one): its descriptor names it.
+        fd = yield* fsOpen(at(w.dir), hostFlags & ~fs.constants.O_NOFOLLOW, mode & 0o7777);
+        break;
+      }
+      try {
+        fd = yield* fsOpen(at(w.dir, name), hostFlags, mode & 0o7777);
+        break;
+      } catch (e) {
+        // ELOOP (ENOTDIR with O_DIRECTORY): the final name may be a symlink. Followed beneath the
+        // grant unless the guest said O_NOFOLLOW (through() answers ENOTDIR if it is not one).
+        const errno = errnoOf(e);
+        if ((errno !== ELOOP && errno !== ENOTDIR) || (flags & O_NOFOLLOW) !== 0) throw e;
+        name = yield* w.through(name);
+      }
+    }
+    try {
+      const st = yield* fsFstat(fd);
+      if (st.isDirectory()) return { hostFd: fd, kind: FileKind.Dir };
+      if (trailingSlash) throw new SysError(ENOTDIR);
+      // Only regular files and directories: a device or FIFO could block a threadpool thread forever.
+      if (!st.isFile()) throw new SysError(EACCES, 'not a regular file');
+      return { hostFd: fd, kind: FileKind.File };
+    } catch (e) {
+      yield* fsClose(fd);
+      throw e;
+    }
+  } finally {
+    w.release();
   }
 }
 
@@ -256,18 +276,19 @@ export function sysMkdirat(k: OsKernel, p: OsProcess, c: Call): number {
   const mode = c.a2 & 0o7777;
   function* op(): FsOp<number> {
     const place = namedPlace(creationPlace(p.sandbox, components), EEXIST);
-    const { dir, name } = yield* parentOf(place);
-    if (place.grant.readOnly) {
-      let exists = true;
-      try {
-        yield* fsLstat(hostJoin(dir, [name]));
-      } catch {
-        exists = false;
+    return yield* inParent(place, function* (w, name) {
+      if (place.grant.readOnly) {
+        let exists = true;
+        try {
+          yield* fsLstat(at(w.dir, name));
+        } catch {
+          exists = false;
+        }
+        throw new SysError(exists ? EEXIST : EROFS);
       }
-      throw new SysError(exists ? EEXIST : EROFS);
-    }
-    yield* fsMkdir(hostJoin(dir, [name]), mode);
-    return 0;
+      yield* fsMkdir(at(w.dir, name), mode);
+      return 0;
+    });
   }
   return k.runFs(p, c, op(), (r) => r);
 }
@@ -284,15 +305,16 @@ export function sysUnlinkat(k: OsKernel, p: OsProcess, c: Call): number {
   const components = normalize(baseDir(k, p, c, c.a0, path), path);
   function* op(): FsOp<number> {
     const place = namedPlace(p.sandbox.require(components), removeDir ? EBUSY : EISDIR);
-    const { dir, name } = yield* parentOf(place);
-    const target = hostJoin(dir, [name]);
-    yield* refuseReadOnly(place, target);
-    if (removeDir) yield* fsRmdir(target);
-    else {
-      if (path.trailingSlash) throw new SysError((yield* fsLstat(target)).isDirectory() ? EISDIR : ENOTDIR);
-      yield* fsUnlink(target);
-    }
-    return 0;
+    return yield* inParent(place, function* (w, name) {
+      yield* refuseReadOnly(place, w, name);
+      const target = at(w.dir, name);
+      if (removeDir) yield* fsRmdir(target);
+      else {
+        if (path.trailingSlash) throw new SysError((yield* fsLstat(target)).isDirectory() ? EISDIR : ENOTDIR);
+        yield* fsUnlink(target);
+      }
+      return 0;
+    });
   }
   return k.runFs(p, c, op(), (r) => r);
 }
@@ -306,14 +328,16 @@ export function sysRenameat(k: OsKernel, p: OsProcess, c: Call): number {
   function* op(): FsOp<number> {
     const src = namedPlace(p.sandbox.require(from), EBUSY);
     const dst = namedPlace(creationPlace(p.sandbox, to), EBUSY);
-    const a = yield* parentOf(src);
-    const b = yield* parentOf(dst);
-    const source = hostJoin(a.dir, [a.name]);
-    yield* refuseReadOnly(src, source);
-    yield* refuseReadOnly(dst, source);
-    if ((oldPath.trailingSlash || newPath.trailingSlash) && !(yield* fsLstat(source)).isDirectory()) throw new SysError(ENOTDIR);
-    yield* fsRename(source, hostJoin(b.dir, [b.name]));
-    return 0;
+    return yield* inParent(src, (a, aName) =>
+      inParent(dst, function* (b, bName) {
+        const source = at(a.dir, aName);
+        yield* refuseReadOnly(src, a, aName);
+        yield* refuseReadOnly(dst, a, aName);
+        if ((oldPath.trailingSlash || newPath.trailingSlash) && !(yield* fsLstat(source)).isDirectory()) throw new SysError(ENOTDIR);
+        yield* fsRename(source, at(b.dir, bName));
+        return 0;
+      }),
+    );
   }
   return k.runFs(p, c, op(), (r) => r);
 }
@@ -338,11 +362,21 @@ export function sysNewfstatat(k: OsKernel, p: OsProcess, c: Call): number {
       writeStat(p.memory, statPtr, p.sandbox.syntheticStat(components));
       return 0;
     }
-    // The path is resolved and checked: lstat never follows a symlink swapped in meanwhile.
-    const st = yield* fsLstat(yield* hostPathOf(place, follow));
-    if (path.trailingSlash && !st.isDirectory()) throw new SysError(ENOTDIR);
-    if (p.alive) writeStat(p.memory, statPtr, hostStat(st));
-    return 0;
+    const w = new Walk(place.grant);
+    try {
+      const name = yield* w.parent(place.rest);
+      let st: HostStats;
+      if (follow) {
+        const f = yield* w.final(name);
+        if (f.st === null) throw new SysError(ENOENT);
+        st = f.st;
+      } else st = name === null ? yield* fsFstat(w.dir) : yield* fsLstat(at(w.dir, name));
+      if (path.trailingSlash && !st.isDirectory()) throw new SysError(ENOTDIR);
+      if (p.alive) writeStat(p.memory, statPtr, hostStat(st));
+      return 0;
+    } finally {
+      w.release();
+    }
   }
   return k.runFs(p, c, op(), (r) => r);
 }
@@ -380,28 +414,35 @@ const DOTDOT = Buffer.from('..');
  * The entries of a directory (".", "..", then the names in byte order): a fresh listing on every
  * call, the directory position (getdents64's d_off cookie) being an index into it. Entries added or
  * removed between two calls may therefore be skipped or seen twice, which POSIX allows for a
- * directory that changes while it is read.
+ * directory that changes while it is read. A host directory is listed through its open descriptor
+ * (the directory itself, wherever it was renamed to, as on Linux); a directory above the grants
+ * lists the grants below it.
  */
-function* listing(p: OsProcess, components: readonly string[]): FsOp<Entry[]> {
+function* listing(p: OsProcess, s: number): FsOp<Entry[]> {
   const sb = p.sandbox;
-  const place = sb.require(components);
+  const components = dirComponents(p.files, s);
   const parent = components.slice(0, -1);
   const entryFor = (name: Buffer, comps: readonly string[]): Entry => {
-    const at = sb.place(comps);
-    if (at === null || at.kind === 'synthetic') return { name, host: null, ino: syntheticIno(comps) };
-    return { name, host: hostJoin(at.grant.host, at.rest), ino: 0 };
+    const place = sb.place(comps);
+    if (place === null || place.kind === 'synthetic' || place.rest.length > 0) return { name, host: null, ino: syntheticIno(comps) };
+    // A grant root: through the descriptor the sandbox holds ("." follows it to the directory).
+    return { name, host: at(place.grant.fd, '.'), ino: 0 };
   };
-  if (place.kind === 'synthetic') {
+  if (p.files.kind(s) === FileKind.SyntheticDir) {
+    const place = sb.require(components);
+    const children = place.kind === 'synthetic' ? place.children : [];
     const entries = [entryFor(DOT, components), entryFor(DOTDOT, parent)];
-    for (const child of place.children) entries.push(entryFor(Buffer.from(child, 'latin1'), [...components, child]));
+    for (const child of children) entries.push(entryFor(Buffer.from(child, 'latin1'), [...components, child]));
     return entries;
   }
-  const host = yield* hostPathOf(place, true);
-  const names = yield* fsReaddir(host);
+  const dir = p.files.hostFd(s);
+  const names = yield* fsReaddir(at(dir));
   names.sort(Buffer.compare);
-  const up = place.rest.length === 0 ? entryFor(DOTDOT, parent) : { name: DOTDOT, host: hostJoin(host, ['..']), ino: 0 };
-  const entries: Entry[] = [{ name: DOT, host, ino: 0 }, up];
-  for (const n of names) entries.push({ name: n, host: Buffer.concat([host, Buffer.from('/'), n]), ino: 0 });
+  const place = sb.place(components);
+  const atRoot = place !== null && place.kind === 'grant' && place.rest.length === 0;
+  const up = atRoot ? entryFor(DOTDOT, parent) : { name: DOTDOT, host: at(dir, '..'), ino: 0 };
+  const entries: Entry[] = [{ name: DOT, host: at(dir, '.'), ino: 0 }, up];
+  for (const n of names) entries.push({ name: n, host: Buffer.concat([at(dir), Buffer.from('/'), n]), ino: 0 });
   return entries;
 }
 
@@ -409,7 +450,7 @@ function* direntsOp(p: OsProcess, s: number, dirp: number, count: number): FsOp<
   const t = p.files;
   if (t.kind(s) === FileKind.File) throw new SysError(ENOTDIR);
   p.memory.check(dirp, count);
-  const entries = yield* listing(p, dirComponents(t, s));
+  const entries = yield* listing(p, s);
   const cookie = t.position(s);
   // Which entries fit (a record's size depends on its name only), then their inodes and types.
   const batch: Entry[] = [];

@@ -21,7 +21,7 @@ export type FsRequest =
   | { readonly op: 'stat'; readonly path: Buffer }
   | { readonly op: 'lstat'; readonly path: Buffer }
   | { readonly op: 'lstatMany'; readonly paths: Buffer[] }
-  | { readonly op: 'realpath'; readonly path: Buffer }
+  | { readonly op: 'readlink'; readonly path: Buffer }
   | { readonly op: 'readdir'; readonly path: Buffer }
   | { readonly op: 'mkdir'; readonly path: Buffer; readonly mode: number }
   | { readonly op: 'unlink'; readonly path: Buffer }
@@ -61,8 +61,8 @@ export function* fsLstat(path: Buffer): FsOp<HostStats> {
 export function* fsLstatMany(paths: Buffer[]): FsOp<(HostStats | null)[]> {
   return (yield { op: 'lstatMany', paths }) as (HostStats | null)[];
 }
-export function* fsRealpath(path: Buffer): FsOp<Buffer> {
-  return (yield { op: 'realpath', path }) as Buffer;
+export function* fsReadlink(path: Buffer): FsOp<Buffer> {
+  return (yield { op: 'readlink', path }) as Buffer;
 }
 export function* fsReaddir(path: Buffer): FsOp<Buffer[]> {
   return (yield { op: 'readdir', path }) as Buffer[];
@@ -120,8 +120,8 @@ function performSync(r: FsRequest): unknown {
           return null;
         }
       });
-    case 'realpath':
-      return fs.realpathSync(r.path, BUFFER);
+    case 'readlink':
+      return fs.readlinkSync(r.path, BUFFER);
     case 'readdir':
       return fs.readdirSync(r.path, BUFFER);
     case 'mkdir':
@@ -170,8 +170,8 @@ function performAsync(r: FsRequest, cb: Callback): void {
       );
       return;
     }
-    case 'realpath':
-      return fs.realpath(r.path, BUFFER, cb);
+    case 'readlink':
+      return fs.readlink(r.path, BUFFER, cb);
     case 'readdir':
       return fs.readdir(r.path, BUFFER, cb);
     case 'mkdir':

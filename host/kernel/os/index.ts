@@ -32,8 +32,8 @@ import { OsKernel } from './kernel.js';
  *   (fs-driver.ts).
  * `asynchronous` is true in both modes: sockets and timers complete calls from the event loop.
  *
- * Files: only under spec.grants, with the sandbox rules of sandbox.ts (lexical "..", realpath checks
- * against the grant root before every open, create or remove, O_NOFOLLOW on the checked final name;
+ * Files: only under spec.grants, with the sandbox rules of sandbox.ts (lexical "..", then resolution
+ * beneath the grant root by descriptors, beneath.ts, so a rename racing a call cannot redirect it;
  * ENOENT outside the grants, EACCES for symlinks leading out).
  *
  * Sockets (socket.ts, listener.ts): AF_INET stream sockets. Back-pressure both ways: a socket whose

@@ -117,6 +117,7 @@ export class OsKernel implements Kernel<OsProcess> {
     p.alive = false;
     this.sched.dropAll(p);
     for (const fd of p.fds.fds()) this.release(p, fd);
+    p.sandbox.close();
     this.processes.delete(p);
   }
 

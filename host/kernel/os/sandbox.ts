@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
-import { EACCES, ENOENT, S_IFDIR } from '../../abi/v1.js';
+import { EBADF, ENOENT, S_IFDIR } from '../../abi/v1.js';
 import { SysError } from '../errors.js';
 import { parseHostPath, type ParsedPath } from '../common/path.js';
 import { objectStat, type StatInfo } from '../common/stat.js';
 import type { Grant } from '../kernel.js';
-import { fsLstat, fsRealpath, type FsOp } from './fs-driver.js';
+import { openRoot, type WalkRoot } from './beneath.js';
 import { realtimeNow, SYNTHETIC_DEV } from './stat-info.js';
 
 /**
@@ -26,24 +26,44 @@ import { realtimeNow, SYNTHETIC_DEV } from './stat-info.js';
  * - below a read-only grant (`:ro`), opening for writing or truncating, creating, removing and
  *   renaming are EROFS, like on a read-only mount (a symlink there still leads only inside it).
  *
- * Symlinks: before anything is opened, created or removed, the real path of its parent directory is
- * computed and must lie inside the grant's real root; a final symlink is followed only after its real
- * path is checked the same way, and the host call then uses the checked real path with O_NOFOLLOW,
- * so a symlink swapped in for the final name afterwards is refused (ELOOP), never followed. A window
- * remains (TOCTOU): if a directory on the checked path is replaced by a symlink between the check and
- * the host call, the call follows it. Guests cannot create symlinks through this kernel, so only
- * another host process (or a rename of a directory holding a pre-existing escaping symlink racing
- * the call) could exploit it; closing it needs openat2(RESOLVE_BENEATH), which Node does not offer.
+ * Symlinks and races: every path is resolved beneath the root of its grant by descriptors, one name
+ * at a time (beneath.ts): a symlink is followed only as far as it stays inside the grant it was
+ * reached through, and no check is separated from the call it guards, so a guest renaming
+ * directories and symlinks of its own grant on other threads while it resolves paths through them
+ * cannot reach outside the grant (docs/security.md).
  */
 
-/** One granted directory. */
-export interface GrantRoot {
-  /** Where the guest sees it: normalised components of an absolute path. */
-  readonly guest: readonly string[];
-  /** The host directory's real path. */
-  readonly host: Buffer;
-  /** Granted with `:ro`: nothing below it may be created, changed, removed or renamed (EROFS). */
-  readonly readOnly: boolean;
+/** One granted directory, held open for the walks beneath it. */
+export class GrantRoot implements WalkRoot {
+  private walks = 0;
+  private closing = false;
+
+  constructor(
+    /** Where the guest sees it: normalised components of an absolute path. */
+    readonly guest: readonly string[],
+    /** The host directory's real path (when granted). */
+    readonly host: Buffer,
+    /** Granted with `:ro`: nothing below it may be created, changed, removed or renamed (EROFS). */
+    readonly readOnly: boolean,
+    /** The directory itself, open with O_PATH: walks start here, whatever happens to `host` later. */
+    readonly fd: number,
+  ) {}
+
+  enter(): void {
+    if (this.closing) throw new SysError(EBADF, 'the process is gone');
+    this.walks++;
+  }
+
+  leave(): void {
+    if (--this.walks === 0 && this.closing) fs.closeSync(this.fd);
+  }
+
+  /** Closes the root once no walk uses it any more (a number reused meanwhile must never be walked). */
+  close(): void {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.walks === 0) fs.closeSync(this.fd);
+  }
 }
 
 /** Where a normalised guest path falls. */
@@ -52,23 +72,6 @@ export type Place =
   | { readonly kind: 'synthetic'; readonly guest: readonly string[]; readonly children: readonly string[] };
 
 export type GrantPlace = Extract<Place, { kind: 'grant' }>;
-
-const SLASH = Buffer.from('/');
-
-/** Joins host path components (latin1 byte strings) below a directory. */
-export function hostJoin(dir: Buffer, names: readonly string[]): Buffer {
-  if (names.length === 0) return dir;
-  const parts: Buffer[] = [dir];
-  for (const n of names) parts.push(SLASH, Buffer.from(n, 'latin1'));
-  return Buffer.concat(parts);
-}
-
-/** True when `real` is `root` or below it. */
-export function isInside(real: Buffer, root: Buffer): boolean {
-  if (root.length === 1 && root[0] === 0x2f) return real[0] === 0x2f;
-  if (real.length === root.length) return real.equals(root);
-  return real.length > root.length && real[root.length] === 0x2f && real.subarray(0, root.length).equals(root);
-}
 
 /** Lexical normalisation of `path` against the directory `base` (components of an absolute path). */
 export function normalize(base: readonly string[], path: ParsedPath): string[] {
@@ -104,14 +107,16 @@ export class Sandbox {
         continue;
       }
       let host: Buffer;
+      let fd: number;
       try {
         host = fs.realpathSync(g.hostPath, { encoding: 'buffer' });
         if (!fs.statSync(host).isDirectory()) throw new Error('not a directory');
+        fd = openRoot(host);
       } catch (e) {
         log(`os kernel: grant ${g.hostPath} -> ${g.guestPath} ignored: ${(e as Error).message}`);
         continue;
       }
-      this.grants.push({ guest: guest.components, host, readOnly: g.readOnly === true });
+      this.grants.push(new GrantRoot(guest.components, host, g.readOnly === true, fd));
     }
     // Longest guest path first: the deepest grant wins for nested guest paths.
     this.grants.sort((a, b) => b.guest.length - a.guest.length);
@@ -139,6 +144,11 @@ export class Sandbox {
     return p;
   }
 
+  /** Lets the grant roots go (each closes when its last walk ends). */
+  close(): void {
+    for (const g of this.grants) g.close();
+  }
+
   /** Stat of a directory above the grants. */
   syntheticStat(components: readonly string[]): StatInfo {
     return objectStat(SYNTHETIC_DEV, syntheticIno(components), S_IFDIR | 0o555, this.born, 0, 2);
@@ -150,33 +160,4 @@ export function syntheticIno(components: readonly string[]): number {
   let h = 0x811c9dc5;
   for (const b of Buffer.from('/' + components.join('/'), 'latin1')) h = Math.imul(h ^ b, 0x01000193);
   return (h >>> 0) || 1;
-}
-
-/**
- * The checked real path of the directory holding the last name of a grant place (which must have
- * one), and that name: EACCES when a symlink on the way leads out of the grant.
- */
-export function* parentOf(place: GrantPlace): FsOp<{ dir: Buffer; name: string }> {
-  const rest = place.rest;
-  const name = rest[rest.length - 1]!;
-  if (rest.length === 1) return { dir: place.grant.host, name };
-  const dir = yield* fsRealpath(hostJoin(place.grant.host, rest.slice(0, -1)));
-  if (!isInside(dir, place.grant.host)) throw new SysError(EACCES, 'path leads out of its grant');
-  return { dir, name };
-}
-
-/**
- * The host path a grant place names, checked: with `follow`, a final symlink is replaced by its
- * checked real path (ENOENT when dangling); without, the symlink itself is named.
- */
-export function* hostPathOf(place: GrantPlace, follow: boolean): FsOp<Buffer> {
-  if (place.rest.length === 0) return place.grant.host;
-  const { dir, name } = yield* parentOf(place);
-  const path = hostJoin(dir, [name]);
-  if (!follow) return path;
-  const st = yield* fsLstat(path);
-  if (!st.isSymbolicLink()) return path;
-  const real = yield* fsRealpath(path);
-  if (!isInside(real, place.grant.host)) throw new SysError(EACCES, 'symlink leads out of its grant');
-  return real;
 }

@@ -1,6 +1,6 @@
 import type { ProcessSpec } from '../kernel/kernel.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
-import type { AttachInfo, FromWorker } from './messages.js';
+import type { AttachInfo, FromWorker } from '../vm/messages.js';
 
 /** The ProcessSpec a kernel gets for a guest, with standard output routed to the main thread. */
 export function makeProcessSpec(

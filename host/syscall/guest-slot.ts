@@ -3,7 +3,7 @@ import {
   ENTRIES_PER_PAGE, ST_DONE,
 } from '../abi/v1.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
-import type { ControlLayout } from './control-block.js';
+import type { ControlLayout } from '../guest/control-block.js';
 import type { EntryCall } from './entry-call.js';
 import { BellWaiter } from './bell-waiter.js';
 
@@ -69,7 +69,7 @@ export class GuestSlot {
   /** This thread's pending wait on the guest's doorbell for it. */
   readonly bellWaiter = new BellWaiter();
   /** A guest running on this thread (epoll mode) that returned to the event loop to wait. */
-  suspendedLocally = false;
+  colocatedSuspended = false;
   /**
    * Entries this thread completed that may still be DONE, i.e. not yet taken by the guest (-1: the
    * shim entry), each listed once (`listedDone` by index + 1). A guest that announced a wait while

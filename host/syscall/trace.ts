@@ -3,6 +3,8 @@
 // constants by name; a pointer the guest gave that cannot be read stays a hexadecimal address.
 import * as abi from '../abi/v1.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
+import type { EntryCall } from './entry-call.js';
+import type { GuestSlot } from './guest-slot.js';
 
 const NAMES = new Map(abi.SYSCALLS.map((s) => [s.nr, s]));
 const TWO_32 = 0x1_0000_0000;
@@ -213,4 +215,9 @@ export function formatTrace(pid: number, sysno: number, slots: readonly number[]
   }
   const err = result < 0 ? ` ${abi.ERRNO_NAMES[-result] ?? ''}` : '';
   return `[${pid}] ${name}(${args.join(', ')})${nowait ? ' NOWAIT' : ''} = ${result}${err} (thread ${thread})`;
+}
+
+/** `[pid] name(args) = result` for a completed call (flexvm run --trace). */
+export function traceLine(g: GuestSlot, call: EntryCall, result: number): string {
+  return formatTrace(g.pid, call.sysno, [call.a0, call.a1, call.a2, call.a3, call.a4, call.a5], call.flags !== 0, result, call.thread, g.memory);
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseRunOptions, splitRunArgs, UsageError } from '../host/cli/options.js';
-import { DirSpecError, parseDirSpec, parseMapdirSpec } from '../host/cli/dir-spec.js';
+import { DirSpecError, parseDirSpec, parseGrant, parseMapdirSpec } from '../host/vm/grants.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'flexvm-opts-'));
 writeFileSync(join(tmp, 'file'), 'x');
@@ -43,6 +43,12 @@ test('--dir HOST, HOST:GUEST, HOST::GUEST, with :ro and :rw; --mapdir GUEST::HOS
   assert.equal(parseMapdirSpec(`/data::${tmp}:ro`), { hostPath: tmp, guestPath: '/data', readOnly: true });
   const o = parseRunOptions(['--dir', `${tmp}::/a`, '--mapdir', `/b::${tmp}:ro`, 'x.wasm'], true);
   assert.equal(o.dirs, [{ hostPath: tmp, guestPath: '/a' }, { hostPath: tmp, guestPath: '/b', readOnly: true }]);
+});
+
+test('the embedding API\'s dirs strings parse the same way, without checking the host path', () => {
+  assert.equal(parseGrant('/nonexistent::/g:ro'), { hostPath: '/nonexistent', guestPath: '/g', readOnly: true });
+  assert.equal(parseGrant('/nonexistent:/g'), { hostPath: '/nonexistent', guestPath: '/g' });
+  assert.throws(() => parseGrant('/x:/g:rx'), /unknown suffix/);
 });
 
 test('bad grants are refused with the reason', () => {

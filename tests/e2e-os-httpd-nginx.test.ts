@@ -53,13 +53,16 @@ interface Reply {
   body: string;
 }
 
-/** One raw request on a fresh connection (Connection: close), the response parsed. */
+/**
+ * One raw request on a fresh connection (Connection: close), the response parsed. The client
+ * half-closes after sending: a server lingering over a refused body (413) then sees the end.
+ */
 async function request(port: number, raw: string, timeoutMs = 5_000): Promise<Reply> {
   const s = net.connect({ port, host: '127.0.0.1' });
   const chunks: Buffer[] = [];
   s.on('data', (d: Buffer) => chunks.push(d));
   s.on('error', () => {});
-  s.write(raw);
+  s.end(raw);
   await within(new Promise<void>((r) => s.once('close', () => r())), timeoutMs, `response to ${JSON.stringify(raw.slice(0, 40))}`);
   const text = Buffer.concat(chunks).toString('latin1');
   const end = text.indexOf('\r\n\r\n');

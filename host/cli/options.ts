@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Grant, Limits } from '../kernel/kernel.js';
-import { DirSpecError, parseDirSpec, parseMapdirSpec } from './dir-spec.js';
+import { DirSpecError, parseDirSpec, parseMapdirSpec } from '../vm/grants.js';
 import type { Mode } from '../vm/vm.js';
 
 /** A command-line mistake: reported with the usage hint and exit status 2. */
@@ -148,7 +148,7 @@ export function parseRunOptions(argv: readonly string[], wantsGuest: boolean, de
   }
   let dirs: Grant[];
   try {
-    dirs = [...(v.dir ?? []).map(parseDirSpec), ...(v.mapdir ?? []).map(parseMapdirSpec)];
+    dirs = [...(v.dir ?? []).map((d) => parseDirSpec(d)), ...(v.mapdir ?? []).map((d) => parseMapdirSpec(d))];
   } catch (err) {
     if (err instanceof DirSpecError) throw new UsageError(err.message);
     throw err;

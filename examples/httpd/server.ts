@@ -853,7 +853,9 @@ for (let i = 0; i < accepts; i++) {
   acceptors.push(a);
   accept(a);
 }
-flexsc.onShutdown(gracefulStop);
+// A graceful stop where the loop can keep going after the host asked to stop: in the sync mode a
+// blocking hand-off in progress is interrupted by the stop, so there the server stops at once (130).
+if (flexsc.mode() != flexsc.MODE_SYNC) flexsc.onShutdown(gracefulStop);
 flexsc.onExit((status: i32): i32 => {
   const log = accessLog;
   if (log !== null) log.flushSync();

@@ -45,7 +45,7 @@ test('npm pack ships the bundle, the example guests and the docs, and no danglin
   const info = JSON.parse(r.out.slice(r.out.indexOf('['))) as { filename: string; files: { path: string }[] }[];
   const files = info[0]!.files.map((f) => f.path);
   tarball = join(scratch, info[0]!.filename);
-  for (const f of ['dist/cli.js', 'dist/index.js', 'dist/index.d.ts', 'dist/syscall-worker.js', 'dist/guest-worker.js', 'examples/echo/server.wasm', 'examples/echo/client.wasm', 'examples/httpd/server.wasm', 'examples/httpd/www/index.html', 'guest/flexsc/index.ts', 'asconfig.json', 'docs/guest-guide.md', 'docs/embedding.md', 'README.md']) {
+  for (const f of ['dist/cli.js', 'dist/index.js', 'dist/index.d.ts', 'dist/syscall/syscall-worker.js', 'dist/guest/guest-worker.js', 'examples/echo/server.wasm', 'examples/echo/client.wasm', 'examples/httpd/server.wasm', 'examples/httpd/www/index.html', 'guest/flexsc/index.ts', 'asconfig.json', 'docs/guest-guide.md', 'docs/embedding.md', 'README.md']) {
     assert.ok(files.includes(f), `${f} is in the package`);
   }
   assert.equal(files.filter((f) => f.endsWith('.map')), [], 'no source maps pointing at files the package does not ship');

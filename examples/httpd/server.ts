@@ -176,7 +176,10 @@ function fail(what: string, r: i64): void {
 // ------------------------------------------------------------------ accepting
 
 function onAccepted(r: flexsc.Request): void {
-  if (r.result >= 0) {
+  if (r.result >= 0 && draining) {
+    // Accepted as the stop began (its cancellation lost the race): not served.
+    flexsc.close(null, <i32>r.result);
+  } else if (r.result >= 0) {
     const c = new Conn(null);
     c.fd = <i32>r.result;
     c.peerAddr = load<u32>(flexsc.ptr(changetype<Acceptor>(r).peer) + flexsc.SOCKADDR_IN_SIN_ADDR);
@@ -605,7 +608,8 @@ function responseDone(c: Conn): void {
   }
   // Unparsed bytes (requests after the last one served) would reset the connection on close.
   if (c.end > c.start) c.linger = true;
-  if (!c.linger) {
+  // Stopping: no lingering (it could outlast the host's grace period).
+  if (!c.linger || draining) {
     closeConn(c);
     return;
   }

@@ -9,6 +9,8 @@ import { nullSyscall } from './suites/null-syscall.js';
 import { echoTcp } from './suites/echo-tcp.js';
 import { fileIo } from './suites/file-io.js';
 import { startup } from './suites/startup.js';
+import { kv } from './suites/kv.js';
+import { wasi } from './suites/wasi.js';
 import { readResults, writeReport, writeResults, type Suite } from './lib/output.js';
 
 /** Binds a suite to its name, keeping its results type between measuring and rendering. */
@@ -33,6 +35,8 @@ const SUITES: Record<string, ReturnType<typeof entry>> = {
   'echo-tcp': entry('echo-tcp', echoTcp),
   'file-io': entry('file-io', fileIo),
   startup: entry('startup', startup),
+  kv: entry('kv', kv),
+  wasi: entry('wasi', wasi),
 };
 
 const HELP = `Usage: npm run bench -- [SUITE ...] [options]
@@ -42,6 +46,8 @@ Suites (all of them when none is named):
   echo-tcp       64-byte echo round trips over real TCP against a Node net server
   file-io        random 4 KiB pread64s against Node's fs
   startup        flexvm run of a guest that exits at once, against plain node
+  kv             the kv example (memcached protocol) against memcached
+  wasi           unmodified WASI programs
 
 Options:
   --rounds N     rounds per configuration, interleaved (default 7; 3 with --quick)

@@ -35,18 +35,21 @@ test('--dir HOST, HOST:GUEST, HOST::GUEST, with :ro and :rw; --mapdir GUEST::HOS
   assert.equal(parseDirSpec(tmp), { hostPath: tmp, guestPath: tmp });
   assert.equal(parseDirSpec(`${tmp}:/www`), { hostPath: tmp, guestPath: '/www' });
   assert.equal(parseDirSpec(`${tmp}:/www:ro`), { hostPath: tmp, guestPath: '/www', readOnly: true });
-  assert.equal(parseDirSpec(`${tmp}::/www`), { hostPath: tmp, guestPath: '/www' });
-  assert.equal(parseDirSpec(`${tmp}::/www:ro`), { hostPath: tmp, guestPath: '/www', readOnly: true });
+  assert.equal(parseDirSpec(`${tmp}::/www`), { hostPath: tmp, guestPath: '/www', wasiName: '/www' });
+  assert.equal(parseDirSpec(`${tmp}::/www:ro`), { hostPath: tmp, guestPath: '/www', wasiName: '/www', readOnly: true });
+  // wasmtime's spelling: a relative name is what a WASI program's preopen shows.
+  assert.equal(parseDirSpec(`${tmp}::data`), { hostPath: tmp, guestPath: '/data', wasiName: 'data' });
+  assert.equal(parseDirSpec(`${tmp}::.`), { hostPath: tmp, guestPath: '/', wasiName: '.' });
   assert.equal(parseDirSpec(`${tmp}:/www:rw`), { hostPath: tmp, guestPath: '/www' });
   assert.equal(parseDirSpec(`${tmp}:ro`), { hostPath: tmp, guestPath: tmp, readOnly: true });
-  assert.equal(parseMapdirSpec(`/data::${tmp}`), { hostPath: tmp, guestPath: '/data' });
-  assert.equal(parseMapdirSpec(`/data::${tmp}:ro`), { hostPath: tmp, guestPath: '/data', readOnly: true });
-  const o = parseRunOptions(['--dir', `${tmp}::/a`, '--mapdir', `/b::${tmp}:ro`, 'x.wasm'], true);
-  assert.equal(o.dirs, [{ hostPath: tmp, guestPath: '/a' }, { hostPath: tmp, guestPath: '/b', readOnly: true }]);
+  assert.equal(parseMapdirSpec(`/data::${tmp}`), { hostPath: tmp, guestPath: '/data', wasiName: '/data' });
+  assert.equal(parseMapdirSpec(`/data::${tmp}:ro`), { hostPath: tmp, guestPath: '/data', wasiName: '/data', readOnly: true });
+  const o = parseRunOptions(['--dir', `${tmp}:/a`, '--mapdir', `/b::${tmp}:ro`, 'x.wasm'], true);
+  assert.equal(o.dirs, [{ hostPath: tmp, guestPath: '/a' }, { hostPath: tmp, guestPath: '/b', wasiName: '/b', readOnly: true }]);
 });
 
 test('the embedding API\'s dirs strings parse the same way, without checking the host path', () => {
-  assert.equal(parseGrant('/nonexistent::/g:ro'), { hostPath: '/nonexistent', guestPath: '/g', readOnly: true });
+  assert.equal(parseGrant('/nonexistent::/g:ro'), { hostPath: '/nonexistent', guestPath: '/g', wasiName: '/g', readOnly: true });
   assert.equal(parseGrant('/nonexistent:/g'), { hostPath: '/nonexistent', guestPath: '/g' });
   assert.throws(() => parseGrant('/x:/g:rx'), /unknown suffix/);
 });
@@ -56,11 +59,11 @@ test('bad grants are refused with the reason', () => {
     [() => parseDirSpec(join(tmp, 'missing')), /missing does not exist/],
     [() => parseDirSpec(join(tmp, 'file')), /is not a directory/],
     [() => parseDirSpec(`${tmp}:/www:rx`), /unknown suffix ":rx"/],
-    [() => parseDirSpec(`${tmp}::www`), /the guest path must be absolute/],
+    [() => parseDirSpec(`${tmp}:www/x`), /the guest path must be absolute/],
     [() => parseDirSpec(`${tmp}:/a:b:ro`), /contains ":"/],
     [() => parseDirSpec(':/www'), /the host path is empty/],
-    [() => parseMapdirSpec(`${tmp}`), /expected GUEST::HOST/],
-    [() => parseMapdirSpec(`www::${tmp}`), /the guest path must be absolute/],
+    [() => parseMapdirSpec(`${tmp}`), /--mapdir expects GUEST::HOST/],
+    [() => parseMapdirSpec(`::${tmp}`), /the guest name is empty/],
   ];
   for (const [f, re] of bad) {
     try {

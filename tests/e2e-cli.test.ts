@@ -221,12 +221,17 @@ test('a guest that traps: status 134 and the message on standard error', async (
   assert.match(r.stderr, /flexvm: crash \(pid \d+\) exited with status 134: guest trapped: memory access out of bounds/);
 });
 
-/** A module with one import: a memory, `shared` or not (limits 1..1). */
-function memoryModule(shared: boolean): Uint8Array {
+/**
+ * A flexvm guest's imports: `flexvm.register` (which makes it a flexvm guest rather than a WASI
+ * program) and, unless `memory` is null, a memory, shared or not (limits 1..1).
+ */
+function memoryModule(shared: boolean, memory = true): Uint8Array {
   const name = (s: string): number[] => [s.length, ...new TextEncoder().encode(s)];
-  const entry = [...name('env'), ...name('memory'), 0x02, shared ? 0x03 : 0x01, 0x01, 0x01];
-  const section = [0x01, ...entry];
-  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x02, section.length, ...section]);
+  const types = [0x01, 0x60, 0x01, 0x7f, 0x01, 0x7f]; // (i32) -> i32
+  const register = [...name('flexvm'), ...name('register'), 0x00, 0x00];
+  const mem = [...name('env'), ...name('memory'), 0x02, shared ? 0x03 : 0x01, 0x01, 0x01];
+  const imports = memory ? [0x02, ...register, ...mem] : [0x01, ...register];
+  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, types.length, ...types, 0x02, imports.length, ...imports]);
 }
 
 test('guests that cannot be loaded: exit 1 with a clear message', async () => {
@@ -234,7 +239,8 @@ test('guests that cannot be loaded: exit 1 with a clear message', async () => {
     [['run', join(tmp, 'missing.wasm')], /flexvm: error: .*missing\.wasm: no such file/],
     [['run', file('text.wasm', 'hello, not wasm\n')], /flexvm: error: .*text\.wasm is not a WebAssembly module \(bad magic number\)/],
     [['run', file('truncated.wasm', new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 9]))], /flexvm: error: .*truncated\.wasm is not valid WebAssembly/],
-    [['run', file('empty.wasm', new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]))], /flexvm: error: .*empty\.wasm does not import a memory; flexvm guests import a shared memory/],
+    [['run', file('nomemory.wasm', memoryModule(true, false))], /flexvm: error: .*nomemory\.wasm does not import a memory; flexvm guests import a shared memory/],
+    [['run', file('component.wasm', new Uint8Array([0, 0x61, 0x73, 0x6d, 0x0d, 0, 1, 0]))], /flexvm: error: .*component\.wasm is a WebAssembly component/],
     [['run', file('unshared.wasm', memoryModule(false))], /flexvm: error: .*unshared\.wasm imports a memory that is not shared/],
     [['run', '--with', join(tmp, 'missing-companion.wasm'), HELLO], /flexvm: error: .*missing-companion\.wasm: no such file/],
   ];
@@ -276,9 +282,9 @@ test('usage errors: exit 2 with the reason and a pointer to --help', async () =>
     [['run', '--dir', join(tmp, 'no-such-dir'), '--syscall-threads', '4', HELLO], /--dir ".*no-such-dir": .*no-such-dir does not exist/],
     [['run', '--dir', `${tmp}:/data:rx`, HELLO], /--dir ".*:\/data:rx": unknown suffix ":rx"/],
     [['run', '--dir', `${tmp}:data`, HELLO], /unknown suffix ":data"/],
-    [['run', '--dir', `${tmp}::data`, HELLO], /the guest path must be absolute, got "data"/],
+    [['run', '--dir', `${tmp}:data/x`, HELLO], /the guest path must be absolute, got "data\/x"/],
     [['run', '--dir', `${join(tmp, 'stats.json')}`, HELLO], /is not a directory/],
-    [['run', '--mapdir', tmp, HELLO], /--mapdir ".*": expected GUEST::HOST/],
+    [['run', '--mapdir', tmp, HELLO], /--mapdir expects GUEST::HOST/],
     [['run', '--mapdir', `/data::${join(tmp, 'gone')}`, HELLO], /gone does not exist/],
     [['run', '--env', '=x', HELLO], /--env expects KEY=VALUE or KEY/],
     [['demo', '--max-pending', '0'], /--max-pending must be an integer from 1 to 1048576, got "0"/],

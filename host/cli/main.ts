@@ -6,6 +6,7 @@ import { packageRoot, packageVersion } from './package-root.js';
 import { parseRunOptions, splitCommand, UsageError, wantsHelp } from './options.js';
 import { runGuests } from './run-command.js';
 import { buildGuest, initProject } from './guest-project.js';
+import { runKv } from './kv-command.js';
 import { USAGE } from './usage.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -18,6 +19,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`flexvm ${packageVersion()}\n`);
     return 0;
   }
+  // memcached's command line, -h and -V included, belongs to the kv guest.
+  if (command === 'kv') return runKv(rest);
   // Help for flexvm, not for the guest: a --help after the module is the guest's.
   const isRun = command === 'run' || command === 'demo';
   if (isRun ? wantsHelp(rest, command === 'run') : rest[0] === '--help' || rest[0] === '-h') {

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import type { Grant, Limits } from '../kernel/kernel.js';
 import { DirSpecError, parseDirSpec, parseMapdirSpec } from '../vm/grants.js';
 import type { Mode } from '../vm/vm.js';
+import { parseListen } from '../wasi/wasi-spawn.js';
 
 /** A command-line mistake: reported with the usage hint and exit status 2. */
 export class UsageError extends Error {}
@@ -14,6 +15,8 @@ export interface RunOptions {
   readonly mode: Mode;
   /** Checked grants: every host path exists and is a directory. */
   readonly dirs: readonly Grant[];
+  /** WASI programs: listening sockets opened before they start (`--listen ADDR:PORT`). */
+  readonly listen: readonly string[];
   readonly env: Readonly<Record<string, string>>;
   readonly with: readonly string[];
   readonly stats: boolean;
@@ -44,6 +47,7 @@ const OPTIONS = {
   mode: { type: 'string' },
   dir: { type: 'string', multiple: true },
   mapdir: { type: 'string', multiple: true },
+  listen: { type: 'string', multiple: true },
   env: { type: 'string', multiple: true },
   with: { type: 'string', multiple: true },
   stats: { type: 'boolean' },
@@ -153,6 +157,13 @@ export function parseRunOptions(argv: readonly string[], wantsGuest: boolean, de
     if (err instanceof DirSpecError) throw new UsageError(err.message);
     throw err;
   }
+  for (const l of v.listen ?? []) {
+    try {
+      parseListen(l);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  }
   return {
     guest: positionals[0] ?? null,
     guestArgs,
@@ -160,6 +171,7 @@ export function parseRunOptions(argv: readonly string[], wantsGuest: boolean, de
     syscallThreads: positiveInt('syscall-threads', v['syscall-threads'], 1, 1, 64),
     mode,
     dirs,
+    listen: v.listen ?? [],
     env,
     with: v.with ?? [],
     stats: v.stats ?? false,

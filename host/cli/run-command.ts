@@ -1,7 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { InvalidModuleError } from '../wasm/module-info.js';
+import { WasiSpawnError } from '../wasi/wasi-spawn.js';
 import { VM, type Guest, type GuestResult } from '../vm/vm.js';
 import { formatStats } from '../vm/stats.js';
+import { hostStdinFor } from './host-stdin.js';
 import { splitCommand, type RunOptions } from './options.js';
 
 export interface GuestCommand {
@@ -43,7 +45,8 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
   try {
     const spawnOpts = { dirs: opts.dirs, env: opts.env };
     for (const c of companions) started.push(await vm.spawn(c.file, { ...spawnOpts, args: c.args }));
-    const guest = await vm.spawn(main.file, { ...spawnOpts, args: main.args });
+    const stdin = hostStdinFor(main.file);
+    const guest = await vm.spawn(main.file, { ...spawnOpts, args: main.args, listen: opts.listen, ...(stdin ? { stdin } : {}) });
     started.push(guest);
     const result = await guest.exited;
     for (const g of started) if (g !== guest) g.kill(1000);
@@ -51,7 +54,7 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
     report([result, ...others], opts, interrupted);
     return result.status;
   } catch (err) {
-    if (err instanceof InvalidModuleError) {
+    if (err instanceof InvalidModuleError || err instanceof WasiSpawnError) {
       process.stderr.write(`flexvm: error: ${err.message}\n`);
       return 1;
     }

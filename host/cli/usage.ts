@@ -11,6 +11,10 @@ Usage:
   flexvm examples                the example guests shipped with flexvm, and how to run them
   flexvm init [DIR]              scaffold a guest project (asconfig.json, main.ts, package.json)
   flexvm build GUEST.ts [-o OUT] compile a guest with the project's asconfig.json
+  flexvm kv [options] [MEMCACHED OPTIONS]
+                                 the kv example, a memcached-compatible cache server, with
+                                 memcached's command line (-p -l -m -c -I -t -v ...; -h for them);
+                                 -t sets the syscall threads
   flexvm --help | --version
 
 A GUEST.wasm that does not exist here is looked up inside the flexvm package (its examples/).
@@ -24,8 +28,12 @@ Options for run and demo:
   --dir HOST[:GUEST][:ro]        make a host directory visible to the guest at GUEST (default: its
   --dir HOST::GUEST[:ro]         absolute path), read-only with :ro (repeatable; the os kernel
                                  sees nothing else, the virtual kernel copies it in). A missing
-                                 HOST or an unknown suffix is a usage error
-  --mapdir GUEST::HOST[:ro]      the same grant in wasmtime's and wasmer's older order
+                                 HOST or an unknown suffix is a usage error. In wasmtime's spelling
+                                 (::) GUEST is the name a WASI program's preopen shows and may be
+                                 relative (".", "data")
+  --mapdir GUEST::HOST[:ro]      wasmer's spelling of --dir HOST::GUEST
+  --listen ADDR:PORT             WASI programs: a listening TCP socket opened before the program
+                                 starts, passed as fd 3 (then 4...), before the preopens (repeatable)
   --listen-any                   os kernel: let guests listen on all addresses (default: listeners
                                  bind 127.0.0.1 only)
   --env KEY=VALUE, --env KEY     set an environment variable for the guest; KEY alone passes this
@@ -41,6 +49,9 @@ Options for run and demo:
   --spin-us N                    idle polling of a syscall thread before it sleeps, at least (it
                                  adapts up to 2000 when sleeps keep being cut short; default: 100)
   --trace                        print every system call and its result to standard error
+
+GUEST.wasm is a flexvm guest (it imports from "flexvm") or an unmodified WASI preview 1 program,
+told apart automatically (docs/wasi.md).
 
 Exit status:
   N    the main guest's own exit status (0-125)

@@ -1,5 +1,6 @@
 import { GuestMemory } from '../memory/guest-memory.js';
-import { GuestExit, preview1Imports } from '../wasi/preview1.js';
+import { GuestExit, preview1Imports } from '../wasi/guest-shim.js';
+import type { WasiProgram } from '../wasi/wasi-program.js';
 
 /** How the guest's three flexvm imports and the WASI shim reach a kernel (differs by thread). */
 export interface GuestTransport {
@@ -23,6 +24,8 @@ export interface GuestIdentity {
   readonly env: readonly string[];
   /** Module and field of the memory import. */
   readonly memoryImport: { readonly module: string; readonly name: string };
+  /** An unmodified WASI program: its preview 1 implementation, set up before `_start`. */
+  readonly wasiProgram?: WasiProgram;
 }
 
 export type GuestOutcome =
@@ -78,7 +81,9 @@ export class GuestInstance {
     };
     const needed = WebAssembly.Module.imports(this.module);
     const wasiNames = needed.filter((i) => i.module === 'wasi_snapshot_preview1').map((i) => i.name);
-    const wasi = preview1Imports(
+    const wasi = this.identity.wasiProgram
+      ? this.identity.wasiProgram.imports(wasiNames, count)
+      : preview1Imports(
       {
         args: this.identity.args,
         env: this.identity.env,
@@ -134,7 +139,9 @@ export class GuestInstance {
   /** Instantiates and runs `_start`. */
   start(): GuestOutcome {
     return this.enter(() => {
-      this.instance = new WebAssembly.Instance(this.module, this.imports());
+      this.identity.wasiProgram?.start(this.memory);
+      const imports = this.imports();
+      this.instance = new WebAssembly.Instance(this.module, imports);
       const start = this.instance.exports['_start'] ?? this.instance.exports['main'];
       if (typeof start !== 'function') throw new GuestExit(127, 'guest exports no _start function');
       (start as () => void)();

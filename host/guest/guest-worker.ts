@@ -12,6 +12,7 @@ import type { FromWorker, SpawnInfo, ToGuestWorker } from '../vm/messages.js';
 import { makeProcessSpec } from '../syscall/process-spec.js';
 import { SyscallThread } from '../syscall/syscall-thread.js';
 import { VmShared } from '../syscall/vm-shared.js';
+import { WasiProgram } from '../wasi/wasi-program.js';
 
 const info = workerData as SpawnInfo;
 const post = (m: FromWorker): void => parentPort!.postMessage(m);
@@ -56,7 +57,9 @@ function runWithSyscallThreads(): void {
       post({ type: 'stdio', gid: info.gid, fd, data });
     },
   };
-  const instance = new GuestInstance(info.module, info.memory, { name: info.name, args: info.args, env: info.env, memoryImport: info.memoryImport }, transport);
+  // An unmodified WASI program: the host registers pages on its behalf and serves preview 1 on them.
+  const wasiProgram = info.wasi ? new WasiProgram(info.wasi, info.args, info.env, (ctrl) => transport.register(ctrl), (entry) => transport.syscall(entry)) : undefined;
+  const instance = new GuestInstance(info.module, info.memory, { name: info.name, args: info.args, env: info.env, memoryImport: info.memoryImport, ...(wasiProgram ? { wasiProgram } : {}) }, transport);
   const outcome = instance.start();
   if (outcome.kind === 'exit') {
     post({ type: 'exit', gid: info.gid, status: outcome.status, message: outcome.message, importCalls: instance.importCalls });

@@ -5,7 +5,7 @@ import {
   CW_SHIM_ENTRY, CW_SHIM_SEQ, CW_G_DOORBELLS, THREAD_LINES, T_DOORBELL, T_NEEDS_WAKEUP, ENTRY_SIZE,
 } from '../abi/v1.js';
 import type { ControlLayout } from './control-block.js';
-import { GuestExit } from '../wasi/preview1.js';
+import { GuestExit } from '../wasi/guest-shim.js';
 
 /** Exit status of a guest stopped by the host (like a shell's 128 + SIGINT). */
 export const STATUS_INTERRUPTED = 130;

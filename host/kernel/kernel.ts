@@ -88,6 +88,8 @@ export interface Grant {
   readonly guestPath: string;
   /** The guest may read but not change anything below it: calls that would fail with -EROFS. */
   readonly readOnly?: boolean;
+  /** The name a WASI program sees for it (its preopen), when that differs from guestPath (`.`, `data`). */
+  readonly wasiName?: string;
 }
 
 export interface Limits {

@@ -51,6 +51,8 @@ export interface SpawnOptions {
   mode?: Mode;
   /** The name in messages and statistics, and argv[0] (default: the file's name without `.wasm`). */
   name?: string;
+  /** WASI programs: listening TCP sockets opened for it before it starts (`ADDR:PORT`), fds 3 and up. */
+  listen?: readonly string[];
 }
 
 /** How a guest ended (`guest.exited`, `vm.run`). */

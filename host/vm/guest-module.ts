@@ -16,7 +16,9 @@ export async function loadGuest(wasm: string | Uint8Array | ModuleInfo, label: s
     throw new InvalidModuleError(`${label} does not import a memory; flexvm guests import a shared memory (asc --importMemory --sharedMemory)`);
   }
   if (!mem.shared) throw new InvalidModuleError(`${label} imports a memory that is not shared (build with --sharedMemory --maximumMemory N)`);
-  const memory = new WebAssembly.Memory({ initial: mem.initial, maximum: mem.maximum ?? mem.initial, shared: true });
+  // A WASI program's memory is created at its full size: the program's maximum plus the host region.
+  const pages = info.wasi ? info.wasi.totalPages : mem.initial;
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: info.wasi ? pages : mem.maximum ?? mem.initial, shared: true });
   return { info, memory, memoryImport: { module: mem.module, name: mem.name } };
 }
 

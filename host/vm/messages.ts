@@ -1,5 +1,6 @@
 import type { Grant, KernelOptions, Limits } from '../kernel/kernel.js';
 import type { ControlLayout } from '../guest/control-block.js';
+import type { WasiSpawn } from '../wasi/wasi-spawn.js';
 
 /** Everything a thread needs to run a guest instance (guest worker, or a syscall worker in epoll mode). */
 export interface SpawnInfo {
@@ -27,6 +28,8 @@ export interface SpawnInfo {
   readonly kernel: KernelOptions | null;
   /** Post a trace line per call (flexvm run --trace). */
   readonly trace: boolean;
+  /** An unmodified WASI program: where the host's region is, its preopens and listeners. */
+  readonly wasi: WasiSpawn | null;
 }
 
 /** A registered guest, as the syscall threads learn about it. */

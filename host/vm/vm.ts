@@ -9,6 +9,7 @@ import { VmShared } from '../syscall/vm-shared.js';
 import { WorkerExecutor } from '../syscall/worker-executor.js';
 import { MODES, type Guest, type GuestResult, type Mode, type SpawnOptions, type VMOptions } from './api.js';
 import { parseGrant } from './grants.js';
+import { wasiSpawn } from '../wasi/wasi-spawn.js';
 import { loadGuest } from './guest-module.js';
 import type { FromWorker, SpawnInfo } from './messages.js';
 import { SupervisedGuest, type Placement } from './supervised-guest.js';
@@ -75,6 +76,7 @@ export class VM {
     const loaded = await loadGuest(wasm, label);
     const mode = MODES[options.mode ?? this.mode];
     if (mode === undefined) throw new RangeError(`unknown mode ${JSON.stringify(options.mode)}`);
+    const wasi = loaded.info.wasi ? wasiSpawn(loaded.info.wasi, options, mode, label) : null;
     const perThread = this.kernelModule.placement === 'per-thread';
     const placement: Placement = mode !== MODE_EPOLL ? 'worker' : perThread ? 'worker-with-kernel' : 'home-thread';
     if (placement === 'home-thread' && !this.executor.spawnColocated) {
@@ -103,6 +105,7 @@ export class VM {
       counters: new SharedArrayBuffer(GUEST_COUNTERS_BYTES),
       kernel: placement === 'worker-with-kernel' ? this.kernel : null,
       trace: this.options.trace !== undefined,
+      wasi,
     };
     Atomics.add(this.shared.i32, this.shared.startingWord, 1);
     const guest = new SupervisedGuest(

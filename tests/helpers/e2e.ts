@@ -73,7 +73,7 @@ export interface Outcome {
 export interface RunOptions {
   readonly mode?: Mode;
   readonly args?: readonly string[];
-  readonly stdin?: string;
+  readonly stdin?: string | Uint8Array;
   readonly name?: string;
   /** Host directories the guest sees (`HOST[:GUEST]`). */
   readonly dirs?: readonly string[];

@@ -6,15 +6,9 @@ import type { GuestMemory } from '../memory/guest-memory.js';
 import { GuestFault } from '../kernel/errors.js';
 import { WASI_EBADF, WASI_EFAULT, WASI_EINVAL, WASI_ENOSYS, WASI_ESUCCESS, wasiErrno } from './errno.js';
 
-/** Thrown by proc_exit (and by abort handlers) to end the guest with a status. */
-export class GuestExit extends Error {
-  constructor(
-    readonly status: number,
-    readonly reason?: string,
-  ) {
-    super(reason ?? `exit ${status}`);
-  }
-}
+import { GuestExit } from './guest-exit.js';
+
+export { GuestExit };
 
 /** What the WASI functions need from the guest's runtime. */
 export interface WasiHost {
@@ -58,7 +52,10 @@ function stringsSizes(mem: GuestMemory, list: readonly string[], countPtr: numbe
 }
 
 /**
- * The WASI preview1 functions AssemblyScript's wasi-shim (and simple C programs) use. Once the guest
+ * The WASI preview1 functions a *flexvm guest* (one that registers its own control block, such as an
+ * AssemblyScript program on libflexsc) uses beside its exception-less calls: AssemblyScript's
+ * wasi-shim writes console output and reads clocks and randomness through them. Descriptors are the
+ * kernel's own. Unmodified WASI programs get the complete preview 1 instead (./preview1/). Once the guest
  * has registered with flexvm, calls that touch descriptors, clocks or randomness go through its kernel
  * like every other call (so a virtual kernel stays deterministic and output stays in order); before
  * that, standard output and error go straight to the VM. Every other preview1 function answers

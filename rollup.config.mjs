@@ -25,7 +25,8 @@ export default [
       format: 'es',
       entryFileNames: '[name].js',
       chunkFileNames: '[name]-[hash].js',
-      sourcemap: true,
+      // No source maps: they would point at build/ and host/, which the package does not ship.
+      sourcemap: false,
     },
   },
   {

@@ -213,7 +213,7 @@ ctest('CLI: wasmer\'s --mapdir GUEST::HOST names the preopen as the program sees
   const r = await cli(['run', buildC('preview1'), '--mapdir', `/sandbox::${dir}`, '--env', 'PROBE=1', '--kernel', 'virtual', '--', 'one', 'two words']);
   assert.match(r.stdout, /passed 120 failed 0/, r.stderr);
   assert.is(r.status, 0);
-  const bad = await cli(['run', buildC('preview1'), '--mapdir', 'nothing']);
+  const bad = await cli(['run', '--mapdir', 'nothing', buildC('preview1')]);
   assert.is(bad.status, 2);
   assert.match(bad.stderr, /--mapdir expects GUEST::HOST/);
 });
@@ -228,7 +228,7 @@ ctest('the host\'s standard input reaches a WASI program, from a pipe and from a
     assert.is(piped.stdout, text, piped.stderr);
     assert.match(piped.stderr, new RegExp(`read ${text.length} bytes`));
     const fd = openSync(input, 'r');
-    const redirected = spawnSync(process.execPath, [CLI, 'run', wasm, '--kernel', kernel], { stdio: [fd, 'pipe', 'pipe'], encoding: 'utf8', timeout: 30_000 });
+    const redirected = spawnSync(process.execPath, [CLI, 'run', '--kernel', kernel, wasm], { stdio: [fd, 'pipe', 'pipe'], encoding: 'utf8', timeout: 30_000 });
     closeSync(fd);
     assert.is(redirected.stdout, text, redirected.stderr);
     assert.is(redirected.status, 0);
@@ -247,7 +247,7 @@ ctest('symlinks in a preopen (os kernel, --dir HOST::.): inside followed; leadin
   symlinkSync('/etc/hostname', join(dir, 'link-out'));
   symlinkSync('nowhere', join(dir, 'dangling'));
   symlinkSync('loop', join(dir, 'loop'));
-  const r = await cli(['run', buildC('symlinks'), '--dir', `${dir}::.`]);
+  const r = await cli(['run', '--dir', `${dir}::.`, buildC('symlinks')]);
   assert.is(r.status, 0, r.stderr);
   assert.is(
     r.stdout,
@@ -265,10 +265,10 @@ ctest('symlinks in a preopen (os kernel, --dir HOST::.): inside followed; leadin
 
 test('CLI: a WASI program in epoll mode and a bad --listen are refused clearly', async () => {
   const wasm = buildAs('hello');
-  const a = await cli(['run', wasm, '--mode', 'epoll']);
+  const a = await cli(['run', '--mode', 'epoll', wasm]);
   assert.is(a.status, 1);
   assert.match(a.stderr, /WASI program: run it in exceptionless or sync mode/);
-  const b = await cli(['run', wasm, '--listen', 'localhost']);
+  const b = await cli(['run', '--listen', 'localhost', wasm]);
   assert.is(b.status, 2);
   assert.match(b.stderr, /--listen/);
 });
@@ -286,7 +286,7 @@ ctest('sockets: a program serves a connection on the --listen grant (sock_accept
   const wasm = buildC('sock-echo');
   for (const mode of ['exceptionless', 'sync']) {
     const port = await freePort();
-    const server = cli(['run', wasm, '--listen', `127.0.0.1:${port}`, '--mode', mode], 20_000);
+    const server = cli(['run', '--listen', `127.0.0.1:${port}`, '--mode', mode, wasm], 20_000);
     let reply = '';
     const deadline = Date.now() + 10_000;
     for (;;) {

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import type { Limits } from '../kernel/kernel.js';
+import type { Grant, Limits } from '../kernel/kernel.js';
+import { DirSpecError, parseDirSpec, parseMapdirSpec } from '../vm/grants.js';
 import type { Mode } from '../vm/vm.js';
 import { parseListen } from '../wasi/wasi-spawn.js';
 
@@ -12,7 +13,8 @@ export interface RunOptions {
   readonly kernel: string;
   readonly syscallThreads: number;
   readonly mode: Mode;
-  readonly dirs: readonly string[];
+  /** Checked grants: every host path exists and is a directory. */
+  readonly dirs: readonly Grant[];
   /** WASI programs: listening sockets opened before they start (`--listen ADDR:PORT`). */
   readonly listen: readonly string[];
   readonly env: Readonly<Record<string, string>>;
@@ -44,49 +46,106 @@ function positiveInt(name: string, value: string | undefined, fallback: number, 
   return n;
 }
 
+/** flexvm's own options for run and demo (node:util parseArgs's table). */
+const OPTIONS = {
+  kernel: { type: 'string' },
+  'syscall-threads': { type: 'string' },
+  mode: { type: 'string' },
+  dir: { type: 'string', multiple: true },
+  mapdir: { type: 'string', multiple: true },
+  listen: { type: 'string', multiple: true },
+  env: { type: 'string', multiple: true },
+  with: { type: 'string', multiple: true },
+  stats: { type: 'boolean' },
+  'stats-json': { type: 'string' },
+  'spin-us': { type: 'string' },
+  trace: { type: 'boolean' },
+  'listen-any': { type: 'boolean' },
+  'max-fds': { type: 'string' },
+  'max-pending': { type: 'string' },
+  model: { type: 'string' },
+  'model-requests': { type: 'string' },
+  'model-json': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Options that take a value as the next word (`--dir X`), so that word is not the module. */
+const TAKES_VALUE = new Set(Object.entries(OPTIONS).filter(([, o]) => o.type === 'string').map(([k]) => `--${k}`));
+
 /**
- * Parses `run`/`demo` arguments; everything after `--` belongs to the guest. `defaultKernel` is
- * `os` for `run` (guests serve real ports and files) and `virtual` for `demo`.
+ * Splits the words after `run`/`demo` as wasmtime and wasmer do: flexvm's options, then the module,
+ * then everything else, which belongs to the guest (`run x.wasm -- --help` gives the guest
+ * `--help`; a `--` before the module ends flexvm's options too). The form documented until now,
+ * `run GUEST.wasm [options] -- ARGS`, still works: when the words after the module up to a `--`
+ * are all flexvm options, they are flexvm's, and the guest's arguments follow the `--`.
+ */
+export function splitRunArgs(argv: readonly string[], wantsGuest: boolean): { own: string[]; guest: string | null; guestArgs: string[] } {
+  const own: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const w = argv[i]!;
+    if (w === '--') {
+      // No module yet: for demo, the rest is the guest's; for run, the module comes next.
+      if (!wantsGuest) return { own, guest: null, guestArgs: argv.slice(i + 1) };
+      const [guest, ...rest] = argv.slice(i + 1);
+      return { own, guest: guest ?? null, guestArgs: rest };
+    }
+    if (w.startsWith('-') && w !== '-') {
+      own.push(w);
+      if (TAKES_VALUE.has(w) && i + 1 < argv.length) own.push(argv[++i]!);
+      continue;
+    }
+    if (!wantsGuest) {
+      own.push(w); // reported as unexpected below
+      continue;
+    }
+    let rest = argv.slice(i + 1);
+    const dash = rest.indexOf('--');
+    if (dash >= 0 && allFlexvmOptions(rest.slice(0, dash))) {
+      own.push(...rest.slice(0, dash));
+      rest = rest.slice(dash + 1);
+    }
+    return { own, guest: w, guestArgs: rest };
+  }
+  return { own, guest: null, guestArgs: [] };
+}
+
+/** Every word is one of flexvm's options or the value of the one before (the older form's options). */
+function allFlexvmOptions(words: readonly string[]): boolean {
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    const name = w.startsWith('--') ? w.slice(2).split('=')[0]! : w === '-h' ? 'help' : null;
+    if (name === null || !(name in OPTIONS)) return false;
+    if (TAKES_VALUE.has(w)) i++;
+  }
+  return true;
+}
+
+/** The run/demo words ask for flexvm's help (not the guest's: those come after the module). */
+export function wantsHelp(argv: readonly string[], wantsGuest: boolean): boolean {
+  const { own } = splitRunArgs(argv, wantsGuest);
+  return own.includes('--help') || own.includes('-h');
+}
+
+/**
+ * Parses `run`/`demo` arguments (see splitRunArgs). `defaultKernel` is `os` for `run` (guests
+ * serve real ports and files) and `virtual` for `demo`. Every --dir and --mapdir is checked here,
+ * before anything starts.
  */
 export function parseRunOptions(argv: readonly string[], wantsGuest: boolean, defaultKernel = 'os'): RunOptions {
-  const dash = argv.indexOf('--');
-  const own = dash < 0 ? argv : argv.slice(0, dash);
-  const guestArgs = dash < 0 ? [] : argv.slice(dash + 1);
+  const split = splitRunArgs(argv, wantsGuest);
   let parsed;
   try {
-    parsed = parseArgs({
-      args: [...own],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        kernel: { type: 'string' },
-        'syscall-threads': { type: 'string' },
-        mode: { type: 'string' },
-        dir: { type: 'string', multiple: true },
-        mapdir: { type: 'string', multiple: true },
-        listen: { type: 'string', multiple: true },
-        env: { type: 'string', multiple: true },
-        with: { type: 'string', multiple: true },
-        stats: { type: 'boolean' },
-        'stats-json': { type: 'string' },
-        'spin-us': { type: 'string' },
-        trace: { type: 'boolean' },
-        'listen-any': { type: 'boolean' },
-        'max-fds': { type: 'string' },
-        'max-pending': { type: 'string' },
-        model: { type: 'string' },
-        'model-requests': { type: 'string' },
-        'model-json': { type: 'string' },
-      },
-    });
+    parsed = parseArgs({ args: split.own, allowPositionals: true, strict: true, options: OPTIONS });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  if (split.guest !== null) parsed.positionals.unshift(split.guest);
+  const guestArgs = split.guestArgs;
   const v = parsed.values;
   const positionals = parsed.positionals;
   if (wantsGuest && positionals.length === 0) throw new UsageError('missing GUEST.wasm');
   if (positionals.length > (wantsGuest ? 1 : 0)) {
-    throw new UsageError(`unexpected argument ${JSON.stringify(positionals[wantsGuest ? 1 : 0])} (guest arguments go after --)`);
+    throw new UsageError(`unexpected argument ${JSON.stringify(positionals[wantsGuest ? 1 : 0])} (guest arguments go after the module, or after --)`);
   }
   if ((v['model-requests'] !== undefined || v['model-json'] !== undefined) && v.model === undefined) throw new UsageError('--model-requests and --model-json need --model PROFILE');
   const kernel = v.kernel ?? defaultKernel;
@@ -97,16 +156,17 @@ export function parseRunOptions(argv: readonly string[], wantsGuest: boolean, de
   const env: Record<string, string> = {};
   for (const e of v.env ?? []) {
     const i = e.indexOf('=');
-    if (i <= 0) throw new UsageError(`--env expects KEY=VALUE, got ${JSON.stringify(e)}`);
-    env[e.slice(0, i)] = e.slice(i + 1);
+    if (i === 0 || e.length === 0) throw new UsageError(`--env expects KEY=VALUE or KEY, got ${JSON.stringify(e)}`);
+    if (i > 0) env[e.slice(0, i)] = e.slice(i + 1);
+    else if (process.env[e] !== undefined) env[e] = process.env[e]!; // KEY alone: this process's value, as wasmtime does
   }
-  // wasmer's --mapdir GUEST::HOST (or GUEST:HOST) is --dir HOST::GUEST.
-  const mapped = (v.mapdir ?? []).map((m) => {
-    const sep = m.includes('::') ? '::' : ':';
-    const i = m.indexOf(sep);
-    if (i <= 0 || i + sep.length >= m.length) throw new UsageError(`--mapdir expects GUEST::HOST, got ${JSON.stringify(m)}`);
-    return `${m.slice(i + sep.length)}::${m.slice(0, i)}`;
-  });
+  let dirs: Grant[];
+  try {
+    dirs = [...(v.dir ?? []).map((d) => parseDirSpec(d)), ...(v.mapdir ?? []).map((d) => parseMapdirSpec(d))];
+  } catch (err) {
+    if (err instanceof DirSpecError) throw new UsageError(err.message);
+    throw err;
+  }
   for (const l of v.listen ?? []) {
     try {
       parseListen(l);
@@ -114,23 +174,13 @@ export function parseRunOptions(argv: readonly string[], wantsGuest: boolean, de
       throw new UsageError((err as Error).message);
     }
   }
-  for (const spec of v.dir ?? []) {
-    const d = spec.endsWith(':ro') || spec.endsWith(':rw') ? spec.slice(0, -3) : spec;
-    if (d.includes('::')) {
-      if (d.startsWith('::') || d.endsWith('::')) throw new UsageError(`--dir expects HOST::GUEST, got ${JSON.stringify(spec)}`);
-      continue;
-    }
-    const i = d.indexOf(':');
-    if (i === 0 || d.length === 0) throw new UsageError(`--dir expects HOST[:GUEST][:ro], got ${JSON.stringify(spec)}`);
-    if (i > 0 && !d.slice(i + 1).startsWith('/')) throw new UsageError(`--dir ${JSON.stringify(spec)}: the guest path must be absolute`);
-  }
   return {
     guest: positionals[0] ?? null,
     guestArgs,
     kernel,
     syscallThreads: positiveInt('syscall-threads', v['syscall-threads'], 1, 1, 64),
     mode,
-    dirs: [...(v.dir ?? []), ...mapped],
+    dirs,
     listen: v.listen ?? [],
     env,
     with: v.with ?? [],

@@ -3,7 +3,7 @@ import { InvalidModuleError } from '../wasm/module-info.js';
 import { WasiSpawnError } from '../wasi/wasi-spawn.js';
 import { VM, type Guest, type GuestResult } from '../vm/vm.js';
 import { formatStats } from '../vm/stats.js';
-import { EXIT_INTERRUPTED } from '../errors.js';
+import { EXIT_INTERRUPTED, EXIT_KILLED } from '../errors.js';
 import { hostStdinFor } from './host-stdin.js';
 import { splitCommand, type RunOptions } from './options.js';
 
@@ -35,7 +35,7 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
   const onSignal = (): void => {
     if (interrupted) {
       process.stderr.write('flexvm: interrupted again, exiting now\n');
-      process.exit(EXIT_INTERRUPTED);
+      process.exit(EXIT_KILLED); // a forced stop, as when a guest is terminated (128 + SIGKILL)
     }
     interrupted = true;
     process.stderr.write('\nflexvm: stopping guests (Ctrl-C again to force)\n');

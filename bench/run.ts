@@ -22,8 +22,8 @@ function entry<R>(name: string, suite: Suite<R>) {
   const report = (results: R, written: string[]): void => {
     const r = suite.render(results);
     written.push(...writeReport(name, r));
-    // The README shows the same table, never typed by hand.
-    if (writeReadmeSection(name, firstTable(r.markdown))) written.push('README.md');
+    // The README shows the committed results' table, never typed by hand (not results written elsewhere).
+    if (process.env['FLEXVM_BENCH_RESULTS'] === undefined && writeReadmeSection(name, firstTable(r.markdown))) written.push('README.md');
     process.stdout.write(`${r.markdown}\n\nwrote ${written.join(', ')}\n`);
   };
   return {

@@ -1,9 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
+  EACCES,
   AF_INET,
   AT_EMPTY_PATH,
   AT_FDCWD,
@@ -337,6 +339,15 @@ for (const { name, colocated, fileIo } of SETTINGS) {
     assert.is(await sys(p, SYS_renameat, AT_FDCWD, p.cstr('/data'), AT_FDCWD, p.cstr('/data2')), -16);
     const fst = await fstat(p, root);
     assert.is(fst.mode & S_IFMT, S_IFDIR);
+  });
+
+  t('a FIFO is refused with EACCES, at once (opening it cannot block), and leaks no descriptor', async () => {
+    const { p, dir } = setup();
+    const made = spawnSync('mkfifo', [path.join(dir, 'fifo')]);
+    assert.is(made.status, 0, `precondition: mkfifo: ${made.stderr?.toString() ?? made.error?.message}`);
+    assert.is(await open(p, '/data/fifo', O_RDONLY), -EACCES);
+    assert.is(await open(p, '/data/fifo', O_RDWR), -EACCES);
+    assert.is(hostFdsUnder(dir), 0);
   });
 
   t('EMFILE at spec.limits.maxFds, before anything is created', async () => {

@@ -10,9 +10,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-// Not the e2e-os-* suites: their real clients (curl, ab, nc...) would inherit LD_PRELOAD and hang
-// under the sanitizer runtime; `npm run test:native` runs them against the normal build.
-const pattern = process.argv[2] ?? '(native-|e2e-hostile).*\\.test\\.js$';
+// Not the e2e-os-* suites (their real clients, curl, ab, nc..., inherit LD_PRELOAD and hang) nor, for
+// now, e2e-hostile (its hostile guest binds a fixed port, EADDRINUSE on the real kernel after
+// test:native in CI); `npm run test:native` runs both against the normal build.
+const pattern = process.argv[2] ?? 'native-.*\\.test\\.js$';
 const run = (cmd, args, env = process.env) => spawnSync(cmd, args, { stdio: 'inherit', cwd: root, env });
 
 let r = run(process.execPath, [join(root, 'scripts', 'build-native.mjs'), '--asan']);

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // Not the e2e-os-* suites (their real clients, curl, ab, nc..., inherit LD_PRELOAD and hang) nor, for
 // now, e2e-hostile (its hostile guest binds a fixed port, EADDRINUSE on the real kernel after
-// test:native in CI); `npm run test:native` runs both against the normal build.
+// test:native in CI): `npm run test:native` runs the e2e-os suites on the normal build, `npm test` e2e-hostile on virtual.
 const pattern = process.argv[2] ?? 'native-.*\\.test\\.js$';
 const run = (cmd, args, env = process.env) => spawnSync(cmd, args, { stdio: 'inherit', cwd: root, env });
 

@@ -15,6 +15,13 @@ export interface WasiLayout {
   readonly hostRegionBytes: number;
 }
 
+/**
+ * A component's port: the shared memory the host registers for it (its core modules keep their own
+ * memories). Page 0 is left unused (no control block at address 0), then 16 pages (1 MiB) of control
+ * block, syscall pages and scratch through which the kernel's data is copied.
+ */
+export const COMPONENT_PORT_LAYOUT: WasiLayout = { totalPages: 17, programMaxPages: 1, hostRegion: 65536, hostRegionBytes: 16 * 65536 };
+
 const COMPONENT_LAYER = [0x0d, 0x00, 0x01, 0x00];
 
 /**

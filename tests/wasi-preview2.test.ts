@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { VM } from '../host/index.js';
+import { EXIT_CANNOT_RUN } from '../host/errors.js';
+import { inspectModule } from '../host/wasm/module-info.js';
 import { programKind } from '../host/wasi/wasi-module.js';
 import { glueToFunctionBody } from '../host/wasi/preview2/component-code.js';
 import { ROOT } from './helpers/e2e.js';
@@ -176,6 +178,20 @@ ctest('a component in epoll mode, and one jco cannot transpile, are refused clea
   const r = await cli(['run', broken]);
   assert.is(r.status === 0, false);
   assert.match(r.stderr, /component that cannot be run: jco cannot transpile it/);
+});
+
+ctest('a component importing an interface flexvm does not provide (wasi:sockets) is refused, naming it', async () => {
+  const info = await inspectModule(readFileSync(await buildComponent('cat')), 'cat');
+  assert.ok(info.component);
+  const withSockets = { ...info, component: { ...info.component!, imports: [...info.component!.imports, 'wasi:sockets/tcp'] } };
+  const vm = await VM.create({ kernel: 'virtual' });
+  try {
+    const r = await vm.run(withSockets, { stdout: () => {}, stderr: () => {} });
+    assert.is(r.status, EXIT_CANNOT_RUN);
+    assert.match(r.message ?? '', /does not provide: wasi:sockets\/tcp/);
+  } finally {
+    await vm.close();
+  }
 });
 
 test.run();

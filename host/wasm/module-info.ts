@@ -150,7 +150,7 @@ async function inspectComponent(bytes: Uint8Array, label: string): Promise<Modul
     const code = await prepareComponent(bytes);
     const modules: Record<string, WebAssembly.Module> = {};
     for (const [name, data] of Object.entries(code.modules)) modules[name] = await WebAssembly.compile(data);
-    component = { js: code.js, modules };
+    component = { js: code.js, modules, imports: code.imports };
   } catch (err) {
     if (err instanceof ComponentError) throw new InvalidModuleError(`${label} is a component that cannot be run: ${err.message}`);
     if (err instanceof WebAssembly.CompileError) throw new InvalidModuleError(`${label}: a core module of the component is not valid (${err.message})`);

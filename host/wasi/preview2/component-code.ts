@@ -12,13 +12,15 @@ export interface ComponentCode {
   readonly js: string;
   /** The core modules by the names the glue asks for (`component.core.wasm`, ...). */
   readonly modules: Readonly<Record<string, Uint8Array>>;
+  /** The interfaces the component imports, as the glue names them (`wasi:cli/environment`, ...). */
+  readonly imports: readonly string[];
 }
 
 /** Thrown when jco cannot transpile a component (it is not valid, or uses what jco cannot bind). */
 export class ComponentError extends Error {}
 
 /** Changes whenever what is cached changes shape; jco's version is part of the key too. */
-const TRANSPILE_VERSION = 1;
+const TRANSPILE_VERSION = 2;
 
 function jcoVersion(): string {
   try {
@@ -54,7 +56,7 @@ export function glueToFunctionBody(esm: string): string {
 
 async function transpile(bytes: Uint8Array): Promise<ComponentCode> {
   const jco = await import('@bytecodealliance/jco');
-  let out: { files: Record<string, Uint8Array> };
+  let out: { files: Record<string, Uint8Array>; imports: string[] };
   try {
     out = await jco.transpile(bytes, { name: 'component', instantiation: 'sync', noTypescript: true, quiet: true, base64Cutoff: 0 });
   } catch (err) {
@@ -67,11 +69,12 @@ async function transpile(bytes: Uint8Array): Promise<ComponentCode> {
     else if (name.endsWith('.wasm')) modules[name] = data;
   }
   if (esm === null) throw new ComponentError('jco produced no JavaScript');
-  return { js: glueToFunctionBody(esm), modules };
+  return { js: glueToFunctionBody(esm), modules, imports: out.imports };
 }
 
 interface Manifest {
   readonly modules: readonly string[];
+  readonly imports: readonly string[];
 }
 
 const memo = new Map<string, Promise<ComponentCode>>();
@@ -98,7 +101,7 @@ export function prepareComponent(bytes: Uint8Array): Promise<ComponentCode> {
             if (!data) throw new Error('missing');
             modules[name] = data;
           }
-          if (js) return { js: new TextDecoder().decode(js), modules };
+          if (js && Array.isArray(m.imports)) return { js: new TextDecoder().decode(js), modules, imports: m.imports };
         } catch {
           // a damaged entry: transpile again
         }
@@ -107,7 +110,7 @@ export function prepareComponent(bytes: Uint8Array): Promise<ComponentCode> {
       const names = Object.keys(code.modules);
       await cachePut('component', `${key}.js`, code.js);
       for (const [i, name] of names.entries()) await cachePut('component', `${key}.${i}.wasm`, code.modules[name]!);
-      await cachePut('component', `${key}.json`, JSON.stringify({ modules: names } satisfies Manifest));
+      await cachePut('component', `${key}.json`, JSON.stringify({ modules: names, imports: code.imports } satisfies Manifest));
       return code;
     })();
     memo.set(key, p);

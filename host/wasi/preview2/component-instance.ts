@@ -13,6 +13,8 @@ export interface RunnableComponent {
   /** Function body returning jco's synchronous `instantiate` (see component-code.ts). */
   readonly js: string;
   readonly modules: Readonly<Record<string, WebAssembly.Module>>;
+  /** The interfaces it imports (jco's list): each must be one flexvm provides. */
+  readonly imports: readonly string[];
 }
 
 /** Exit status when the host cannot register the port's pages or open a preopen (EX_OSERR). */
@@ -84,6 +86,10 @@ export class ComponentInstance {
       chunk: Math.max(4096, (port.scratchBytes >> 1) & ~4095),
     };
     const { imports, fs } = preview2Interfaces(ctx);
+    const missing = this.component.imports.filter((name) => !(name in imports));
+    if (missing.length > 0) {
+      throw new GuestExit(EXIT_CANNOT_RUN, `the component imports what flexvm does not provide: ${missing.join(', ')} (flexvm serves wasi:cli, wasi:clocks, wasi:random, wasi:io and wasi:filesystem)`);
+    }
     try {
       fs.openPreopens();
     } catch (err) {

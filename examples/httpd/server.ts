@@ -833,6 +833,7 @@ const boundLen = new ArrayBuffer(4);
 store<u32>(flexsc.ptr(boundLen), flexsc.SOCKADDR_IN_SIZE);
 flexsc.syscallSync(flexsc.SYS_getsockname, listenFd, <i32>flexsc.ptr(bound), <i32>flexsc.ptr(boundLen));
 logLine("httpd: listening on " + host + ":" + flexsc.sockaddrPort(flexsc.ptr(bound)).toString());
+flexsc.ready(host + ":" + flexsc.sockaddrPort(flexsc.ptr(bound)).toString());
 
 // The first reading of the clock is synchronous too; the clock's calls keep it current from here.
 const clockRead = flexsc.syscallSync(flexsc.SYS_clock_gettime, flexsc.CLOCK_REALTIME, <i32>flexsc.ptr(clock.now));

@@ -591,6 +591,51 @@ for (const mode of MODES) {
   });
 }
 
+for (const mode of MODES) {
+  test(label('httpd timeouts as nginx has them: header, keep-alive and send apart', mode, 2), async () => {
+    const headerMs = 300;
+    const keepaliveMs = 1500;
+    const { server, port } = await httpd(mode, 2, ['--header-timeout-ms', String(headerMs), '--keepalive-timeout-ms', String(keepaliveMs), '--send-timeout-ms', '300']);
+    /** A connection that got one response and then waits; `then` runs after it (ms since the response). */
+    const afterOne = (then: (s: net.Socket) => Promise<void>) =>
+      (async () => {
+        const s = net.connect({ port, host: '127.0.0.1' });
+        let data = '';
+        s.on('data', (d: Buffer) => (data += d.toString()));
+        s.write('GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n');
+        while (!data.endsWith(body('hello.txt').toString())) await once(s, 'data');
+        const t0 = Date.now();
+        const closed = once(s, 'close');
+        await then(s);
+        await closed;
+        return { ms: Date.now() - t0, data };
+      })();
+    // Idle after a response: the keep-alive timeout, not the header one.
+    const idle = afterOne(async () => {});
+    // The next request's head starts and never ends: the header timeout from its first bytes.
+    const trickle = afterOne(async (s) => {
+      await new Promise((r) => setTimeout(r, 100));
+      s.write('GET /hello.txt HTTP/1.1\r\n');
+    });
+    // A first head that never ends: the header timeout from the connection's start.
+    const first = (async () => {
+      const s = net.connect({ port, host: '127.0.0.1' });
+      await once(s, 'connect');
+      const t0 = Date.now();
+      s.write('GET /hello.txt HTTP/1.1\r\n');
+      await once(s, 'close');
+      return Date.now() - t0;
+    })();
+    const [a, b, c] = await within(Promise.all([idle, trickle, first]), 10_000, 'clients');
+    assert.ok(a.ms >= keepaliveMs - 20 && a.ms < keepaliveMs + 1000, `idle keep-alive connection closed after ${a.ms} ms (keep-alive timeout ${keepaliveMs})`);
+    assert.ok(b.ms >= 100 + headerMs - 20 && b.ms < keepaliveMs - 200, `a kept-alive head that trickles is cut by the header timeout (${b.ms} ms after the response)`);
+    assert.ok(c >= headerMs - 20 && c < headerMs + 900, `a first head that never ends is cut after ${c} ms (header timeout ${headerMs})`);
+    const ok = await exchange(port, 'GET /hello.txt HTTP/1.0\r\n\r\n');
+    assert.is(parseResponses(ok.data, ['GET']).responses[0]?.status, 200);
+    await stop(server, label('httpd (nginx timeouts)', mode, 2));
+  });
+}
+
 
 const abTest = clientTest('ab', 'e2e-os-httpd');
 /** A figure from ApacheBench's report (`Complete requests:      2000`), or NaN. */

@@ -23,14 +23,22 @@
 //     may ignore Range), and so does a Range whose If-Range (an ETag or a date) names another
 //     version of the file.
 //
-// Timeouts (paper section 4.2: a timer request beside the call, cancelled or cancelling): a
-// connection waiting for a request is closed by cancelling its read when --idle-ms passes without a
-// complete request head (an idle keep-alive connection, or a head that trickles in). While a
-// response is sent the same timer closes the connection if no write or sendfile completed for
-// --idle-ms (a client that stopped reading).
+// Timeouts, as nginx has them (paper section 4.2: a timer request beside the call, cancelled or
+// cancelling), each closing the connection by cancelling the call it waits on:
+//   --header-timeout-ms (nginx's client_header_timeout): a request head must arrive whole within it,
+//     counted from the connection's start or from the first bytes of a kept-alive request;
+//   --keepalive-timeout-ms (keepalive_timeout): how long a kept-alive connection may wait for the
+//     first byte of its next request (also how long a lingering close reads what the client sends);
+//   --send-timeout-ms (send_timeout): while a response is sent, a whole period without a write or
+//     sendfile completing (a client that stopped reading).
+// --idle-ms sets all three (default 5000); 0 disables one. One timer per connection serves them: it
+// is restarted when a connection starts waiting for a request, and when it fires during a response
+// that is moving it sleeps another send period. So a stalled response is cut between one send period
+// and one header or keep-alive period plus one send period after its last progress.
 //
 //   flexvm run examples/httpd/server.wasm --dir examples/httpd/www:/www:ro -- --root /www
-//     [--port 8080] [--host 127.0.0.1] [--idle-ms 5000] [--pages 64] [--accepts 4] [--backlog 511]
+//     [--port 8080] [--host 127.0.0.1] [--idle-ms 5000] [--header-timeout-ms N] [--keepalive-timeout-ms N]
+//     [--send-timeout-ms N] [--pages 64] [--accepts 4] [--backlog 511]
 //
 // --port 0 lets the kernel pick a port; the port is printed either way:
 //   httpd: listening on 127.0.0.1:PORT
@@ -56,7 +64,10 @@ const args = new Args("httpd");
 let port = args.int("port", 8080, 0, 65535);
 let host = args.str("host", "127.0.0.1");
 const listenSpec = args.str("listen", "");
-const idleMs = args.int("idle-ms", 5000, 0);
+const idleMs = args.int("idle-ms", 5000, 0, 0x7fffffff);
+const headerTimeoutMs = args.int("header-timeout-ms", idleMs, 0, 0x7fffffff);
+const keepaliveTimeoutMs = args.int("keepalive-timeout-ms", idleMs, 0, 0x7fffffff);
+const sendTimeoutMs = args.int("send-timeout-ms", idleMs, 0, 0x7fffffff);
 const pages = args.int("pages", 64, 1, 4096);
 const accepts = args.int("accepts", 4, 1, 4096);
 const backlog = args.int("backlog", 511, 1);
@@ -184,7 +195,7 @@ function onAccepted(r: flexsc.Request): void {
     c.fd = <i32>r.result;
     c.peerAddr = load<u32>(flexsc.ptr(changetype<Acceptor>(r).peer) + flexsc.SOCKADDR_IN_SIN_ADDR);
     live.add(c);
-    if (idleMs > 0) c.timer = new IdleTimer<Conn>(c, idleMs, onTimer);
+    if (headerTimeoutMs > 0 || keepaliveTimeoutMs > 0 || sendTimeoutMs > 0) c.timer = new IdleTimer<Conn>(c, headerTimeoutMs, onTimer);
     startTimer(c);
     readMore(c);
   } else if (r.result == -flexsc.ECANCELED || r.result == -flexsc.EBADF) {
@@ -283,11 +294,25 @@ function stopClock(): void {
 
 // ------------------------------------------------------------------ timeouts
 
-/** A fresh period from now (a new wait for a request, or lingering). */
+/** The timeout of what the connection does now (0: none). */
+function periodFor(c: Conn): i32 {
+  if (c.phase == SENDING) return sendTimeoutMs;
+  if (c.phase == LINGERING) return keepaliveTimeoutMs;
+  // Waiting for a request: the first byte of a kept-alive one, or the rest of a head.
+  return c.requests > 0 && c.end == c.start ? keepaliveTimeoutMs : headerTimeoutMs;
+}
+
+/** A fresh period from now, of the connection's current timeout (a new wait for a request, or lingering). */
 function startTimer(c: Conn): void {
   const t = c.timer;
   if (t === null) return;
   c.progress = false;
+  const ms = periodFor(c);
+  if (ms == 0) {
+    t.stop();
+    return;
+  }
+  t.setPeriod(ms);
   t.restart();
 }
 
@@ -302,9 +327,12 @@ function onTimer(r: flexsc.Request): void {
   }
   if (r.result != 0) return; // cancelled, and nothing to wait for any more
   if (c.phase == SENDING && c.progress) {
-    // The response is moving: give it another period.
+    // The response is moving: give it another send period (none when that timeout is off).
     c.progress = false;
-    t.arm();
+    if (sendTimeoutMs > 0) {
+      t.setPeriod(sendTimeoutMs);
+      t.arm();
+    }
     return;
   }
   // Nothing happened for a whole period: cancel the call the connection waits on; its handler
@@ -342,7 +370,10 @@ function onRead(r: flexsc.Request): void {
     closeConn(c);
     return;
   }
+  // The first bytes of a kept-alive request: the rest of its head has the header timeout.
+  const wasIdle = c.requests > 0 && c.end == c.start;
   c.end += <i32>r.result;
+  if (wasIdle && headerTimeoutMs != keepaliveTimeoutMs && parseHead(flexsc.ptr(c.buf), c.start, c.end, c.req) == 0) startTimer(c);
   nextRequest(c);
 }
 
@@ -359,6 +390,12 @@ function nextRequest(c: Conn): void {
   }
   c.phase = SENDING;
   c.progress = true;
+  // A timer left idle by a waiting phase without a timeout watches the response from here.
+  const t = c.timer;
+  if (t !== null && !t.busy && sendTimeoutMs > 0) {
+    t.setPeriod(sendTimeoutMs);
+    t.arm();
+  }
   if (n < 0) {
     // The rest of the buffer cannot be trusted to start a request: answer and close.
     c.keepAlive = false;

@@ -435,7 +435,7 @@ for (const { mode, threads } of CONFIGS) {
       ['GET', '/cond.bin', { Range: 'bytes=500-5000' }], // past the end: up to the end
       ['GET', '/cond.bin', { Range: 'bytes=-5000' }], // more than the file: all of it
       ['GET', '/cond.bin', { Range: `bytes=${size}-` }],
-      ['GET', '/cond.bin', { Range: 'bytes=0-1,5-6' }], // several ranges: the whole file
+      ['GET', '/cond.bin', { Range: `bytes=${Array.from({ length: 17 }, (_, k) => `${k * 10}-${k * 10 + 1}`).join(',')}` }], // more than 16 ranges: the whole file
       ['GET', '/cond.bin', { Range: 'bytes=5-2' }], // invalid: the whole file
       ['GET', '/cond.bin', { Range: 'lines=1-2' }],
       ['GET', '/cond.bin', { Range: 'bytes=10-19', 'If-Range': '"stale"' }],
@@ -484,6 +484,51 @@ for (const { mode, threads } of CONFIGS) {
     assert.is(headRange!.headers['content-length'], String(size));
     assert.is(otherFile!.status, 206);
     assert.ok(otherFile!.body.equals(body('hello.txt').subarray(0, 5)));
+
+    // Several ranges: one multipart/byteranges body (RFC 9110 14.6), parts in the order asked; parts
+    // past the end are dropped; overlapping parts adding up to more than the file get the whole file.
+    const multi = await pipelined(port, [
+      ['GET', '/cond.bin', { Range: 'bytes=0-1,5-6' }],
+      ['GET', '/cond.bin', { Range: 'bytes=-3, 2000-3000 ,0-0' }],
+      ['GET', '/cond.bin', { Range: 'bytes=0-599,400-999' }],
+      ['GET', '/cond.bin', { Range: 'bytes=2000-,3000-' }],
+    ]);
+    const partsOf = (r: Response): { type: string; range: string; data: Buffer }[] => {
+      const m = /^multipart\/byteranges; boundary=(\S+)$/.exec(r.headers['content-type'] ?? '');
+      assert.ok(m, `a multipart/byteranges type: ${r.headers['content-type']}`);
+      const delimiter = Buffer.from(`\r\n--${m![1]}`);
+      const parts: { type: string; range: string; data: Buffer }[] = [];
+      let at = 0;
+      for (;;) {
+        assert.ok(r.body.subarray(at, at + delimiter.length).equals(delimiter), `a delimiter at ${at}`);
+        at += delimiter.length;
+        if (r.body.subarray(at, at + 4).toString() === '--\r\n') {
+          assert.is(at + 4, r.body.length, 'nothing after the close delimiter');
+          return parts;
+        }
+        const headEnd = r.body.indexOf('\r\n\r\n', at);
+        const fields = Object.fromEntries(r.body.subarray(at + 2, headEnd).toString().split('\r\n').map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+        const [, a, b] = /^bytes (\d+)-(\d+)\/\d+$/.exec(fields['content-range'] ?? '') ?? [];
+        assert.ok(a !== undefined, `a Content-Range in each part: ${fields['content-range']}`);
+        at = headEnd + 4;
+        const n = Number(b) - Number(a) + 1;
+        parts.push({ type: fields['content-type']!, range: fields['content-range']!, data: r.body.subarray(at, at + n) });
+        at += n;
+      }
+    };
+    assert.is(multi[0]!.status, 206);
+    assert.is(multi[0]!.headers['content-range'], undefined, 'no Content-Range on a multipart response');
+    const p0 = partsOf(multi[0]!);
+    assert.equal(p0.map((p) => p.range), [`bytes 0-1/${size}`, `bytes 5-6/${size}`]);
+    assert.ok(p0[0]!.data.equals(data.subarray(0, 2)) && p0[1]!.data.equals(data.subarray(5, 7)), 'the parts\' bytes');
+    assert.ok(p0.every((p) => p.type === 'application/octet-stream'), `each part has the file's type: ${p0.map((p) => p.type)}`);
+    const p1 = partsOf(multi[1]!);
+    assert.equal(p1.map((p) => p.range), [`bytes ${size - 3}-${size - 1}/${size}`, `bytes 0-0/${size}`]);
+    assert.ok(p1[0]!.data.equals(data.subarray(size - 3)) && p1[1]!.data.equals(data.subarray(0, 1)));
+    assert.is(multi[2]!.status, 200, 'overlapping parts adding up to more than the file: the whole file');
+    assert.ok(multi[2]!.body.equals(data));
+    assert.is(multi[3]!.status, 416, 'no part satisfiable');
+    assert.is(multi[3]!.headers['content-range'], `bytes */${size}`);
 
     // The file changes: a new ETag; the old one no longer matches, the new one does.
     const name = `changes-${mode}-${threads}.txt`;

@@ -18,10 +18,12 @@
 //   * Conditional GET and HEAD: If-None-Match (weak comparison, "*"), else If-Modified-Since:
 //     304 Not Modified, without a body, and the connection stays open.
 //   * Range on GET (Accept-Ranges: bytes): one range "a-b", "a-" or "-n" is a 206 with
-//     Content-Range, its bytes sent with sendfile from a; a range past the end is a 416 with
-//     "Content-Range: bytes */SIZE"; several ranges or an invalid Range get the whole file (a server
-//     may ignore Range), and so does a Range whose If-Range (an ETag or a date) names another
-//     version of the file.
+//     Content-Range, its bytes sent with sendfile from a; several are one 206 whose
+//     multipart/byteranges body has each part's delimiter and fields written, then its bytes sent
+//     with sendfile; ranges past the end are dropped, and when none is left the answer is a 416 with
+//     "Content-Range: bytes */SIZE"; an invalid Range, more than 16 ranges, or overlapping ones
+//     adding up to more than the file get the whole file (a server may ignore Range), and so does a
+//     Range whose If-Range (an ETag or a date) names another version of the file.
 //
 // Timeouts, as nginx has them (paper section 4.2: a timer request beside the call, cancelled or
 // cancelling), each closing the connection by cancelling the call it waits on:
@@ -54,7 +56,7 @@ import { normalizeTarget } from "./lib/path";
 import { contentType } from "./lib/mime";
 import { responseHead, errorBody } from "./lib/response";
 import { httpDate } from "./lib/date";
-import { parseRange, ByteRange, RANGE_PART, RANGE_UNSATISFIABLE } from "./lib/range";
+import { parseRange, ByteRanges, RANGE_PART, RANGE_UNSATISFIABLE } from "./lib/range";
 import { entityTag, notModified, ifRangeHolds, preconditionFailed } from "./lib/conditional";
 import { AccessLog } from "./lib/access-log";
 import { logDate } from "./lib/date";
@@ -161,6 +163,14 @@ class Conn extends flexsc.Request {
   headSent: i32 = 0;
   fileFd: i32 = -1;
   remaining: i64 = 0;
+  /** A multipart/byteranges response: its parts, the next one to send, its boundary and part type. */
+  parts: ByteRanges | null = null;
+  nextPart: i32 = 0;
+  boundary: string = "";
+  partType: string = "";
+  fileSize: i64 = 0;
+  /** The bytes being written are part of the body (a part's delimiter and fields), for the log. */
+  headIsBody: bool = false;
   // Timeouts.
   timer: IdleTimer<Conn> | null = null;
   /** A write or sendfile completed since the timer was last armed. */
@@ -516,8 +526,23 @@ function onStat(r: flexsc.Request): void {
   fileResponse(c, flexsc.statSize(flexsc.ptr(c.stat)), flexsc.statMtime(flexsc.ptr(c.stat)));
 }
 
-/** Set by parseRange (used at once). */
-const part = new ByteRange();
+/** Set by parseRange (kept by a multipart response, which takes a fresh one for the next). */
+let ranges = new ByteRanges();
+/** Makes each multipart boundary unique in this server's life. */
+let boundaries: u32 = 0;
+
+/** The delimiter and fields before part `i` of a multipart/byteranges body (RFC 9110 14.6). */
+function partHeadText(c: Conn, i: i32): string {
+  const p = c.parts!;
+  const first = unchecked(p.first[i]);
+  const last = unchecked(p.last[i]);
+  return "\r\n--" + c.boundary + "\r\nContent-Type: " + c.partType + "\r\nContent-Range: bytes " + first.toString() + "-" + last.toString() + "/" + c.fileSize.toString() + "\r\n\r\n";
+}
+
+/** The closing delimiter of a multipart/byteranges body. */
+function closeDelimiter(c: Conn): string {
+  return "\r\n--" + c.boundary + "--\r\n";
+}
 
 /** The open file (`size` bytes, modified at `mtime`) in a 200, 206, 304 or 416. */
 function fileResponse(c: Conn, size: i64, mtime: i64): void {
@@ -546,25 +571,40 @@ function fileResponse(c: Conn, size: i64, mtime: i64): void {
   let status = 200;
   let first: i64 = 0;
   let length = size;
-  // RFC 9110 14.2: Range is for GET (a HEAD is told about the whole file). Several Range fields,
-  // like several ranges, are not served: the whole file is.
+  let type = contentType(flexsc.ptr(c.path), c.pathLen);
+  c.parts = null;
+  // RFC 9110 14.2: Range is for GET (a HEAD is told about the whole file). Several Range fields are
+  // not served: the whole file is.
   const range = req.range;
   if (req.method != METHOD_HEAD && range.count == 1 && ifRangeHolds(buf, req, tag, modified, nowSec)) {
-    const kind = parseRange(buf, range.start, range.end, size, part);
+    const kind = parseRange(buf, range.start, range.end, size, ranges);
     if (kind == RANGE_UNSATISFIABLE) {
       closeFile(c);
       errorResponse(c, 416, "Content-Range: bytes */" + size.toString() + "\r\n");
       return;
     }
-    if (kind == RANGE_PART) {
+    if (kind == RANGE_PART && ranges.count == 1) {
       status = 206;
-      first = part.first;
-      length = part.last - part.first + 1;
-      fields += "Content-Range: bytes " + part.first.toString() + "-" + part.last.toString() + "/" + size.toString() + "\r\n";
+      first = unchecked(ranges.first[0]);
+      length = unchecked(ranges.last[0]) - first + 1;
+      fields += "Content-Range: bytes " + first.toString() + "-" + unchecked(ranges.last[0]).toString() + "/" + size.toString() + "\r\n";
+    } else if (kind == RANGE_PART) {
+      // Several parts: multipart/byteranges, each part with its own delimiter and fields.
+      status = 206;
+      c.parts = ranges;
+      ranges = new ByteRanges();
+      c.nextPart = 0;
+      c.boundary = "flexvm" + (++boundaries).toString().padStart(10, "0") + tag.slice(1, tag.length - 1);
+      c.partType = type;
+      c.fileSize = size;
+      const p = c.parts!;
+      length = <i64>String.UTF8.byteLength(closeDelimiter(c));
+      for (let i = 0; i < p.count; i++) length += <i64>String.UTF8.byteLength(partHeadText(c, i)) + unchecked(p.last[i]) - unchecked(p.first[i]) + 1;
+      type = "multipart/byteranges; boundary=" + c.boundary;
     }
   }
-  const head = responseHead(status, dateText, contentType(flexsc.ptr(c.path), c.pathLen), length, c.keepAlive, fields);
-  c.remaining = req.method == METHOD_HEAD ? 0 : length;
+  const head = responseHead(status, dateText, type, length, c.keepAlive, fields);
+  c.remaining = req.method == METHOD_HEAD || c.parts !== null ? 0 : length;
   c.status = status;
   c.bodyBytes = 0;
   store<i64>(flexsc.ptr(c.offset), first);
@@ -585,13 +625,15 @@ function errorResponse(c: Conn, status: i32, fields: string = ""): void {
   // A HEAD request gets the head only (and may not have been parsed as one: then send the body).
   const withBody = c.req.method != METHOD_HEAD || status == 400 || status == 414 || status == 431 || status == 505;
   if (withBody) text += body;
+  c.parts = null;
   c.remaining = 0;
   c.status = status;
   c.bodyBytes = withBody ? bodyLen : 0;
   sendHead(c, String.UTF8.encode(text));
 }
 
-function sendHead(c: Conn, head: ArrayBuffer): void {
+function sendHead(c: Conn, head: ArrayBuffer, isBody: bool = false): void {
+  c.headIsBody = isBody;
   c.head = head;
   c.headSent = 0;
   c.handler = onHeadWritten;
@@ -606,13 +648,33 @@ function onHeadWritten(r: flexsc.Request): void {
   }
   c.progress = true;
   c.headSent += <i32>r.result;
+  if (c.headIsBody) c.bodyBytes += r.result;
   const left = c.head.byteLength - c.headSent;
   if (left > 0) {
     flexsc.write(c, c.fd, flexsc.ptr(c.head) + <usize>c.headSent, <u32>left);
     return;
   }
   if (c.remaining > 0) sendBody(c);
-  else responseDone(c);
+  else bodyDone(c);
+}
+
+/** A body, or one part of a multipart body, has been sent: the next part, or the end. */
+function bodyDone(c: Conn): void {
+  const p = c.parts;
+  if (p === null || c.nextPart > p.count) {
+    c.parts = null;
+    responseDone(c);
+    return;
+  }
+  const i = c.nextPart++;
+  if (i == p.count) {
+    sendHead(c, String.UTF8.encode(closeDelimiter(c)), true);
+    return;
+  }
+  const first = unchecked(p.first[i]);
+  store<i64>(flexsc.ptr(c.offset), first);
+  c.remaining = unchecked(p.last[i]) - first + 1;
+  sendHead(c, String.UTF8.encode(partHeadText(c, i)), true);
 }
 
 function sendBody(c: Conn): void {
@@ -632,7 +694,7 @@ function onBodySent(r: flexsc.Request): void {
   c.remaining -= r.result;
   c.bodyBytes += r.result;
   if (c.remaining > 0) sendBody(c);
-  else responseDone(c);
+  else bodyDone(c);
 }
 
 function responseDone(c: Conn): void {

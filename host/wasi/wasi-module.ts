@@ -24,13 +24,18 @@ export const COMPONENT_PORT_LAYOUT: WasiLayout = { totalPages: 17, programMaxPag
 
 const COMPONENT_LAYER = [0x0d, 0x00, 0x01, 0x00];
 
+/** A component: the header's version and layer fields (bytes 4-7) say so; nothing else is read. */
+export function isComponent(bytes: Uint8Array): boolean {
+  return bytes.length >= 8 && COMPONENT_LAYER.every((b, i) => bytes[4 + i] === b);
+}
+
 /**
  * A flexvm guest imports from module `flexvm` (it registers its own control block); a component
  * has the component-model layer in its header; anything else is a WASI program (preview 1, or
  * no imports at all) that the loader rewrites.
  */
 export function programKind(bytes: Uint8Array): ProgramKind {
-  if (bytes.length >= 8 && COMPONENT_LAYER.every((b, i) => bytes[4 + i] === b)) return 'component';
+  if (isComponent(bytes)) return 'component';
   for (const s of readSections(bytes)) {
     if (s.id !== SECTION.import) continue;
     const r = new Reader(bytes, s.start, s.end);

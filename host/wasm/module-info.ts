@@ -5,7 +5,7 @@
  * instead of as a LinkError.
  */
 
-import { COMPONENT_PORT_LAYOUT, programKind, prepareWasiProgram, type WasiLayout } from '../wasi/wasi-module.js';
+import { COMPONENT_PORT_LAYOUT, isComponent, programKind, prepareWasiProgram, type WasiLayout } from '../wasi/wasi-module.js';
 import { ComponentError, prepareComponent } from '../wasi/preview2/component-code.js';
 import type { RunnableComponent } from '../wasi/preview2/component-instance.js';
 import { WasmFormatError } from '../wasi/wasm-binary.js';
@@ -108,7 +108,7 @@ export async function inspectModule(bytes: Uint8Array, label = 'module'): Promis
   if (bytes.length < 8 || WASM_MAGIC.some((b, i) => bytes[i] !== b)) {
     throw new InvalidModuleError(`${label} is not a WebAssembly module (bad magic number)`);
   }
-  if (programKind(bytes) === 'component') return inspectComponent(bytes, label);
+  if (isComponent(bytes)) return inspectComponent(bytes, label);
   let module: WebAssembly.Module;
   try {
     module = await WebAssembly.compile(bytes);
@@ -157,7 +157,7 @@ async function inspectComponent(bytes: Uint8Array, label: string): Promise<Modul
     throw err;
   }
   const first = Object.values(component.modules)[0];
-  if (!first) throw new InvalidModuleError(`${label} is a component without core modules`);
+  if (!first) throw new InvalidModuleError(`${label} is a component that cannot be run: it has no core modules`);
   const pages = COMPONENT_PORT_LAYOUT.totalPages;
   return {
     module: first,

@@ -55,7 +55,13 @@ export function glueToFunctionBody(esm: string): string {
 }
 
 async function transpile(bytes: Uint8Array): Promise<ComponentCode> {
-  const jco = await import('@bytecodealliance/jco');
+  let jco: typeof import('@bytecodealliance/jco');
+  try {
+    jco = await import('@bytecodealliance/jco');
+  } catch {
+    // An optional peer dependency: large, and only components need it.
+    throw new ComponentError('running a component needs jco: npm install @bytecodealliance/jco');
+  }
   let out: { files: Record<string, Uint8Array>; imports: string[] };
   try {
     out = await jco.transpile(bytes, { name: 'component', instantiation: 'sync', noTypescript: true, quiet: true, base64Cutoff: 0 });

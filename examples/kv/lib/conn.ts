@@ -55,8 +55,21 @@ export class MetaSet {
   base64: bool = false;
 }
 
+/** The protocol a connection speaks, known from its first byte (memcached decides the same way). */
+export const PROTO_UNKNOWN: i32 = 0;
+export const PROTO_TEXT: i32 = 1;
+export const PROTO_BINARY: i32 = 2;
+
 export class Conn extends flexsc.Request {
   fd: i32 = -1;
+  proto: i32 = PROTO_UNKNOWN;
+  // The binary request being answered: its opcode and opaque (echoed), and for a storage command
+  // its key (kept while the value arrives) and whether it is quiet.
+  binOpcode: u8 = 0;
+  binOpaque: u32 = 0;
+  binKey: ArrayBuffer = new ArrayBuffer(256);
+  binKeyLen: i32 = 0;
+  binQuiet: bool = false;
   rbuf: ArrayBuffer = new ArrayBuffer(RBUF);
   rstart: i32 = 0;
   rend: i32 = 0;

@@ -3,7 +3,7 @@
 // its item as it arrives, over as many reads as it takes; a retrieval line is answered key by key,
 // so a multiget of any length streams through without being buffered whole.
 import {
-  Conn, MAX_LINE, OUT_SOFT, S_CMD, S_NREAD, S_SWALLOW, S_GET, S_SKIPLINE,
+  Conn, PROTO_UNKNOWN, PROTO_TEXT, PROTO_BINARY, MAX_LINE, OUT_SOFT, S_CMD, S_NREAD, S_SWALLOW, S_GET, S_SKIPLINE,
   NR_SET, NR_ADD, NR_REPLACE, NR_APPEND, NR_PREPEND, NR_CAS, G_GET, G_GETS, G_GAT, G_GATS,
 } from "./conn";
 import { Tokens, validKey, KEY_MAX } from "./tokens";
@@ -14,6 +14,7 @@ import { ALLOC_TOO_LARGE, MISS_EXPIRED, MISS_FLUSHED } from "./store";
 import { IT_FLAGS, IT_CAS, IT_EXP, itemKey, itemData, itemNBytes, itemNKey } from "./item";
 import { writeStats } from "./stats";
 import { metaCommand, completeMetaSet } from "./meta";
+import { binaryInput, MAGIC_REQUEST } from "./binary";
 import { logLine } from "../../lib/args";
 
 /** processInput's answers: read more input; wait for the write in flight; close the connection. */
@@ -35,6 +36,11 @@ export function reply(c: Conn, s: string): void {
 
 /** Parses and answers everything that can be answered with the input at hand. */
 export function processInput(c: Conn): i32 {
+  if (c.proto == PROTO_UNKNOWN) {
+    if (c.rend == c.rstart) return P_MORE;
+    c.proto = load<u8>(c.base + <usize>c.rstart) == MAGIC_REQUEST ? PROTO_BINARY : PROTO_TEXT;
+  }
+  if (c.proto == PROTO_BINARY) return binaryInput(c);
   for (;;) {
     if (c.out.len >= OUT_SOFT) return P_PAUSE;
     let r: i32;
@@ -162,7 +168,7 @@ function dispatch(c: Conn): i32 {
     if (f) f();
     return P_CLOSE;
   }
-  // Binary protocol requests start with the magic byte 0x80: not spoken here (see the README).
+  // (A connection whose first byte is the binary magic 0x80 speaks the binary protocol: binary.ts.)
   reply(c, "ERROR");
   return CONTINUE;
 }

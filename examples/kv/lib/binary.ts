@@ -192,8 +192,7 @@ function storageRequest(c: Conn, h: usize, op: u8, keylen: i32, extlen: i32, bod
   const append = op == OP_APPEND || op == OP_PREPEND || op == OP_APPENDQ || op == OP_PREPENDQ;
   if (extlen != (append ? 0 : 8) || keylen == 0 || keylen > KEY_MAX || datatype != 0) {
     c.rstart += HEADER;
-    c.swallow = <i64>bodylen;
-    c.state = S_SWALLOW;
+    c.beginSwallow(<i64>bodylen);
     fail(c, ST_EINVAL);
     return CONTINUE;
   }
@@ -222,31 +221,16 @@ function storageRequest(c: Conn, h: usize, op: u8, keylen: i32, extlen: i32, bod
       const old = db.find(changetype<usize>(c.binKey), keylen, false);
       if (old != 0) db.unlink(old);
     }
-    c.swallow = <i64>vlen;
-    c.state = S_SWALLOW;
+    c.beginSwallow(<i64>vlen);
     return CONTINUE;
   }
-  c.item = it;
-  c.got = 0;
-  c.need = vlen;
-  c.nreadCmd = cmd;
-  c.casIn = cas;
-  c.meta = null;
-  c.state = S_NREAD;
+  c.beginValue(it, vlen, cmd, cas);
   return CONTINUE;
 }
 
 /** Copies the value into the item; once whole, stores it by the command's rules and answers. */
 function nreadStep(c: Conn): i32 {
-  const avail = c.rend - c.rstart;
-  const want = c.need - c.got;
-  const n = avail < want ? avail : want;
-  if (n > 0) {
-    memory.copy(itemData(c.item) + <usize>c.got, c.base + <usize>c.rstart, <usize>n);
-    c.got += n;
-    c.rstart += n;
-  }
-  if (c.got < c.need) return P_MORE;
+  if (!c.fillValue()) return P_MORE;
   const it = c.item;
   c.item = 0;
   c.state = S_CMD;
@@ -267,13 +251,7 @@ function nreadStep(c: Conn): i32 {
 }
 
 function swallowStep(c: Conn): i32 {
-  const avail = <i64>(c.rend - c.rstart);
-  const n = avail < c.swallow ? avail : c.swallow;
-  c.rstart += <i32>n;
-  c.swallow -= n;
-  if (c.swallow > 0) return P_MORE;
-  c.state = S_CMD;
-  return CONTINUE;
+  return c.swallowInput() ? CONTINUE : P_MORE;
 }
 
 /** Every command but storage, with its whole body at hand. */

@@ -2,7 +2,7 @@
 // two-letter reply codes (HD, VA, EN, NS, EX, NF, MN, ME). Returned flags follow the order of the
 // request. The q flag hides the nominal replies (EN for mg; HD for ms; HD and NF for md and ma), so
 // a client can pipeline quietly and end with mn.
-import { Conn, MetaSet, S_NREAD, S_SWALLOW, NR_SET, NR_ADD, NR_REPLACE, NR_APPEND, NR_PREPEND, NR_CAS } from "./conn";
+import { Conn, MetaSet, NR_SET, NR_ADD, NR_REPLACE, NR_APPEND, NR_PREPEND, NR_CAS } from "./conn";
 import { Tokens, validKey, KEY_MAX } from "./tokens";
 import { parseU64, parseU32, parseI32, parseOk, writeU64 } from "./numbers";
 import { server } from "./context";
@@ -204,8 +204,7 @@ export function metaCommand(c: Conn, t: Tokens): i32 {
         // The data block follows regardless: do not read it as commands.
         const vlen = parseI32(t.ptr(2), t.len(2));
         if (parseOk && vlen >= 0) {
-          c.swallow = vlen + 2;
-          c.state = S_SWALLOW;
+          c.beginSwallow(vlen + 2);
         }
       }
       return CONTINUE;
@@ -313,23 +312,20 @@ function metaSet(c: Conn, t: Tokens): i32 {
   if (f.error.length > 0) {
     out.line(f.error);
     // The data block follows regardless: do not read it as commands.
-    c.swallow = vlen + 2;
-    c.state = S_SWALLOW;
+    c.beginSwallow(vlen + 2);
     return CONTINUE;
   }
   const m = f.mode | 0x20; // lower case
   if (f.mode != 0 && m != 0x73 && m != 0x65 && m != 0x61 && m != 0x70 && m != 0x72) {
     out.line("CLIENT_ERROR invalid mode for ms STORE");
-    c.swallow = vlen + 2;
-    c.state = S_SWALLOW;
+    c.beginSwallow(vlen + 2);
     return CONTINUE;
   }
   const db = server().store;
   const it = db.alloc(t.ptr(1), t.len(1), f.clientFlags, db.realtime(f.hasTtl ? f.ttl : 0), <i32>vlen);
   if (it == 0) {
     out.line(db.allocError == ALLOC_TOO_LARGE ? "SERVER_ERROR object too large for cache" : "SERVER_ERROR out of memory storing object");
-    c.swallow = vlen + 2;
-    c.state = S_SWALLOW;
+    c.beginSwallow(vlen + 2);
     return CONTINUE;
   }
   const ms = new MetaSet();
@@ -349,12 +345,9 @@ function metaSet(c: Conn, t: Tokens): i32 {
   ms.explicitCas = f.explicitCas;
   ms.invalidate = f.invalidate;
   ms.vivifyTtl = f.hasVivify ? f.vivify : -1;
+  c.beginValue(it, <i32>vlen, NR_SET, 0);
   c.meta = ms;
-  c.item = it;
-  c.got = 0;
-  c.need = <i32>vlen;
   c.noreply = false;
-  c.state = S_NREAD;
   return CONTINUE;
 }
 

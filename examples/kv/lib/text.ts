@@ -211,33 +211,16 @@ function update(c: Conn, cmd: i32, countOk: bool): i32 {
       const old = db.find(t.ptr(1), t.len(1), false);
       if (old != 0) db.unlink(old);
     }
-    c.swallow = vlen + 2;
-    c.state = S_SWALLOW;
+    c.beginSwallow(vlen + 2);
     return CONTINUE;
   }
-  c.item = it;
-  c.got = 0;
-  c.need = <i32>vlen;
-  c.nreadCmd = cmd;
-  c.casIn = casIn;
-  c.meta = null;
-  c.state = S_NREAD;
+  c.beginValue(it, <i32>vlen, cmd, casIn);
   return CONTINUE;
 }
 
 /** Copies the data block into the item; at its end checks the CRLF and stores. */
 function nreadStep(c: Conn): i32 {
-  const avail = c.rend - c.rstart;
-  if (c.got < c.need) {
-    const want = c.need - c.got;
-    const n = avail < want ? avail : want;
-    if (n > 0) {
-      memory.copy(itemData(c.item) + <usize>c.got, c.base + <usize>c.rstart, <usize>n);
-      c.got += n;
-      c.rstart += n;
-    }
-    if (c.got < c.need) return P_MORE;
-  }
+  if (!c.fillValue()) return P_MORE;
   if (c.rend - c.rstart < 2) return P_MORE;
   const tail = load<u16>(c.base + <usize>c.rstart);
   c.rstart += 2;
@@ -336,13 +319,7 @@ export function storeItem(it: usize, cmd: i32, casIn: u64, explicitCas: u64 = 0)
 }
 
 function swallowStep(c: Conn): i32 {
-  const avail = <i64>(c.rend - c.rstart);
-  const n = avail < c.swallow ? avail : c.swallow;
-  c.rstart += <i32>n;
-  c.swallow -= n;
-  if (c.swallow > 0) return P_MORE;
-  c.state = S_CMD;
-  return CONTINUE;
+  return c.swallowInput() ? CONTINUE : P_MORE;
 }
 
 function skipStep(c: Conn): i32 {

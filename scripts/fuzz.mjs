@@ -1,9 +1,14 @@
-// Long fuzz runs: `npm run fuzz -- --minutes N [--kernel virtual|os|all] [--seed S] [--entries E]`.
-// Runs seeded ABI fuzz sessions (build/tests/fuzz/abi-fuzzer.js) one after another, alternating the
+// Long fuzz runs: `npm run fuzz -- --minutes N [--kernel virtual|os|all] [--seed S] [--entries E]`,
+// or `npm run fuzz -- --target httpd --minutes N [--seed S]` for the httpd protocol fuzzer
+// (build/tests/fuzz/httpd-fuzzer.js: mutated and hostile requests, a reference client checking
+// answers on other connections; JSON summary; exit status 1 when a reference answer was wrong).
+//
+// The ABI target runs seeded ABI fuzz sessions (build/tests/fuzz/abi-fuzzer.js) one after another, alternating the
 // kernels, until the time is up; prints a progress line a minute and a JSON summary at the end
 // (entries fuzzed, sessions, adversarial actions, host log lines, failures). Exit status 1 when the
 // host broke a promise (the failing seed replays it: --seed S --minutes 0).
 import { fuzzAbi } from '../build/tests/fuzz/abi-fuzzer.js';
+import { fuzzHttpd } from '../build/tests/fuzz/httpd-fuzzer.js';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -11,6 +16,12 @@ const opt = (name, dflt) => {
   return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
 };
 const minutes = Number(opt('--minutes', '1'));
+if (opt('--target', 'abi') === 'httpd') {
+  const seed = Number(opt('--seed', String(Date.now() % 1_000_000)));
+  const r = await fuzzHttpd({ seconds: minutes * 60, seed, concurrency: Number(opt('--concurrency', '8')) });
+  console.log(JSON.stringify({ target: 'httpd', seed, minutes, ...r }, null, 2));
+  process.exit(r.referenceFailures.length > 0 || !r.serverAlive ? 1 : 0);
+}
 const kernels = opt('--kernel', 'all') === 'all' ? ['virtual', 'os'] : [opt('--kernel', 'all')];
 let seed = Number(opt('--seed', String(Date.now() % 1_000_000)));
 const entries = Number(opt('--entries', '20000'));

@@ -1,3 +1,4 @@
+import { RateLimiter } from './rate-limit.js';
 import {
   CW_COMPLETIONS, CW_GUEST_WAITING, CW_SHUTDOWN, CW_SHIM_ENTRY, CW_SHIM_SEQ, THREAD_LINES, HOST_LINES,
   ENTRIES_PER_PAGE, ST_DONE,
@@ -17,6 +18,9 @@ export const SYSNO_LIMIT = 512;
  */
 export const GUEST_COUNTERS_BYTES = 64;
 export const GC_PENDING = 0;
+/** Diagnostics the guest triggered (all threads), and those held back by the rate limit. */
+export const GC_DIAGNOSTICS = 1;
+export const GC_DIAGNOSTICS_SUPPRESSED = 2;
 
 /**
  * What one syscall thread knows about one registered guest: word offsets into its shared memory,
@@ -66,6 +70,8 @@ export class GuestSlot {
   readonly submittedBySysno = new Uint32Array(SYSNO_LIMIT);
   readonly completedBySysno = new Uint32Array(SYSNO_LIMIT);
   attached = true;
+  /** Rate limit of the diagnostics this guest triggers on this thread. */
+  readonly diagnostics = new RateLimiter();
   /** This thread's pending wait on the guest's doorbell for it. */
   readonly bellWaiter = new BellWaiter();
   /** A guest running on this thread (epoll mode) that returned to the event loop to wait. */

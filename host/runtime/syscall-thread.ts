@@ -10,7 +10,7 @@ import {
 import { PENDING, type Kernel, type Limits } from '../kernel/kernel.js';
 import { SysError } from '../kernel/errors.js';
 import { EntryCall, type CallSink } from './entry-call.js';
-import { GC_PENDING, SYSNO_LIMIT, type GuestSlot } from './guest-slot.js';
+import { GC_DIAGNOSTICS, GC_DIAGNOSTICS_SUPPRESSED, GC_PENDING, SYSNO_LIMIT, type GuestSlot } from './guest-slot.js';
 import { FWD_CANCEL, FWD_EXECUTE, type ForwardRing, type VmShared } from './vm-shared.js';
 import { BellWaiter } from './bell-waiter.js';
 
@@ -350,7 +350,7 @@ export class SyscallThread implements CallSink {
     let span = (tail - g.nextSeq) >>> 0;
     if (span > g.entryCount) {
       // More published than there are entries: the guest broke the protocol. Resynchronise.
-      this.options.log(`${g.name}: sq_tail jumped by ${span}; resynchronising`);
+      this.diagnose(g, `${g.name}: sq_tail jumped by ${span}; resynchronising`);
       span = 0;
     }
     if (this.bySeq.length < span) this.bySeq = new Int32Array(Math.max(span, this.bySeq.length * 2)).fill(-1);
@@ -593,8 +593,16 @@ export class SyscallThread implements CallSink {
 
   private errorResult(err: unknown, g: GuestSlot, call: EntryCall): number {
     if (err instanceof SysError) return -err.errno;
-    this.options.log(`${g.name}: kernel failed on syscall ${call.sysno}: ${(err as Error)?.stack ?? String(err)}`);
+    this.diagnose(g, `${g.name}: kernel failed on syscall ${call.sysno}: ${(err as Error)?.stack ?? String(err)}`);
     return -EIO;
+  }
+
+  /** A diagnostic the guest caused: counted in its statistics, printed within its rate limit. */
+  private diagnose(g: GuestSlot, message: string): void {
+    Atomics.add(g.counters, GC_DIAGNOSTICS, 1);
+    const line = g.diagnostics.admit(message);
+    if (line === null) Atomics.add(g.counters, GC_DIAGNOSTICS_SUPPRESSED, 1);
+    else this.options.log(line);
   }
 
   /** Writes a result into its entry and marks it DONE (CallSink). */

@@ -11,6 +11,7 @@ import { STATUS_INTERRUPTED } from './handoff.js';
 import { loadKernelModule } from './kernels.js';
 import type { FromWorker, SpawnInfo, SyscallWorkerData, ToGuestWorker, ToSyscallWorker } from './messages.js';
 import { collectStats, type GuestStats } from './stats.js';
+import { GC_DIAGNOSTICS, GC_DIAGNOSTICS_SUPPRESSED } from './guest-slot.js';
 import { VmShared } from './vm-shared.js';
 
 export type Mode = 'exceptionless' | 'sync' | 'epoll';
@@ -372,7 +373,9 @@ export class VM {
     const finish = (counts: (Record<number, [number, number]> | null)[]): void => {
       this.guests.delete(p.gid);
       if (p.worker) void p.worker.terminate();
-      const stats = collectStats(p.info.memory, p.layout, p.threads, p.info.mode, counts, importCalls);
+      const c = new Int32Array(p.info.counters);
+      const diagnostics = { raised: Atomics.load(c, GC_DIAGNOSTICS), suppressed: Atomics.load(c, GC_DIAGNOSTICS_SUPPRESSED) };
+      const stats = collectStats(p.info.memory, p.layout, p.threads, p.info.mode, counts, importCalls, diagnostics);
       p.resolve(message ? { pid: p.info.pid, name: p.info.name, status, message, stats } : { pid: p.info.pid, name: p.info.name, status, stats });
     };
     if (this.closed && !this.workers.length) {

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { parseConnectRule } from '../kernel/common/connect-policy.js';
 import type { Limits } from '../kernel/kernel.js';
 import type { Mode } from '../runtime/vm.js';
 
@@ -19,8 +20,10 @@ export interface RunOptions {
   readonly spinUs: number;
   readonly trace: boolean;
   readonly listenAny: boolean;
-  /** The VM's limits per guest (--max-fds, --max-pending); absent: the defaults. */
+  /** The VM's limits per guest (--max-fds, --max-pending, --max-memory); absent: the defaults. */
   readonly limits: Partial<Limits>;
+  /** Addresses guests may connect() to (--allow-connect, repeatable); empty: loopback only. */
+  readonly allowConnect: readonly string[];
 }
 
 const KERNELS = ['os', 'virtual'];
@@ -63,6 +66,8 @@ export function parseRunOptions(argv: readonly string[], wantsGuest: boolean, de
         'listen-any': { type: 'boolean' },
         'max-fds': { type: 'string' },
         'max-pending': { type: 'string' },
+        'max-memory': { type: 'string' },
+        'allow-connect': { type: 'string', multiple: true },
       },
     });
   } catch (err) {
@@ -105,8 +110,35 @@ export function parseRunOptions(argv: readonly string[], wantsGuest: boolean, de
     spinUs: positiveInt('spin-us', v['spin-us'], 100, 0, 1_000_000),
     trace: v.trace ?? false,
     listenAny: v['listen-any'] ?? false,
-    limits: limitsOf(v['max-fds'], v['max-pending']),
+    limits: { ...limitsOf(v['max-fds'], v['max-pending']), ...memoryLimitOf(v['max-memory']) },
+    allowConnect: allowConnectOf(v['allow-connect'] ?? []),
   };
+}
+
+/** --allow-connect rules, checked here so that a typo is a usage error, not a guest that cannot connect. */
+function allowConnectOf(specs: readonly string[]): string[] {
+  if (specs.includes('none')) {
+    if (specs.length > 1) throw new UsageError('--allow-connect none allows nothing: give it alone');
+    return ['none'];
+  }
+  for (const spec of specs) {
+    try {
+      parseConnectRule(spec);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  return [...specs];
+}
+
+/** --max-memory SIZE: bytes, or with K, M or G (binary units); 64K to 4G, rounded down to 64 KiB pages. */
+function memoryLimitOf(value: string | undefined): Partial<Limits> {
+  if (value === undefined) return {};
+  const m = /^(\d+)([KMG])?(?:i?B)?$/i.exec(value);
+  const unit = { K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[(m?.[2] ?? '').toUpperCase() as 'K' | 'M' | 'G'] ?? 1;
+  const bytes = m ? Number(m[1]) * unit : NaN;
+  if (!(bytes >= 65536 && bytes <= 4 * 1024 ** 3)) throw new UsageError(`--max-memory must be a size from 64K to 4G (e.g. 256M), got ${JSON.stringify(value)}`);
+  return { maxMemory: Math.floor(bytes / 65536) * 65536 };
 }
 
 /** Only the limits given on the command line: the VM fills in the rest from DEFAULT_LIMITS. */

@@ -94,9 +94,18 @@ export interface Limits {
   readonly maxFds: number;
   /** Calls in flight per guest; past it, new calls fail with -EAGAIN. */
   readonly maxPending: number;
+  /**
+   * Linear memory per guest, in bytes (whole 64 KiB pages): the host caps the module's declared
+   * maximum (up to 4 GiB) at this, so memory.grow past it fails in the guest; a module needing more
+   * at start is refused.
+   */
+  readonly maxMemory: number;
 }
 
-export const DEFAULT_LIMITS: Limits = { maxFds: 65536, maxPending: 65536 };
+/** 1 GiB of guest memory by default: well below the 4 GiB a module may declare. */
+export const DEFAULT_MAX_MEMORY = 1 << 30;
+
+export const DEFAULT_LIMITS: Limits = { maxFds: 65536, maxPending: 65536, maxMemory: DEFAULT_MAX_MEMORY };
 
 /** What the runtime tells a kernel about a guest when it attaches. */
 export interface ProcessSpec {
@@ -159,6 +168,11 @@ export interface KernelOptions {
   readonly epochMs?: number;
   /** Virtual kernel: seed of the deterministic getrandom stream. */
   readonly seed?: number;
+  /**
+   * Addresses guests may connect() to, every kernel: `ADDR[/PREFIX][:PORT]` rules (common/connect-policy.ts);
+   * absent: loopback only; ['none']: nothing. Past them connect() is EACCES.
+   */
+  readonly allowConnect?: readonly string[];
   /** Free-form options for embedder kernels. */
   readonly extra?: unknown;
 }

@@ -201,7 +201,12 @@ export class VM {
       throw new InvalidModuleError(`${label} does not import a memory; flexvm guests import a shared memory (asc --importMemory --sharedMemory)`);
     }
     if (!mem.shared) throw new InvalidModuleError(`${label} imports a memory that is not shared (build with --sharedMemory --maximumMemory N)`);
-    const memory = new WebAssembly.Memory({ initial: mem.initial, maximum: mem.maximum ?? mem.initial, shared: true });
+    // The host, not the module, says how large a guest may grow (Limits.maxMemory).
+    const capPages = Math.floor(this.options.limits.maxMemory / 65536);
+    if (mem.initial > capPages) {
+      throw new InvalidModuleError(`${label} needs ${mem.initial * 64} KiB of memory at start, more than the limit of ${capPages * 64} KiB (--max-memory)`);
+    }
+    const memory = new WebAssembly.Memory({ initial: mem.initial, maximum: Math.min(mem.maximum ?? mem.initial, capPages), shared: true });
     const mode = MODES[options.mode ?? this.mode];
     if (mode === undefined) throw new RangeError(`unknown mode ${JSON.stringify(options.mode)}`);
     const gid = this.nextGid++;

@@ -1,3 +1,4 @@
+import type { ConnectPolicy } from './connect-policy.js';
 import type { Scheduler } from './scheduler.js';
 import type { Timespec } from './time.js';
 
@@ -17,4 +18,6 @@ export interface KernelCore {
    * its timers expire; real time passes by itself in the os kernel.
    */
   pollIdleTick(): void;
+  /** The addresses connect() may reach (EACCES past them). */
+  readonly connectPolicy: ConnectPolicy;
 }

@@ -1,3 +1,4 @@
+import { ConnectPolicy } from '../common/connect-policy.js';
 import { EBADF } from '../../abi/v1.js';
 import { SysError } from '../errors.js';
 import { dispatchTable, implemented, sysGetpid } from '../common/dispatch.js';
@@ -49,12 +50,14 @@ export class VirtualKernel implements Kernel<VirtualProcess> {
   readonly sched: Scheduler;
   readonly random: DeterministicRandom;
   readonly socketEnv: SocketEnvironment;
+  readonly connectPolicy: ConnectPolicy;
   private readonly log: (message: string) => void;
   private readonly processes = new Set<VirtualProcess>();
   private inodeCounter = 0;
 
   constructor(options: KernelOptions = { kind: 'virtual' }, context?: KernelContext) {
     this.log = context ? (m) => context.log(m) : () => {};
+    this.connectPolicy = ConnectPolicy.forKernel(options.allowConnect, this.log);
     this.clock = new VirtualClock(options.epochMs);
     this.sched = new Scheduler({ name: 'virtual kernel', timers: this.clock, log: this.log });
     this.random = new DeterministicRandom(options.seed ?? 0);

@@ -24,13 +24,13 @@ if (opt('--target', 'abi') === 'httpd') {
 }
 const kernels = opt('--kernel', 'all') === 'all' ? ['virtual', 'os'] : [opt('--kernel', 'all')];
 let seed = Number(opt('--seed', String(Date.now() % 1_000_000)));
-const entries = Number(opt('--entries', '20000'));
+const entries = Number(opt('--entries', '5000'));
 if (!Number.isFinite(minutes) || minutes < 0 || !Number.isInteger(seed) || !(entries > 0)) {
   console.error('usage: npm run fuzz -- --minutes N [--kernel virtual|os|all] [--seed S] [--entries E]');
   process.exit(2);
 }
 
-const total = { firstSeed: seed, sessions: 0, posted: 0, completed: 0, cancelled: 0, rewrites: 0, forced: 0, freeCancels: 0, tailJumps: 0, scribbles: 0, logLines: 0, failures: [] };
+const total = { firstSeed: seed, sessions: 0, posted: 0, completed: 0, kept: 0, cancelled: 0, rewrites: 0, forced: 0, freeCancels: 0, tailJumps: 0, scribbles: 0, logLines: 0, failures: [] };
 const start = Date.now();
 const until = start + minutes * 60_000;
 let nextReport = start + 60_000;
@@ -38,7 +38,7 @@ do {
   for (const kernel of kernels) {
     const r = await fuzzAbi({ kernel, seed, entries });
     total.sessions++;
-    for (const k of ['posted', 'completed', 'cancelled', 'rewrites', 'forced', 'freeCancels', 'tailJumps', 'scribbles', 'logLines']) total[k] += r[k];
+    for (const k of ['posted', 'completed', 'kept', 'cancelled', 'rewrites', 'forced', 'freeCancels', 'tailJumps', 'scribbles', 'logLines']) total[k] += r[k];
     total.failures.push(...r.failures.map((f) => `${kernel}: ${f}`));
   }
   seed++;

@@ -40,7 +40,7 @@ export interface Served {
 }
 
 /** Starts the httpd on a fresh document root (index.html, hello.txt, big.bin) and waits for its port. */
-export async function serveHttpd(threads = 2, idleMs = 1000): Promise<Served> {
+export async function serveHttpd(threads = 2, idleMs = 5000): Promise<Served> {
   const dir = mkdtempSync(join(tmpdir(), 'flexvm-httpd-fuzz-'));
   writeFileSync(join(dir, 'index.html'), '<!doctype html><title>reference</title><p>reference page</p>\n');
   writeFileSync(join(dir, 'hello.txt'), 'hello\n');
@@ -295,7 +295,9 @@ export async function soakHttpd(options: { seconds: number; concurrency?: number
   };
   await settle();
   const before = { fds: fdCount(), rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed, handles: handles() };
-  const srv = await serveHttpd(options.threads ?? 2, 500);
+  // The httpd's default idle time (5 s): it also closes a client that stops reading for that long,
+  // and clients in this busy process must not be taken for such.
+  const srv = await serveHttpd(options.threads ?? 2);
   const report: SoakReport = {
     requests: 0, errors: 0, failures: [], fileChanges: 0, fdsBefore: before.fds, fdsAfter: 0, rssBeforeMiB: mib(before.rss),
     rssAfterMiB: 0, heapBeforeMiB: mib(before.heap), heapAfterMiB: 0, handlesBefore: before.handles, handlesAfter: 0, serverAlive: true,

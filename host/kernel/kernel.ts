@@ -79,7 +79,18 @@ export interface Call {
 /** Where a guest's standard output and error go (the embedder's sinks). */
 export interface Stdio {
   write(fd: 1 | 2, data: Uint8Array): void;
+  /**
+   * Bytes written to `fd` that the embedder's sink has not taken yet. Optional: without it the
+   * stream is unbounded. With it, a write finds room only below STDIO_QUEUE_LIMIT and otherwise
+   * waits (or answers -EAGAIN when it may not wait), as a pipe does.
+   */
+  queued?(fd: 1 | 2): number;
+  /** Calls `then` once, after queued(fd) has dropped (with queued). */
+  whenDrained?(fd: 1 | 2, then: () => void): void;
 }
+
+/** Bytes a guest's standard output (and, separately, its error) may have queued for the sink. */
+export const STDIO_QUEUE_LIMIT = 1 << 20;
 
 /** A host directory made visible to a guest at `guestPath`. */
 export interface Grant {

@@ -21,6 +21,9 @@ export const GC_PENDING = 0;
 /** Diagnostics the guest triggered (all threads), and those held back by the rate limit. */
 export const GC_DIAGNOSTICS = 1;
 export const GC_DIAGNOSTICS_SUPPRESSED = 2;
+/** Bytes of standard output (word 3) and error (word 4) posted to the main thread and not yet taken by the sink. */
+export const GC_STDOUT_QUEUED = 3;
+export const GC_STDERR_QUEUED = 4;
 
 /**
  * What one syscall thread knows about one registered guest: word offsets into its shared memory,

@@ -11,7 +11,7 @@ import { STATUS_INTERRUPTED } from './handoff.js';
 import { loadKernelModule } from './kernels.js';
 import type { FromWorker, SpawnInfo, SyscallWorkerData, ToGuestWorker, ToSyscallWorker } from './messages.js';
 import { collectStats, type GuestStats } from './stats.js';
-import { GC_DIAGNOSTICS, GC_DIAGNOSTICS_SUPPRESSED } from './guest-slot.js';
+import { GC_DIAGNOSTICS, GC_DIAGNOSTICS_SUPPRESSED, GC_STDERR_QUEUED, GC_STDOUT_QUEUED } from './guest-slot.js';
 import { VmShared } from './vm-shared.js';
 
 export type Mode = 'exceptionless' | 'sync' | 'epoll';
@@ -42,9 +42,13 @@ export interface SpawnOptions {
   /** Host directories to make visible: `HOST[:GUEST]` strings or grants. */
   dirs?: readonly (string | Grant)[];
   stdin?: string | Uint8Array;
-  /** Where the guest's standard output and error go (default: this process's). */
-  stdout?: (data: Uint8Array) => void;
-  stderr?: (data: Uint8Array) => void;
+  /**
+   * Where the guest's standard output and error go (default: this process's, with its
+   * back-pressure). A sink may return a promise: until it settles the bytes count as queued, and a
+   * guest with STDIO_QUEUE_LIMIT bytes queued on a stream waits to write more, as on a full pipe.
+   */
+  stdout?: StdioSink;
+  stderr?: StdioSink;
   mode?: Mode;
   name?: string;
 }
@@ -88,12 +92,20 @@ export function parseGrant(spec: string | Grant): Grant {
   return { hostPath: resolvePath(host), guestPath: guest, ...(readOnly ? { readOnly } : {}) };
 }
 
+/** Takes a guest's output; a returned promise holds the bytes as queued until it settles. */
+export type StdioSink = (data: Uint8Array) => unknown;
+
+/** A sink into a Node stream that settles once the stream has flushed the bytes (its back-pressure). */
+export function streamSink(stream: NodeJS.WritableStream): StdioSink {
+  return (d) => new Promise<void>((resolve) => stream.write(d, () => resolve()));
+}
+
 interface Pending {
   readonly gid: number;
   readonly info: SpawnInfo;
   readonly worker: Worker | null;
-  readonly stdout: (d: Uint8Array) => void;
-  readonly stderr: (d: Uint8Array) => void;
+  readonly stdout: StdioSink;
+  readonly stderr: StdioSink;
   layout: ControlLayout | null;
   threads: number;
   registered: boolean;
@@ -243,8 +255,8 @@ export class VM {
       gid,
       info: spawn,
       worker,
-      stdout: options.stdout ?? ((d) => process.stdout.write(d)),
-      stderr: options.stderr ?? ((d) => process.stderr.write(d)),
+      stdout: options.stdout ?? streamSink(process.stdout),
+      stderr: options.stderr ?? streamSink(process.stderr),
       layout: null,
       threads: this.threads,
       registered: false,
@@ -339,7 +351,24 @@ export class VM {
       }
       case 'stdio': {
         const p = this.guests.get(m.gid);
-        if (p) (m.fd === 1 ? p.stdout : p.stderr)(m.data);
+        if (!p) return;
+        // The bytes stay counted as queued until the sink has them (the guest's back-pressure).
+        const counters = new Int32Array(p.info.counters);
+        const word = m.fd === 1 ? GC_STDOUT_QUEUED : GC_STDERR_QUEUED;
+        const taken = (): void => {
+          Atomics.sub(counters, word, m.data.length);
+          Atomics.notify(counters, word);
+        };
+        let r: unknown;
+        try {
+          r = (m.fd === 1 ? p.stdout : p.stderr)(m.data);
+        } catch (e) {
+          taken();
+          this.options.log(`${p.info.name}: standard ${m.fd === 1 ? 'output' : 'error'} sink failed: ${(e as Error).message}`);
+          return;
+        }
+        if (r instanceof Promise) r.then(taken, taken);
+        else taken();
         return;
       }
       case 'exit': {

@@ -1,6 +1,7 @@
 // Bundles the host (already compiled by tsc into build/) into dist/: the embedding API, the CLI and
-// the two worker entry points. Every output file sits at the top of dist/, so the runtime finds its
-// workers with `new URL('./x-worker.js', import.meta.url)` both here and in build/.
+// the two worker entry points. The workers keep their folder (dist/syscall/, dist/guest/) and shared
+// chunks sit at the top of dist/, as host/ does in build/, so host/worker-entry-points.ts finds the
+// workers at the same relative URLs in both.
 import { rmSync } from 'node:fs';
 import { dts } from 'rollup-plugin-dts';
 
@@ -14,8 +15,8 @@ export default [
     input: {
       index: 'build/host/index.js',
       cli: 'build/host/cli/main.js',
-      'syscall-worker': 'build/host/runtime/syscall-worker.js',
-      'guest-worker': 'build/host/runtime/guest-worker.js',
+      'syscall/syscall-worker': 'build/host/syscall/syscall-worker.js',
+      'guest/guest-worker': 'build/host/guest/guest-worker.js',
     },
     external,
     output: {

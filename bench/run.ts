@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { nullSyscall } from './suites/null-syscall.js';
 import { echoTcp } from './suites/echo-tcp.js';
 import { fileIo } from './suites/file-io.js';
+import { kv } from './suites/kv.js';
 import { readResults, writeReport, writeResults, type Suite } from './lib/output.js';
 
 /** Binds a suite to its name, keeping its results type between measuring and rendering. */
@@ -31,6 +32,7 @@ const SUITES: Record<string, ReturnType<typeof entry>> = {
   'null-syscall': entry('null-syscall', nullSyscall),
   'echo-tcp': entry('echo-tcp', echoTcp),
   'file-io': entry('file-io', fileIo),
+  kv: entry('kv', kv),
 };
 
 const { values, positionals } = parseArgs({

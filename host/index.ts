@@ -1,8 +1,8 @@
 // flexvm's embedding API.
-export { VM, createVM, parseGrant, streamSink } from './runtime/vm.js';
-export type { VMOptions, SpawnOptions, Guest, GuestResult, Mode, StdioSink } from './runtime/vm.js';
-export type { GuestStats, SyscallCount, ThreadStats } from './runtime/stats.js';
-export { formatStats } from './runtime/stats.js';
+export { VM, createVM, parseGrant, streamSink } from './vm/vm.js';
+export type { VMOptions, SpawnOptions, Guest, GuestResult, Mode, StdioSink } from './vm/vm.js';
+export type { GuestStats, SyscallCount, ThreadStats } from './vm/stats.js';
+export { formatStats } from './vm/stats.js';
 export { InvalidModuleError } from './wasm/module-info.js';
 export { PENDING, DEFAULT_LIMITS, STDIO_QUEUE_LIMIT } from './kernel/kernel.js';
 export type { Kernel, KernelModule, KernelOptions, KernelContext, Call, ProcessSpec, Grant, Limits, Stdio } from './kernel/kernel.js';

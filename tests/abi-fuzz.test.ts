@@ -4,7 +4,7 @@
 // the ABI's table or a value.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { RateLimiter } from '../host/runtime/rate-limit.js';
+import { RateLimiter } from '../host/syscall/rate-limit.js';
 import { fuzzAbi, type FuzzKernel } from './fuzz/abi-fuzzer.js';
 
 for (const kernel of ['virtual', 'os'] as FuzzKernel[]) {

@@ -6,7 +6,7 @@ import {
   C_MAGIC, C_VERSION, C_CTRL_SIZE, C_PAGE_COUNT, C_PAGES_PTR, C_ENTRY_SIZE, C_THREAD_COUNT, C_MODE, C_PID,
   EINVAL, EFAULT, EPROTO, ctrlSize,
 } from '../host/abi/v1.js';
-import { validateControlBlock, isRefusal, acceptControlBlock } from '../host/runtime/control-block.js';
+import { validateControlBlock, isRefusal, acceptControlBlock } from '../host/guest/control-block.js';
 import { FakeGuest } from './helpers/fake-guest.js';
 
 function refusal(mutate: (g: FakeGuest) => number | void): { errno: number; message: string } {

@@ -4,7 +4,7 @@
 // mode and syscall-thread count.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { VM } from '../host/runtime/vm.js';
+import { VM } from '../host/vm/vm.js';
 import { CONFIGS, assertReport, label, run, type Outcome } from './helpers/e2e.js';
 
 async function fresh(mode: (typeof CONFIGS)[number]['mode'], threads: number): Promise<Outcome> {

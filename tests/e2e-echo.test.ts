@@ -4,7 +4,7 @@
 // closed by cancelling its pending read (paper section 4.2), while active connections keep going.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Mode } from '../host/runtime/vm.js';
+import type { Mode } from '../host/vm/vm.js';
 import { CONFIGS, MODES, THREADS, VmPool, assertReport, label, run, start, waitFor, type Outcome, type Running } from './helpers/e2e.js';
 
 const pool = new VmPool();

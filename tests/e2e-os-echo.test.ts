@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Mode } from '../host/runtime/vm.js';
+import type { Mode } from '../host/vm/vm.js';
 import { CONFIGS, MODES, ROOT, VmPool, assertReport, label, waitFor, type Running } from './helpers/e2e.js';
 import { Child, clientTest, killChildren, patternBytes, randomInts, runProgram, startServer, within } from './helpers/os-e2e.js';
 

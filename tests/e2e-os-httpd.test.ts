@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Mode } from '../host/runtime/vm.js';
+import type { Mode } from '../host/vm/vm.js';
 import { CONFIGS, MODES, VmPool, label, type Running } from './helpers/e2e.js';
 import { clientTest, killChildren, patternBytes, runProgram, startServer, within } from './helpers/os-e2e.js';
 

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EACCES, EBADF, EBUSY, EEXIST, EFAULT, ENAMETOOLONG, ENOENT, EROFS } from '../host/abi/v1.js';
-import { parseGrant } from '../host/runtime/vm.js';
+import { parseGrant } from '../host/vm/vm.js';
 import { CONFIGS, MODES, VmPool, label, run, start, waitFor, type Outcome } from './helpers/e2e.js';
 
 const pool = new VmPool({ kernel: 'os' });

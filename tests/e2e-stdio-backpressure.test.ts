@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { STDIO_QUEUE_LIMIT } from '../host/kernel/kernel.js';
-import { VM } from '../host/runtime/vm.js';
+import { VM } from '../host/vm/vm.js';
 import { guestPath, waitFor } from './helpers/e2e.js';
 
 const FLOOD = guestPath('tests/guests/flood');

@@ -9,9 +9,9 @@ import {
 } from '../host/abi/v1.js';
 import { DEFAULT_LIMITS, PENDING, type Limits } from '../host/kernel/kernel.js';
 import { SysError } from '../host/kernel/errors.js';
-import { GuestSlot } from '../host/runtime/guest-slot.js';
-import { SyscallThread } from '../host/runtime/syscall-thread.js';
-import { VmShared } from '../host/runtime/vm-shared.js';
+import { GuestSlot } from '../host/syscall/guest-slot.js';
+import { SyscallThread } from '../host/syscall/syscall-thread.js';
+import { VmShared } from '../host/syscall/vm-shared.js';
 import { FakeGuest } from './helpers/fake-guest.js';
 import { ScriptKernel } from './helpers/script-kernel.js';
 

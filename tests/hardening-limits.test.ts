@@ -9,7 +9,7 @@ import { ConnectPolicy, parseConnectRule } from '../host/kernel/common/connect-p
 import type { Kernel, KernelOptions } from '../host/kernel/kernel.js';
 import { OsKernel } from '../host/kernel/os/index.js';
 import { VirtualKernel } from '../host/kernel/virtual/index.js';
-import { VM } from '../host/runtime/vm.js';
+import { VM } from '../host/vm/vm.js';
 import { InvalidModuleError } from '../host/index.js';
 import { guestPath } from './helpers/e2e.js';
 import { Fixtures } from './helpers/kernel-fixtures.js';

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { packageRoot, packageVersion } from './package-root.js';
 import { parseRunOptions, UsageError } from './options.js';
 import { runGuests } from './run-command.js';
+import { runKv } from './kv-command.js';
 import { USAGE } from './usage.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -16,6 +17,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`flexvm ${packageVersion()}\n`);
     return 0;
   }
+  // memcached's command line, -h and -V included, belongs to the kv guest.
+  if (command === 'kv') return runKv(rest);
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(USAGE);
     return 0;

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { parseConnectRule } from '../kernel/common/connect-policy.js';
 import type { Limits } from '../kernel/kernel.js';
-import type { Mode } from '../runtime/vm.js';
+import type { Mode } from '../vm/vm.js';
 
 /** A command-line mistake: reported with the usage hint and exit status 2. */
 export class UsageError extends Error {}

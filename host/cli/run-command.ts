@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { InvalidModuleError } from '../wasm/module-info.js';
-import { VM, type Guest, type GuestResult } from '../runtime/vm.js';
-import { formatStats } from '../runtime/stats.js';
+import { VM, type Guest, type GuestResult } from '../vm/vm.js';
+import { formatStats } from '../vm/stats.js';
 import { splitCommand, type RunOptions } from './options.js';
 
 export interface GuestCommand {

@@ -5,6 +5,10 @@ export const USAGE = `flexvm: run WebAssembly guests whose system calls never tr
 Usage:
   flexvm run GUEST.wasm [options] [-- ARGS...]
   flexvm demo [options]          echo server and client talking through the virtual kernel
+  flexvm kv [options] [MEMCACHED OPTIONS]
+                                 the kv example, a memcached-compatible cache server, with
+                                 memcached's command line (-p -l -m -c -I -t -v ...; -h for them);
+                                 -t sets the syscall threads
   flexvm --help | --version
 
 Options for run and demo:

@@ -1,4 +1,5 @@
 import type { GuestMemory } from '../memory/guest-memory.js';
+import type { Executor, ExecutorContext } from '../syscall/executor.js';
 
 /**
  * The kernel interface: what a syscall thread calls to execute a guest's system call.
@@ -167,6 +168,12 @@ export interface KernelContext {
 export interface KernelModule {
   readonly placement: 'home' | 'per-thread';
   createKernel(options: KernelOptions, context: KernelContext): Kernel;
+  /**
+   * A kernel that executes calls outside the JavaScript syscall threads (native threads reading the
+   * same pages) brings its own executor; without one, the VM runs the JavaScript executor, whose
+   * threads call createKernel (host/syscall/executor.ts).
+   */
+  createExecutor?(context: ExecutorContext): Executor;
 }
 
 /** Kernel options as they travel to worker threads (structured-clone friendly). */

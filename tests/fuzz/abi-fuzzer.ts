@@ -20,10 +20,10 @@ import { DEFAULT_LIMITS, PROCESS_SHARED_BYTES, type Kernel, type ProcessSpec } f
 import { OS_SYSCALLS, OsKernel } from '../../host/kernel/os/index.js';
 import { VIRTUAL_SYSCALLS, VirtualKernel } from '../../host/kernel/virtual/index.js';
 import { GuestMemory } from '../../host/memory/guest-memory.js';
-import { acceptControlBlock, isRefusal, validateControlBlock } from '../../host/runtime/control-block.js';
-import { GuestSlot } from '../../host/runtime/guest-slot.js';
-import { SyscallThread } from '../../host/runtime/syscall-thread.js';
-import { VmShared } from '../../host/runtime/vm-shared.js';
+import { acceptControlBlock, isRefusal, validateControlBlock } from '../../host/guest/control-block.js';
+import { GuestSlot } from '../../host/syscall/guest-slot.js';
+import { SyscallThread } from '../../host/syscall/syscall-thread.js';
+import { VmShared } from '../../host/syscall/vm-shared.js';
 
 export type FuzzKernel = 'virtual' | 'os';
 

@@ -15,7 +15,7 @@ import { mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync, appendFile
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { VM } from '../../host/runtime/vm.js';
+import { VM } from '../../host/vm/vm.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const HTTPD = join(ROOT, 'examples/httpd/server.wasm');

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
-import { VM, type Guest, type GuestResult, type Mode, type VMOptions } from '../../host/runtime/vm.js';
+import { VM, type Guest, type GuestResult, type Mode, type VMOptions } from '../../host/vm/vm.js';
 import { inspectModule, type ModuleInfo } from '../../host/wasm/module-info.js';
 
 /** The repository root (tests are compiled to build/tests/). */
@@ -73,7 +73,7 @@ export interface Outcome {
 export interface RunOptions {
   readonly mode?: Mode;
   readonly args?: readonly string[];
-  readonly stdin?: string;
+  readonly stdin?: string | Uint8Array;
   readonly name?: string;
   /** Host directories the guest sees (`HOST[:GUEST]`). */
   readonly dirs?: readonly string[];

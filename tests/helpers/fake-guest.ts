@@ -7,7 +7,7 @@ import {
   ST_SUBMITTED, ST_BUSY, ST_CANCEL, ST_FREE,
 } from '../../host/abi/v1.js';
 import { GuestMemory } from '../../host/memory/guest-memory.js';
-import { validateControlBlock, isRefusal, acceptControlBlock, type ControlLayout } from '../../host/runtime/control-block.js';
+import { validateControlBlock, isRefusal, acceptControlBlock, type ControlLayout } from '../../host/guest/control-block.js';
 
 export class FakeGuest {
   readonly memory = new WebAssembly.Memory({ initial: 8, maximum: 64, shared: true });

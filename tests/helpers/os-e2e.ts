@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { VM } from '../../host/runtime/vm.js';
+import type { VM } from '../../host/vm/vm.js';
 import { ROOT, start, waitFor, type RunOptions, type Running } from './e2e.js';
 
 /** The command line as `npm test` builds it (dist/cli.js bundles the same code). */

@@ -1,5 +1,5 @@
 import type { Grant, KernelOptions, Limits } from '../kernel/kernel.js';
-import type { ControlLayout } from './control-block.js';
+import type { ControlLayout } from '../guest/control-block.js';
 
 /** Everything a thread needs to run a guest instance (guest worker, or a syscall worker in epoll mode). */
 export interface SpawnInfo {
@@ -70,7 +70,7 @@ export type ToSyscallWorker =
 export type FromWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'fatal'; readonly message: string }
-  | { readonly type: 'registered'; readonly gid: number; readonly layout: ControlLayout; readonly threads: number; readonly local: boolean }
+  | { readonly type: 'registered'; readonly gid: number; readonly layout: ControlLayout; readonly threads: number; readonly colocated: boolean }
   | { readonly type: 'refused'; readonly gid: number; readonly message: string }
   | { readonly type: 'stdio'; readonly gid: number; readonly fd: 1 | 2; readonly data: Uint8Array }
   | {

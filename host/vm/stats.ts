@@ -1,7 +1,7 @@
 import {
   GUEST_COUNTERS, GUEST_COUNTER_NAMES, HOST_COUNTER_NAMES, HOST_LINES, SYSCALLS, MODE_NAMES,
 } from '../abi/v1.js';
-import type { ControlLayout } from './control-block.js';
+import type { ControlLayout } from '../guest/control-block.js';
 
 export interface SyscallCount {
   submitted: number;

@@ -1,11 +1,12 @@
 import { C_SHIM_SCRATCH, CW_SHUTDOWN, CW_COMPLETIONS, EALREADY } from '../abi/v1.js';
 import type { Kernel, ProcessSpec } from '../kernel/kernel.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
-import { acceptControlBlock, isRefusal, validateControlBlock, type ControlLayout } from './control-block.js';
-import { GuestInstance, type GuestOutcome, type GuestTransport } from './guest-instance.js';
-import { GuestSlot } from './guest-slot.js';
-import type { FromWorker, SpawnInfo } from './messages.js';
-import type { SyscallThread } from './syscall-thread.js';
+import { acceptControlBlock, isRefusal, validateControlBlock, type ControlLayout } from '../guest/control-block.js';
+import { GuestInstance, type GuestOutcome, type GuestTransport } from '../guest/guest-instance.js';
+import { GuestSlot } from '../syscall/guest-slot.js';
+import type { FromWorker, SpawnInfo } from '../vm/messages.js';
+import type { SyscallThread } from '../syscall/syscall-thread.js';
+import type { ColocatedCalls } from './colocated-calls.js';
 
 const encoder = new TextEncoder();
 
@@ -19,13 +20,14 @@ export type SpecFor = (memory: GuestMemory) => ProcessSpec;
  * Used by syscall thread 0 (beside the home `virtual` kernel) and by a guest worker that hosts its
  * own instance of a per-thread kernel (`os`).
  */
-export class LocalGuest {
+export class ColocatedGuest {
   readonly instance: GuestInstance;
   private slot: GuestSlot | null = null;
   private layout: ControlLayout | null = null;
   private suspended = false;
   private exited = false;
   private keepAlive: NodeJS.Timeout | null = null;
+  private readonly calls: ColocatedCalls;
 
   constructor(
     private readonly info: SpawnInfo,
@@ -34,13 +36,15 @@ export class LocalGuest {
     private readonly spec: SpecFor,
     private readonly post: (m: FromWorker) => void,
   ) {
+    if (!thread.colocated) throw new Error('a colocated guest needs a thread that executes calls');
+    this.calls = thread.colocated;
     const transport: GuestTransport = {
       register: (ptr) => this.register(ptr),
       syscall: (ptr) => {
-        if (this.slot) this.thread.executeLocal(this.slot, ptr);
+        if (this.slot) this.calls.execute(this.slot, ptr);
       },
       yield: (ptr) => this.yieldTo(ptr),
-      shimCall: (nr, a0, a1, a2, a3) => (this.slot ? this.thread.shimLocal(this.slot, nr, a0, a1, a2, a3) : null),
+      shimCall: (nr, a0, a1, a2, a3) => (this.slot ? this.calls.shim(this.slot, nr, a0, a1, a2, a3) : null),
       scratch: () => (this.layout ? this.layout.ctrl + C_SHIM_SCRATCH : null),
       writeDirect: (fd, data) => this.post({ type: 'stdio', gid: info.gid, fd, data }),
     };
@@ -74,18 +78,18 @@ export class LocalGuest {
     const proc = this.kernel.attach(this.spec(mem));
     this.slot = new GuestSlot(this.info.gid, this.info.pid, this.info.name, mem, checked, 1, this.thread.index, false, proc, this.info.counters);
     this.thread.attach(this.slot);
-    this.post({ type: 'registered', gid: this.info.gid, layout: checked, threads: 1, local: true });
+    this.post({ type: 'registered', gid: this.info.gid, layout: checked, threads: 1, colocated: true });
     return 0;
   }
 
   private yieldTo(ptr: number): number {
     const slot = this.slot;
     if (!slot) return 0;
-    const r = this.thread.startLocal(slot, ptr, () => {
-      slot.suspendedLocally = false;
+    const r = this.calls.start(slot, ptr, () => {
+      slot.colocatedSuspended = false;
       this.resume();
     });
-    if (r === 1) slot.suspendedLocally = true;
+    if (r === 1) slot.colocatedSuspended = true;
     return r;
   }
 

@@ -1,7 +1,7 @@
 import type { ProcessSpec } from '../kernel/kernel.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import { GC_STDERR_QUEUED, GC_STDOUT_QUEUED } from './guest-slot.js';
-import type { AttachInfo, FromWorker } from './messages.js';
+import type { AttachInfo, FromWorker } from '../vm/messages.js';
 
 /**
  * The ProcessSpec a kernel gets for a guest, with standard output routed to the main thread. The

@@ -4,7 +4,7 @@ import {
   ENTRIES_PER_PAGE, ST_DONE,
 } from '../abi/v1.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
-import type { ControlLayout } from './control-block.js';
+import type { ControlLayout } from '../guest/control-block.js';
 import type { EntryCall } from './entry-call.js';
 import { BellWaiter } from './bell-waiter.js';
 
@@ -75,10 +75,18 @@ export class GuestSlot {
   attached = true;
   /** Rate limit of the diagnostics this guest triggers on this thread. */
   readonly diagnostics = new RateLimiter();
+
+  /** A diagnostic the guest caused: counted in its statistics, printed within its rate limit. */
+  diagnose(message: string, log: (line: string) => void): void {
+    Atomics.add(this.counters, GC_DIAGNOSTICS, 1);
+    const line = this.diagnostics.admit(message);
+    if (line === null) Atomics.add(this.counters, GC_DIAGNOSTICS_SUPPRESSED, 1);
+    else log(line);
+  }
   /** This thread's pending wait on the guest's doorbell for it. */
   readonly bellWaiter = new BellWaiter();
   /** A guest running on this thread (epoll mode) that returned to the event loop to wait. */
-  suspendedLocally = false;
+  colocatedSuspended = false;
   /**
    * Entries this thread completed that may still be DONE, i.e. not yet taken by the guest (-1: the
    * shim entry), each listed once (`listedDone` by index + 1). A guest that announced a wait while

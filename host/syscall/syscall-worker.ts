@@ -5,10 +5,10 @@ import type { Kernel } from '../kernel/kernel.js';
 import { makeProcessSpec } from './process-spec.js';
 import { GuestMemory } from '../memory/guest-memory.js';
 import { GuestSlot } from './guest-slot.js';
-import { LocalGuest } from './local-guest.js';
+import { ColocatedGuest } from '../placement/colocated-guest.js';
 import { RateLimiter } from './rate-limit.js';
-import { loadKernelModule } from './kernels.js';
-import type { AttachInfo, FromWorker, SpawnInfo, SyscallWorkerData, ToSyscallWorker } from './messages.js';
+import { loadKernelModule } from '../kernel/registry.js';
+import type { AttachInfo, FromWorker, SpawnInfo, SyscallWorkerData, ToSyscallWorker } from '../vm/messages.js';
 import { SyscallThread } from './syscall-thread.js';
 import { VmShared } from './vm-shared.js';
 
@@ -25,7 +25,7 @@ const kernelLog = (message: string): void => {
 let kernel: Kernel | null = null;
 let thread: SyscallThread;
 /** Guests running on this thread (epoll mode), by gid. */
-const local = new Map<number, LocalGuest>();
+const colocated = new Map<number, ColocatedGuest>();
 
 function attach(a: AttachInfo): void {
   if (!kernel && data.index >= a.threads) return; // this thread serves no page of the guest
@@ -37,16 +37,16 @@ function attach(a: AttachInfo): void {
 }
 
 /** epoll mode: a guest that runs on this thread and calls this thread's kernel directly. */
-function spawnLocal(info: SpawnInfo): void {
+function spawnColocated(info: SpawnInfo): void {
   if (!kernel) {
     post({ type: 'exit', gid: info.gid, status: 127, message: 'this syscall thread has no kernel to run an epoll-mode guest beside', importCalls: 0 });
     return;
   }
-  const guest = new LocalGuest(info, thread, kernel, (mem) => makeProcessSpec(info, mem, 1, post), (m) => {
-    if (m.type === 'exit') local.delete(info.gid);
+  const guest = new ColocatedGuest(info, thread, kernel, (mem) => makeProcessSpec(info, mem, 1, post), (m) => {
+    if (m.type === 'exit') colocated.delete(info.gid);
     post(m);
   });
-  local.set(info.gid, guest);
+  colocated.set(info.gid, guest);
   guest.start();
 }
 
@@ -75,10 +75,10 @@ async function main(): Promise<void> {
           post({ type: 'detached', gid: m.gid, thread: data.index, counts: thread.detach(m.gid) });
           break;
         case 'spawn':
-          spawnLocal(m.guest);
+          spawnColocated(m.guest);
           break;
         case 'kill':
-          local.get(m.gid)?.kill(m.reason);
+          colocated.get(m.gid)?.kill(m.reason);
           break;
         case 'close':
           thread.close();

@@ -6,12 +6,12 @@ import { C_SHIM_SCRATCH, MODE_EXCEPTIONLESS, EALREADY, SYS_writev, SYS_readv, SY
 import { acceptControlBlock, isRefusal, validateControlBlock, type ControlLayout } from './control-block.js';
 import { GuestInstance, type GuestTransport } from './guest-instance.js';
 import { Handoff } from './handoff.js';
-import { loadKernelModule } from './kernels.js';
-import { LocalGuest } from './local-guest.js';
-import type { FromWorker, SpawnInfo, ToGuestWorker } from './messages.js';
-import { makeProcessSpec } from './process-spec.js';
-import { SyscallThread } from './syscall-thread.js';
-import { VmShared } from './vm-shared.js';
+import { loadKernelModule } from '../kernel/registry.js';
+import { ColocatedGuest } from '../placement/colocated-guest.js';
+import type { FromWorker, SpawnInfo, ToGuestWorker } from '../vm/messages.js';
+import { makeProcessSpec } from '../syscall/process-spec.js';
+import { SyscallThread } from '../syscall/syscall-thread.js';
+import { VmShared } from '../syscall/vm-shared.js';
 
 const info = workerData as SpawnInfo;
 const post = (m: FromWorker): void => parentPort!.postMessage(m);
@@ -35,7 +35,7 @@ function runWithSyscallThreads(): void {
       acceptControlBlock(instance.memory, checked, threads, info.mode, info.pid);
       layout = checked;
       handoff = new Handoff(new Int32Array(info.memory.buffer), checked, threads, info.mode === MODE_EXCEPTIONLESS, info.syncSpinUs);
-      post({ type: 'registered', gid: info.gid, layout: checked, threads, local: false });
+      post({ type: 'registered', gid: info.gid, layout: checked, threads, colocated: false });
       return 0;
     },
     syscall(entry) {
@@ -82,7 +82,7 @@ async function runWithOwnKernel(): Promise<void> {
     log,
     ...(info.trace ? { trace: (line: string) => post({ type: 'trace', line }) } : {}),
   });
-  const guest = new LocalGuest(info, thread, kernel, (mem) => makeProcessSpec(info, mem, 1, post), post);
+  const guest = new ColocatedGuest(info, thread, kernel, (mem) => makeProcessSpec(info, mem, 1, post), post);
   // Stopping a guest that waits in this thread's event loop: resume it so its loop sees the request.
   parentPort!.on('message', (m: ToGuestWorker) => {
     if (m.type === 'kill') guest.kill(m.reason);

@@ -1,0 +1,112 @@
+import { GC_DIAGNOSTICS, GC_DIAGNOSTICS_SUPPRESSED } from '../syscall/guest-slot.js';
+import type { StdioSink } from './api.js';
+import { Worker } from 'node:worker_threads';
+import { CW_COMPLETIONS, CW_SHUTDOWN } from '../abi/v1.js';
+import type { ControlLayout } from '../guest/control-block.js';
+import { STATUS_INTERRUPTED } from '../guest/handoff.js';
+import type { Executor, SyscallCounts } from '../syscall/executor.js';
+import type { VmShared } from '../syscall/vm-shared.js';
+import { GUEST_WORKER_URL } from '../worker-entry-points.js';
+import type { GuestResult } from './api.js';
+import type { FromWorker, SpawnInfo, ToGuestWorker } from './messages.js';
+import { collectStats } from './stats.js';
+
+/** Where a guest runs (see `SupervisedGuest.launch`). */
+export type Placement =
+  /** Its own worker; its calls go to the executor's syscall threads (exceptionless and sync modes). */
+  | 'worker'
+  /** Its own worker, which hosts its own instance of a per-thread kernel (epoll mode). */
+  | 'worker-with-kernel'
+  /** The executor's home thread, beside the home kernel (epoll mode). */
+  | 'home-thread';
+
+/**
+ * One guest as the VM supervises it: launched on its thread, stopped on request, and, once it ended,
+ * forgotten by the executor and summed up in a GuestResult with its statistics.
+ */
+export class SupervisedGuest {
+  readonly worker: Worker | null;
+  layout: ControlLayout | null = null;
+  threads: number;
+  registered = false;
+  exited = false;
+  /** Why it ended, when it did not simply exit. */
+  message: string | undefined;
+  /** Settles when the result has been delivered (statistics collected, the guest forgotten). */
+  readonly result: Promise<GuestResult>;
+  private resolve!: (result: GuestResult) => void;
+
+  constructor(
+    readonly info: SpawnInfo,
+    readonly placement: Placement,
+    readonly stdout: StdioSink,
+    readonly stderr: StdioSink,
+    private readonly executor: Executor,
+    private readonly shared: VmShared,
+    /** Messages from its worker, into the VM's switch. */
+    onMessage: (m: FromWorker) => void,
+    /** Called once its result is delivered. */
+    private readonly onGone: (g: SupervisedGuest) => void,
+  ) {
+    this.threads = info.threads;
+    this.result = new Promise<GuestResult>((r) => (this.resolve = r));
+    this.worker = placement === 'home-thread' ? null : new Worker(GUEST_WORKER_URL, { workerData: info, name: `flexvm-guest-${info.pid}` });
+    if (this.worker) {
+      this.worker.on('message', onMessage);
+      this.worker.on('error', (err) => this.ended(134, `guest thread failed: ${err.message}`, 0));
+      this.worker.on('exit', () => {
+        if (!this.exited) this.ended(this.message ? 137 : 134, this.message ?? 'guest thread ended without reporting', 0);
+      });
+    } else {
+      this.executor.spawnColocated!(info);
+    }
+  }
+
+  get gid(): number {
+    return this.info.gid;
+  }
+
+  /** Asks the guest to stop; after `graceMs` its thread is terminated (or it is given up). */
+  kill(graceMs: number): void {
+    if (this.exited) return;
+    if (this.placement === 'home-thread') {
+      this.executor.stopColocated!(this.gid, 1);
+    } else if (this.placement === 'worker-with-kernel') {
+      // It may wait in its thread's event loop: its worker resumes it to see the request.
+      this.worker!.postMessage({ type: 'kill', reason: 1 } satisfies ToGuestWorker);
+    } else if (this.layout) {
+      // The guest library checks the shutdown word in its loop and waits; wake it to see it.
+      const i32 = new Int32Array(this.info.memory.buffer);
+      const ctrlW = this.layout.ctrl >> 2;
+      Atomics.store(i32, ctrlW + CW_SHUTDOWN, 1);
+      Atomics.add(i32, ctrlW + CW_COMPLETIONS, 1);
+      Atomics.notify(i32, ctrlW + CW_COMPLETIONS);
+    }
+    const timer = setTimeout(() => {
+      if (this.exited) return;
+      this.message = 'stopped by the host (did not exit in time)';
+      if (this.worker) void this.worker.terminate();
+      else this.ended(STATUS_INTERRUPTED, this.message, 0);
+    }, graceMs);
+    timer.unref();
+  }
+
+  /**
+   * The guest ended: every executing thread forgets it (closing its descriptors) and reports its
+   * counts, which join `ownCounts` (those of a guest that ran beside its kernel) in its statistics.
+   */
+  ended(status: number, message: string | undefined, importCalls: number, ownCounts: SyscallCounts | null = null): void {
+    if (this.exited) return;
+    this.exited = true;
+    if (!this.registered) Atomics.sub(this.shared.i32, this.shared.startingWord, 1);
+    void this.executor.detach(this.gid).then((counts) => {
+      this.onGone(this);
+      if (this.worker) void this.worker.terminate();
+      const c = new Int32Array(this.info.counters);
+      const diagnostics = { raised: Atomics.load(c, GC_DIAGNOSTICS), suppressed: Atomics.load(c, GC_DIAGNOSTICS_SUPPRESSED) };
+      const stats = collectStats(this.info.memory, this.layout, this.threads, this.info.mode, [ownCounts, ...counts], importCalls, diagnostics);
+      const { pid, name } = this.info;
+      this.resolve(message ? { pid, name, status, message, stats } : { pid, name, status, stats });
+    });
+  }
+}

@@ -1,4 +1,4 @@
-import type { ProcessSpec } from '../kernel/kernel.js';
+import { STDIO_QUEUE_LIMIT, type ProcessSpec } from '../kernel/kernel.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import { GC_STDERR_QUEUED, GC_STDOUT_QUEUED } from './guest-slot.js';
 import type { AttachInfo, FromWorker } from '../vm/messages.js';
@@ -35,6 +35,8 @@ export function makeProcessSpec(
       whenDrained: (fd, then) => {
         const w = word(fd);
         const seen = Atomics.load(counters, w);
+        // Drained since the writer looked: no change may ever come again, so say so now.
+        if (seen < STDIO_QUEUE_LIMIT) return queueMicrotask(then);
         const waited = Atomics.waitAsync(counters, w, seen);
         if (waited.async) void waited.value.then(then);
         else queueMicrotask(then);

@@ -25,7 +25,8 @@ test('connect rules: ADDR[/PREFIX][:PORT]; loopback only by default; none allows
   assert.ok(def.allows(ip('127.0.0.1'), 80));
   assert.ok(def.allows(ip('127.255.1.2'), 1));
   assert.not.ok(def.allows(ip('10.0.0.1'), 80));
-  assert.not.ok(def.allows(ip('0.0.0.0'), 80));
+  assert.ok(def.allows(ip('0.0.0.0'), 80), '0.0.0.0 is this host');
+  assert.not.ok(def.allows(ip('0.0.0.1'), 80));
   const p = ConnectPolicy.from(['10.0.0.0/8:5432', '192.168.1.7']);
   assert.ok(p.allows(ip('10.20.30.40'), 5432));
   assert.not.ok(p.allows(ip('10.20.30.40'), 5433), 'another port');

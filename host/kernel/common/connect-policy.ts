@@ -5,7 +5,7 @@ import { SysError } from '../errors.js';
  * Which addresses a guest may connect() to: outgoing network access is granted, as wasmtime requires,
  * never assumed. A rule is `ADDR[/PREFIX][:PORT]` (IPv4: the only family the ABI carries): an address,
  * a network of PREFIX leading bits (32 by default), and one port or any. The default is loopback
- * only (127.0.0.0/8, any port); rules given replace it, and `none` allows nothing. Past the rules,
+ * only (127.0.0.0/8 and 0.0.0.0, this host; any port); rules given replace it, and `none` allows nothing. Past the rules,
  * connect() answers EACCES, on every kernel.
  */
 export interface ConnectRule {
@@ -37,7 +37,10 @@ export function parseConnectRule(spec: string): ConnectRule {
 
 export class ConnectPolicy {
   /** The default: loopback only. */
-  static readonly LOOPBACK = new ConnectPolicy([{ net: 0x7f000000, prefix: 8, port: null }]);
+  static readonly LOOPBACK = new ConnectPolicy([
+    { net: 0x7f000000, prefix: 8, port: null },
+    { net: 0, prefix: 32, port: null }, // 0.0.0.0: this host, as Linux connects it
+  ]);
 
   constructor(readonly rules: readonly ConnectRule[]) {}
 

@@ -8,7 +8,8 @@ import { dts } from 'rollup-plugin-dts';
 // Chunk names carry a content hash: start from an empty dist/ so old chunks do not pile up.
 rmSync('dist', { recursive: true, force: true });
 
-const external = (id) => id.startsWith('node:');
+// The model's libraries stay outside the bundle (binaryen alone is megabytes; loaded only by `model` and --model).
+const external = (id) => id.startsWith('node:') || ['binaryen', 'vega', 'vega-lite'].includes(id);
 
 export default [
   {
@@ -24,7 +25,8 @@ export default [
       format: 'es',
       entryFileNames: '[name].js',
       chunkFileNames: '[name]-[hash].js',
-      sourcemap: true,
+      // No source maps: they would point at build/ and host/, which the package does not ship.
+      sourcemap: false,
     },
   },
   {

@@ -39,6 +39,12 @@ function waitsOf(/** @type {any} */ sc) {
   return sc.waits === 'event' ? 2 : sc.waits === 'room' ? 1 : 0;
 }
 
+/** The host handler's name: `sys` and the call's name (or its `handler` alias) in camel case. */
+function handlerOf(/** @type {any} */ sc) {
+  const words = (sc.handler ?? sc.name).split('_');
+  return `sys${words.map((/** @type {string} */ w) => w.charAt(0).toUpperCase() + w.slice(1)).join('')}`;
+}
+
 function validate() {
   const seen = new Map();
   for (const f of abi.entry.fields) {
@@ -97,6 +103,7 @@ function hostTs() {
   L.push(`export const MODE_NAMES = [${Object.keys(abi.modes).map((k) => `'${k.toLowerCase()}'`).join(', ')}] as const;`);
   L.push('');
   L.push('// Entry flags');
+  for (const [k, v] of Object.entries(abi.waits)) if (!k.startsWith('$')) L.push(`/** ${v.doc} */\nexport const WAITS_${k} = ${v.value};`);
   for (const [k, v] of Object.entries(abi.entry_flags)) L.push(`/** ${v.doc} */\nexport const EF_${k} = ${v.value};`);
   L.push('');
   L.push('// Entry fields: byte offsets (E_*) and Int32Array word offsets (EW_*)');
@@ -119,6 +126,36 @@ function hostTs() {
   L.push(`export const GUEST_COUNTER_NAMES = [${abi.control.fields.filter((f) => f.name.startsWith('g_')).map((f) => `'${f.name.replace(/^g_/, '')}'`).join(', ')}] as const;`);
   L.push(`export const GUEST_COUNTERS = ${abi.control.fields.filter((f) => f.name.startsWith('g_'))[0].offset};`);
   L.push('');
+  L.push('// Word views: Int32Array word indices into a guest\'s shared memory, so that the host never shifts');
+  L.push('// or multiplies an ABI offset by hand (the role liburing\'s io_uring_sq/io_uring_cq structs play).');
+  L.push(`/** Int32 words per entry and per 64-byte control-block line. */`);
+  L.push(`export const ENTRY_WORDS = ${abi.limits.ENTRY_SIZE >> 2};`);
+  L.push(`export const LINE_WORDS = 16;`);
+  L.push('/** Thread line fields, as word offsets inside the line (see threadLineW). */');
+  for (const f of abi.control.thread_lines.fields) L.push(`export const TW_${upper(f.name)} = ${f.offset >> 2};`);
+  L.push('/** Host statistics line fields, as word offsets inside the line (see hostLineW). */');
+  for (const f of abi.control.host_lines.fields) L.push(`export const HW_${upper(f.name.replace(/^h_/, ''))} = ${f.offset >> 2};`);
+  L.push('/** Word index of thread line `t` of the control block at byte address `ctrl`. */');
+  L.push('export function threadLineW(ctrl: number, t: number): number {');
+  L.push('  return ((ctrl + THREAD_LINES) >>> 2) + t * LINE_WORDS;');
+  L.push('}');
+  L.push('/** Word index of host statistics line `t` of the control block at byte address `ctrl`. */');
+  L.push('export function hostLineW(ctrl: number, t: number): number {');
+  L.push('  return ((ctrl + HOST_LINES) >>> 2) + t * LINE_WORDS;');
+  L.push('}');
+  L.push('/** Word index of entry `index` of the syscall pages at byte address `pagesPtr`. */');
+  L.push('export function entryW(pagesPtr: number, index: number): number {');
+  L.push('  return (pagesPtr >>> 2) + index * ENTRY_WORDS;');
+  L.push('}');
+  L.push('/** Word index of a mask array\'s (sub_mask[] or done_mask[] at byte address `mask`) low word for page `p`; the high word follows. */');
+  L.push('export function maskW(mask: number, p: number): number {');
+  L.push('  return (mask >>> 2) + p * 2;');
+  L.push('}');
+  L.push('/** Bytes taken by `pages` syscall pages. */');
+  L.push('export function pagesSize(pages: number): number {');
+  L.push('  return pages * PAGE_SIZE;');
+  L.push('}');
+  L.push('');
   L.push('// System call numbers (Linux x86-64)');
   for (const sc of abi.syscalls) L.push(`export const SYS_${sc.name} = ${sc.nr};`);
   L.push('');
@@ -131,13 +168,24 @@ function hostTs() {
   L.push('  /** 2: may wait indefinitely for an outside event; 1: may wait for buffer room or a peer; 0: completes promptly */');
   L.push('  readonly waits: 0 | 1 | 2;');
   L.push('  readonly args: readonly SyscallArg[];');
+  L.push('  /** The member of SyscallHandlers that implements it. */');
+  L.push('  readonly handler: keyof SyscallHandlers<unknown>;');
   L.push('}');
   L.push('export const SYSCALLS: readonly SyscallInfo[] = [');
   for (const sc of abi.syscalls) {
     const a = slots(sc).map((s) => `{ name: '${s.name}', type: '${s.type}', slot: ${s.slot} }`).join(', ');
-    L.push(`  { name: '${sc.name}', nr: ${sc.nr}, route: ${sc.route}, waits: ${waitsOf(sc)}, args: [${a}] },`);
+    L.push(`  { name: '${sc.name}', nr: ${sc.nr}, route: ${sc.route}, waits: ${waitsOf(sc)}, args: [${a}], handler: '${handlerOf(sc)}' },`);
   }
   L.push('];');
+  L.push('');
+  L.push('/** What a kernel implements: one handler per system call of the ABI (calls named `handler` in abi.json share one). */');
+  L.push('export interface SyscallHandlers<H> {');
+  for (const h of [...new Set(abi.syscalls.map(handlerOf))]) {
+    const calls = abi.syscalls.filter((sc) => handlerOf(sc) === h).map((sc) => sc.name);
+    L.push(`  /** ${calls.join(', ')} */`);
+    L.push(`  ${h}: H;`);
+  }
+  L.push('}');
   L.push('');
   L.push('// errno values (Linux); calls return -errno');
   for (const [k, v] of Object.entries(abi.errno)) L.push(`export const ${k} = ${v};`);
@@ -182,6 +230,7 @@ function guestAs() {
   L.push('');
   for (const [k, v] of Object.entries(abi.status)) L.push(`export const ST_${k}: i32 = ${v.value};`);
   for (const [k, v] of Object.entries(abi.modes)) L.push(`export const MODE_${k}: i32 = ${v.value};`);
+  for (const [k, v] of Object.entries(abi.waits)) if (!k.startsWith('$')) L.push(`export const WAITS_${k}: i32 = ${v.value};`);
   for (const [k, v] of Object.entries(abi.entry_flags)) L.push(`export const EF_${k}: i32 = ${v.value};`);
   L.push('');
   for (const f of abi.entry.fields) L.push(`export const E_${upper(f.name)}: usize = ${f.offset};`);
@@ -259,13 +308,15 @@ function cHeader() {
   L.push('');
   for (const [k, v] of Object.entries(abi.status)) L.push(`#define FLEXVM_ST_${k} ${v.value} /* ${v.doc} */`);
   for (const [k, v] of Object.entries(abi.modes)) L.push(`#define FLEXVM_MODE_${k} ${v.value}`);
+  for (const [k, v] of Object.entries(abi.waits)) if (!k.startsWith('$')) L.push(`#define FLEXVM_WAITS_${k} ${v.value}`);
   for (const [k, v] of Object.entries(abi.entry_flags)) L.push(`#define FLEXVM_EF_${k} ${v.value}`);
   L.push('');
   L.push('/* One syscall entry: 64 bytes, one cache line. */');
   L.push('typedef struct flexvm_entry {');
   for (const f of abi.entry.fields) L.push(`  int32_t ${f.name};${f.doc ? ` /* ${f.doc} */` : ''}`);
   L.push('} __attribute__((aligned(64))) flexvm_entry;');
-  L.push('_Static_assert(sizeof(flexvm_entry) == 64, "entry is one cache line");');
+  // C11 spells it _Static_assert, C++ static_assert: the header serves both (the native addon is C++).
+  L.push('#ifdef __cplusplus', 'static_assert(sizeof(flexvm_entry) == 64, "entry is one cache line");', '#else', '_Static_assert(sizeof(flexvm_entry) == 64, "entry is one cache line");', '#endif');
   L.push('');
   for (const f of abi.control.fields) L.push(`#define FLEXVM_C_${upper(f.name)} ${f.offset}`);
   for (const f of abi.control.thread_lines.fields) L.push(`#define FLEXVM_T_${upper(f.name)} ${f.offset}`);

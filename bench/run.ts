@@ -1,21 +1,29 @@
-// Benchmark runner: `npm run bench -- [suite ...] [--rounds N] [--quick]`. Each suite writes its
+// Benchmark runner: `npm run bench -- [suite ...] [--rounds N] [--quick]` (`--help` says more). Each suite writes its
 // measurements to bench/results/SUITE.json and renders them into SUITE.md (a table and a
 // plain-text plot) and SUITE.plot.txt (the plot alone). `--replot` re-renders SUITE.md and
-// SUITE.plot.txt from the SUITE.json already there, measuring nothing. Never part of `npm test`.
+// SUITE.plot.txt from the SUITE.json already there, measuring nothing. Either way the suite's table in
+// README.md (between its results markers) is rewritten from the same JSON. Never part of `npm test`.
 // Environment: FLEXVM_BENCH_THREADS ("1,2,4,8": syscall-thread counts), FLEXVM_BENCH_RESULTS (where
 // results go), FLEXVM_BENCH_SPIN_US (file-io: the syscall threads' idle polling before they sleep).
 import { parseArgs } from 'node:util';
 import { nullSyscall } from './suites/null-syscall.js';
 import { echoTcp } from './suites/echo-tcp.js';
 import { fileIo } from './suites/file-io.js';
+import { httpd } from './suites/httpd.js';
+import { instructionCounting } from './suites/instruction-counting.js';
+import { startup } from './suites/startup.js';
 import { kv } from './suites/kv.js';
+import { wasi } from './suites/wasi.js';
 import { readResults, writeReport, writeResults, type Suite } from './lib/output.js';
+import { firstTable, writeReadmeSection } from './lib/readme.js';
 
 /** Binds a suite to its name, keeping its results type between measuring and rendering. */
 function entry<R>(name: string, suite: Suite<R>) {
   const report = (results: R, written: string[]): void => {
     const r = suite.render(results);
     written.push(...writeReport(name, r));
+    // The README shows the committed results' table, never typed by hand (not results written elsewhere).
+    if (process.env['FLEXVM_BENCH_RESULTS'] === undefined && writeReadmeSection(name, firstTable(r.markdown))) written.push('README.md');
     process.stdout.write(`${r.markdown}\n\nwrote ${written.join(', ')}\n`);
   };
   return {
@@ -32,17 +40,55 @@ const SUITES: Record<string, ReturnType<typeof entry>> = {
   'null-syscall': entry('null-syscall', nullSyscall),
   'echo-tcp': entry('echo-tcp', echoTcp),
   'file-io': entry('file-io', fileIo),
+  httpd: entry('httpd', httpd),
+  'instruction-counting': entry('instruction-counting', instructionCounting),
+  startup: entry('startup', startup),
   kv: entry('kv', kv),
+  wasi: entry('wasi', wasi),
 };
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: { rounds: { type: 'string' }, quick: { type: 'boolean' }, replot: { type: 'boolean' } },
-});
+const HELP = `Usage: npm run bench -- [SUITE ...] [options]
+
+Suites (all of them when none is named):
+  null-syscall   one getpid as the guest sees it: direct, hand-off, exception-less batches
+  echo-tcp       64-byte echo round trips over real TCP against a Node net server
+  file-io        random 4 KiB pread64s against Node's fs
+  startup        flexvm run of a guest that exits at once, against plain node
+  kv             the kv example (memcached protocol) against memcached
+  wasi           unmodified WASI programs
+
+Options:
+  --rounds N     rounds per configuration, interleaved (default 7; 3 with --quick)
+  --quick        fewer rounds and shorter runs (a smoke test, not figures to quote)
+  --replot       redraw SUITE.md and SUITE.plot.txt from the SUITE.json already in bench/results/
+  -h, --help     this text
+
+Results go to bench/results/ (FLEXVM_BENCH_RESULTS overrides): SUITE.json, SUITE.md, SUITE.plot.txt.
+`;
+
+let parsed;
+try {
+  parsed = parseArgs({
+    allowPositionals: true,
+    options: { rounds: { type: 'string' }, quick: { type: 'boolean' }, replot: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
+} catch (err) {
+  process.stderr.write(`bench: ${(err as Error).message}\nRun 'npm run bench -- --help' for usage.\n`);
+  process.exit(2);
+}
+const { values, positionals } = parsed;
+if (values.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+if (values.rounds !== undefined && !/^[1-9]\d{0,3}$/.test(values.rounds)) {
+  process.stderr.write(`bench: --rounds must be an integer from 1 to 9999, got ${JSON.stringify(values.rounds)}\n`);
+  process.exit(2);
+}
 const names = positionals.length ? positionals : Object.keys(SUITES);
 const unknown = names.filter((n) => !SUITES[n]);
 if (unknown.length) {
-  process.stderr.write(`unknown suite(s): ${unknown.join(', ')} (have: ${Object.keys(SUITES).join(', ')})\n`);
+  process.stderr.write(`bench: unknown suite(s): ${unknown.join(', ')} (have: ${Object.keys(SUITES).join(', ')})\nRun 'npm run bench -- --help' for usage.\n`);
   process.exit(2);
 }
 const rounds = Number(values.rounds ?? (values.quick ? 3 : 7));

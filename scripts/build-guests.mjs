@@ -11,6 +11,9 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+// The httpd's Content-Type table is generated from mime-db first (a build product, like the .wasm).
+const { generateMime } = await import('./gen-mime.mjs');
+generateMime();
 const asc = join(root, 'node_modules/assemblyscript/bin/asc.js');
 const force = process.argv.includes('--force');
 

@@ -76,6 +76,28 @@ test('run passes the arguments after -- to the guest and its exit status back', 
   assert.ok(zero.stdout.startsWith('args: plain\n'), zero.stdout);
 });
 
+test('everything after the module is the guest\'s, as in wasmtime and wasmer; options go before it', async () => {
+  const [dashHelp, help, newForm, oldForm, dashFirst] = await Promise.all([
+    flexvm('run', EXIT, '--', '--help'),
+    flexvm('run', EXIT, '--help', '--stats'),
+    flexvm('run', '--stats', '--mode', 'sync', EXIT, '--status', '3', '--', 'x'),
+    flexvm('run', EXIT, '--stats', '--', '--status', '4'),
+    flexvm('run', '--mode', 'sync', '--', EXIT, '--status', '6'),
+  ]);
+  expectCode(dashHelp, 0, 'run x.wasm -- --help');
+  assert.ok(dashHelp.stdout.startsWith('args: --help\n'), dashHelp.stdout);
+  assert.not.match(dashHelp.stdout, /Usage:/);
+  expectCode(help, 0, 'run x.wasm --help --stats');
+  assert.ok(help.stdout.startsWith('args: --help --stats\n'), help.stdout);
+  assert.not.match(help.stderr, /flexvm statistics/, '--stats after the module is the guest\'s');
+  expectCode(newForm, 3, 'run [options] x.wasm ARGS');
+  assert.ok(newForm.stdout.startsWith('args: --status 3 -- x\n'), newForm.stdout);
+  assert.match(newForm.stderr, /flexvm statistics for exit .*\(sync mode/);
+  expectCode(oldForm, 4, 'run x.wasm [options] -- ARGS (the older form)');
+  assert.match(oldForm.stderr, /flexvm statistics for exit/);
+  expectCode(dashFirst, 6, 'run [options] -- x.wasm ARGS');
+});
+
 test('run --mode and --syscall-threads choose how calls are made; --stats and --stats-json report it', async () => {
   const json = join(tmp, 'stats.json');
   const configs = [['exceptionless', '1'], ['sync', '2'], ['epoll', '4']] as const;
@@ -110,12 +132,24 @@ test('run --with starts a companion guest in the same VM (echo server and client
   assert.equal(stats.map((s) => [s.name, s.status]), [['client', 0], ['server', 130]]);
 });
 
+test('run --trace shows paths, socket addresses, flags and structures by name, as strace does', async () => {
+  const r = await flexvm('run', '--trace', '--kernel', 'virtual', '--with', `${SERVER} --port 7311`, CLIENT, '--port', '7311', '--conns', '1', '--messages', '1');
+  expectCode(r, 0, '--trace echo');
+  assert.match(r.stderr, /socket\(AF_INET, SOCK_STREAM(\|SOCK_CLOEXEC)?, 0\) = \d+/);
+  assert.match(r.stderr, /bind\(\d+, \{sa_family=AF_INET, sin_port=htons\(7311\), sin_addr=inet_addr\("127\.0\.0\.1"\)\}, 16\) = 0/);
+  assert.match(r.stderr, /connect\(\d+, \{sa_family=AF_INET, sin_port=htons\(7311\), sin_addr=inet_addr\("127\.0\.0\.1"\)\}, 16\) = /);
+  assert.match(r.stderr, /setsockopt\(\d+, SOL_SOCKET, SO_REUSEADDR, \[1\], 4\) = 0/);
+  const fs = await flexvm('run', '--trace', '--kernel', 'virtual', guestPath('tests/guests/fs-probe'), 'write:/f.txt:hi');
+  assert.match(fs.stderr, /openat\(AT_FDCWD, "[^"]+", O_[A-Z]+(\|O_[A-Z]+)*(, 0[0-7]+)?\) = /, fs.stderr.slice(0, 2000));
+});
+
 test('run --trace prints every system call and its result', async () => {
-  const r = await flexvm('run', HELLO, '--trace');
+  const r = await flexvm('run', '--trace', HELLO);
   expectCode(r, 0, '--trace');
   assert.is(r.stdout, 'hello from the guest\n');
   assert.match(r.stderr, /^\[\d+\] getpid\(\) = \d+ \(thread 0\)$/m);
-  assert.match(r.stderr, /^\[\d+\] write\(1, 0x[0-9a-f]+, 21\) = 21 \(thread 0\)$/m);
+  // Buffers and strings as strace shows them, not raw pointers.
+  assert.match(r.stderr, /^\[\d+\] write\(1, "hello from the guest\\n", 21\) = 21 \(thread 0\)$/m);
 });
 
 test('demo runs the echo server and client and prints statistics', async () => {
@@ -187,12 +221,17 @@ test('a guest that traps: status 134 and the message on standard error', async (
   assert.match(r.stderr, /flexvm: crash \(pid \d+\) exited with status 134: guest trapped: memory access out of bounds/);
 });
 
-/** A module with one import: a memory, `shared` or not (limits 1..1). */
-function memoryModule(shared: boolean): Uint8Array {
+/**
+ * A flexvm guest's imports: `flexvm.register` (which makes it a flexvm guest rather than a WASI
+ * program) and, unless `memory` is null, a memory, shared or not (limits 1..1).
+ */
+function memoryModule(shared: boolean, memory = true): Uint8Array {
   const name = (s: string): number[] => [s.length, ...new TextEncoder().encode(s)];
-  const entry = [...name('env'), ...name('memory'), 0x02, shared ? 0x03 : 0x01, 0x01, 0x01];
-  const section = [0x01, ...entry];
-  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x02, section.length, ...section]);
+  const types = [0x01, 0x60, 0x01, 0x7f, 0x01, 0x7f]; // (i32) -> i32
+  const register = [...name('flexvm'), ...name('register'), 0x00, 0x00];
+  const mem = [...name('env'), ...name('memory'), 0x02, shared ? 0x03 : 0x01, 0x01, 0x01];
+  const imports = memory ? [0x02, ...register, ...mem] : [0x01, ...register];
+  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, types.length, ...types, 0x02, imports.length, ...imports]);
 }
 
 test('guests that cannot be loaded: exit 1 with a clear message', async () => {
@@ -200,9 +239,10 @@ test('guests that cannot be loaded: exit 1 with a clear message', async () => {
     [['run', join(tmp, 'missing.wasm')], /flexvm: error: .*missing\.wasm: no such file/],
     [['run', file('text.wasm', 'hello, not wasm\n')], /flexvm: error: .*text\.wasm is not a WebAssembly module \(bad magic number\)/],
     [['run', file('truncated.wasm', new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 9]))], /flexvm: error: .*truncated\.wasm is not valid WebAssembly/],
-    [['run', file('empty.wasm', new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]))], /flexvm: error: .*empty\.wasm does not import a memory; flexvm guests import a shared memory/],
+    [['run', file('nomemory.wasm', memoryModule(true, false))], /flexvm: error: .*nomemory\.wasm does not import a memory; flexvm guests import a shared memory/],
+    [['run', file('component.wasm', new Uint8Array([0, 0x61, 0x73, 0x6d, 0x0d, 0, 1, 0]))], /flexvm: error: .*component\.wasm is a WebAssembly component/],
     [['run', file('unshared.wasm', memoryModule(false))], /flexvm: error: .*unshared\.wasm imports a memory that is not shared/],
-    [['run', HELLO, '--with', join(tmp, 'missing-companion.wasm')], /flexvm: error: .*missing-companion\.wasm: no such file/],
+    [['run', '--with', join(tmp, 'missing-companion.wasm'), HELLO], /flexvm: error: .*missing-companion\.wasm: no such file/],
   ];
   const rs = await Promise.all(cases.map(([args]) => flexvm(...args)));
   rs.forEach((r, i) => {
@@ -221,23 +261,32 @@ test('a module that links but has no _start: a status and a message, not a crash
 
 test('usage errors: exit 2 with the reason and a pointer to --help', async () => {
   const cases: [string[], RegExp][] = [
-    [['run', HELLO, '--bogus'], /Unknown option '--bogus'/],
-    [['run', HELLO, '--mode', 'fast'], /unknown mode "fast" \(choose: exceptionless, sync, epoll\)/],
-    [['run', HELLO, '--mode'], /Option '--mode <value>' argument missing/],
-    [['run', HELLO, '--syscall-threads', '0'], /--syscall-threads must be an integer from 1 to 64, got "0"/],
-    [['run', HELLO, '--syscall-threads', '65'], /--syscall-threads must be an integer from 1 to 64, got "65"/],
-    [['run', HELLO, '--syscall-threads', 'two'], /--syscall-threads must be an integer from 1 to 64, got "two"/],
-    [['run', HELLO, '--syscall-threads', '1.5'], /--syscall-threads must be an integer from 1 to 64, got "1\.5"/],
+    [['run', '--bogus', HELLO], /Unknown option '--bogus'/],
+    [['run', '--mode', 'fast', HELLO], /unknown mode "fast" \(choose: exceptionless, sync, epoll\)/],
+    [['run', HELLO, '--mode', '--'], /Option '--mode <value>' argument missing/],
+    [['run', '--syscall-threads', '0', HELLO], /--syscall-threads must be an integer from 1 to 64, got "0"/],
+    [['run', '--syscall-threads', '65', HELLO], /--syscall-threads must be an integer from 1 to 64, got "65"/],
+    [['run', '--syscall-threads', 'two', HELLO], /--syscall-threads must be an integer from 1 to 64, got "two"/],
+    [['run', HELLO, '--syscall-threads', '1.5', '--'], /--syscall-threads must be an integer from 1 to 64, got "1\.5"/],
     [['run'], /missing GUEST\.wasm/],
-    [['run', HELLO, 'extra'], /unexpected argument "extra" \(guest arguments go after --\)/],
+    [['run', '--stats'], /missing GUEST\.wasm/],
     [['frobnicate'], /unknown command "frobnicate"/],
     [['demo', '--mode', 'turbo'], /unknown mode "turbo"/],
-    [['run', HELLO, '--max-fds', '0'], /--max-fds must be an integer from 1 to 1048576, got "0"/],
-    [['run', HELLO, '--max-fds=-3'], /--max-fds must be an integer from 1 to 1048576, got "-3"/],
-    [['run', HELLO, '--max-fds', '2.5'], /--max-fds must be an integer from 1 to 1048576, got "2\.5"/],
-    [['run', HELLO, '--max-fds', '1048577'], /--max-fds must be an integer from 1 to 1048576, got "1048577"/],
-    [['run', HELLO, '--max-fds'], /Option '--max-fds <value>' argument missing/],
-    [['run', HELLO, '--max-pending', 'many'], /--max-pending must be an integer from 1 to 1048576, got "many"/],
+    [['demo', 'extra'], /unexpected argument "extra"/],
+    [['run', '--max-fds', '0', HELLO], /--max-fds must be an integer from 1 to 1048576, got "0"/],
+    [['run', '--max-fds=-3', HELLO], /--max-fds must be an integer from 1 to 1048576, got "-3"/],
+    [['run', '--max-fds', '2.5', HELLO], /--max-fds must be an integer from 1 to 1048576, got "2\.5"/],
+    [['run', '--max-fds', '1048577', HELLO], /--max-fds must be an integer from 1 to 1048576, got "1048577"/],
+    [['run', HELLO, '--max-fds', '--'], /Option '--max-fds <value>' argument missing/],
+    [['run', '--max-pending', 'many', HELLO], /--max-pending must be an integer from 1 to 1048576, got "many"/],
+    [['run', '--dir', join(tmp, 'no-such-dir'), '--syscall-threads', '4', HELLO], /--dir ".*no-such-dir": .*no-such-dir does not exist/],
+    [['run', '--dir', `${tmp}:/data:rx`, HELLO], /--dir ".*:\/data:rx": unknown suffix ":rx"/],
+    [['run', '--dir', `${tmp}:data`, HELLO], /unknown suffix ":data"/],
+    [['run', '--dir', `${tmp}:data/x`, HELLO], /the guest path must be absolute, got "data\/x"/],
+    [['run', '--dir', `${join(tmp, 'stats.json')}`, HELLO], /is not a directory/],
+    [['run', '--mapdir', tmp, HELLO], /--mapdir expects GUEST::HOST/],
+    [['run', '--mapdir', `/data::${join(tmp, 'gone')}`, HELLO], /gone does not exist/],
+    [['run', '--env', '=x', HELLO], /--env expects KEY=VALUE or KEY/],
     [['demo', '--max-pending', '0'], /--max-pending must be an integer from 1 to 1048576, got "0"/],
   ];
   const rs = await Promise.all(cases.map(([args]) => flexvm(...args)));
@@ -245,8 +294,27 @@ test('usage errors: exit 2 with the reason and a pointer to --help', async () =>
     const [args, message] = cases[i]!;
     expectCode(r, 2, args.join(' '));
     assert.match(r.stderr, message);
+    assert.is(r.stderr.split('\n').filter((l) => l.startsWith('flexvm:')).length, 1, `said once: ${r.stderr}`);
     assert.match(r.stderr, /Run 'flexvm --help' for usage\./);
     assert.is(r.stdout, '');
+  });
+});
+
+test('the example servers refuse unknown options and malformed numbers (exit 2) instead of using defaults', async () => {
+  const cases: [string[], RegExp][] = [
+    [['run', SERVER, '--prot', '7301'], /echo-server: unknown option --prot/],
+    [['run', SERVER, '--port', '73x'], /echo-server: --port must be an integer from 0 to 65535, got "73x"/],
+    [['run', SERVER, '--port', '70000'], /echo-server: --port must be an integer from 0 to 65535, got "70000"/],
+    [['run', SERVER, '--port'], /echo-server: --port needs a value/],
+    [['run', SERVER, 'stray'], /echo-server: unexpected argument "stray"/],
+    [['run', CLIENT, '--conns', '-1'], /echo-client: --conns must be an integer from 1/],
+    [['run', guestPath('examples/httpd/server'), '--idle-ms', '5s'], /httpd: --idle-ms must be an integer from 0/],
+  ];
+  const rs = await Promise.all(cases.map(([args]) => flexvm(...args)));
+  rs.forEach((r, i) => {
+    const [args, message] = cases[i]!;
+    expectCode(r, 2, args.join(' '));
+    assert.match(r.stderr, message);
   });
 });
 

@@ -3,12 +3,22 @@
 // a guest that traps or aborts ends with status 134 and a message (and one that scribbles over its
 // syscall pages ends normally) while another guest of the same VM keeps running and finishes, and
 // proc_exit(n) ends a guest with n. In every mode and syscall-thread count.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CONFIGS, VmPool, assertReport, label, run, start, waitFor } from './helpers/e2e.js';
 
-const pool = new VmPool();
-test.after(() => pool.close());
+// Hostile guests against the virtual kernel, or the native one (npm run test:asan: its addon under ASan/UBSan).
+const pool = new VmPool(process.env.FLEXVM_TEST_REAL_KERNEL === 'native' ? { kernel: 'native' } : {});
+const nativeRoot = process.env.FLEXVM_TEST_REAL_KERNEL === 'native' ? mkdtempSync(join(tmpdir(), 'flexvm-hostile-')) : null;
+/** The native kernel has no files of its own: the guest's "/" is a granted scratch directory. */
+const rootDir = (): { dirs?: string[] } => (nativeRoot ? { dirs: [`${nativeRoot}:/`] } : {});
+test.after(async () => {
+  await pool.close();
+  if (nativeRoot) rmSync(nativeRoot, { recursive: true, force: true });
+});
 
 const HOSTILE_CHECKS = [
   'init', 'register-twice', 'efault-read', 'efault-read-straddle', 'efault-read-kept-data', 'efault-write',
@@ -44,7 +54,7 @@ let nextPort = 9000;
 
 for (const { mode, threads } of CONFIGS) {
   test(label('bad pointers get -EFAULT, unknown numbers -ENOSYS', mode, threads), async () => {
-    const o = await run(await pool.get(threads), 'tests/guests/hostile', { mode });
+    const o = await run(await pool.get(threads), 'tests/guests/hostile', { mode, ...rootDir() });
     assertReport(o, label('hostile', mode, threads), HOSTILE_CHECKS);
   });
 
@@ -88,7 +98,7 @@ for (const { mode, threads } of CONFIGS) {
     server.guest.kill();
     assert.is((await server.done).status, 130);
     // The VM still serves new guests.
-    const after = await run(vm, 'tests/guests/syscalls', { mode });
+    const after = await run(vm, 'tests/guests/syscalls', { mode, ...rootDir() });
     assertReport(after, label('syscalls after the crashes', mode, threads), ['sequence-complete']);
   });
 

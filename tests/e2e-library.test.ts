@@ -85,4 +85,11 @@ for (const threads of [2, 4]) {
   });
 }
 
+for (const mode of ['exceptionless', 'sync', 'epoll'] as const) {
+  test(label('synchronous calls before any init() register the library on first use', mode, 1), async () => {
+    const o = await run(await pool.get(1), 'tests/guests/sync-first', { mode });
+    assertReport(o, label('sync-first', mode, 1), ['sync-getpid-without-init', 'sync-write-without-init', 'init-after-first-use-ealready', 'async-after-sync']);
+  });
+}
+
 test.run();

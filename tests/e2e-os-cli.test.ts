@@ -5,6 +5,7 @@
 import { once } from 'node:events';
 import * as http from 'node:http';
 import * as net from 'node:net';
+import { loadNativeAddon } from '../host/kernel/native/addon.js';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -50,8 +51,9 @@ test('flexvm run httpd as `npm start` does: the example site is served', async (
   assert.is(css.status, 200);
   assert.is(css.headers['content-type'], 'text/css; charset=utf-8');
   assert.is(missing.status, 404);
+  // The httpd stops gracefully: it finishes what is in flight and exits 0.
   const r = await c.interrupt();
-  assert.is(r.code, 130, c.stderr);
+  assert.is(r.code, 0, c.stderr);
 });
 
 test('httpd without its document root granted: exit 1 and a hint', async () => {
@@ -69,7 +71,10 @@ test('a port already in use: exit 1 and the errno by name; a bad --host is refus
     const c = Child.cli(['run', ECHO, '--', '--port', String(port)]);
     const r = await within(c.exited, 10_000, 'exit');
     assert.is(r.code, 1, c.stderr);
-    assert.match(c.stderr, new RegExp(`echo-server: listen failed: EADDRINUSE \\(-98\\)`));
+    // Linux refuses the bind (the native kernel, run's default where it is built); Node, and so the
+    // os kernel, only finds out at listen.
+    const refused = typeof loadNativeAddon() === 'string' ? 'listen failed' : `bind to port ${port} failed`;
+    assert.match(c.stderr, new RegExp(`echo-server: ${refused}: EADDRINUSE \\(-98\\)`));
     const h = Child.cli(['run', HTTPD, '--dir', `${WWW}:/www`, '--', '--host', '127.1', '--port', '0']);
     const rh = await within(h.exited, 10_000, 'exit');
     assert.is(rh.code, 1, h.stderr);
@@ -80,7 +85,7 @@ test('a port already in use: exit 1 and the errno by name; a bad --host is refus
 });
 
 for (const mode of MODES) {
-  test(`Ctrl-C stops httpd and echo servers cleanly: status 130 and statistics [${mode}]`, async () => {
+  test(`Ctrl-C stops httpd (gracefully: 0; 130 in the sync mode) and echo (130) servers cleanly, with statistics [${mode}]`, async () => {
     const httpd = Child.cli(['run', HTTPD, '--mode', mode, '--syscall-threads', '2', '--stats', '--dir', `${WWW}:/www`, '--', '--root', '/www', '--port', '0']);
     const echo = Child.cli(['run', ECHO, '--mode', mode, '--syscall-threads', '4', '--stats', '--', '--port', '0']);
     const httpPort = Number((await httpd.waitFor(/httpd: listening on 127\.0\.0\.1:(\d+)/, 10_000))[1]);
@@ -99,8 +104,10 @@ for (const mode of MODES) {
 
     const [h, e] = await Promise.all([httpd.interrupt(), echo.interrupt()]);
     agent.destroy();
-    for (const [c, r, name] of [[httpd, h, 'server'], [echo, e, 'server']] as const) {
-      assert.is(r.code, 130, `exit status\n${c.stderr}`);
+    for (const [c, r, name, graceful] of [[httpd, h, 'server', true], [echo, e, 'server', false]] as const) {
+      // The httpd stops gracefully (exit 0) but in the sync mode, where a blocking hand-off in
+      // progress would be interrupted by the stop: it stops at once (130), as the echo server does.
+      assert.is(r.code, graceful && mode !== 'sync' ? 0 : 130, `exit status\n${c.stderr}`);
       assert.match(c.stderr, /flexvm: stopping guests \(Ctrl-C again to force\)/);
       assert.match(c.stderr, new RegExp(`flexvm statistics for ${name} \\(pid \\d+\\) \\(${mode} mode, `));
       assert.not.match(c.stderr, /did not exit in time|error/i);

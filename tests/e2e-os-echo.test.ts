@@ -335,7 +335,9 @@ for (const [mode, threads] of IDLE_CONFIGS) {
   });
 }
 
-for (const mode of MODES) {
+// The os kernel's own listener emulation (listener.ts): Linux itself drops the SYNs past the backlog
+// (the client retries) instead of resetting, so this does not apply to the native kernel.
+for (const mode of process.env.FLEXVM_TEST_REAL_KERNEL === 'native' ? [] : MODES) {
   test(label('backlog overflow: backlog + 1 connections wait to be accepted, more are reset (listener.ts)', mode, 1), async () => {
     // A guest that listens with backlog 4 and accepts only when the test says so (a byte on a
     // control connection to this process).

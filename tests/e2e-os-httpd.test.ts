@@ -84,7 +84,9 @@ async function httpd(mode: Mode, threads: number, args: readonly string[] = []):
 async function stop(server: Running, what: string) {
   server.guest.kill();
   const o = await server.done;
-  assert.is(o.status, 130, `${what}: the server ran until stopped\n${o.stderr}`);
+  // The httpd stops gracefully (finishes what is in flight, exits 0) when the host asks it to,
+  // except in the sync mode, where it stops at once (130).
+  assert.is(o.status, o.result.stats.mode === 'sync' ? 130 : 0, `${what}: the server ran until stopped\n${o.stderr}`);
   return o;
 }
 
@@ -207,10 +209,10 @@ for (const { mode, threads } of CONFIGS) {
       ['/photo.JPG', 200, 2000, 'image/jpeg'],
       ['/logo.svg', 200, body('logo.svg').length, 'image/svg+xml'],
       ['/mod.wasm', 200, 8, 'application/wasm'],
-      ['/archive.tar', 200, 100, 'application/octet-stream'],
+      ['/archive.tar', 200, 100, 'application/x-tar'],
       ['/with%20space.txt', 200, body('with space.txt').length, 'text/plain; charset=utf-8'],
       ['/sub/', 200, body('sub/index.html').length, 'text/html; charset=utf-8'],
-      ['/sub', 200, body('sub/index.html').length, 'text/html; charset=utf-8'],
+      ['/sub', 301, -1, 'text/html; charset=utf-8'],
       ['/sub/./../sub//page.html', 200, body('sub/page.html').length, 'text/html; charset=utf-8'],
       ['/%73ub/page%2Ehtml', 200, body('sub/page.html').length, 'text/html; charset=utf-8'],
       ['/nope.html', 404, -1, 'text/html; charset=utf-8'],

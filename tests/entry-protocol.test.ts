@@ -3,13 +3,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  ST_DONE, ST_BUSY, ST_SUBMITTED, ECANCELED, EAGAIN, EIO, ENOENT, HOST_LINES, H_CANCEL_WON, H_CANCEL_LOST, H_NOTIFIES,
-  H_BATCHES, H_CLAIMED, E_SEQ, THREAD_LINES, T_SQ_TAIL, C_SHIM_ENTRY, C_SHIM_SEQ, E_SYSNO, E_ARG0, E_THREAD, E_STATUS,
+  ST_DONE, ST_BUSY, ST_SUBMITTED, ECANCELED, EAGAIN, EIO, ENOENT, hostLineW, threadLineW, TW_SQ_TAIL, H_CANCEL_WON, H_CANCEL_LOST, H_NOTIFIES,
+  H_BATCHES, H_CLAIMED, E_SEQ, C_SHIM_ENTRY, C_SHIM_SEQ, E_SYSNO, E_ARG0, E_THREAD, E_STATUS,
   E_RET,
 } from '../host/abi/v1.js';
 import { DEFAULT_LIMITS, PENDING, type Limits } from '../host/kernel/kernel.js';
-import { SysError } from '../host/kernel/errors.js';
-import { GuestSlot } from '../host/syscall/guest-slot.js';
+import { SysError } from '../host/errors.js';
+import { ServedGuest } from '../host/syscall/served-guest.js';
 import { SyscallThread } from '../host/syscall/syscall-thread.js';
 import { VmShared } from '../host/syscall/vm-shared.js';
 import { FakeGuest } from './helpers/fake-guest.js';
@@ -23,7 +23,7 @@ function setup(pages = 2, threads = 1, limits: Limits = DEFAULT_LIMITS) {
   const logs: string[] = [];
   const make = (index: number, k: ScriptKernel | null) => {
     const thread = new SyscallThread({ index, count: threads, kernel: k, shared, spinUs: 0, limits, autoRun: false, log: (m) => logs.push(m) });
-    thread.attach(new GuestSlot(1, 100, 'fake', guest.mem, layout, threads, index, true, k ? {} : null));
+    thread.attach(new ServedGuest(1, 100, 'fake', guest.mem, layout, threads, index, true, k ? {} : null));
     return thread;
   };
   const thread = make(0, kernel);
@@ -31,7 +31,7 @@ function setup(pages = 2, threads = 1, limits: Limits = DEFAULT_LIMITS) {
 }
 
 function hostCounter(guest: FakeGuest, t: number, offset: number): number {
-  return guest.mem.i32At(guest.ctrl + HOST_LINES + t * 64 + offset);
+  return Atomics.load(guest.i32, hostLineW(guest.ctrl, t) + (offset >> 2));
 }
 
 test('a posted entry is claimed, run and completed with its result; its done bit and completions move', () => {
@@ -62,7 +62,7 @@ test('an entry submitted but not yet published is found on a later pass (its bit
   const first = guest.post(0, 39, [1]);
   // A second entry that is SUBMITTED with the next seq, while sq_tail still says one entry.
   const second = guest.post(0, 39, [2]);
-  const tailWord = (guest.ctrl + THREAD_LINES + T_SQ_TAIL) >> 2;
+  const tailWord = threadLineW(guest.ctrl, 0) + TW_SQ_TAIL;
   Atomics.store(guest.i32, tailWord, 1);
   assert.is(thread.pass(), 1);
   assert.is(guest.status(first), ST_DONE);
@@ -168,14 +168,14 @@ test('the waiting guest is notified; a busy one is not', () => {
 
 test('a hostile tail (far beyond the entries) is survived and logged', () => {
   const { guest, thread, logs } = setup();
-  Atomics.store(guest.i32, (guest.ctrl + THREAD_LINES + T_SQ_TAIL) >> 2, 0x40000000);
+  Atomics.store(guest.i32, threadLineW(guest.ctrl, 0) + TW_SQ_TAIL, 0x40000000);
   assert.not.throws(() => thread.pass());
   assert.ok(logs.some((l) => l.includes('resynchronising')));
   // The thread goes on with the next honest entry.
   const seqWord = (guest.entry(5) + E_SEQ) >> 2;
   guest.post(0, 39, [3], 0, 5);
   Atomics.store(guest.i32, seqWord, 0x40000000);
-  Atomics.store(guest.i32, (guest.ctrl + THREAD_LINES + T_SQ_TAIL) >> 2, 0x40000001);
+  Atomics.store(guest.i32, threadLineW(guest.ctrl, 0) + TW_SQ_TAIL, 0x40000001);
   thread.pass();
   assert.is(guest.status(5), ST_DONE);
 });

@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { GuestMemory } from '../host/memory/guest-memory.js';
-import { GuestFault } from '../host/kernel/errors.js';
+import { GuestFault } from '../host/errors.js';
 
 const PAGE = 65536;
 

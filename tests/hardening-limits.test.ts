@@ -1,7 +1,7 @@
 // Limits the host sets rather than trusting the guest (issue 8): outgoing connections are granted by
 // an allow-list on every kernel (loopback only by default; EACCES past it), and a guest's memory is
 // capped by the host whatever maximum its module declares.
-import { test } from 'uvu';
+import { test as uvuTest } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AF_INET, EACCES, SOCK_STREAM, SYS_connect, SYS_socket } from '../host/abi/v1.js';
 import { parseRunOptions, UsageError } from '../host/cli/options.js';
@@ -16,7 +16,8 @@ import { Fixtures } from './helpers/kernel-fixtures.js';
 import { now, settled } from './helpers/kernel-harness.js';
 
 const fx = new Fixtures<unknown>({ close: true });
-test.after.each(() => fx.cleanup());
+// Each test cleans up and checks for Kernel contract breaches in its own body (Fixtures.guard).
+const test = fx.guard(uvuTest);
 
 const ip = (s: string) => s.split('.').reduce((a, o) => a * 256 + Number(o), 0);
 
@@ -40,7 +41,7 @@ test('connect rules: ADDR[/PREFIX][:PORT]; loopback only by default; none allows
   }
 });
 
-const kernels: [string, (o: Partial<KernelOptions>) => Kernel<unknown>][] = [
+const kernels: [string, (o: Omit<KernelOptions, 'kind'>) => Kernel<unknown>][] = [
   ['virtual', (o) => new VirtualKernel({ kind: 'virtual', ...o }) as Kernel<unknown>],
   ['os', (o) => new OsKernel({ kind: 'os', ...o }, { thread: 0, threadCount: 1, log: () => {} }) as Kernel<unknown>],
 ];
@@ -60,15 +61,24 @@ for (const [name, make] of kernels) {
 }
 
 test('CLI: --allow-connect (repeatable, checked) and --max-memory', () => {
-  const o = parseRunOptions(['g.wasm', '--allow-connect', '10.0.0.0/8:5432', '--allow-connect', '192.168.0.1', '--max-memory', '256M'], true);
+  const o = parseRunOptions(['--allow-connect', '10.0.0.0/8:5432', '--allow-connect', '192.168.0.1', '--max-memory', '256M', 'g.wasm'], true);
   assert.equal(o.allowConnect, ['10.0.0.0/8:5432', '192.168.0.1']);
   assert.is(o.limits.maxMemory, 256 * 1024 * 1024);
   assert.equal(parseRunOptions(['g.wasm'], true).allowConnect, []);
-  assert.is(parseRunOptions(['g.wasm', '--max-memory', '100000'], true).limits.maxMemory, 65536, 'whole pages');
-  assert.throws(() => parseRunOptions(['g.wasm', '--allow-connect', 'nowhere'], true), (e: unknown) => e instanceof UsageError);
-  assert.throws(() => parseRunOptions(['g.wasm', '--allow-connect', 'none', '--allow-connect', '1.2.3.4'], true), (e: unknown) => e instanceof UsageError);
-  assert.throws(() => parseRunOptions(['g.wasm', '--max-memory', '5G'], true), (e: unknown) => e instanceof UsageError);
-  assert.throws(() => parseRunOptions(['g.wasm', '--max-memory', '1K'], true), (e: unknown) => e instanceof UsageError);
+  assert.is(parseRunOptions(['--max-memory', '100000', 'g.wasm'], true).limits.maxMemory, 65536, 'whole pages');
+  assert.throws(() => parseRunOptions(['--allow-connect', 'nowhere', 'g.wasm'], true), (e: unknown) => e instanceof UsageError);
+  assert.throws(() => parseRunOptions(['--allow-connect', 'none', '--allow-connect', '1.2.3.4', 'g.wasm'], true), (e: unknown) => e instanceof UsageError);
+  assert.throws(() => parseRunOptions(['--max-memory', '5G', 'g.wasm'], true), (e: unknown) => e instanceof UsageError);
+  assert.throws(() => parseRunOptions(['--max-memory', '1K', 'g.wasm'], true), (e: unknown) => e instanceof UsageError);
+  // The native kernel does not enforce the list yet: refused, never silently ignored.
+  assert.throws(() => parseRunOptions(['--kernel', 'native', '--allow-connect', '10.0.0.1', 'g.wasm'], true), (e: unknown) => e instanceof UsageError && /native kernel/.test(e.message));
+});
+
+test('the native kernel refuses allowConnect (it cannot enforce it yet) rather than ignore it', async () => {
+  let refused: unknown = null;
+  const vm = await VM.create({ kernel: { kind: 'native', allowConnect: ['10.0.0.1'] } }).catch((e: unknown) => (refused = e));
+  if (vm instanceof VM) await vm.close();
+  assert.match(String(refused), /native kernel does not enforce allowConnect/);
 });
 
 test('the host caps guest memory: a module needing more than --max-memory at start is refused; the cap is its maximum', async () => {

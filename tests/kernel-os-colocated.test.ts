@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { test } from 'uvu';
+import { test as uvuTest } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   AF_INET,
@@ -45,7 +45,7 @@ type P = TestProcess<OsProcess>;
 const fx = new Fixtures<OsProcess>({ close: true });
 let logs: string[] = [];
 
-test.after.each(() => fx.cleanup());
+const test = fx.guard(uvuTest);
 
 function setup() {
   const dir = fx.tempDir('flexvm-os-colocated-');
@@ -69,10 +69,10 @@ function listen(p: P): { fd: number; port: number } {
 
 test('kernel properties: asynchronous completions (sockets, timers), synchronous files here and on socketless syscall threads', () => {
   const { k } = setup();
-  assert.ok(k.asynchronous);
+  assert.ok(k.completesOnEventLoop);
   assert.ok(k.fsd.synchronous);
   assert.ok(new OsKernel().fsd.synchronous, 'a syscall thread without sockets (fileIo auto)');
-  assert.not.ok(new OsKernel({ kind: 'os', extra: { fileIo: 'threadpool' } }).fsd.synchronous);
+  assert.not.ok(new OsKernel({ kind: 'os', fileIo: 'threadpool' }).fsd.synchronous);
 });
 
 test('listen answers at once, failures too (the errno is inferred, the real one logged if it differs)', async () => {

@@ -1,9 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
+  EACCES,
   AF_INET,
   AT_EMPTY_PATH,
   AT_FDCWD,
@@ -88,10 +90,8 @@ const SETTINGS = [
   { name: 'os files (colocated, synchronous)', colocated: true, fileIo: 'auto' },
 ] as const;
 for (const { name, colocated, fileIo } of SETTINGS) {
-  const t = suite(name);
   const fx = new Fixtures<OsProcess>({ close: true });
-
-  t.after.each(() => fx.cleanup());
+  const t = fx.guard(suite(name));
 
   /** A kernel, a temp directory granted at /data, seeded with `files`. */
   function setup(files: Record<string, string> = {}, maxFds?: number) {
@@ -100,7 +100,7 @@ for (const { name, colocated, fileIo } of SETTINGS) {
       fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
       fs.writeFileSync(path.join(dir, name), text);
     }
-    const k = new OsKernel({ kind: 'os', extra: { fileIo } }, { thread: 0, threadCount: 1, colocated, log: () => {} });
+    const k = new OsKernel({ kind: 'os', fileIo }, { thread: 0, threadCount: 1, colocated, log: () => {} });
     kernel = k;
     const h = fx.harness(k);
     const p = h.spawn({ grants: [{ hostPath: dir, guestPath: '/data' }], ...(maxFds ? { limits: { maxFds } } : {}) });
@@ -341,6 +341,15 @@ for (const { name, colocated, fileIo } of SETTINGS) {
     assert.is(fst.mode & S_IFMT, S_IFDIR);
   });
 
+  t('a FIFO is refused with EACCES, at once (opening it cannot block), and leaks no descriptor', async () => {
+    const { p, dir } = setup();
+    const made = spawnSync('mkfifo', [path.join(dir, 'fifo')]);
+    assert.is(made.status, 0, `precondition: mkfifo: ${made.stderr?.toString() ?? made.error?.message}`);
+    assert.is(await open(p, '/data/fifo', O_RDONLY), -EACCES);
+    assert.is(await open(p, '/data/fifo', O_RDWR), -EACCES);
+    assert.is(hostFdsUnder(dir), 0);
+  });
+
   t('EMFILE at spec.limits.maxFds, before anything is created', async () => {
     const { p, dir } = setup({ f: 'x' }, 5);
     assert.ok((await open(p, '/data/f', O_RDONLY)) >= 0);
@@ -475,9 +484,8 @@ for (const { name, colocated, fileIo } of SETTINGS) {
 }
 
 {
-  const t = suite('os files: fileIo auto');
   const fx = new Fixtures<OsProcess>({ close: true });
-  t.after.each(() => fx.cleanup());
+  const t = fx.guard(suite('os files: fileIo auto'));
 
   t('a syscall thread reads files synchronously until its first socket, then on the threadpool', async () => {
     const dir = fx.tempDir('flexvm-os-fileio-');

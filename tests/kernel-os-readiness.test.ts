@@ -1,5 +1,5 @@
 import * as net from 'node:net';
-import { test } from 'uvu';
+import { test as uvuTest } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   AF_INET,
@@ -60,7 +60,7 @@ import { now, parked, settled, until, within, type TestProcess } from './helpers
 type P = TestProcess<OsProcess>;
 const fx = new Fixtures<OsProcess>({ close: true });
 
-test.after.each(() => fx.cleanup());
+const test = fx.guard(uvuTest);
 
 function setup(colocated = false) {
   const k = new OsKernel({ kind: 'os' }, { thread: 0, threadCount: 1, colocated, log: () => {} });

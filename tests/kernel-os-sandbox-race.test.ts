@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { test } from 'uvu';
+import { test as uvuTest } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   AT_FDCWD,
@@ -33,7 +33,7 @@ import { settled, type TestProcess } from './helpers/kernel-harness.js';
 type P = TestProcess<OsProcess>;
 const fx = new Fixtures<OsProcess>({ close: true });
 
-test.after.each(() => fx.cleanup());
+const test = fx.guard(uvuTest);
 
 /** Rounds of the race: enough to hit the window many times over on the code that had it (issue 8: 16 reads in 3,000). */
 const ROUNDS = 1000;
@@ -54,7 +54,7 @@ function setup(threads: number, fileIo: 'auto' | 'threadpool') {
   }
   fs.writeFileSync(path.join(out, 'only-outside.txt'), 'OUTSIDE');
   fs.symlinkSync(out, path.join(g, 'evil'));
-  const kernels = Array.from({ length: threads }, (_, t) => new OsKernel({ kind: 'os', extra: { fileIo } }, { thread: t, threadCount: threads, log: () => {} }));
+  const kernels = Array.from({ length: threads }, (_, t) => new OsKernel({ kind: 'os', fileIo }, { thread: t, threadCount: threads, log: () => {} }));
   const p = fx.harness(kernels).spawn({ grants: [{ hostPath: g, guestPath: '/data' }], fdClasses: threads });
   return { root, g, out, p };
 }

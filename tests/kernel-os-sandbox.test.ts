@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { test } from 'uvu';
+import { test as uvuTest } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   AT_FDCWD,
@@ -46,7 +46,7 @@ type P = TestProcess<OsProcess>;
 const fx = new Fixtures<OsProcess>({ close: true });
 let logs: string[] = [];
 
-test.after.each(() => fx.cleanup());
+const test = fx.guard(uvuTest);
 
 /**
  * root/granted (granted at /data), root/other (granted at /www), and things outside any grant:

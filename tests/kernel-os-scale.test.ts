@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
-import { test } from 'uvu';
+import { test as uvuTest } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AF_INET, EAGAIN, EF_NOWAIT, SOCK_STREAM, SYS_accept4, SYS_bind, SYS_getsockname, SYS_listen, SYS_read, SYS_socket } from '../host/abi/v1.js';
 import { OsKernel, type OsProcess } from '../host/kernel/os/index.js';
@@ -37,10 +37,10 @@ process.stdin.on('data', (d) => { if (String(d).includes('ping')) for (const s o
 let child: ChildProcess | null = null;
 const fx = new Fixtures<OsProcess>({ close: true });
 
-test.after.each(async () => {
+const test = fx.guard(uvuTest);
+test.after.each(() => {
   child?.kill();
   child = null;
-  await fx.cleanup();
 });
 
 function gc(): void {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { test } from 'uvu';
+import { test as uvuTest } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   AF_INET,
@@ -39,8 +39,7 @@ import {
   SYS_socket,
   SYS_write,
 } from '../host/abi/v1.js';
-import { PROCESS_SHARED_BYTES } from '../host/kernel/kernel.js';
-import { FileKind, SharedFileTable } from '../host/kernel/os/file-table.js';
+import { FileKind, PROCESS_SHARED_BYTES, SharedFileTable } from '../host/kernel/os/file-table.js';
 import { OsKernel, type OsProcess } from '../host/kernel/os/index.js';
 import { Fixtures, hostFdsUnder } from './helpers/kernel-fixtures.js';
 import { now, parked, settled, until, type TestProcess } from './helpers/kernel-harness.js';
@@ -49,7 +48,7 @@ type P = TestProcess<OsProcess>;
 
 const fx = new Fixtures<OsProcess>({ close: true });
 
-test.after.each(() => fx.cleanup());
+const test = fx.guard(uvuTest);
 
 /** `threads` kernel instances (one per simulated syscall thread) serving one process. */
 function setup(threads: number, options: { maxFds?: number; stdin?: string } = {}) {
@@ -59,7 +58,7 @@ function setup(threads: number, options: { maxFds?: number; stdin?: string } = {
   fs.mkdirSync(path.join(dir, 'sub'));
   fs.writeFileSync(path.join(dir, 'sub', 'c.txt'), 'ccc');
   // The threadpool: these tests watch file calls in flight on one thread while another acts.
-  const kernels = Array.from({ length: threads }, (_, t) => new OsKernel({ kind: 'os', extra: { fileIo: 'threadpool' } }, { thread: t, threadCount: threads, log: () => {} }));
+  const kernels = Array.from({ length: threads }, (_, t) => new OsKernel({ kind: 'os', fileIo: 'threadpool' }, { thread: t, threadCount: threads, log: () => {} }));
   const h = fx.harness(kernels);
   const p = h.spawn({
     grants: [{ hostPath: dir, guestPath: '/data' }],

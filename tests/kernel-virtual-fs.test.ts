@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { test } from 'uvu';
+import { test as uvuTest } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   AT_EMPTY_PATH,
@@ -61,8 +61,8 @@ import {
   SYS_write,
   SYS_writev,
 } from '../host/abi/v1.js';
-import { SysError } from '../host/kernel/errors.js';
-import type { KernelOptions } from '../host/kernel/kernel.js';
+import { SysError } from '../host/errors.js';
+import type { VirtualKernelOptions } from '../host/kernel/virtual/options.js';
 import { DEFAULT_EPOCH_MS, MAX_FILE_SIZE, VirtualKernel, type VirtualProcess } from '../host/kernel/virtual/index.js';
 import { Fixtures } from './helpers/kernel-fixtures.js';
 import { now, type SpawnOptions, type TestProcess } from './helpers/kernel-harness.js';
@@ -70,13 +70,13 @@ import { now, type SpawnOptions, type TestProcess } from './helpers/kernel-harne
 type P = TestProcess<VirtualProcess>;
 const fx = new Fixtures<VirtualProcess>({ close: false });
 
-function setup(options: Partial<KernelOptions> = {}, spawn: SpawnOptions = {}) {
+function setup(options: Partial<VirtualKernelOptions> = {}, spawn: SpawnOptions = {}) {
   const kernel = new VirtualKernel({ kind: 'virtual', ...options });
   const h = fx.harness(kernel);
   return { kernel, h, p: h.spawn(spawn) };
 }
 
-test.after.each(() => fx.cleanup());
+const test = fx.guard(uvuTest);
 
 function open(p: P, file: string, flags: number, mode = 0o666, dirfd = AT_FDCWD): number {
   return now(p.sys(SYS_openat, dirfd, p.cstr(file), flags, mode));

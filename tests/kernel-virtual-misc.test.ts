@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test as uvuTest } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   AF_INET,
@@ -64,7 +64,7 @@ import {
   SYS_write,
   SYS_writev,
 } from '../host/abi/v1.js';
-import type { KernelOptions } from '../host/kernel/kernel.js';
+import type { VirtualKernelOptions } from '../host/kernel/virtual/options.js';
 import * as virtualModule from '../host/kernel/virtual/index.js';
 import { VIRTUAL_SYSCALLS, VirtualKernel, type VirtualProcess } from '../host/kernel/virtual/index.js';
 import { Fixtures } from './helpers/kernel-fixtures.js';
@@ -73,13 +73,13 @@ import { KernelHarness, concat, now, parked, type SpawnOptions, type TestProcess
 type P = TestProcess<VirtualProcess>;
 const fx = new Fixtures<VirtualProcess>({ close: false });
 
-function setup(spawn: SpawnOptions = {}, options: Partial<KernelOptions> = {}) {
+function setup(spawn: SpawnOptions = {}, options: Partial<VirtualKernelOptions> = {}) {
   const kernel = new VirtualKernel({ kind: 'virtual', files: { '/f': 'file' }, ...options });
   const h = fx.harness(kernel);
   return { kernel, h, p: h.spawn(spawn) };
 }
 
-test.after.each(() => fx.cleanup());
+const test = fx.guard(uvuTest);
 
 const open = (p: P, path: string, flags = O_RDONLY, thread?: number) =>
   now(p.sysWith(thread === undefined ? {} : { thread }, SYS_openat, AT_FDCWD, p.cstr(path), flags, 0o644));
@@ -339,12 +339,12 @@ test('detach closes descriptors, drops waiting calls silently, and ends the proc
   now(q.sys(SYS_connect, c, q.sockaddr(90), 16));
   const s = now(p.sys(SYS_accept4, l, 0, 0, 0));
   const peerRead = parked(p.sys(SYS_read, s, p.alloc(4), 4));
-  assert.is(kernel.hasTimers(), true);
+  assert.is(kernel.virtualTime.hasTimers(), true);
   h.detach(q);
   assert.is(peerRead.result, 0, 'the peer reads end of file');
   assert.equal([ownRead.done, ownSleep.done], [false, false], 'dropped, not completed');
   assert.equal([ownRead.cancellable, ownSleep.cancellable], [false, false]);
-  assert.is(kernel.hasTimers(), false, 'its timers are gone');
+  assert.is(kernel.virtualTime.hasTimers(), false, 'its timers are gone');
   assert.is(now(q.sys(SYS_getpid)), -ESRCH);
   h.detach(q);
   // close() releases everyone.

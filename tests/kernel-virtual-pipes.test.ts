@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test as uvuTest } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   EAGAIN,
@@ -41,7 +41,7 @@ function setup(spawn: SpawnOptions = {}) {
   return { h, p: h.spawn(spawn) };
 }
 
-test.after.each(() => fx.cleanup());
+const test = fx.guard(uvuTest);
 
 function pattern(n: number, seed = 0): Uint8Array {
   const b = new Uint8Array(n);

@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test as uvuTest } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   AF_INET,
@@ -68,7 +68,7 @@ function setup(spawn: SpawnOptions = {}) {
   return { kernel, h, p: h.spawn(spawn), q: h.spawn() };
 }
 
-test.after.each(() => fx.cleanup());
+const test = fx.guard(uvuTest);
 
 const epoll = (p: P) => now(p.sys(SYS_epoll_create1, 0));
 const ctl = (p: P, ep: number, op: number, fd: number, events: number, lo = fd, hi = 0) =>
@@ -205,24 +205,24 @@ test('epoll_wait waits for readiness, and its timeout is virtual time', () => {
   ctl(p, ep, EPOLL_CTL_ADD, r, EPOLLIN, 5);
   const buf = p.alloc(24, 4);
   const wait = parked(p.sys(SYS_epoll_wait, ep, buf, 2, -1));
-  assert.is(kernel.hasTimers(), false, 'no timeout, no timer');
+  assert.is(kernel.virtualTime.hasTimers(), false, 'no timeout, no timer');
   put(p, w, 'go');
   assert.is(wait.result, 1);
   assert.equal(p.readEpollEvents(buf, 1), [{ events: EPOLLIN, dataLo: 5, dataHi: 0 }]);
   drain(p, r);
   const timed = parked(p.sys(SYS_epoll_wait, ep, buf, 2, 250));
-  assert.is(kernel.hasTimers(), true);
+  assert.is(kernel.virtualTime.hasTimers(), true);
   const before = kernel.clock.monotonicNs;
   assert.is(h.idle(), true);
   assert.is(timed.result, 0);
   assert.is(kernel.clock.monotonicNs - before, 250_000_000);
-  assert.is(kernel.hasTimers(), false);
+  assert.is(kernel.virtualTime.hasTimers(), false);
   assert.is(h.idle(), false, 'nothing left to fire');
   // An early answer disarms its timer.
   const early = parked(p.sys(SYS_epoll_wait, ep, buf, 2, 1000));
   put(p, w, 'x');
   assert.is(early.result, 1);
-  assert.is(kernel.hasTimers(), false);
+  assert.is(kernel.virtualTime.hasTimers(), false);
   assert.is(now(p.sysWith({ flags: EF_NOWAIT }, SYS_epoll_wait, ep, buf, 2, -1)), 1);
   drain(p, r);
   assert.is(now(p.sysWith({ flags: EF_NOWAIT }, SYS_epoll_wait, ep, buf, 2, -1)), -EAGAIN, 'it would wait');
@@ -358,7 +358,7 @@ test('cancelling a waiting epoll_wait and poll; closing the epoll descriptor', (
   const wait = parked(p.sys(SYS_epoll_wait, ep, buf, 2, 100));
   assert.is(wait.cancel(), true);
   assert.is(wait.result, -ECANCELED);
-  assert.is(kernel.hasTimers(), false, 'its timer is gone');
+  assert.is(kernel.virtualTime.hasTimers(), false, 'its timer is gone');
   const pl = parked(p.sys(SYS_poll, p.pollfds([[pipe(p)[0], POLLIN]]), 1, -1));
   assert.is(pl.cancel(), true);
   assert.is(pl.result, -ECANCELED);

@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test as uvuTest } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   AF_INET,
@@ -90,7 +90,7 @@ function setup(files: Record<string, string> = {}) {
   return { h, a: h.spawn({ name: 'server' }), b: h.spawn({ name: 'client' }) };
 }
 
-test.after.each(() => fx.cleanup());
+const test = fx.guard(uvuTest);
 
 const bind = (p: P, fd: number, port: number, addr = '127.0.0.1') => now(p.sys(SYS_bind, fd, p.sockaddr(port, addr), 16));
 const connect = (p: P, fd: number, port: number, addr = '127.0.0.1') => p.sys(SYS_connect, fd, p.sockaddr(port, addr), 16);

@@ -1,4 +1,4 @@
-import { test } from 'uvu';
+import { test as uvuTest } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   CLOCK_MONOTONIC,
@@ -13,7 +13,7 @@ import {
   SYS_nanosleep,
   TIMER_ABSTIME,
 } from '../host/abi/v1.js';
-import type { KernelOptions } from '../host/kernel/kernel.js';
+import type { VirtualKernelOptions } from '../host/kernel/virtual/options.js';
 import { CLOCK_READ_COST_NS, DEFAULT_EPOCH_MS, VirtualKernel, type VirtualProcess } from '../host/kernel/virtual/index.js';
 import { Fixtures } from './helpers/kernel-fixtures.js';
 import { now, parked, type TestProcess } from './helpers/kernel-harness.js';
@@ -21,13 +21,13 @@ import { now, parked, type TestProcess } from './helpers/kernel-harness.js';
 type P = TestProcess<VirtualProcess>;
 const fx = new Fixtures<VirtualProcess>({ close: false });
 
-function setup(options: Partial<KernelOptions> = {}) {
+function setup(options: Partial<VirtualKernelOptions> = {}) {
   const kernel = new VirtualKernel({ kind: 'virtual', ...options });
   const h = fx.harness(kernel);
   return { kernel, h, p: h.spawn() };
 }
 
-test.after.each(() => fx.cleanup());
+const test = fx.guard(uvuTest);
 
 function clock(p: P, id: number): { sec: number; nsec: number } {
   const tp = p.alloc(16);
@@ -59,15 +59,15 @@ test('clock_gettime errors', () => {
 
 test('nanosleep waits until idle() moves the clock to its deadline', () => {
   const { h, kernel, p } = setup();
-  assert.is(kernel.hasTimers(), false);
+  assert.is(kernel.virtualTime.hasTimers(), false);
   const t0 = kernel.clock.monotonicNs;
   const sleep = parked(p.sys(SYS_nanosleep, p.timespec(2, 500), 0));
-  assert.is(kernel.hasTimers(), true);
+  assert.is(kernel.virtualTime.hasTimers(), true);
   assert.is(sleep.done, false);
   assert.is(h.idle(), true);
   assert.is(sleep.result, 0);
   assert.is(kernel.clock.monotonicNs - t0, 2_000_000_500, 'time jumped exactly to the deadline');
-  assert.is(kernel.hasTimers(), false);
+  assert.is(kernel.virtualTime.hasTimers(), false);
   assert.is(h.idle(), false);
 });
 
@@ -132,7 +132,7 @@ test('cancelling a sleep answers ECANCELED and stores the time left; a finished 
   assert.is(sleep.cancel(), true);
   assert.is(sleep.result, -ECANCELED);
   assert.equal(p.readTimespec(rem), { sec: 9, nsec: 999_000_000 }, '1000 clock reads took 1 ms');
-  assert.is(kernel.hasTimers(), false, 'the timer went with it');
+  assert.is(kernel.virtualTime.hasTimers(), false, 'the timer went with it');
   const rem2 = p.timespec(-7, -7);
   const rel = parked(p.sys(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, p.timespec(1, 0), rem2));
   assert.is(rel.cancel(), true);
@@ -163,7 +163,7 @@ test('busy-waiting on the clock lets virtual time pass and fires due timers', ()
 test('huge sleeps do not overflow', () => {
   const { kernel, p } = setup();
   const sleep = parked(p.sys(SYS_nanosleep, p.timespec(2 ** 40, 0), 0));
-  assert.is(kernel.hasTimers(), true);
+  assert.is(kernel.virtualTime.hasTimers(), true);
   assert.is(sleep.cancel(), true);
 });
 

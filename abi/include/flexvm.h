@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#define FLEXVM_ABI_VERSION 0x00010001u
+#define FLEXVM_ABI_VERSION 0x00010002u
 #define FLEXVM_MAGIC 0x56584c46u /* "FLXV" */
 #define FLEXVM_ENTRY_SIZE 64
 #define FLEXVM_PAGE_SIZE 4096
@@ -28,6 +28,8 @@
 #define FLEXVM_MODE_EXCEPTIONLESS 0
 #define FLEXVM_MODE_SYNC 1
 #define FLEXVM_MODE_EPOLL 2
+#define FLEXVM_WAITS_ATOMIC 0
+#define FLEXVM_WAITS_HOST 1
 #define FLEXVM_EF_NOWAIT 1
 
 /* One syscall entry: 64 bytes, one cache line. */
@@ -49,7 +51,11 @@ typedef struct flexvm_entry {
   int32_t host; /* private to the host (claim and cancel bookkeeping); the guest never reads it */
   int32_t reserved; /* zero */
 } __attribute__((aligned(64))) flexvm_entry;
+#ifdef __cplusplus
+static_assert(sizeof(flexvm_entry) == 64, "entry is one cache line");
+#else
 _Static_assert(sizeof(flexvm_entry) == 64, "entry is one cache line");
+#endif
 
 #define FLEXVM_C_MAGIC 0
 #define FLEXVM_C_VERSION 4
@@ -60,6 +66,7 @@ _Static_assert(sizeof(flexvm_entry) == 64, "entry is one cache line");
 #define FLEXVM_C_THREAD_COUNT 64
 #define FLEXVM_C_MODE 68
 #define FLEXVM_C_PID 72
+#define FLEXVM_C_WAITS 76
 #define FLEXVM_C_COMPLETIONS 128
 #define FLEXVM_C_GUEST_WAITING 192
 #define FLEXVM_C_SHUTDOWN 256

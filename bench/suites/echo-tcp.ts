@@ -8,6 +8,7 @@ import { machineInfo, threadCounts, type MachineInfo } from '../lib/machine.js';
 import { markdownTable, median } from '../lib/stats.js';
 import { plotSection, type Report, type Suite } from '../lib/output.js';
 import { lineChart } from '../lib/plot.js';
+import { loadNativeAddon } from '../../host/kernel/native/addon.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CLI = `${ROOT}dist/cli.js`;
@@ -21,11 +22,11 @@ interface ServerConfig {
   readonly args: readonly string[];
 }
 
-function guest(mode: string, threads: number): ServerConfig {
+function guest(mode: string, threads: number, kernel: 'os' | 'native' = 'os'): ServerConfig {
   return {
-    id: `${mode}-${threads}`,
-    label: `guest, ${mode}, ${threads} syscall thread${threads > 1 ? 's' : ''}`,
-    args: [CLI, 'run', `${ROOT}examples/echo/server.wasm`, '--kernel', 'os', '--mode', mode, '--syscall-threads', String(threads), '--', '--port', '0', '--accepts', '16'],
+    id: `${kernel === 'os' ? '' : `${kernel}-`}${mode}-${threads}`,
+    label: `guest on ${kernel}, ${mode}, ${threads} syscall thread${threads > 1 ? 's' : ''}`,
+    args: [CLI, 'run', `${ROOT}examples/echo/server.wasm`, '--kernel', kernel, '--mode', mode, '--syscall-threads', String(threads), '--', '--port', '0', '--accepts', '16'],
   };
 }
 
@@ -35,6 +36,8 @@ const SERVERS: readonly ServerConfig[] = [
   ...THREADS.map((t) => guest('exceptionless', t)),
   ...THREADS.map((t) => guest('epoll', t)),
   ...THREADS.map((t) => guest('sync', t)),
+  // The native kernel (where its addon is built): the same guest, real system calls by native threads.
+  ...(typeof loadNativeAddon() === 'string' ? [] : (['exceptionless', 'epoll', 'sync'] as const).flatMap((m) => THREADS.map((t) => guest(m, t, 'native')))),
 ];
 
 /** bench/results/echo-tcp.json. */

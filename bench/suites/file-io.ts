@@ -3,7 +3,8 @@
 // thread, so descriptors and their reads spread over the threads) with the os kernel's two ways of
 // running file calls (fileIo 'auto': synchronously on a thread without sockets, the default; and
 // 'threadpool': libuv's pool), in sync and epoll modes, and the same reads written directly on
-// Node's fs, side by side; medians over interleaved rounds.
+// Node's fs (asynchronous fs.read, the baseline, and synchronous fs.readSync, which is what the rows
+// reading synchronously on a syscall thread compete with), side by side; medians over interleaved rounds.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,12 +30,15 @@ interface Config {
   readonly threads: number;
   /** The os kernel's fileIo option (absent in results from before it existed: the threadpool). */
   readonly fileIo?: 'auto' | 'threadpool';
+  /** A Node baseline that reads with fs.readSync instead of the asynchronous fs.read. */
+  readonly sync?: boolean;
 }
 
 const plural = (t: number): string => `${t} syscall thread${t > 1 ? 's' : ''}`;
 const THREADS = threadCounts([1, 2, 4]);
 const CONFIGS: readonly Config[] = [
   { id: 'node-fs', label: 'Node `fs` (baseline)', mode: null, threads: 0 },
+  { id: 'node-fs-sync', label: 'Node `fs.readSync` (synchronous baseline)', mode: null, threads: 0, sync: true },
   ...THREADS.map((t): Config => ({ id: `exceptionless-${t}`, label: `guest, exceptionless, ${plural(t)}`, mode: 'exceptionless', threads: t, fileIo: 'auto' })),
   ...THREADS.map((t): Config => ({ id: `exceptionless-pool-${t}`, label: `guest, exceptionless, ${plural(t)}, libuv threadpool`, mode: 'exceptionless', threads: t, fileIo: 'threadpool' })),
   { id: 'sync-1', label: 'guest, sync, 1 syscall thread', mode: 'sync', threads: 1, fileIo: 'auto' },
@@ -72,8 +76,9 @@ async function measureGuest(vm: VM, c: Config, dir: string, reads: number): Prom
   return ((end - start) * 1e6) / reads;
 }
 
-function measureNode(dir: string, reads: number): number {
-  const r = spawnSync(process.execPath, [NODE_READ, '--dir', dir, '--files', String(FILES), '--file-size', String(FILE_SIZE), '--reads', String(reads)], { encoding: 'utf8', timeout: 120_000 });
+function measureNode(dir: string, reads: number, sync: boolean): number {
+  const args = [NODE_READ, '--dir', dir, '--files', String(FILES), '--file-size', String(FILE_SIZE), '--reads', String(reads), ...(sync ? ['--sync'] : [])];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 120_000 });
   if (r.status !== 0) throw new Error(`node-fs baseline failed: ${r.stderr}`);
   return (JSON.parse(r.stdout.trim()) as { nsPerRead: number }).nsPerRead;
 }
@@ -87,11 +92,11 @@ async function measure(opts: { rounds: number; scale: number }): Promise<FileIoR
   try {
     for (const c of CONFIGS) {
       const spin = spinUs();
-      if (c.mode) vms.set(c.id, await VM.create({ kernel: { kind: 'os', extra: { fileIo: c.fileIo } }, syscallThreads: c.threads, mode: c.mode, ...(spin !== undefined ? { spinUs: spin } : {}) }));
+      if (c.mode) vms.set(c.id, await VM.create({ kernel: { kind: 'os', fileIo: c.fileIo }, syscallThreads: c.threads, mode: c.mode, ...(spin !== undefined ? { spinUs: spin } : {}) }));
     }
     for (let round = 0; round < opts.rounds; round++) {
       for (const c of CONFIGS) {
-        const ns = c.mode ? await measureGuest(vms.get(c.id)!, c, dir, reads) : measureNode(dir, reads);
+        const ns = c.mode ? await measureGuest(vms.get(c.id)!, c, dir, reads) : measureNode(dir, reads, c.sync === true);
         samples.get(c.id)!.push(ns);
       }
       process.stderr.write(`file-io: round ${round + 1}/${opts.rounds}\n`);

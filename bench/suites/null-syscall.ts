@@ -19,6 +19,8 @@ interface Config {
   readonly calls: number;
   /** Hand-off spin before sleeping (sync mode), µs. */
   readonly syncSpinUs: number;
+  /** The kernel: virtual (JavaScript syscall threads) unless native (native threads, real getpid). */
+  readonly kernel?: 'native';
 }
 
 export interface NullSyscallOptions {
@@ -46,6 +48,14 @@ const CONFIGS: readonly Config[] = [
   { id: 'batch-8', label: 'exception-less, batches of 8', mode: 'exceptionless', batch: 8, calls: 400_000, syncSpinUs: 0 },
   { id: 'batch-64', label: 'exception-less, batches of 64', mode: 'exceptionless', batch: 64, calls: 1_000_000, syncSpinUs: 0 },
   { id: 'batch-256', label: 'exception-less, batches of 256', mode: 'exceptionless', batch: 256, calls: 1_000_000, syncSpinUs: 0 },
+  // The native kernel: the call is a real getpid(2) made by a native syscall thread (or, in epoll
+  // mode, by the guest's own thread through the addon).
+  { id: 'native-direct', label: 'native kernel: direct import into the addon (epoll mode)', mode: 'epoll', batch: 1, calls: 400_000, syncSpinUs: 0, kernel: 'native' },
+  { id: 'native-sync-spin', label: 'native kernel: synchronous hand-off (spin 20 µs, then sleep)', mode: 'sync', batch: 1, calls: 100_000, syncSpinUs: 20, kernel: 'native' },
+  { id: 'native-batch-1', label: 'native kernel: exception-less, batches of 1', mode: 'exceptionless', batch: 1, calls: 100_000, syncSpinUs: 0, kernel: 'native' },
+  { id: 'native-batch-8', label: 'native kernel: exception-less, batches of 8', mode: 'exceptionless', batch: 8, calls: 400_000, syncSpinUs: 0, kernel: 'native' },
+  { id: 'native-batch-64', label: 'native kernel: exception-less, batches of 64', mode: 'exceptionless', batch: 64, calls: 1_000_000, syncSpinUs: 0, kernel: 'native' },
+  { id: 'native-batch-256', label: 'native kernel: exception-less, batches of 256', mode: 'exceptionless', batch: 256, calls: 1_000_000, syncSpinUs: 0, kernel: 'native' },
 ];
 
 /** Runs the guest once and returns ns per call, timed between its "start" and "end" lines. */
@@ -69,7 +79,7 @@ async function measure(vm: VM, c: Config, calls: number): Promise<number> {
 
 async function measureAll(opts: NullSyscallOptions): Promise<NullSyscallResults> {
   const vms = new Map<string, VM>();
-  for (const c of CONFIGS) vms.set(c.id, await VM.create({ syscallThreads: 1, mode: c.mode, syncSpinUs: c.syncSpinUs }));
+  for (const c of CONFIGS) vms.set(c.id, await VM.create({ syscallThreads: 1, mode: c.mode, syncSpinUs: c.syncSpinUs, ...(c.kernel ? { kernel: c.kernel } : {}) }));
   const samples = new Map<string, number[]>(CONFIGS.map((c) => [c.id, []]));
   try {
     for (let round = 0; round < opts.rounds; round++) {
@@ -98,13 +108,16 @@ async function measureAll(opts: NullSyscallOptions): Promise<NullSyscallResults>
 
 /** ns per call against batch size: exception-less varies with it; the others make one call at a time, drawn flat for reference. */
 function plot(r: NullSyscallResults): string {
-  const batched = r.configurations.filter((c) => c.mode === 'exceptionless').sort((a, b) => a.batch - b.batch);
+  const virt = r.configurations.filter((c) => !c.kernel);
+  const batched = virt.filter((c) => c.mode === 'exceptionless').sort((a, b) => a.batch - b.batch);
+  const nativeBatched = batched.map((b) => r.configurations.find((c) => c.kernel === 'native' && c.mode === 'exceptionless' && c.batch === b.batch));
   const single = r.configurations.filter((c) => c.mode !== 'exceptionless');
   return lineChart({
     x: { label: 'calls per exception-less batch (categories, not to scale)', ticks: batched.map((c) => String(c.batch)) },
     y: { label: 'median time per getpid, as the guest sees it (log scale)', format: formatNs, log: true },
     series: [
       { label: 'exception-less, by batch size', values: batched.map((c) => c.medianNs) },
+      ...(nativeBatched.every((c) => c) ? [{ label: 'native kernel: exception-less, by batch size', values: nativeBatched.map((c) => c!.medianNs) }] : []),
       ...single.map((c) => ({ label: `${c.label}; one call at a time, drawn flat`, values: batched.map(() => c.medianNs) })),
     ],
   });

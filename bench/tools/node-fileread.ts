@@ -1,7 +1,9 @@
-// The baseline of the file-io suite: the same random 4 KiB preads written directly on Node's `fs`
-// (libuv's thread pool), --inflight of them at a time over --files files. Prints the ns per read.
+// The baselines of the file-io suite: the same random 4 KiB preads written directly on Node's `fs`,
+// either asynchronously (libuv's thread pool), --inflight of them at a time over --files files, or
+// with --sync one after the other with fs.readSync on this thread (what the guest rows that read
+// synchronously on their syscall thread do). Prints the ns per read.
 import { open } from 'node:fs/promises';
-import { read } from 'node:fs';
+import { read, readSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 
@@ -13,6 +15,7 @@ const { values } = parseArgs({
     size: { type: 'string', default: '4096' },
     inflight: { type: 'string', default: '64' },
     reads: { type: 'string', default: '100000' },
+    sync: { type: 'boolean', default: false },
   },
 });
 const files = Number(values.files);
@@ -46,9 +49,18 @@ function run(n: number): Promise<void> {
   });
 }
 
-await run(reads / 10);
+/** The same reads, synchronously, in turn over the files. */
+function runSync(n: number): void {
+  const buf = Buffer.alloc(size);
+  for (let i = 0; i < n; i++) {
+    if (readSync(fds[i % files]!, buf, 0, size, nextOffset()) !== size) throw new Error('short read');
+  }
+}
+
+const once = async (n: number): Promise<void> => (values.sync ? runSync(n) : run(n));
+await once(reads / 10);
 const t0 = performance.now();
-await run(reads);
+await once(reads);
 const ns = ((performance.now() - t0) * 1e6) / reads;
 await Promise.all(handles.map((h) => h.close()));
 process.stdout.write(JSON.stringify({ nsPerRead: ns }) + '\n');

@@ -7,12 +7,13 @@ import * as flexsc from "../../guest/flexsc";
 import { Args, logLine } from "../lib/args";
 export { flexsc_resume } from "../../guest/flexsc";
 
-const args = new Args();
-const port = args.int("port", 7);
-const conns = args.int("conns", 4);
-const messages = args.int("messages", 100);
-const size = args.int("size", 64);
-const retries = args.int("retries", 200);
+const args = new Args("echo-client");
+const port = args.int("port", 7, 1, 65535);
+const conns = args.int("conns", 4, 1, 1 << 20);
+const messages = args.int("messages", 100, 0);
+const size = args.int("size", 64, 1, 1 << 24);
+const retries = args.int("retries", 200, 0);
+args.done();
 
 let finished = 0;
 let bytesEchoed: i64 = 0;

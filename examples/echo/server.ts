@@ -18,15 +18,16 @@ import { Args, failed, logLine } from "../lib/args";
 import { IdleTimer } from "../lib/idle-timer";
 export { flexsc_resume } from "../../guest/flexsc";
 
-const args = new Args();
-const port = args.int("port", 7);
-const accepts = args.int("accepts", 4);
-const idleMs = args.int("idle-ms", 0);
-const bufSize = args.int("size", 16384);
+const args = new Args("echo-server");
+const port = args.int("port", 7, 0, 65535);
+const accepts = args.int("accepts", 4, 1, 4096);
+const idleMs = args.int("idle-ms", 0, 0);
+const bufSize = args.int("size", 16384, 1, 1 << 24);
 const host = args.str("host", "127.0.0.1");
-const pages = args.int("pages", 64);
-const backlog = args.int("backlog", 1024);
+const pages = args.int("pages", 64, 1, 4096);
+const backlog = args.int("backlog", 1024, 1);
 const verbose = args.has("verbose");
+args.done();
 
 let listenFd: i32 = -1;
 

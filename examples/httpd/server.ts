@@ -47,24 +47,52 @@ import { contentType } from "./lib/mime";
 import { responseHead, errorBody } from "./lib/response";
 import { httpDate } from "./lib/date";
 import { parseRange, ByteRange, RANGE_PART, RANGE_UNSATISFIABLE } from "./lib/range";
-import { entityTag, notModified, ifRangeHolds } from "./lib/conditional";
+import { entityTag, notModified, ifRangeHolds, preconditionFailed } from "./lib/conditional";
+import { AccessLog } from "./lib/access-log";
+import { logDate } from "./lib/date";
 export { flexsc_resume } from "../../guest/flexsc";
 
-const args = new Args();
-const port = args.int("port", 8080);
-const host = args.str("host", "127.0.0.1");
-const idleMs = args.int("idle-ms", 5000);
-const pages = args.int("pages", 64);
-const accepts = args.int("accepts", 4);
-const backlog = args.int("backlog", 511);
+const args = new Args("httpd");
+let port = args.int("port", 8080, 0, 65535);
+let host = args.str("host", "127.0.0.1");
+const listenSpec = args.str("listen", "");
+const idleMs = args.int("idle-ms", 5000, 0);
+const pages = args.int("pages", 64, 1, 4096);
+const accepts = args.int("accepts", 4, 1, 4096);
+const backlog = args.int("backlog", 511, 1);
 let root = args.str("root", "/www");
+const INDEX = args.str("index", "index.html");
+const autoindex = args.has("autoindex");
+const accessLogPath = args.str("access-log", "");
+/** nginx's client_max_body_size: a request announcing a longer body gets 413. */
+const maxBody = args.int("max-body", 1024 * 1024, 0);
+/** nginx's keepalive_requests: the connection closes after this many responses. */
+const keepaliveRequests = args.int("keepalive-requests", 1000, 1);
+args.done();
+if (listenSpec.length > 0) {
+  // --listen ADDR:PORT, or PORT alone, as nginx's listen directive.
+  const colon = listenSpec.lastIndexOf(":");
+  const portText = colon < 0 ? listenSpec : listenSpec.slice(colon + 1);
+  if (colon > 0) host = listenSpec.slice(0, colon);
+  let ok = portText.length > 0 && portText.length <= 5;
+  let n = 0;
+  for (let i = 0; ok && i < portText.length; i++) {
+    const c = portText.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) ok = false;
+    else n = n * 10 + (c - 0x30);
+  }
+  if (!ok || n > 65535 || colon == 0) {
+    logLine("httpd: --listen expects ADDR:PORT or PORT, got \"" + listenSpec + "\"");
+    process.exit(2);
+  }
+  port = n;
+}
 while (root.length > 1 && root.endsWith("/")) root = root.slice(0, root.length - 1);
 const rootBytes = String.UTF8.encode(root);
 const rootLen = rootBytes.byteLength;
 
 /** Room for a path: PATH_MAX with its NUL. */
 const PATH_BUF: i32 = 4096;
-const INDEX = "index.html";
 /** Longest request path (after the root), leaving room for "/index.html" and the NUL. */
 const PATH_CAP: i32 = PATH_BUF - rootLen - INDEX.length - 2;
 /** Bytes one sendfile may move: progress shows at least this often while sending. */
@@ -82,7 +110,24 @@ let acceptsLeft = accepts;
 
 class Acceptor extends flexsc.Request {
   delay: ArrayBuffer = flexsc.timespec(50_000_000);
+  /** The peer's address (struct sockaddr_in) and its length, for the access log. */
+  peer: ArrayBuffer = new ArrayBuffer(flexsc.SOCKADDR_IN_SIZE);
+  peerLen: ArrayBuffer = new ArrayBuffer(4);
 }
+
+const acceptors: Acceptor[] = [];
+
+/** Posts an accept that records the peer's address. */
+function accept(a: Acceptor): void {
+  store<u32>(flexsc.ptr(a.peerLen), flexsc.SOCKADDR_IN_SIZE);
+  flexsc.accept4(a, listenFd, flexsc.ptr(a.peer), flexsc.ptr(a.peerLen), 0);
+}
+
+/** Live connections (a graceful stop closes the idle ones and lets the others finish). */
+const live = new Set<Conn>();
+/** A graceful stop is under way: no new requests on kept-alive connections. */
+let draining = false;
+const accessLog: AccessLog | null = accessLogPath.length > 0 ? new AccessLog(-1) : null;
 
 class Conn extends flexsc.Request {
   fd: i32 = -1;
@@ -111,6 +156,17 @@ class Conn extends flexsc.Request {
   progress: bool = false;
   /** The timer gave up on the connection: the next handler closes it. */
   timedOut: bool = false;
+  // The access log: the peer (IPv4, network byte order), responses sent, and this response's status
+  // and body bytes.
+  peerAddr: u32 = 0;
+  requests: i32 = 0;
+  status: i32 = 0;
+  bodyBytes: i64 = 0;
+  /** Where the directory's path ends in `path` (before the index name was appended). */
+  dirLen: i32 = 0;
+  /** autoindex: the directory's entries as they are read. */
+  dents: ArrayBuffer | null = null;
+  names: string[] = [];
 }
 
 function fail(what: string, r: i64): void {
@@ -120,9 +176,14 @@ function fail(what: string, r: i64): void {
 // ------------------------------------------------------------------ accepting
 
 function onAccepted(r: flexsc.Request): void {
-  if (r.result >= 0) {
+  if (r.result >= 0 && draining) {
+    // Accepted as the stop began (its cancellation lost the race): not served.
+    flexsc.close(null, <i32>r.result);
+  } else if (r.result >= 0) {
     const c = new Conn(null);
     c.fd = <i32>r.result;
+    c.peerAddr = load<u32>(flexsc.ptr(changetype<Acceptor>(r).peer) + flexsc.SOCKADDR_IN_SIN_ADDR);
+    live.add(c);
     if (idleMs > 0) c.timer = new IdleTimer<Conn>(c, idleMs, onTimer);
     startTimer(c);
     readMore(c);
@@ -137,13 +198,21 @@ function onAccepted(r: flexsc.Request): void {
     flexsc.nanosleep(r, flexsc.ptr(changetype<Acceptor>(r).delay), 0);
     return;
   }
+  if (draining) {
+    if (--acceptsLeft == 0) stopClock();
+    return;
+  }
   // Pipeline the next connection right away (paper Figure 4, conn_accepted).
-  flexsc.accept4(r, listenFd, 0, 0, 0);
+  accept(changetype<Acceptor>(r));
 }
 
 function onAcceptDelay(r: flexsc.Request): void {
   r.handler = onAccepted;
-  flexsc.accept4(r, listenFd, 0, 0, 0);
+  if (draining) {
+    if (--acceptsLeft == 0) stopClock();
+    return;
+  }
+  accept(changetype<Acceptor>(r));
 }
 
 // ------------------------------------------------------------------ the clock
@@ -151,6 +220,8 @@ function onAcceptDelay(r: flexsc.Request): void {
 /** CLOCK_REALTIME in whole seconds, and the Date field's value for it (RFC 9110 6.6.1). */
 let nowSec: i64 = 0;
 let dateText = "";
+/** The access log's $time_local for nowSec. */
+let logTime = "";
 
 /**
  * Keeps nowSec and dateText current without a call per response: read CLOCK_REALTIME, sleep until
@@ -172,7 +243,11 @@ function clockTick(k: Clock): void {
   if (sec != nowSec || dateText.length == 0) {
     nowSec = sec;
     dateText = httpDate(sec);
+    logTime = logDate(sec);
   }
+  // The access log goes out at least once a second (nginx's flush=1s).
+  const log = accessLog;
+  if (log !== null) log.flush();
   // A millisecond past the change of second, so that the next reading has the new one.
   const ns = 1_000_000_000 - load<i64>(p + flexsc.TIMESPEC_TV_NSEC) + 1_000_000;
   const q = flexsc.ptr(k.sleep);
@@ -249,6 +324,13 @@ function readMore(c: Conn): void {
     c.start = 0;
     c.end = n;
   }
+  if (c.end >= MAX_HEAD) {
+    // No room left for the rest of the head: a read of 0 bytes would look like end of file.
+    c.phase = SENDING;
+    c.progress = true;
+    errorResponse(c, 431);
+    return;
+  }
   c.handler = onRead;
   flexsc.read(c, c.fd, flexsc.ptr(c.buf) + <usize>c.end, <u32>(MAX_HEAD - c.end));
 }
@@ -287,9 +369,14 @@ function nextRequest(c: Conn): void {
   c.start += n;
   const req = c.req;
   // A body is not read: close after the response (lingering, so the unread body does not reset
-  // the connection before the client has the response).
-  c.keepAlive = req.keepAlive && !req.hasBody;
+  // the connection before the client has the response). The last request nginx's
+  // keepalive_requests allows, and every request during a graceful stop, close too.
+  c.keepAlive = req.keepAlive && !req.hasBody && c.requests + 1 < keepaliveRequests && !draining;
   if (req.hasBody) c.linger = true;
+  if (req.contentLength > <i64>maxBody) {
+    errorResponse(c, 413);
+    return;
+  }
   if (req.method == METHOD_OTHER) {
     errorResponse(c, 405);
     return;
@@ -329,8 +416,13 @@ function onOpened(r: flexsc.Request): void {
     return;
   }
   if (r.result < 0) {
-    // No index.html in a directory: no listings here.
-    errorResponse(c, c.triedIndex && r.result == -flexsc.ENOENT ? 403 : statusForErrno(r.result));
+    // No index file in a directory: its listing with --autoindex, else 403 (as nginx).
+    if (c.triedIndex && r.result == -flexsc.ENOENT) {
+      if (autoindex) openListing(c);
+      else errorResponse(c, 403);
+      return;
+    }
+    errorResponse(c, statusForErrno(r.result));
     return;
   }
   c.handler = onStat;
@@ -361,10 +453,17 @@ function onStat(r: flexsc.Request): void {
       errorResponse(c, 403);
       return;
     }
-    // A directory: its index.html.
+    // A directory asked for without its trailing slash: 301 to the name with it, as nginx does
+    // (relative names in its pages must resolve inside it).
+    if (!targetEndsWithSlash(c)) {
+      redirectToSlash(c);
+      return;
+    }
+    // A directory: its index file.
     const p = flexsc.ptr(c.path);
     let n = c.pathLen;
     if (load<u8>(p + <usize>(n - 1)) != 0x2f) store<u8>(p + <usize>(n++), 0x2f);
+    c.dirLen = n;
     for (let i = 0; i < INDEX.length; i++) store<u8>(p + <usize>(n++), <u8>INDEX.charCodeAt(i));
     store<u8>(p + <usize>n, 0);
     c.pathLen = n;
@@ -391,10 +490,18 @@ function fileResponse(c: Conn, size: i64, mtime: i64): void {
   const modified = mtime < nowSec ? mtime : nowSec;
   const tag = entityTag(mtime, size);
   let fields = "Last-Modified: " + httpDate(modified) + "\r\nETag: " + tag + "\r\n";
+  if (preconditionFailed(buf, req, tag, modified, nowSec)) {
+    // If-Match or If-Unmodified-Since names another version (RFC 9110 13.1.1, 13.1.4).
+    closeFile(c);
+    errorResponse(c, 412);
+    return;
+  }
   if (notModified(buf, req, tag, modified, nowSec)) {
     // No body, nor the fields that would describe one.
     closeFile(c);
     c.remaining = 0;
+    c.status = 304;
+    c.bodyBytes = 0;
     sendHead(c, String.UTF8.encode(responseHead(304, dateText, "", -1, c.keepAlive, fields)));
     return;
   }
@@ -421,6 +528,8 @@ function fileResponse(c: Conn, size: i64, mtime: i64): void {
   }
   const head = responseHead(status, dateText, contentType(flexsc.ptr(c.path), c.pathLen), length, c.keepAlive, fields);
   c.remaining = req.method == METHOD_HEAD ? 0 : length;
+  c.status = status;
+  c.bodyBytes = 0;
   store<i64>(flexsc.ptr(c.offset), first);
   sendHead(c, String.UTF8.encode(head));
 }
@@ -429,7 +538,7 @@ function fileResponse(c: Conn, size: i64, mtime: i64): void {
 
 /** An error page; `fields` are more header lines (each ending in CRLF). */
 function errorResponse(c: Conn, status: i32, fields: string = ""): void {
-  if (status == 400 || status == 414 || status == 431 || status == 500 || status == 505) {
+  if (status == 400 || status == 413 || status == 414 || status == 431 || status == 500 || status == 505) {
     c.keepAlive = false;
     c.linger = true;
   }
@@ -437,8 +546,11 @@ function errorResponse(c: Conn, status: i32, fields: string = ""): void {
   const bodyLen = String.UTF8.byteLength(body);
   let text = responseHead(status, dateText, "text/html; charset=utf-8", bodyLen, c.keepAlive, fields);
   // A HEAD request gets the head only (and may not have been parsed as one: then send the body).
-  if (c.req.method != METHOD_HEAD || status == 400 || status == 414 || status == 431 || status == 505) text += body;
+  const withBody = c.req.method != METHOD_HEAD || status == 400 || status == 414 || status == 431 || status == 505;
+  if (withBody) text += body;
   c.remaining = 0;
+  c.status = status;
+  c.bodyBytes = withBody ? bodyLen : 0;
   sendHead(c, String.UTF8.encode(text));
 }
 
@@ -481,19 +593,23 @@ function onBodySent(r: flexsc.Request): void {
   }
   c.progress = true;
   c.remaining -= r.result;
+  c.bodyBytes += r.result;
   if (c.remaining > 0) sendBody(c);
   else responseDone(c);
 }
 
 function responseDone(c: Conn): void {
   closeFile(c);
+  logRequest(c);
+  c.requests++;
   if (c.keepAlive) {
     nextRequest(c);
     return;
   }
   // Unparsed bytes (requests after the last one served) would reset the connection on close.
   if (c.end > c.start) c.linger = true;
-  if (!c.linger) {
+  // Stopping: no lingering (it could outlast the host's grace period).
+  if (!c.linger || draining) {
     closeConn(c);
     return;
   }
@@ -520,10 +636,165 @@ function onLinger(r: flexsc.Request): void {
 function closeConn(c: Conn): void {
   if (c.phase == CLOSED) return;
   c.phase = CLOSED;
+  live.delete(c);
   const t = c.timer;
   if (t !== null) t.stop();
   closeFile(c);
   flexsc.close(null, c.fd); // no handler needed (paper Figure 4, file_sent)
+}
+
+// ------------------------------------------------------------------ redirects, listings, the log
+
+/** Whether the request's path (before any query) ends in "/". */
+function targetEndsWithSlash(c: Conn): bool {
+  const buf = flexsc.ptr(c.buf);
+  let e = c.req.targetStart;
+  while (e < c.req.targetEnd && load<u8>(buf + <usize>e) != 0x3f) e++;
+  return e > c.req.targetStart && load<u8>(buf + <usize>(e - 1)) == 0x2f;
+}
+
+/** 301 to the same path with a "/" added (the query kept), as nginx answers for a directory. */
+function redirectToSlash(c: Conn): void {
+  const buf = flexsc.ptr(c.buf);
+  const s = c.req.targetStart;
+  let q = s;
+  while (q < c.req.targetEnd && load<u8>(buf + <usize>q) != 0x3f) q++;
+  const path = String.UTF8.decodeUnsafe(buf + <usize>s, <usize>(q - s));
+  const query = String.UTF8.decodeUnsafe(buf + <usize>q, <usize>(c.req.targetEnd - q));
+  errorResponse(c, 301, "Location: " + path + "/" + query + "\r\n");
+}
+
+/** The directory's listing: open it, read its entries with getdents64, answer with a page. */
+function openListing(c: Conn): void {
+  const p = flexsc.ptr(c.path);
+  c.pathLen = c.dirLen;
+  store<u8>(p + <usize>c.pathLen, 0);
+  c.names = [];
+  c.handler = onListingOpened;
+  flexsc.openat(c, flexsc.AT_FDCWD, p, flexsc.O_RDONLY | flexsc.O_DIRECTORY | flexsc.O_CLOEXEC, 0);
+}
+
+const DENTS_BUF: i32 = 8192;
+
+function onListingOpened(r: flexsc.Request): void {
+  const c = changetype<Conn>(r);
+  if (r.result >= 0) c.fileFd = <i32>r.result;
+  if (c.timedOut) {
+    closeConn(c);
+    return;
+  }
+  if (r.result < 0) {
+    errorResponse(c, statusForErrno(r.result));
+    return;
+  }
+  if (c.dents === null) c.dents = new ArrayBuffer(DENTS_BUF);
+  readEntries(c);
+}
+
+/** getdents64: a call with no readiness behind it, which epoll cannot make asynchronous. */
+function readEntries(c: Conn): void {
+  c.handler = onEntries;
+  flexsc.getdents64(c, c.fileFd, flexsc.ptr(c.dents!), <u32>DENTS_BUF);
+}
+
+function onEntries(r: flexsc.Request): void {
+  const c = changetype<Conn>(r);
+  if (c.timedOut) {
+    closeConn(c);
+    return;
+  }
+  if (r.result < 0) {
+    closeFile(c);
+    errorResponse(c, 500);
+    return;
+  }
+  if (r.result > 0) {
+    // struct linux_dirent64: d_ino u64, d_off i64, d_reclen u16, d_type u8, d_name (NUL-terminated).
+    const base = flexsc.ptr(c.dents!);
+    let off: usize = 0;
+    while (off < <usize>r.result) {
+      const reclen = load<u16>(base + off + 16);
+      if (reclen == 0) break;
+      const type = load<u8>(base + off + 18);
+      const name = String.UTF8.decodeUnsafe(base + off + 19, <usize>reclen - 19, true);
+      if (name != "." && name != ".." && !name.startsWith(".")) c.names.push(type == 4 ? name + "/" : name);
+      off += <usize>reclen;
+    }
+    readEntries(c);
+    return;
+  }
+  closeFile(c);
+  c.names.sort((a: string, b: string): i32 => (a < b ? -1 : a > b ? 1 : 0));
+  const dir = htmlEscape(String.UTF8.decodeUnsafe(flexsc.ptr(c.path) + <usize>rootLen, <usize>(c.dirLen - rootLen)));
+  let page = "<!DOCTYPE html>\n<html><head><title>Index of " + dir + "</title></head><body><h1>Index of " + dir + "</h1><hr><pre><a href=\"../\">../</a>\n";
+  for (let i = 0; i < c.names.length; i++) {
+    const n = c.names[i];
+    page += "<a href=\"" + hrefEscape(n) + "\">" + htmlEscape(n) + "</a>\n";
+  }
+  page += "</pre><hr></body></html>\n";
+  c.names = [];
+  const body = String.UTF8.encode(page);
+  const head = responseHead(200, dateText, "text/html; charset=utf-8", body.byteLength, c.keepAlive);
+  c.status = 200;
+  c.bodyBytes = c.req.method == METHOD_HEAD ? 0 : body.byteLength;
+  c.remaining = 0;
+  sendHead(c, c.req.method == METHOD_HEAD ? String.UTF8.encode(head) : String.UTF8.encode(head + page));
+}
+
+function htmlEscape(s: string): string {
+  return s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll("\"", "&quot;");
+}
+
+/** Percent-encodes what may not stand in a path segment of an href ("/" kept for directories). */
+function hrefEscape(s: string): string {
+  const bytes = Uint8Array.wrap(String.UTF8.encode(s));
+  let out = "";
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    const plain = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) ||
+      b == 0x2d || b == 0x2e || b == 0x5f || b == 0x7e || b == 0x2f;
+    if (plain) out += String.fromCharCode(b);
+    else out += "%" + (b < 16 ? "0" : "") + (<u32>b).toString(16).toUpperCase();
+  }
+  return out;
+}
+
+/** One line in the access log for the response just sent. */
+function logRequest(c: Conn): void {
+  const log = accessLog;
+  if (log === null) return;
+  const a = c.peerAddr; // network byte order: the first octet is the low byte
+  const addr = (a & 0xff).toString() + "." + ((a >> 8) & 0xff).toString() + "." + ((a >> 16) & 0xff).toString() + "." + (a >> 24).toString();
+  const req = c.req;
+  log.line(addr, logTime, flexsc.ptr(c.buf), req.lineStart, req.lineEnd, c.status, c.bodyBytes,
+    req.referer.start, req.referer.end, req.userAgent.start, req.userAgent.end);
+}
+
+/**
+ * SIGINT/SIGTERM (the host's stop request): stop accepting, close the idle connections, let the
+ * responses in flight finish (their connections then close), flush the log; the loop then ends
+ * and the server exits 0. The host's grace period is the deadline; a second signal ends it at once.
+ */
+function gracefulStop(): void {
+  draining = true;
+  const log = accessLog;
+  if (log !== null) {
+    log.draining = true;
+    log.flush();
+  }
+  // No message here: a synchronous call (WASI's fd_write too) is refused once the host asked to stop.
+  for (let i = 0; i < acceptors.length; i++) flexsc.cancel(acceptors[i]);
+  flexsc.close(null, listenFd);
+  const conns = live.values();
+  for (let i = 0; i < conns.length; i++) {
+    const c = conns[i];
+    c.keepAlive = false;
+    // Waiting for a request that has not begun: nothing to finish.
+    if (c.phase == READING && c.end == c.start) {
+      c.timedOut = true;
+      flexsc.cancel(c);
+    }
+  }
 }
 
 // ------------------------------------------------------------------ setting up
@@ -568,5 +839,30 @@ const clockRead = flexsc.syscallSync(flexsc.SYS_clock_gettime, flexsc.CLOCK_REAL
 if (clockRead < 0) fail("clock_gettime(CLOCK_REALTIME)", clockRead);
 clockTick(clock);
 
-for (let i = 0; i < accepts; i++) flexsc.accept4(new Acceptor(onAccepted), listenFd, 0, 0, 0);
+// The access log: standard output with "-", else a file opened for appending (grant its folder).
+const openLog = accessLog;
+if (openLog !== null) {
+  if (accessLogPath == "-") openLog!.fd = 1;
+  else {
+    const logPath = flexsc.cstr(accessLogPath);
+    const lfd = flexsc.syscallSync(flexsc.SYS_openat, flexsc.AT_FDCWD, <i32>flexsc.ptr(logPath),
+      flexsc.O_WRONLY | flexsc.O_CREAT | flexsc.O_APPEND | flexsc.O_CLOEXEC, 420 /* 0644 */);
+    if (lfd < 0) fail("opening the access log " + accessLogPath, lfd);
+    openLog!.fd = <i32>lfd;
+  }
+}
+
+for (let i = 0; i < accepts; i++) {
+  const a = new Acceptor(onAccepted);
+  acceptors.push(a);
+  accept(a);
+}
+// A graceful stop where the loop can keep going after the host asked to stop: in the sync mode a
+// blocking hand-off in progress is interrupted by the stop, so there the server stops at once (130).
+if (flexsc.mode() != flexsc.MODE_SYNC) flexsc.onShutdown(gracefulStop);
+flexsc.onExit((status: i32): i32 => {
+  const log = accessLog;
+  if (log !== null) log.flushSync();
+  return status;
+});
 flexsc.run();

@@ -13,6 +13,20 @@ import {
 /** Exit status when the host asked the guest to stop (like a shell's 128 + SIGINT). */
 export const EXIT_INTERRUPTED: i32 = 130;
 
+/** A graceful stop: runs once when the host asks the guest to stop, instead of ending the loop. */
+let shutdownHook: (() => void) | null = null;
+let shutdownSeen: bool = false;
+
+/**
+ * Asks for a graceful stop: when the host asks the guest to stop (Ctrl-C, SIGTERM, `guest.kill`),
+ * `fn` runs once from the loop, which then goes on until nothing is left in flight, so the program
+ * can stop accepting, finish what it started and flush what it buffered (the host's grace period is
+ * the deadline: it terminates the guest when that passes). Without it the loop returns 130 at once.
+ */
+export function onShutdown(fn: () => void): void {
+  shutdownHook = fn;
+}
+
 /** How long one wait inside Wasm may last before the loop looks around again (bounded on purpose). */
 const WAIT_NS: i64 = 50_000_000;
 
@@ -38,7 +52,12 @@ export function init(pages: i32 = DEFAULT_PAGES): i32 {
   return 0;
 }
 
-function ensureInit(): i32 {
+/**
+ * Registers with the default number of pages unless init() ran: every submission and synchronous
+ * call does this first, so init() is only needed to choose the number of pages (and must come
+ * before the first call; afterwards it returns -EALREADY). 0 once registered, or -errno.
+ */
+export function ensureInit(): i32 {
   if (registration() == 1) init(DEFAULT_PAGES);
   return registration();
 }
@@ -207,7 +226,12 @@ export function mainLoop(): i32 {
   }
   const exceptionless = mode() == MODE_EXCEPTIONLESS;
   while (true) {
-    if (shutdownRequested() != 0) return EXIT_INTERRUPTED;
+    if (!shutdownSeen && shutdownRequested() != 0) {
+      const hook = shutdownHook;
+      if (hook === null) return EXIT_INTERRUPTED;
+      shutdownSeen = true;
+      hook();
+    }
     if (ready.length > 0) {
       handlersSincePoll += runReady();
       if (!exceptionless && handlersSincePoll >= REACTOR_EVERY) {

@@ -15,3 +15,14 @@ export declare function host_syscall(entry: usize): void;
  */
 @external("flexvm", "yield")
 export declare function host_yield(entry: usize): i32;
+
+/**
+ * Host waits (control field `waits` = WAITS_HOST, a native kernel): sleeps while the word at `addr`
+ * holds `expected`, at most `timeoutUs` (< 0: no limit). 0 woken, 1 not equal, 2 timed out.
+ */
+@external("flexvm", "wait")
+export declare function host_wait(addr: usize, expected: i32, timeoutUs: i32): i32;
+
+/** Host waits: wakes whatever sleeps on the word at `addr` (a doorbell: that syscall thread). */
+@external("flexvm", "wake")
+export declare function host_wake(addr: usize): i32;

@@ -10,10 +10,11 @@ export * from "./abi";
 export * from "./calls";
 export * from "./structs";
 export { Request } from "./request";
-export { init, submit, cancel, mainLoop, runOnce, pending, LOOP_SUSPENDED, EXIT_INTERRUPTED } from "./core";
+export { init, onShutdown, submit, cancel, mainLoop, runOnce, pending, LOOP_SUSPENDED, EXIT_INTERRUPTED } from "./core";
 export { execSync, threadCount, mode, processId, controlBlock } from "./pages";
 
-import { mainLoop, LOOP_SUSPENDED } from "./core";
+import { mainLoop, ensureInit, LOOP_SUSPENDED } from "./core";
+import { ENOSYS } from "./abi";
 import { execSync } from "./pages";
 
 let exitHook: ((status: i32) => i32) | null = null;
@@ -46,7 +47,12 @@ export function flexsc_resume(): void {
   run();
 }
 
-/** A call made synchronously through the `syscall` import (a mode switch), e.g. during set-up. */
+/**
+ * A call made synchronously through the `syscall` import (a mode switch), e.g. during set-up.
+ * Like a submission, the first one registers the library with the default pages if init() has not
+ * run; -ENOSYS if the host refused the registration.
+ */
 export function syscallSync(nr: i32, a0: i32 = 0, a1: i32 = 0, a2: i32 = 0, a3: i32 = 0, a4: i32 = 0, a5: i32 = 0): i64 {
+  if (ensureInit() != 0) return -ENOSYS;
   return execSync(nr, a0, a1, a2, a3, a4, a5, 0);
 }

@@ -6,14 +6,14 @@ import {
   ctrlSize, subMaskOffset, doneMaskOffset,
   ST_FREE, ST_SUBMITTED, ST_BUSY, ST_DONE, ST_CANCEL, MODE_EXCEPTIONLESS, MODE_EPOLL,
   E_STATUS, E_SYSNO, E_ARG0, E_ARG1, E_ARG2, E_ARG3, E_ARG4, E_ARG5, E_RET, E_RET_HI, E_USER, E_FLAGS, E_SEQ, E_THREAD,
-  C_MAGIC, C_VERSION, C_CTRL_SIZE, C_PAGE_COUNT, C_PAGES_PTR, C_ENTRY_SIZE, C_THREAD_COUNT, C_MODE, C_PID,
+  C_MAGIC, C_VERSION, C_CTRL_SIZE, C_PAGE_COUNT, C_PAGES_PTR, C_ENTRY_SIZE, C_THREAD_COUNT, C_MODE, C_PID, C_WAITS, WAITS_HOST,
   C_COMPLETIONS, C_GUEST_WAITING, C_SHUTDOWN,
   C_G_SUBMITTED, C_G_POLLS, C_G_WAITS, C_G_DOORBELLS, C_G_CANCELS, C_G_THROTTLED, C_G_HANDLERS, C_G_SYNC_CALLS, C_G_CANCELS_LOCAL,
   T_SQ_TAIL, T_CANCEL_TAIL, T_DOORBELL, T_NEEDS_WAKEUP,
   EINVAL, EALREADY, ENOSYS,
 } from "./abi";
 import { Request, RequestQueue, RQ_POSTED, RQ_READY } from "./request";
-import { host_register, host_syscall, host_yield } from "./host";
+import { host_register, host_syscall, host_yield, host_wait, host_wake } from "./host";
 
 /** Most completion-word polls before the guest sleeps in waitCompletions: about 20-30 µs, the cost of a wake-up. */
 const SPIN_POLLS: i32 = 32768;
@@ -21,6 +21,14 @@ const SPIN_POLLS: i32 = 32768;
 const SPIN_POLLS_MIN: i32 = 256;
 /** Calls in flight that complete promptly or once there is room (waits 0 or 1). */
 let promptInflight: i32 = 0;
+/**
+ * With host waits (a native kernel) the spin adapts: a spin that saw a completion doubles the next
+ * one (up to SPIN_POLLS), a spin that ended in a sleep halves it (down to SPIN_POLLS_MIN). On two
+ * shared cores a guest spinning for results that do not come takes the core its clients need.
+ */
+let spinBudget: i32 = SPIN_POLLS;
+/** The host's syscall threads sleep on the kernel's futex: wait and ring through its imports. */
+let hostWaits = false;
 
 /** Default number of syscall pages: 64 pages of 64 entries = 4,096 calls in flight. */
 export const DEFAULT_PAGES: i32 = 64;
@@ -109,6 +117,7 @@ export function pagesInit(pages: i32): i32 {
   if (threads < 1 || threads > pages) threads = 1;
   hostMode = atomic.load<i32>(ctrl + C_MODE);
   pid = atomic.load<i32>(ctrl + C_PID);
+  hostWaits = atomic.load<i32>(ctrl + C_WAITS) == WAITS_HOST;
 
   const entries = pages * ENTRIES_PER_PAGE;
   inflightInPage = new StaticArray<i32>(pages);
@@ -264,7 +273,8 @@ export function publish(): void {
   if (atomic.load<i32>(line + T_NEEDS_WAKEUP) != 0) {
     atomic.add<i32>(line + T_DOORBELL, 1);
     // Wake every waiter: a syscall thread may have left stale waiters behind from earlier sleeps.
-    atomic.notify(line + T_DOORBELL, -1);
+    if (hostWaits) host_wake(line + T_DOORBELL);
+    else atomic.notify(line + T_DOORBELL, -1);
     bump(C_G_DOORBELLS);
   }
 }
@@ -372,18 +382,21 @@ export function waitCompletions(ready: RequestQueue, timeoutNs: i64): void {
   // every call in flight waits for an outside event (reads, accepts, timeouts), nothing is likely to
   // complete soon, and spinning would burn a core the rest of the machine needs.
   const before = atomic.load<i32>(ctrl + C_COMPLETIONS);
-  const budget = promptInflight > 0 ? SPIN_POLLS : SPIN_POLLS_MIN;
+  const budget = promptInflight > 0 ? (hostWaits ? spinBudget : SPIN_POLLS) : SPIN_POLLS_MIN;
   for (let i = 0; i < budget; i++) {
     if (atomic.load<i32>(ctrl + C_COMPLETIONS) != before) {
+      if (hostWaits && promptInflight > 0) spinBudget = min(SPIN_POLLS, spinBudget << 1);
       harvest(ready);
       return;
     }
   }
+  if (hostWaits && promptInflight > 0) spinBudget = max(SPIN_POLLS_MIN, spinBudget >> 1);
   atomic.store<i32>(ctrl + C_GUEST_WAITING, 1);
   const seen = atomic.load<i32>(ctrl + C_COMPLETIONS);
   if (seen == seenCompletions && atomic.load<i32>(ctrl + C_SHUTDOWN) == 0) {
     bump(C_G_WAITS);
-    memory.atomic.wait32(ctrl + C_COMPLETIONS, seen, timeoutNs);
+    if (hostWaits) host_wait(ctrl + C_COMPLETIONS, seen, timeoutNs < 0 ? -1 : <i32>min<i64>(timeoutNs / 1000, 0x7fffffff));
+    else memory.atomic.wait32(ctrl + C_COMPLETIONS, seen, timeoutNs);
   }
   atomic.store<i32>(ctrl + C_GUEST_WAITING, 0);
   harvest(ready);

@@ -2,9 +2,9 @@
 /* eslint-disable */
 
 export const ABI_VERSION_MAJOR = 1;
-export const ABI_VERSION_MINOR = 1;
+export const ABI_VERSION_MINOR = 2;
 /** (major << 16) | minor */
-export const ABI_VERSION = 0x00010001;
+export const ABI_VERSION = 0x00010002;
 /** "FLXV" read as a little-endian word */
 export const MAGIC = 0x56584c46;
 
@@ -54,6 +54,10 @@ export const MODE_EPOLL = 2;
 export const MODE_NAMES = ['exceptionless', 'sync', 'epoll'] as const;
 
 // Entry flags
+/** memory.atomic.wait32 and memory.atomic.notify: the host's syscall threads are JavaScript and wait the same way */
+export const WAITS_ATOMIC = 0;
+/** the imports flexvm.wait and flexvm.wake: the host's syscall threads are native and sleep on the kernel's futex, which V8's waits do not use */
+export const WAITS_HOST = 1;
 /** fail with -EAGAIN instead of waiting (like MSG_DONTWAIT / RWF_NOWAIT, for any call) */
 export const EF_NOWAIT = 1;
 
@@ -110,6 +114,8 @@ export const C_MODE = 68;
 export const CW_MODE = 17;
 export const C_PID = 72;
 export const CW_PID = 18;
+export const C_WAITS = 76;
+export const CW_WAITS = 19;
 export const C_COMPLETIONS = 128;
 export const CW_COMPLETIONS = 32;
 export const C_GUEST_WAITING = 192;
@@ -160,6 +166,48 @@ export const H_NEXT_SEQ = 36;
 export const HOST_COUNTER_NAMES = ['claimed', 'completed', 'batches', 'scans', 'sleeps', 'wakeups', 'notifies', 'cancel_won', 'cancel_lost', 'next_seq'] as const;
 export const GUEST_COUNTER_NAMES = ['submitted', 'polls', 'waits', 'doorbells', 'cancels', 'throttled', 'handlers', 'sync_calls', 'cancels_local'] as const;
 export const GUEST_COUNTERS = 320;
+
+// Word views: Int32Array word indices into a guest's shared memory, so that the host never shifts
+// or multiplies an ABI offset by hand (the role liburing's io_uring_sq/io_uring_cq structs play).
+/** Int32 words per entry and per 64-byte control-block line. */
+export const ENTRY_WORDS = 16;
+export const LINE_WORDS = 16;
+/** Thread line fields, as word offsets inside the line (see threadLineW). */
+export const TW_SQ_TAIL = 0;
+export const TW_CANCEL_TAIL = 1;
+export const TW_DOORBELL = 2;
+export const TW_NEEDS_WAKEUP = 3;
+/** Host statistics line fields, as word offsets inside the line (see hostLineW). */
+export const HW_CLAIMED = 0;
+export const HW_COMPLETED = 1;
+export const HW_BATCHES = 2;
+export const HW_SCANS = 3;
+export const HW_SLEEPS = 4;
+export const HW_WAKEUPS = 5;
+export const HW_NOTIFIES = 6;
+export const HW_CANCEL_WON = 7;
+export const HW_CANCEL_LOST = 8;
+export const HW_NEXT_SEQ = 9;
+/** Word index of thread line `t` of the control block at byte address `ctrl`. */
+export function threadLineW(ctrl: number, t: number): number {
+  return ((ctrl + THREAD_LINES) >>> 2) + t * LINE_WORDS;
+}
+/** Word index of host statistics line `t` of the control block at byte address `ctrl`. */
+export function hostLineW(ctrl: number, t: number): number {
+  return ((ctrl + HOST_LINES) >>> 2) + t * LINE_WORDS;
+}
+/** Word index of entry `index` of the syscall pages at byte address `pagesPtr`. */
+export function entryW(pagesPtr: number, index: number): number {
+  return (pagesPtr >>> 2) + index * ENTRY_WORDS;
+}
+/** Word index of a mask array's (sub_mask[] or done_mask[] at byte address `mask`) low word for page `p`; the high word follows. */
+export function maskW(mask: number, p: number): number {
+  return (mask >>> 2) + p * 2;
+}
+/** Bytes taken by `pages` syscall pages. */
+export function pagesSize(pages: number): number {
+  return pages * PAGE_SIZE;
+}
 
 // System call numbers (Linux x86-64)
 export const SYS_read = 0;
@@ -214,51 +262,139 @@ export interface SyscallInfo {
   /** 2: may wait indefinitely for an outside event; 1: may wait for buffer room or a peer; 0: completes promptly */
   readonly waits: 0 | 1 | 2;
   readonly args: readonly SyscallArg[];
+  /** The member of SyscallHandlers that implements it. */
+  readonly handler: keyof SyscallHandlers<unknown>;
 }
 export const SYSCALLS: readonly SyscallInfo[] = [
-  { name: 'read', nr: 0, route: 0, waits: 2, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'buf', type: 'ptr', slot: 1 }, { name: 'count', type: 'u32', slot: 2 }] },
-  { name: 'write', nr: 1, route: 0, waits: 1, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'buf', type: 'ptr', slot: 1 }, { name: 'count', type: 'u32', slot: 2 }] },
-  { name: 'close', nr: 3, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }] },
-  { name: 'fstat', nr: 5, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'statbuf', type: 'ptr', slot: 1 }] },
-  { name: 'poll', nr: 7, route: -1, waits: 2, args: [{ name: 'fds', type: 'ptr', slot: 0 }, { name: 'nfds', type: 'u32', slot: 1 }, { name: 'timeout_ms', type: 'i32', slot: 2 }] },
-  { name: 'lseek', nr: 8, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'offset', type: 'i64', slot: 1 }, { name: 'whence', type: 'i32', slot: 3 }] },
-  { name: 'pread64', nr: 17, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'buf', type: 'ptr', slot: 1 }, { name: 'count', type: 'u32', slot: 2 }, { name: 'offset', type: 'i64', slot: 3 }] },
-  { name: 'pwrite64', nr: 18, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'buf', type: 'ptr', slot: 1 }, { name: 'count', type: 'u32', slot: 2 }, { name: 'offset', type: 'i64', slot: 3 }] },
-  { name: 'readv', nr: 19, route: 0, waits: 2, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'iov', type: 'ptr', slot: 1 }, { name: 'iovcnt', type: 'i32', slot: 2 }] },
-  { name: 'writev', nr: 20, route: 0, waits: 1, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'iov', type: 'ptr', slot: 1 }, { name: 'iovcnt', type: 'i32', slot: 2 }] },
-  { name: 'nanosleep', nr: 35, route: -1, waits: 2, args: [{ name: 'duration', type: 'ptr', slot: 0 }, { name: 'remaining', type: 'ptr', slot: 1 }] },
-  { name: 'getpid', nr: 39, route: -1, waits: 0, args: [] },
-  { name: 'sendfile', nr: 40, route: 0, waits: 1, args: [{ name: 'out_fd', type: 'fd', slot: 0 }, { name: 'in_fd', type: 'fd', slot: 1 }, { name: 'offset', type: 'ptr', slot: 2 }, { name: 'count', type: 'u32', slot: 3 }] },
-  { name: 'socket', nr: 41, route: -1, waits: 0, args: [{ name: 'domain', type: 'i32', slot: 0 }, { name: 'type', type: 'i32', slot: 1 }, { name: 'protocol', type: 'i32', slot: 2 }] },
-  { name: 'connect', nr: 42, route: 0, waits: 1, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'addr', type: 'ptr', slot: 1 }, { name: 'addrlen', type: 'u32', slot: 2 }] },
-  { name: 'sendto', nr: 44, route: 0, waits: 1, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'buf', type: 'ptr', slot: 1 }, { name: 'len', type: 'u32', slot: 2 }, { name: 'flags', type: 'i32', slot: 3 }, { name: 'addr', type: 'ptr', slot: 4 }, { name: 'addrlen', type: 'u32', slot: 5 }] },
-  { name: 'recvfrom', nr: 45, route: 0, waits: 2, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'buf', type: 'ptr', slot: 1 }, { name: 'len', type: 'u32', slot: 2 }, { name: 'flags', type: 'i32', slot: 3 }, { name: 'addr', type: 'ptr', slot: 4 }, { name: 'addrlen', type: 'ptr', slot: 5 }] },
-  { name: 'shutdown', nr: 48, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'how', type: 'i32', slot: 1 }] },
-  { name: 'bind', nr: 49, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'addr', type: 'ptr', slot: 1 }, { name: 'addrlen', type: 'u32', slot: 2 }] },
-  { name: 'listen', nr: 50, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'backlog', type: 'i32', slot: 1 }] },
-  { name: 'getsockname', nr: 51, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'addr', type: 'ptr', slot: 1 }, { name: 'addrlen', type: 'ptr', slot: 2 }] },
-  { name: 'getpeername', nr: 52, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'addr', type: 'ptr', slot: 1 }, { name: 'addrlen', type: 'ptr', slot: 2 }] },
-  { name: 'setsockopt', nr: 54, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'level', type: 'i32', slot: 1 }, { name: 'optname', type: 'i32', slot: 2 }, { name: 'optval', type: 'ptr', slot: 3 }, { name: 'optlen', type: 'u32', slot: 4 }] },
-  { name: 'getsockopt', nr: 55, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'level', type: 'i32', slot: 1 }, { name: 'optname', type: 'i32', slot: 2 }, { name: 'optval', type: 'ptr', slot: 3 }, { name: 'optlen', type: 'ptr', slot: 4 }] },
-  { name: 'fcntl', nr: 72, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'cmd', type: 'i32', slot: 1 }, { name: 'arg', type: 'i32', slot: 2 }] },
-  { name: 'fsync', nr: 74, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }] },
-  { name: 'fdatasync', nr: 75, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }] },
-  { name: 'ftruncate', nr: 77, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'length', type: 'i64', slot: 1 }] },
-  { name: 'getdents64', nr: 217, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'dirp', type: 'ptr', slot: 1 }, { name: 'count', type: 'u32', slot: 2 }] },
-  { name: 'clock_gettime', nr: 228, route: -1, waits: 0, args: [{ name: 'clockid', type: 'i32', slot: 0 }, { name: 'tp', type: 'ptr', slot: 1 }] },
-  { name: 'clock_nanosleep', nr: 230, route: -1, waits: 2, args: [{ name: 'clockid', type: 'i32', slot: 0 }, { name: 'flags', type: 'i32', slot: 1 }, { name: 'time', type: 'ptr', slot: 2 }, { name: 'remaining', type: 'ptr', slot: 3 }] },
-  { name: 'epoll_wait', nr: 232, route: 0, waits: 2, args: [{ name: 'epfd', type: 'fd', slot: 0 }, { name: 'events', type: 'ptr', slot: 1 }, { name: 'maxevents', type: 'i32', slot: 2 }, { name: 'timeout_ms', type: 'i32', slot: 3 }] },
-  { name: 'epoll_ctl', nr: 233, route: 0, waits: 0, args: [{ name: 'epfd', type: 'fd', slot: 0 }, { name: 'op', type: 'i32', slot: 1 }, { name: 'fd', type: 'i32', slot: 2 }, { name: 'event', type: 'ptr', slot: 3 }] },
-  { name: 'openat', nr: 257, route: 0, waits: 0, args: [{ name: 'dirfd', type: 'fd', slot: 0 }, { name: 'path', type: 'cstr', slot: 1 }, { name: 'flags', type: 'i32', slot: 2 }, { name: 'mode', type: 'u32', slot: 3 }] },
-  { name: 'mkdirat', nr: 258, route: 0, waits: 0, args: [{ name: 'dirfd', type: 'fd', slot: 0 }, { name: 'path', type: 'cstr', slot: 1 }, { name: 'mode', type: 'u32', slot: 2 }] },
-  { name: 'newfstatat', nr: 262, route: 0, waits: 0, args: [{ name: 'dirfd', type: 'fd', slot: 0 }, { name: 'path', type: 'cstr', slot: 1 }, { name: 'statbuf', type: 'ptr', slot: 2 }, { name: 'flags', type: 'i32', slot: 3 }] },
-  { name: 'unlinkat', nr: 263, route: 0, waits: 0, args: [{ name: 'dirfd', type: 'fd', slot: 0 }, { name: 'path', type: 'cstr', slot: 1 }, { name: 'flags', type: 'i32', slot: 2 }] },
-  { name: 'renameat', nr: 264, route: 0, waits: 0, args: [{ name: 'olddirfd', type: 'fd', slot: 0 }, { name: 'oldpath', type: 'cstr', slot: 1 }, { name: 'newdirfd', type: 'i32', slot: 2 }, { name: 'newpath', type: 'cstr', slot: 3 }] },
-  { name: 'accept4', nr: 288, route: 0, waits: 2, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'addr', type: 'ptr', slot: 1 }, { name: 'addrlen', type: 'ptr', slot: 2 }, { name: 'flags', type: 'i32', slot: 3 }] },
-  { name: 'epoll_create1', nr: 291, route: -1, waits: 0, args: [{ name: 'flags', type: 'i32', slot: 0 }] },
-  { name: 'pipe2', nr: 293, route: -1, waits: 0, args: [{ name: 'fds', type: 'ptr', slot: 0 }, { name: 'flags', type: 'i32', slot: 1 }] },
-  { name: 'getrandom', nr: 318, route: -1, waits: 0, args: [{ name: 'buf', type: 'ptr', slot: 0 }, { name: 'len', type: 'u32', slot: 1 }, { name: 'flags', type: 'i32', slot: 2 }] },
+  { name: 'read', nr: 0, route: 0, waits: 2, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'buf', type: 'ptr', slot: 1 }, { name: 'count', type: 'u32', slot: 2 }], handler: 'sysRead' },
+  { name: 'write', nr: 1, route: 0, waits: 1, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'buf', type: 'ptr', slot: 1 }, { name: 'count', type: 'u32', slot: 2 }], handler: 'sysWrite' },
+  { name: 'close', nr: 3, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }], handler: 'sysClose' },
+  { name: 'fstat', nr: 5, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'statbuf', type: 'ptr', slot: 1 }], handler: 'sysFstat' },
+  { name: 'poll', nr: 7, route: -1, waits: 2, args: [{ name: 'fds', type: 'ptr', slot: 0 }, { name: 'nfds', type: 'u32', slot: 1 }, { name: 'timeout_ms', type: 'i32', slot: 2 }], handler: 'sysPoll' },
+  { name: 'lseek', nr: 8, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'offset', type: 'i64', slot: 1 }, { name: 'whence', type: 'i32', slot: 3 }], handler: 'sysLseek' },
+  { name: 'pread64', nr: 17, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'buf', type: 'ptr', slot: 1 }, { name: 'count', type: 'u32', slot: 2 }, { name: 'offset', type: 'i64', slot: 3 }], handler: 'sysPread64' },
+  { name: 'pwrite64', nr: 18, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'buf', type: 'ptr', slot: 1 }, { name: 'count', type: 'u32', slot: 2 }, { name: 'offset', type: 'i64', slot: 3 }], handler: 'sysPwrite64' },
+  { name: 'readv', nr: 19, route: 0, waits: 2, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'iov', type: 'ptr', slot: 1 }, { name: 'iovcnt', type: 'i32', slot: 2 }], handler: 'sysReadv' },
+  { name: 'writev', nr: 20, route: 0, waits: 1, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'iov', type: 'ptr', slot: 1 }, { name: 'iovcnt', type: 'i32', slot: 2 }], handler: 'sysWritev' },
+  { name: 'nanosleep', nr: 35, route: -1, waits: 2, args: [{ name: 'duration', type: 'ptr', slot: 0 }, { name: 'remaining', type: 'ptr', slot: 1 }], handler: 'sysNanosleep' },
+  { name: 'getpid', nr: 39, route: -1, waits: 0, args: [], handler: 'sysGetpid' },
+  { name: 'sendfile', nr: 40, route: 0, waits: 1, args: [{ name: 'out_fd', type: 'fd', slot: 0 }, { name: 'in_fd', type: 'fd', slot: 1 }, { name: 'offset', type: 'ptr', slot: 2 }, { name: 'count', type: 'u32', slot: 3 }], handler: 'sysSendfile' },
+  { name: 'socket', nr: 41, route: -1, waits: 0, args: [{ name: 'domain', type: 'i32', slot: 0 }, { name: 'type', type: 'i32', slot: 1 }, { name: 'protocol', type: 'i32', slot: 2 }], handler: 'sysSocket' },
+  { name: 'connect', nr: 42, route: 0, waits: 1, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'addr', type: 'ptr', slot: 1 }, { name: 'addrlen', type: 'u32', slot: 2 }], handler: 'sysConnect' },
+  { name: 'sendto', nr: 44, route: 0, waits: 1, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'buf', type: 'ptr', slot: 1 }, { name: 'len', type: 'u32', slot: 2 }, { name: 'flags', type: 'i32', slot: 3 }, { name: 'addr', type: 'ptr', slot: 4 }, { name: 'addrlen', type: 'u32', slot: 5 }], handler: 'sysSendto' },
+  { name: 'recvfrom', nr: 45, route: 0, waits: 2, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'buf', type: 'ptr', slot: 1 }, { name: 'len', type: 'u32', slot: 2 }, { name: 'flags', type: 'i32', slot: 3 }, { name: 'addr', type: 'ptr', slot: 4 }, { name: 'addrlen', type: 'ptr', slot: 5 }], handler: 'sysRecvfrom' },
+  { name: 'shutdown', nr: 48, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'how', type: 'i32', slot: 1 }], handler: 'sysShutdown' },
+  { name: 'bind', nr: 49, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'addr', type: 'ptr', slot: 1 }, { name: 'addrlen', type: 'u32', slot: 2 }], handler: 'sysBind' },
+  { name: 'listen', nr: 50, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'backlog', type: 'i32', slot: 1 }], handler: 'sysListen' },
+  { name: 'getsockname', nr: 51, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'addr', type: 'ptr', slot: 1 }, { name: 'addrlen', type: 'ptr', slot: 2 }], handler: 'sysGetsockname' },
+  { name: 'getpeername', nr: 52, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'addr', type: 'ptr', slot: 1 }, { name: 'addrlen', type: 'ptr', slot: 2 }], handler: 'sysGetpeername' },
+  { name: 'setsockopt', nr: 54, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'level', type: 'i32', slot: 1 }, { name: 'optname', type: 'i32', slot: 2 }, { name: 'optval', type: 'ptr', slot: 3 }, { name: 'optlen', type: 'u32', slot: 4 }], handler: 'sysSetsockopt' },
+  { name: 'getsockopt', nr: 55, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'level', type: 'i32', slot: 1 }, { name: 'optname', type: 'i32', slot: 2 }, { name: 'optval', type: 'ptr', slot: 3 }, { name: 'optlen', type: 'ptr', slot: 4 }], handler: 'sysGetsockopt' },
+  { name: 'fcntl', nr: 72, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'cmd', type: 'i32', slot: 1 }, { name: 'arg', type: 'i32', slot: 2 }], handler: 'sysFcntl' },
+  { name: 'fsync', nr: 74, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }], handler: 'sysFsync' },
+  { name: 'fdatasync', nr: 75, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }], handler: 'sysFsync' },
+  { name: 'ftruncate', nr: 77, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'length', type: 'i64', slot: 1 }], handler: 'sysFtruncate' },
+  { name: 'getdents64', nr: 217, route: 0, waits: 0, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'dirp', type: 'ptr', slot: 1 }, { name: 'count', type: 'u32', slot: 2 }], handler: 'sysGetdents64' },
+  { name: 'clock_gettime', nr: 228, route: -1, waits: 0, args: [{ name: 'clockid', type: 'i32', slot: 0 }, { name: 'tp', type: 'ptr', slot: 1 }], handler: 'sysClockGettime' },
+  { name: 'clock_nanosleep', nr: 230, route: -1, waits: 2, args: [{ name: 'clockid', type: 'i32', slot: 0 }, { name: 'flags', type: 'i32', slot: 1 }, { name: 'time', type: 'ptr', slot: 2 }, { name: 'remaining', type: 'ptr', slot: 3 }], handler: 'sysClockNanosleep' },
+  { name: 'epoll_wait', nr: 232, route: 0, waits: 2, args: [{ name: 'epfd', type: 'fd', slot: 0 }, { name: 'events', type: 'ptr', slot: 1 }, { name: 'maxevents', type: 'i32', slot: 2 }, { name: 'timeout_ms', type: 'i32', slot: 3 }], handler: 'sysEpollWait' },
+  { name: 'epoll_ctl', nr: 233, route: 0, waits: 0, args: [{ name: 'epfd', type: 'fd', slot: 0 }, { name: 'op', type: 'i32', slot: 1 }, { name: 'fd', type: 'i32', slot: 2 }, { name: 'event', type: 'ptr', slot: 3 }], handler: 'sysEpollCtl' },
+  { name: 'openat', nr: 257, route: 0, waits: 0, args: [{ name: 'dirfd', type: 'fd', slot: 0 }, { name: 'path', type: 'cstr', slot: 1 }, { name: 'flags', type: 'i32', slot: 2 }, { name: 'mode', type: 'u32', slot: 3 }], handler: 'sysOpenat' },
+  { name: 'mkdirat', nr: 258, route: 0, waits: 0, args: [{ name: 'dirfd', type: 'fd', slot: 0 }, { name: 'path', type: 'cstr', slot: 1 }, { name: 'mode', type: 'u32', slot: 2 }], handler: 'sysMkdirat' },
+  { name: 'newfstatat', nr: 262, route: 0, waits: 0, args: [{ name: 'dirfd', type: 'fd', slot: 0 }, { name: 'path', type: 'cstr', slot: 1 }, { name: 'statbuf', type: 'ptr', slot: 2 }, { name: 'flags', type: 'i32', slot: 3 }], handler: 'sysNewfstatat' },
+  { name: 'unlinkat', nr: 263, route: 0, waits: 0, args: [{ name: 'dirfd', type: 'fd', slot: 0 }, { name: 'path', type: 'cstr', slot: 1 }, { name: 'flags', type: 'i32', slot: 2 }], handler: 'sysUnlinkat' },
+  { name: 'renameat', nr: 264, route: 0, waits: 0, args: [{ name: 'olddirfd', type: 'fd', slot: 0 }, { name: 'oldpath', type: 'cstr', slot: 1 }, { name: 'newdirfd', type: 'i32', slot: 2 }, { name: 'newpath', type: 'cstr', slot: 3 }], handler: 'sysRenameat' },
+  { name: 'accept4', nr: 288, route: 0, waits: 2, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'addr', type: 'ptr', slot: 1 }, { name: 'addrlen', type: 'ptr', slot: 2 }, { name: 'flags', type: 'i32', slot: 3 }], handler: 'sysAccept4' },
+  { name: 'epoll_create1', nr: 291, route: -1, waits: 0, args: [{ name: 'flags', type: 'i32', slot: 0 }], handler: 'sysEpollCreate1' },
+  { name: 'pipe2', nr: 293, route: -1, waits: 0, args: [{ name: 'fds', type: 'ptr', slot: 0 }, { name: 'flags', type: 'i32', slot: 1 }], handler: 'sysPipe2' },
+  { name: 'getrandom', nr: 318, route: -1, waits: 0, args: [{ name: 'buf', type: 'ptr', slot: 0 }, { name: 'len', type: 'u32', slot: 1 }, { name: 'flags', type: 'i32', slot: 2 }], handler: 'sysGetrandom' },
 ];
+
+/** What a kernel implements: one handler per system call of the ABI (calls named `handler` in abi.json share one). */
+export interface SyscallHandlers<H> {
+  /** read */
+  sysRead: H;
+  /** write */
+  sysWrite: H;
+  /** close */
+  sysClose: H;
+  /** fstat */
+  sysFstat: H;
+  /** poll */
+  sysPoll: H;
+  /** lseek */
+  sysLseek: H;
+  /** pread64 */
+  sysPread64: H;
+  /** pwrite64 */
+  sysPwrite64: H;
+  /** readv */
+  sysReadv: H;
+  /** writev */
+  sysWritev: H;
+  /** nanosleep */
+  sysNanosleep: H;
+  /** getpid */
+  sysGetpid: H;
+  /** sendfile */
+  sysSendfile: H;
+  /** socket */
+  sysSocket: H;
+  /** connect */
+  sysConnect: H;
+  /** sendto */
+  sysSendto: H;
+  /** recvfrom */
+  sysRecvfrom: H;
+  /** shutdown */
+  sysShutdown: H;
+  /** bind */
+  sysBind: H;
+  /** listen */
+  sysListen: H;
+  /** getsockname */
+  sysGetsockname: H;
+  /** getpeername */
+  sysGetpeername: H;
+  /** setsockopt */
+  sysSetsockopt: H;
+  /** getsockopt */
+  sysGetsockopt: H;
+  /** fcntl */
+  sysFcntl: H;
+  /** fsync, fdatasync */
+  sysFsync: H;
+  /** ftruncate */
+  sysFtruncate: H;
+  /** getdents64 */
+  sysGetdents64: H;
+  /** clock_gettime */
+  sysClockGettime: H;
+  /** clock_nanosleep */
+  sysClockNanosleep: H;
+  /** epoll_wait */
+  sysEpollWait: H;
+  /** epoll_ctl */
+  sysEpollCtl: H;
+  /** openat */
+  sysOpenat: H;
+  /** mkdirat */
+  sysMkdirat: H;
+  /** newfstatat */
+  sysNewfstatat: H;
+  /** unlinkat */
+  sysUnlinkat: H;
+  /** renameat */
+  sysRenameat: H;
+  /** accept4 */
+  sysAccept4: H;
+  /** epoll_create1 */
+  sysEpollCreate1: H;
+  /** pipe2 */
+  sysPipe2: H;
+  /** getrandom */
+  sysGetrandom: H;
+}
 
 // errno values (Linux); calls return -errno
 export const EPERM = 1;

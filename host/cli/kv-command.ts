@@ -54,7 +54,8 @@ export function parseKvCommand(argv: readonly string[]): KvCommand {
   const listen = memcachedOption(guestArgs, 'l', 'listen');
   const kernel = own[own.indexOf('--kernel') + 1];
   if (listen !== null && !/^(127\.\d+\.\d+\.\d+|localhost)$/.test(listen) && (own.indexOf('--kernel') < 0 || kernel === 'os')) own.push('--listen-any');
-  const run = parseRunOptions([join(packageRoot(), 'examples/kv/server.wasm'), ...own], true);
+  // flexvm's options before the module: everything after it would be the guest's.
+  const run = parseRunOptions([...own, join(packageRoot(), 'examples/kv/server.wasm')], true);
   return { run, guestArgs };
 }
 

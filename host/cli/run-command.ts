@@ -1,7 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { InvalidModuleError } from '../wasm/module-info.js';
+import { WasiSpawnError } from '../wasi/wasi-spawn.js';
 import { VM, type Guest, type GuestResult } from '../vm/vm.js';
 import { formatStats } from '../vm/stats.js';
+import { EXIT_INTERRUPTED, EXIT_KILLED } from '../errors.js';
+import { hostStdinFor } from './host-stdin.js';
 import { splitCommand, type RunOptions } from './options.js';
 
 export interface GuestCommand {
@@ -21,7 +24,7 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
   });
   const vm = await VM.create({
     kernel: {
-      ...(opts.kernel === 'os' ? { kind: 'os', extra: { allowNonLoopbackListen: opts.listenAny } } : { kind: opts.kernel }),
+      ...(opts.kernel === 'os' || opts.kernel === 'native' ? { kind: opts.kernel, allowNonLoopbackListen: opts.listenAny } : { kind: opts.kernel }),
       ...(opts.allowConnect.length > 0 ? { allowConnect: opts.allowConnect } : {}),
     },
     syscallThreads: opts.syscallThreads,
@@ -35,7 +38,7 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
   const onSignal = (): void => {
     if (interrupted) {
       process.stderr.write('flexvm: interrupted again, exiting now\n');
-      process.exit(130);
+      process.exit(EXIT_KILLED); // a forced stop, as when a guest is terminated (128 + SIGKILL)
     }
     interrupted = true;
     process.stderr.write('\nflexvm: stopping guests (Ctrl-C again to force)\n');
@@ -46,15 +49,28 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
   try {
     const spawnOpts = { dirs: opts.dirs, env: opts.env };
     for (const c of companions) started.push(await vm.spawn(c.file, { ...spawnOpts, args: c.args }));
-    const guest = await vm.spawn(main.file, { ...spawnOpts, args: main.args });
+    // --model: the main guest runs instrumented (it counts its instructions; nothing else changes).
+    const model = opts.model ? await import('../model/commands/run-report.js') : null;
+    const profile = model && opts.model ? model.loadProfile(opts.model) : null;
+    const counted = model ? model.instrumentGuestFile(main.file) : null;
+    const stdin = hostStdinFor(main.file);
+    const mainOpts = { ...spawnOpts, args: main.args, listen: opts.listen, ...(stdin ? { stdin } : {}) };
+    const guest = counted ? await vm.spawn(counted.bytes, { ...mainOpts, name: counted.name }) : await vm.spawn(main.file, mainOpts);
     started.push(guest);
     const result = await guest.exited;
     for (const g of started) if (g !== guest) g.kill(1000);
     const others = await Promise.all(started.filter((g) => g !== guest).map((g) => g.exited));
     report([result, ...others], opts, interrupted);
+    if (model && profile) {
+      const m = model.modelRun(result, profile, opts.modelRequests);
+      if (m) {
+        process.stderr.write(model.formatRunModel(m) + '\n');
+        if (opts.modelJson) writeFileSync(opts.modelJson, JSON.stringify(m, null, 2) + '\n');
+      } else process.stderr.write('flexvm: --model: the guest reported no counts (it did not start, or its thread was stopped)\n');
+    }
     return result.status;
   } catch (err) {
-    if (err instanceof InvalidModuleError) {
+    if (err instanceof InvalidModuleError || err instanceof WasiSpawnError) {
       process.stderr.write(`flexvm: error: ${err.message}\n`);
       return 1;
     }
@@ -69,7 +85,7 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
 function report(results: GuestResult[], opts: RunOptions, interrupted: boolean): void {
   const [main] = results;
   for (const r of results) {
-    if (r.message && !(r !== main && r.status === 130)) process.stderr.write(`flexvm: ${r.name} (pid ${r.pid}) exited with status ${r.status}: ${r.message}\n`);
+    if (r.message && !(r !== main && r.status === EXIT_INTERRUPTED)) process.stderr.write(`flexvm: ${r.name} (pid ${r.pid}) exited with status ${r.status}: ${r.message}\n`);
   }
   if (opts.stats || interrupted) for (const r of results) process.stderr.write(formatStats(`${r.name} (pid ${r.pid})`, r.stats) + '\n');
   if (opts.statsJson) {

@@ -1,7 +1,7 @@
 import {
-  ABI_VERSION_MAJOR, ABI_VERSION_MINOR, MAGIC, ENTRY_SIZE, PAGE_SIZE, MAX_PAGES, CTRL_ALIGN,
-  C_MAGIC, C_VERSION, C_CTRL_SIZE, C_PAGE_COUNT, C_PAGES_PTR, C_ENTRY_SIZE, C_THREAD_COUNT, C_MODE, C_PID,
-  CTRL_FIXED_SIZE, ctrlSize, subMaskOffset, doneMaskOffset, EINVAL, EFAULT, EPROTO,
+  ABI_VERSION_MAJOR, ABI_VERSION_MINOR, MAGIC, ENTRY_SIZE, MAX_PAGES, CTRL_ALIGN,
+  C_MAGIC, C_VERSION, C_CTRL_SIZE, C_PAGE_COUNT, C_PAGES_PTR, C_ENTRY_SIZE, C_THREAD_COUNT, C_WAITS, WAITS_ATOMIC, C_MODE, C_PID,
+  CTRL_FIXED_SIZE, ctrlSize, pagesSize, subMaskOffset, doneMaskOffset, EINVAL, EFAULT, EPROTO,
 } from '../abi/v1.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 
@@ -56,7 +56,7 @@ export function validateControlBlock(mem: GuestMemory, ptr: number): ControlLayo
   if (declared !== expected) return refuse(EINVAL, `control block size ${declared}, expected ${expected} for ${pageCount} pages`);
   if (ctrl + expected > size) return refuse(EFAULT, `control block (${expected} bytes at ${hex(ctrl)}) runs past the end of memory`);
   const pagesPtr = mem.u32(ctrl + C_PAGES_PTR);
-  const pagesBytes = pageCount * PAGE_SIZE;
+  const pagesBytes = pagesSize(pageCount);
   if (pagesPtr % ENTRY_SIZE !== 0) return refuse(EINVAL, `syscall pages at ${hex(pagesPtr)} are not ${ENTRY_SIZE}-byte aligned`);
   if (pagesPtr < LOWEST_CONTROL_ADDRESS) return refuse(EINVAL, `syscall pages at ${hex(pagesPtr)} are in low memory`);
   if (pagesPtr + pagesBytes > size) return refuse(EFAULT, `${pageCount} syscall pages at ${hex(pagesPtr)} run past the end of memory`);
@@ -76,8 +76,9 @@ export function isRefusal(v: ControlLayout | Refusal): v is Refusal {
 }
 
 /** Fills the host-written fields at registration. */
-export function acceptControlBlock(mem: GuestMemory, layout: ControlLayout, threads: number, mode: number, pid: number): void {
+export function acceptControlBlock(mem: GuestMemory, layout: ControlLayout, threads: number, mode: number, pid: number, waits = WAITS_ATOMIC): void {
   mem.setU32(layout.ctrl + C_THREAD_COUNT, threads);
   mem.setU32(layout.ctrl + C_MODE, mode);
   mem.setU32(layout.ctrl + C_PID, pid);
+  mem.setU32(layout.ctrl + C_WAITS, waits);
 }

@@ -1,5 +1,7 @@
 import { GuestMemory } from '../memory/guest-memory.js';
-import { GuestExit, preview1Imports } from '../wasi/preview1.js';
+import { EXIT_CANNOT_RUN, EXIT_TRAP, GuestExit } from '../errors.js';
+import { preview1Imports } from '../wasi/guest-shim.js';
+import type { WasiProgram } from '../wasi/wasi-program.js';
 
 /** How the guest's three flexvm imports and the WASI shim reach a kernel (differs by thread). */
 export interface GuestTransport {
@@ -15,6 +17,11 @@ export interface GuestTransport {
   scratch(): number | null;
   /** Output written before registration. */
   writeDirect(fd: 1 | 2, data: Uint8Array): void;
+  /**
+   * `flexvm.wait`/`flexvm.wake`, used by a guest told to (control field `waits` = WAITS_HOST: a
+   * native kernel, whose threads sleep on the kernel's futex). Absent: V8's own waits on the memory.
+   */
+  waits?: { wait(addr: number, expected: number, timeoutUs: number): number; wake(addr: number): number };
 }
 
 export interface GuestIdentity {
@@ -23,14 +30,19 @@ export interface GuestIdentity {
   readonly env: readonly string[];
   /** Module and field of the memory import. */
   readonly memoryImport: { readonly module: string; readonly name: string };
+  /** An unmodified WASI program: its preview 1 implementation, set up before `_start`. */
+  readonly wasiProgram?: WasiProgram;
 }
 
 export type GuestOutcome =
   | { readonly kind: 'exit'; readonly status: number; readonly message?: string }
   | { readonly kind: 'suspended' };
 
-/** Exit status of a guest that trapped or aborted (like a process killed by SIGABRT). */
-export const STATUS_TRAP = 134;
+/**
+ * Exported globals whose names start with this are probes: counters an instrumented module keeps
+ * (flexvm model's instruction counting). Their values are reported with the guest's exit.
+ */
+export const PROBE_EXPORT_PREFIX = 'flexvm_probe:';
 
 const utf16 = new TextDecoder('utf-16le');
 
@@ -76,9 +88,25 @@ export class GuestInstance {
         return r;
       },
     };
+    const i32 = new Int32Array(this.memory.memory.buffer);
+    const waits = t.waits ?? {
+      wait: (addr: number, expected: number, timeoutUs: number): number => {
+        if (addr % 4 !== 0 || addr < 0 || addr + 4 > i32.byteLength) return -14; // EFAULT
+        const r = Atomics.wait(i32, addr >> 2, expected, timeoutUs < 0 ? Infinity : timeoutUs / 1000);
+        return r === 'ok' ? 0 : r === 'not-equal' ? 1 : 2;
+      },
+      wake: (addr: number): number => {
+        if (addr % 4 !== 0 || addr < 0 || addr + 4 > i32.byteLength) return -14;
+        Atomics.notify(i32, addr >> 2);
+        return 0;
+      },
+    };
+    Object.assign(flexvm, { wait: waits.wait, wake: waits.wake });
     const needed = WebAssembly.Module.imports(this.module);
     const wasiNames = needed.filter((i) => i.module === 'wasi_snapshot_preview1').map((i) => i.name);
-    const wasi = preview1Imports(
+    const wasi = this.identity.wasiProgram
+      ? this.identity.wasiProgram.imports(wasiNames, count)
+      : preview1Imports(
       {
         args: this.identity.args,
         env: this.identity.env,
@@ -94,7 +122,7 @@ export class GuestInstance {
       // AssemblyScript built without the WASI shim.
       abort: (msg: number, file: number, line: number, col: number) => {
         count();
-        throw new GuestExit(STATUS_TRAP, `abort: ${this.asString(msg)} at ${this.asString(file)}:${line}:${col}`);
+        throw new GuestExit(EXIT_TRAP, `abort: ${this.asString(msg)} at ${this.asString(file)}:${line}:${col}`);
       },
       trace: (msg: number, n: number, ...vals: number[]) => {
         count();
@@ -115,7 +143,7 @@ export class GuestInstance {
     imports[mem.module] = { ...(imports[mem.module] ?? {}), [mem.name]: this.memory.memory };
     const missing = needed.filter((i) => imports[i.module]?.[i.name] === undefined);
     if (missing.length) {
-      throw new GuestExit(127, `guest imports what flexvm does not provide: ${missing.map((i) => `${i.module}.${i.name} (${i.kind})`).join(', ')}`);
+      throw new GuestExit(EXIT_CANNOT_RUN, `guest imports what flexvm does not provide: ${missing.map((i) => `${i.module}.${i.name} (${i.kind})`).join(', ')}`);
     }
     return imports;
   }
@@ -131,12 +159,25 @@ export class GuestInstance {
     }
   }
 
+  /** The values of the module's probe globals (none unless it was instrumented). */
+  probes(): Record<string, number> | undefined {
+    if (!this.instance) return undefined;
+    let out: Record<string, number> | undefined;
+    for (const [name, value] of Object.entries(this.instance.exports)) {
+      if (!name.startsWith(PROBE_EXPORT_PREFIX) || !(value instanceof WebAssembly.Global)) continue;
+      (out ??= {})[name.slice(PROBE_EXPORT_PREFIX.length)] = Number(value.value);
+    }
+    return out;
+  }
+
   /** Instantiates and runs `_start`. */
   start(): GuestOutcome {
     return this.enter(() => {
-      this.instance = new WebAssembly.Instance(this.module, this.imports());
+      this.identity.wasiProgram?.start(this.memory);
+      const imports = this.imports();
+      this.instance = new WebAssembly.Instance(this.module, imports);
       const start = this.instance.exports['_start'] ?? this.instance.exports['main'];
-      if (typeof start !== 'function') throw new GuestExit(127, 'guest exports no _start function');
+      if (typeof start !== 'function') throw new GuestExit(EXIT_CANNOT_RUN, 'guest exports no _start function');
       (start as () => void)();
     });
   }
@@ -146,7 +187,7 @@ export class GuestInstance {
     return this.enter(() => {
       const resume = this.instance?.exports['flexsc_resume'];
       if (typeof resume !== 'function') {
-        throw new GuestExit(127, 'guest waited in epoll mode but does not export flexsc_resume (re-export it from its entry file)');
+        throw new GuestExit(EXIT_CANNOT_RUN, 'guest waited in epoll mode but does not export flexsc_resume (re-export it from its entry file)');
       }
       (resume as () => void)();
     });
@@ -177,9 +218,9 @@ export class GuestInstance {
         .slice(0, 4)
         .map((l) => l.trim())
         .join('; ');
-      return { kind: 'exit', status: STATUS_TRAP, message: `guest trapped: ${err.message}${frames ? ` (${frames})` : ''}` };
+      return { kind: 'exit', status: EXIT_TRAP, message: `guest trapped: ${err.message}${frames ? ` (${frames})` : ''}` };
     }
-    if (err instanceof WebAssembly.LinkError) return { kind: 'exit', status: 127, message: `cannot link guest: ${err.message}` };
-    return { kind: 'exit', status: STATUS_TRAP, message: `guest failed: ${(err as Error)?.message ?? String(err)}` };
+    if (err instanceof WebAssembly.LinkError) return { kind: 'exit', status: EXIT_CANNOT_RUN, message: `cannot link guest: ${err.message}` };
+    return { kind: 'exit', status: EXIT_TRAP, message: `guest failed: ${(err as Error)?.message ?? String(err)}` };
   }
 }

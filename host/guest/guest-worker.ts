@@ -2,20 +2,23 @@
 // sync modes), or, in epoll mode with a per-thread kernel, to a kernel instance on this very thread.
 // Everything the guest does ends in an 'exit' message; nothing it does can throw here.
 import { parentPort, workerData } from 'node:worker_threads';
-import { C_SHIM_SCRATCH, MODE_EXCEPTIONLESS, EALREADY, SYS_writev, SYS_readv, SYS_close, SYS_lseek } from '../abi/v1.js';
+import { EXIT_CANNOT_RUN } from '../errors.js';
+import { C_SHIM_SCRATCH, MODE_EXCEPTIONLESS, EALREADY, SYSCALLS } from '../abi/v1.js';
 import { acceptControlBlock, isRefusal, validateControlBlock, type ControlLayout } from './control-block.js';
 import { GuestInstance, type GuestTransport } from './guest-instance.js';
 import { Handoff } from './handoff.js';
-import { loadKernelModule } from '../kernel/registry.js';
+import { loadGuestRunner, loadKernelModule } from '../kernel/registry.js';
 import { ColocatedGuest } from '../placement/colocated-guest.js';
 import type { FromWorker, SpawnInfo, ToGuestWorker } from '../vm/messages.js';
 import { makeProcessSpec } from '../syscall/process-spec.js';
 import { SyscallThread } from '../syscall/syscall-thread.js';
 import { VmShared } from '../syscall/vm-shared.js';
+import { WasiProgram } from '../wasi/wasi-program.js';
 
 const info = workerData as SpawnInfo;
 const post = (m: FromWorker): void => parentPort!.postMessage(m);
-const FD_ROUTED = new Set([SYS_writev, SYS_readv, SYS_close, SYS_lseek]);
+/** Calls whose first argument is the descriptor that picks their syscall thread (the ABI's route column). */
+const FD_ROUTED = new Set(SYSCALLS.filter((s) => s.route === 0).map((s) => s.nr));
 const encoder = new TextEncoder();
 
 /** exceptionless and sync modes: calls are handed to the syscall threads. */
@@ -56,12 +59,14 @@ function runWithSyscallThreads(): void {
       post({ type: 'stdio', gid: info.gid, fd, data });
     },
   };
-  const instance = new GuestInstance(info.module, info.memory, { name: info.name, args: info.args, env: info.env, memoryImport: info.memoryImport }, transport);
+  // An unmodified WASI program: the host registers pages on its behalf and serves preview 1 on them.
+  const wasiProgram = info.wasi ? new WasiProgram(info.wasi, info.args, info.env, (ctrl) => transport.register(ctrl), (entry) => transport.syscall(entry)) : undefined;
+  const instance = new GuestInstance(info.module, info.memory, { name: info.name, args: info.args, env: info.env, memoryImport: info.memoryImport, ...(wasiProgram ? { wasiProgram } : {}) }, transport);
   const outcome = instance.start();
   if (outcome.kind === 'exit') {
-    post({ type: 'exit', gid: info.gid, status: outcome.status, message: outcome.message, importCalls: instance.importCalls });
+    post({ type: 'exit', gid: info.gid, status: outcome.status, message: outcome.message, importCalls: instance.importCalls, probes: instance.probes() });
   } else {
-    post({ type: 'exit', gid: info.gid, status: 127, message: 'guest returned to the host to wait, which only the epoll mode allows', importCalls: instance.importCalls });
+    post({ type: 'exit', gid: info.gid, status: EXIT_CANNOT_RUN, message: 'guest returned to the host to wait, which only the epoll mode allows', importCalls: instance.importCalls, probes: instance.probes() });
   }
 }
 
@@ -90,9 +95,16 @@ async function runWithOwnKernel(): Promise<void> {
   guest.start();
 }
 
-if (info.kernel) {
+if (info.runner) {
+  // An executor with its own guest side (the native kernel) runs the guest in every mode.
+  loadGuestRunner(info.runner)
+    .then((run) => run(info, post))
+    .catch((err: unknown) =>
+      post({ type: 'exit', gid: info.gid, status: 127, message: `cannot start the guest: ${(err as Error).message}`, importCalls: 0 }),
+    );
+} else if (info.kernel) {
   runWithOwnKernel().catch((err: unknown) =>
-    post({ type: 'exit', gid: info.gid, status: 127, message: `cannot start the guest's kernel: ${(err as Error).message}`, importCalls: 0 }),
+    post({ type: 'exit', gid: info.gid, status: EXIT_CANNOT_RUN, message: `cannot start the guest's kernel: ${(err as Error).message}`, importCalls: 0 }),
   );
 } else {
   runWithSyscallThreads();

@@ -1,14 +1,23 @@
 import { performance } from 'node:perf_hooks';
 import {
-  ST_DONE, ST_SUBMITTED, ST_FREE, EW_STATUS, EW_SYSNO, EW_ARG0, EW_ARG1, EW_ARG2, EW_ARG3, EW_ARG4, EW_ARG5,
-  EW_RET, EW_RET_HI, EW_FLAGS, EW_THREAD, EW_SEQ, EW_USER, CW_COMPLETIONS, CW_GUEST_WAITING, CW_SHUTDOWN,
-  CW_SHIM_ENTRY, CW_SHIM_SEQ, CW_G_DOORBELLS, THREAD_LINES, T_DOORBELL, T_NEEDS_WAKEUP, ENTRY_SIZE,
+  ST_DONE, ST_SUBMITTED, ST_FREE, EW_STATUS, EW_SYSNO, EW_ARG0, EW_ARG1, EW_ARG2, EW_ARG3, EW_ARG4, EW_ARG5, EW_RET, EW_RET_HI, EW_FLAGS, EW_THREAD, EW_SEQ, EW_USER, CW_COMPLETIONS, CW_GUEST_WAITING, CW_SHUTDOWN, CW_SHIM_ENTRY, CW_SHIM_SEQ, CW_G_DOORBELLS, threadLineW, pagesSize, TW_DOORBELL, TW_NEEDS_WAKEUP, ENTRY_SIZE,
 } from '../abi/v1.js';
 import type { ControlLayout } from './control-block.js';
-import { GuestExit } from '../wasi/preview1.js';
+import { EXIT_INTERRUPTED, GuestExit } from '../errors.js';
 
-/** Exit status of a guest stopped by the host (like a shell's 128 + SIGINT). */
-export const STATUS_INTERRUPTED = 130;
+/**
+ * How a blocked guest thread sleeps and rings: V8's Atomics by default, the kernel's futex through
+ * the native addon where the syscall threads are native (V8's waits are not futexes).
+ */
+export interface HandoffWaits {
+  wait(i32: Int32Array, index: number, expected: number, timeoutMs: number): void;
+  notify(i32: Int32Array, index: number): void;
+}
+
+export const V8_WAITS: HandoffWaits = {
+  wait: (i32, index, expected, timeoutMs) => void Atomics.wait(i32, index, expected, timeoutMs),
+  notify: (i32, index) => void Atomics.notify(i32, index),
+};
 
 /**
  * The synchronous hand-off from a guest thread to a syscall thread: the `syscall` import of the
@@ -27,6 +36,7 @@ export class Handoff {
     /** Descriptor routing like the guest library's: fd % threads in exceptionless mode, else 0. */
     private readonly spreadByFd: boolean,
     private readonly spinUs: number,
+    private readonly waits: HandoffWaits = V8_WAITS,
   ) {
     this.ctrlW = layout.ctrl >> 2;
     this.shimW = this.ctrlW + CW_SHIM_ENTRY;
@@ -34,10 +44,10 @@ export class Handoff {
 
   /** Rings thread `t`'s doorbell if it said it sleeps. */
   ring(t: number): void {
-    const line = this.ctrlW + ((THREAD_LINES + t * 64) >> 2);
-    if (Atomics.load(this.i32, line + (T_NEEDS_WAKEUP >> 2)) !== 0) {
-      Atomics.add(this.i32, line + (T_DOORBELL >> 2), 1);
-      Atomics.notify(this.i32, line + (T_DOORBELL >> 2)); // all: stale waiters may sit in front
+    const line = threadLineW(this.layout.ctrl, t);
+    if (Atomics.load(this.i32, line + TW_NEEDS_WAKEUP) !== 0) {
+      Atomics.add(this.i32, line + TW_DOORBELL, 1);
+      this.waits.notify(this.i32, line + TW_DOORBELL); // all: stale waiters may sit in front
       this.i32[this.ctrlW + CW_G_DOORBELLS]!++;
     }
   }
@@ -45,7 +55,7 @@ export class Handoff {
   /** `flexvm.syscall`: the guest library has published the entry; wake its thread and wait. */
   syscall(entryPtr: number): void {
     const off = (entryPtr >>> 0) - this.layout.pagesPtr;
-    if (off < 0 || off % ENTRY_SIZE !== 0 || off >= this.layout.pageCount * 4096) return;
+    if (off < 0 || off % ENTRY_SIZE !== 0 || off >= pagesSize(this.layout.pageCount)) return;
     const w = entryPtr >>> 2;
     // An entry that was never posted would never complete: return at once (as the epoll mode does).
     if (Atomics.load(this.i32, w + EW_STATUS) === ST_FREE) return;
@@ -95,8 +105,8 @@ export class Handoff {
       for (;;) {
         const seen = Atomics.load(i32, completions);
         if (Atomics.load(i32, w + EW_STATUS) === ST_DONE) return;
-        if (Atomics.load(i32, this.ctrlW + CW_SHUTDOWN) !== 0) throw new GuestExit(STATUS_INTERRUPTED, 'stopped by the host');
-        Atomics.wait(i32, completions, seen, 100);
+        if (Atomics.load(i32, this.ctrlW + CW_SHUTDOWN) !== 0) throw new GuestExit(EXIT_INTERRUPTED, 'stopped by the host');
+        this.waits.wait(i32, completions, seen, 100);
       }
     } finally {
       Atomics.store(i32, this.ctrlW + CW_GUEST_WAITING, 0);

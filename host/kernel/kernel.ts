@@ -19,12 +19,6 @@ import type { Executor, ExecutorContext } from '../syscall/executor.js';
 export interface Kernel<P = unknown> {
   /** `virtual`, `os`, or an embedder's name. */
   readonly name: string;
-  /**
-   * True when completions may arrive from the thread's event loop (real I/O): the syscall thread then
-   * yields to the loop often. A kernel that completes calls only inside syscall() and idle() leaves it
-   * unset.
-   */
-  readonly asynchronous?: boolean;
   /** A guest registered: set up its process state (standard streams, grants). */
   attach(spec: ProcessSpec): P;
   /**
@@ -37,14 +31,6 @@ export interface Kernel<P = unknown> {
    * result, the kernel must not keep the Call (the runtime reuses the object for the next call).
    */
   syscall(proc: P, call: Call): number;
-  /**
-   * Virtual time only. The runtime calls this when every attached guest is waiting and no call is
-   * runnable; the kernel advances its clock to the next timer and fires it. Returns true when that
-   * made progress (completed a call).
-   */
-  idle?(): boolean;
-  /** Virtual time only: true while timers are armed (the runtime then keeps checking for idleness). */
-  hasTimers?(): boolean;
   /** Releases everything (the VM is closing). */
   close?(): void | Promise<void>;
 }
@@ -99,6 +85,8 @@ export interface Grant {
   readonly guestPath: string;
   /** The guest may read but not change anything below it: calls that would fail with -EROFS. */
   readonly readOnly?: boolean;
+  /** The name a WASI program sees for it (its preopen), when that differs from guestPath (`.`, `data`). */
+  readonly wasiName?: string;
 }
 
 export interface Limits {
@@ -133,15 +121,12 @@ export interface ProcessSpec {
   /** Number of syscall threads serving the guest (descriptor classes). */
   readonly fdClasses: number;
   /**
-   * PROCESS_SHARED_BYTES of zeroed memory shared by every instance of a per-thread kernel that
-   * serves this process (one per syscall thread), for state they must all see, such as a table of
-   * open files that any thread may read. A home kernel can ignore it.
+   * KernelModule.processSharedBytes of zeroed memory shared by every instance of a per-thread kernel
+   * that serves this process (one per syscall thread), for state they must all see, such as the os
+   * kernel's table of open files that any thread may read. Null for a module that asks for none.
    */
-  readonly shared: SharedArrayBuffer;
+  readonly shared: SharedArrayBuffer | null;
 }
-
-/** Size of ProcessSpec.shared. */
-export const PROCESS_SHARED_BYTES = 1 << 20;
 
 /** Where a kernel runs, and what it is told about its thread. */
 export interface KernelContext {
@@ -165,9 +150,11 @@ export interface KernelContext {
  * - `per-thread`: one instance on every syscall thread, each owning the descriptors of its class
  *   (the os kernel: a socket lives on the event loop that created it).
  */
-export interface KernelModule {
+export interface KernelModule<O extends KernelOptions = KernelOptions> {
   readonly placement: 'home' | 'per-thread';
-  createKernel(options: KernelOptions, context: KernelContext): Kernel;
+  createKernel(options: O, context: KernelContext): Kernel;
+  /** Bytes of ProcessSpec.shared each guest gets (none when absent). */
+  readonly processSharedBytes?: number;
   /**
    * A kernel that executes calls outside the JavaScript syscall threads (native threads reading the
    * same pages) brings its own executor; without one, the VM runs the JavaScript executor, whose
@@ -176,21 +163,21 @@ export interface KernelModule {
   createExecutor?(context: ExecutorContext): Executor;
 }
 
-/** Kernel options as they travel to worker threads (structured-clone friendly). */
+/**
+ * A kernel and its options, as they travel to worker threads (structured-clone friendly): `kind`
+ * names it (registry.ts), and each kernel types the rest (VirtualKernelOptions, OsKernelConfig,
+ * ModuleKernelOptions).
+ */
 export interface KernelOptions {
-  /** `virtual`, `os`, or a module URL exporting a KernelModule. */
   readonly kind: string;
-  /** Virtual kernel: files to create before any guest runs (path -> contents). */
-  readonly files?: Readonly<Record<string, string | Uint8Array>>;
-  /** Virtual kernel: start of the simulated realtime clock, in ms since the epoch. */
-  readonly epochMs?: number;
-  /** Virtual kernel: seed of the deterministic getrandom stream. */
-  readonly seed?: number;
   /**
    * Addresses guests may connect() to, every kernel: `ADDR[/PREFIX][:PORT]` rules (common/connect-policy.ts);
    * absent: loopback only; ['none']: nothing. Past them connect() is EACCES.
    */
   readonly allowConnect?: readonly string[];
-  /** Free-form options for embedder kernels. */
-  readonly extra?: unknown;
+}
+
+/** An embedder's kernel: `kind` is the URL of a module exporting a KernelModule, which reads `options`. */
+export interface ModuleKernelOptions extends KernelOptions {
+  readonly options?: unknown;
 }

@@ -1,5 +1,5 @@
 import { ENAMETOOLONG, PATH_MAX } from '../abi/v1.js';
-import { GuestFault, SysError } from '../kernel/errors.js';
+import { GuestFault, SysError } from '../errors.js';
 
 const decoder = new TextDecoder('utf-8', { fatal: false });
 

@@ -1,10 +1,10 @@
 import {
   ST_SUBMITTED, ST_BUSY, EAGAIN, EF_NOWAIT, EW_STATUS, EW_SYSNO, EW_ARG0, EW_ARG1, EW_ARG2, EW_ARG3, EW_ARG4,
-  EW_ARG5, EW_RET, EW_RET_HI, EW_FLAGS,
+  EW_ARG5, EW_RET, EW_RET_HI, EW_FLAGS, ENTRY_SIZE,
 } from '../abi/v1.js';
 import type { CallRunner } from '../syscall/call-runner.js';
 import type { EntryCall } from '../syscall/entry-call.js';
-import type { GuestSlot } from '../syscall/guest-slot.js';
+import type { ServedGuest } from '../syscall/served-guest.js';
 
 const TWO_32 = 0x1_0000_0000;
 
@@ -24,7 +24,7 @@ export class ColocatedCalls {
    * `syscall` import: executes the entry now. A call that would have to wait cannot block the
    * thread, so it is interrupted and fails with -EAGAIN.
    */
-  execute(g: GuestSlot, entryPtr: number): void {
+  execute(g: ServedGuest, entryPtr: number): void {
     const index = this.claim(g, entryPtr);
     if (index === null) return;
     const call = this.callOf(g, index);
@@ -33,7 +33,7 @@ export class ColocatedCalls {
   }
 
   /** `yield` import: starts the entry; 0 if it already completed, else 1 and `resume` runs once it does. */
-  start(g: GuestSlot, entryPtr: number, resume: () => void): number {
+  start(g: ServedGuest, entryPtr: number, resume: () => void): number {
     const index = this.claim(g, entryPtr);
     if (index === null) return 0;
     const call = this.callOf(g, index);
@@ -45,7 +45,7 @@ export class ColocatedCalls {
   }
 
   /** An import shim's call, through the guest's shim entry. */
-  shim(g: GuestSlot, nr: number, a0: number, a1: number, a2: number, a3: number): number {
+  shim(g: ServedGuest, nr: number, a0: number, a1: number, a2: number, a3: number): number {
     const i32 = g.i32;
     const w = g.shimW;
     Atomics.store(i32, w + EW_STATUS, ST_BUSY);
@@ -55,7 +55,7 @@ export class ColocatedCalls {
     return result;
   }
 
-  private runNow(g: GuestSlot, call: EntryCall): void {
+  private runNow(g: ServedGuest, call: EntryCall): void {
     this.runner.run(g, call);
     if (!call.done) {
       call.onCancel?.();
@@ -64,16 +64,16 @@ export class ColocatedCalls {
   }
 
   /** SUBMITTED -> BUSY for the entry at `entryPtr`; its index, or null for anything else. */
-  private claim(g: GuestSlot, entryPtr: number): number | null {
+  private claim(g: ServedGuest, entryPtr: number): number | null {
     const off = (entryPtr >>> 0) - g.layout.pagesPtr;
-    if (off < 0 || off % 64 !== 0 || off / 64 >= g.entryCount) return null;
-    const index = off / 64;
+    if (off < 0 || off % ENTRY_SIZE !== 0 || off / ENTRY_SIZE >= g.entryCount) return null;
+    const index = off / ENTRY_SIZE;
     const w = g.entryW(index);
     if (Atomics.compareExchange(g.i32, w + EW_STATUS, ST_SUBMITTED, ST_BUSY) !== ST_SUBMITTED) return null;
     return index;
   }
 
-  private callOf(g: GuestSlot, index: number): EntryCall {
+  private callOf(g: ServedGuest, index: number): EntryCall {
     const i32 = g.i32;
     const w = g.entryW(index);
     return this.runner.newCall(

@@ -3,7 +3,7 @@ import type { Kernel, ProcessSpec } from '../kernel/kernel.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import { acceptControlBlock, isRefusal, validateControlBlock, type ControlLayout } from '../guest/control-block.js';
 import { GuestInstance, type GuestOutcome, type GuestTransport } from '../guest/guest-instance.js';
-import { GuestSlot } from '../syscall/guest-slot.js';
+import { ServedGuest } from '../syscall/served-guest.js';
 import type { FromWorker, SpawnInfo } from '../vm/messages.js';
 import type { SyscallThread } from '../syscall/syscall-thread.js';
 import type { ColocatedCalls } from './colocated-calls.js';
@@ -22,7 +22,7 @@ export type SpecFor = (memory: GuestMemory) => ProcessSpec;
  */
 export class ColocatedGuest {
   readonly instance: GuestInstance;
-  private slot: GuestSlot | null = null;
+  private served: ServedGuest | null = null;
   private layout: ControlLayout | null = null;
   private suspended = false;
   private exited = false;
@@ -41,10 +41,10 @@ export class ColocatedGuest {
     const transport: GuestTransport = {
       register: (ptr) => this.register(ptr),
       syscall: (ptr) => {
-        if (this.slot) this.calls.execute(this.slot, ptr);
+        if (this.served) this.calls.execute(this.served, ptr);
       },
       yield: (ptr) => this.yieldTo(ptr),
-      shimCall: (nr, a0, a1, a2, a3) => (this.slot ? this.calls.shim(this.slot, nr, a0, a1, a2, a3) : null),
+      shimCall: (nr, a0, a1, a2, a3) => (this.served ? this.calls.shim(this.served, nr, a0, a1, a2, a3) : null),
       scratch: () => (this.layout ? this.layout.ctrl + C_SHIM_SCRATCH : null),
       writeDirect: (fd, data) => this.post({ type: 'stdio', gid: info.gid, fd, data }),
     };
@@ -57,15 +57,15 @@ export class ColocatedGuest {
 
   /** Asks the guest to stop: its loop sees the shutdown word (resumed first if it was waiting). */
   kill(reason: number): void {
-    const slot = this.slot;
-    if (!slot || this.exited) return;
-    Atomics.store(slot.i32, slot.ctrlW + CW_SHUTDOWN, reason);
-    Atomics.add(slot.i32, slot.ctrlW + CW_COMPLETIONS, 1);
+    const served = this.served;
+    if (!served || this.exited) return;
+    Atomics.store(served.i32, served.ctrlW + CW_SHUTDOWN, reason);
+    Atomics.add(served.i32, served.ctrlW + CW_COMPLETIONS, 1);
     if (this.suspended) this.resume();
   }
 
   private register(ptr: number): number {
-    if (this.slot) return -EALREADY;
+    if (this.served) return -EALREADY;
     const mem = this.instance.memory;
     const checked = validateControlBlock(mem, ptr);
     if (isRefusal(checked)) {
@@ -76,20 +76,20 @@ export class ColocatedGuest {
     acceptControlBlock(mem, checked, 1, this.info.mode, this.info.pid);
     this.layout = checked;
     const proc = this.kernel.attach(this.spec(mem));
-    this.slot = new GuestSlot(this.info.gid, this.info.pid, this.info.name, mem, checked, 1, this.thread.index, false, proc, this.info.counters);
-    this.thread.attach(this.slot);
+    this.served = new ServedGuest(this.info.gid, this.info.pid, this.info.name, mem, checked, 1, this.thread.index, false, proc, this.info.counters);
+    this.thread.attach(this.served);
     this.post({ type: 'registered', gid: this.info.gid, layout: checked, threads: 1, colocated: true });
     return 0;
   }
 
   private yieldTo(ptr: number): number {
-    const slot = this.slot;
-    if (!slot) return 0;
-    const r = this.calls.start(slot, ptr, () => {
-      slot.colocatedSuspended = false;
+    const served = this.served;
+    if (!served) return 0;
+    const r = this.calls.start(served, ptr, () => {
+      served.colocatedSuspended = false;
       this.resume();
     });
-    if (r === 1) slot.colocatedSuspended = true;
+    if (r === 1) served.colocatedSuspended = true;
     return r;
   }
 
@@ -110,6 +110,6 @@ export class ColocatedGuest {
     if (this.keepAlive) clearInterval(this.keepAlive);
     // Its calls ran on this thread: close what it left open and report what it did.
     const counts = this.thread.detach(this.info.gid);
-    this.post({ type: 'exit', gid: this.info.gid, status: outcome.status, message: outcome.message, importCalls: this.instance.importCalls, counts });
+    this.post({ type: 'exit', gid: this.info.gid, status: outcome.status, message: outcome.message, importCalls: this.instance.importCalls, counts, probes: this.instance.probes() });
   }
 }

@@ -23,9 +23,9 @@ export class ForwardRing {
     const head = Atomics.load(this.i32, this.header);
     const tail = this.i32[this.header + 1]!;
     if (((tail - head) | 0) >= RING_CAPACITY) return false;
-    const slot = this.data + ((tail >>> 0) % RING_CAPACITY) * 2;
-    this.i32[slot] = gid;
-    this.i32[slot + 1] = (index + 1) * 2 + kind; // index -1 is the shim entry
+    const record = this.data + ((tail >>> 0) % RING_CAPACITY) * 2;
+    this.i32[record] = gid;
+    this.i32[record + 1] = (index + 1) * 2 + kind; // index -1 is the shim entry
     Atomics.store(this.i32, this.header + 1, (tail + 1) | 0);
     return true;
   }
@@ -36,9 +36,9 @@ export class ForwardRing {
     const tail = Atomics.load(this.i32, this.header + 1);
     let n = 0;
     for (let i = head; i !== tail; i = (i + 1) | 0) {
-      const slot = this.data + ((i >>> 0) % RING_CAPACITY) * 2;
-      const packed = this.i32[slot + 1]!;
-      fn(this.i32[slot]!, (packed >>> 1) - 1, packed & 1, this.from);
+      const record = this.data + ((i >>> 0) % RING_CAPACITY) * 2;
+      const packed = this.i32[record + 1]!;
+      fn(this.i32[record]!, (packed >>> 1) - 1, packed & 1, this.from);
       n++;
     }
     if (n) Atomics.store(this.i32, this.header, tail);

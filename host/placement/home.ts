@@ -2,7 +2,7 @@
 // syscall threads still own pages, claim and order entries, but forward what they claim through a
 // ring in shared memory to the home thread, which executes it.
 import type { CallRunner } from '../syscall/call-runner.js';
-import type { GuestSlot } from '../syscall/guest-slot.js';
+import type { ServedGuest } from '../syscall/served-guest.js';
 import type { VmShared } from '../syscall/vm-shared.js';
 import { FWD_CANCEL, type ForwardRing } from './forward-ring.js';
 
@@ -56,7 +56,7 @@ export class HomeInbox {
   constructor(
     shared: VmShared,
     threadCount: number,
-    private readonly guest: (gid: number) => GuestSlot | undefined,
+    private readonly guest: (gid: number) => ServedGuest | undefined,
     private readonly runner: CallRunner,
   ) {
     for (let t = 1; t < threadCount; t++) this.rings.push(shared.ring(t));
@@ -70,11 +70,11 @@ export class HomeInbox {
   }
 
   /** A guest attached here: runs what was forwarded for it before. */
-  arrived(slot: GuestSlot): void {
-    const early = this.early.get(slot.gid);
+  arrived(served: ServedGuest): void {
+    const early = this.early.get(served.gid);
     if (!early) return;
-    this.early.delete(slot.gid);
-    for (const [index, kind, from] of early) this.onForwarded(slot.gid, index, kind, from);
+    this.early.delete(served.gid);
+    for (const [index, kind, from] of early) this.onForwarded(served.gid, index, kind, from);
   }
 
   left(gid: number): void {

@@ -1,6 +1,8 @@
-import { ST_SUBMITTED, ST_BUSY, T_SQ_TAIL, H_NEXT_SEQ, THREAD_LINES, HOST_LINES } from '../abi/v1.js';
-import type { Kernel } from '../kernel/kernel.js';
-import type { GuestSlot } from '../syscall/guest-slot.js';
+import {
+  ST_SUBMITTED, ST_BUSY, TW_SQ_TAIL, HW_NEXT_SEQ, threadLineW, hostLineW,
+} from '../abi/v1.js';
+import type { VirtualTime } from '../kernel/capabilities.js';
+import type { ServedGuest } from '../syscall/served-guest.js';
 import type { VmShared } from '../syscall/vm-shared.js';
 import type { HomeInbox } from './home.js';
 
@@ -11,21 +13,20 @@ import type { HomeInbox } from './home.js';
  */
 export class VirtualTimeIdleness {
   constructor(
-    private readonly kernel: Kernel,
+    private readonly time: VirtualTime,
     private readonly shared: VmShared,
-    private readonly guests: readonly GuestSlot[],
+    private readonly guests: readonly ServedGuest[],
     private readonly inbox: HomeInbox,
   ) {}
 
   /** Timers are armed: the home thread keeps checking for idleness (and sleeps at most 1 ms). */
   get armed(): boolean {
-    return this.kernel.hasTimers?.() === true;
+    return this.time.hasTimers();
   }
 
   /** Advances the clock if the whole VM is idle; true when that made progress. */
   advance(): boolean {
-    const k = this.kernel;
-    if (!k.idle || !k.hasTimers?.()) return false;
+    if (!this.time.hasTimers()) return false;
     if (Atomics.load(this.shared.i32, this.shared.startingWord) !== 0 || this.inbox.waitingForAttach) return false;
     for (const g of this.guests) {
       if (g.scanned) {
@@ -41,7 +42,7 @@ export class VirtualTimeIdleness {
     // its flag meanwhile. Still waiting now with nothing new posted, it went back to waiting (posting
     // nothing) or never left: idle either way.
     for (const g of this.guests) if (g.scanned && (Atomics.load(g.i32, g.waitingW) === 0 || !tailsTaken(g))) return false;
-    return k.idle();
+    return this.time.idle();
   }
 }
 
@@ -49,13 +50,12 @@ export class VirtualTimeIdleness {
  * Every call guest `g` posted has been taken by the syscall thread it was posted to. (An import
  * shim's call has no tail: it is taken once it executes here, not while posted or on its way.)
  */
-function tailsTaken(g: GuestSlot): boolean {
+function tailsTaken(g: ServedGuest): boolean {
   const shim = Atomics.load(g.i32, g.shimW);
   if (shim === ST_SUBMITTED || (shim === ST_BUSY && !g.inflight.has(-1))) return false;
   for (let t = 0; t < g.threads; t++) {
-    const line = g.ctrlW + ((THREAD_LINES + t * 64) >> 2);
-    const hostLine = g.ctrlW + ((HOST_LINES + t * 64) >> 2);
-    if (Atomics.load(g.i32, line + (T_SQ_TAIL >> 2)) !== Atomics.load(g.i32, hostLine + (H_NEXT_SEQ >> 2))) return false;
+    const tail = Atomics.load(g.i32, threadLineW(g.layout.ctrl, t) + TW_SQ_TAIL);
+    if (tail !== Atomics.load(g.i32, hostLineW(g.layout.ctrl, t) + HW_NEXT_SEQ)) return false;
   }
   return true;
 }

@@ -1,8 +1,8 @@
 import { EAGAIN, EIO, SYS_close, EW_SYSNO, EW_ARG0, EW_ARG1, EW_ARG2, EW_ARG3, EW_ARG4, EW_ARG5, EW_FLAGS } from '../abi/v1.js';
 import { PENDING, type Kernel, type Limits } from '../kernel/kernel.js';
-import { SysError } from '../kernel/errors.js';
+import { SysError, internalError } from '../errors.js';
 import { EntryCall, type CallSink } from './entry-call.js';
-import { GC_PENDING, SYSNO_LIMIT, type GuestSlot } from './guest-slot.js';
+import { GC_PENDING, SYSNO_LIMIT, type ServedGuest } from './served-guest.js';
 
 /** Takes a place in a guest's shared count of calls in flight, if one is left under `max`. */
 function takeSharedPlace(counters: Int32Array, max: number): boolean {
@@ -31,7 +31,7 @@ export class CallRunner {
    * Runs the entry's call. `thread` is the descriptor class: the thread the guest posted to (for
    * forwarded calls, the forwarding thread).
    */
-  execute(g: GuestSlot, index: number, thread: number): void {
+  execute(g: ServedGuest, index: number, thread: number): void {
     const i32 = g.i32;
     const w = g.entryW(index);
     const sysno = i32[w + EW_SYSNO]!;
@@ -43,7 +43,7 @@ export class CallRunner {
     this.run(g, call);
   }
 
-  newCall(g: GuestSlot, index: number, thread: number, sysno: number, a0: number, a1: number, a2: number, a3: number, a4: number, a5: number, flags: number): EntryCall {
+  newCall(g: ServedGuest, index: number, thread: number, sysno: number, a0: number, a1: number, a2: number, a3: number, a4: number, a5: number, flags: number): EntryCall {
     const spare = this.spare;
     if (spare) {
       this.spare = null;
@@ -52,7 +52,7 @@ export class CallRunner {
     return new EntryCall(this.sink, g, index, thread, sysno, a0, a1, a2, a3, a4, a5, flags);
   }
 
-  run(g: GuestSlot, call: EntryCall): void {
+  run(g: ServedGuest, call: EntryCall): void {
     const sysno = call.sysno;
     if (sysno >>> 0 < SYSNO_LIMIT) g.submittedBySysno[sysno]!++;
     // The cap bounds what a guest can have in flight, on all its threads together; a close only gives
@@ -89,7 +89,7 @@ export class CallRunner {
   }
 
   /** Asks the kernel to interrupt a running call (paper 4.2); the call's result says who won. */
-  interrupt(g: GuestSlot, index: number): void {
+  interrupt(g: ServedGuest, index: number): void {
     const call = g.inflight.get(index);
     if (!call) return;
     call.cancelRequested = true;
@@ -98,14 +98,14 @@ export class CallRunner {
       try {
         cancel();
       } catch (err) {
-        this.log(`cancel hook failed: ${(err as Error).message}`);
+        this.log(internalError(`cancel hook failed: ${(err as Error).message}`));
       }
     }
   }
 
-  private errorResult(err: unknown, g: GuestSlot, call: EntryCall): number {
+  private errorResult(err: unknown, g: ServedGuest, call: EntryCall): number {
     if (err instanceof SysError) return -err.errno;
-    g.diagnose(`${g.name}: kernel failed on syscall ${call.sysno}: ${(err as Error)?.stack ?? String(err)}`, this.log);
+    g.diagnose(internalError(`${g.name}: kernel failed on syscall ${call.sysno}: ${(err as Error)?.stack ?? String(err)}`), this.log);
     return -EIO;
   }
 }

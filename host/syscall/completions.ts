@@ -1,10 +1,9 @@
 import {
-  ST_BUSY, ST_DONE, ST_CANCEL, ECANCELED, EIO, EW_STATUS, EW_RET, EW_RET_HI, EW_HOST,
-  H_COMPLETED, H_NOTIFIES, H_CANCEL_WON, H_CANCEL_LOST,
+  ENTRIES_PER_PAGE, maskW, ST_BUSY, ST_DONE, ST_CANCEL, ECANCELED, EIO, EW_STATUS, EW_RET, EW_RET_HI, EW_HOST, HW_COMPLETED, HW_NOTIFIES, HW_CANCEL_WON, HW_CANCEL_LOST,
 } from '../abi/v1.js';
 import { PENDING } from '../kernel/kernel.js';
 import type { CallSink, EntryCall } from './entry-call.js';
-import { GC_PENDING, SYSNO_LIMIT, type GuestSlot } from './guest-slot.js';
+import { GC_PENDING, SYSNO_LIMIT, type ServedGuest } from './served-guest.js';
 import { traceLine } from './trace.js';
 
 const TWO_32 = 0x1_0000_0000;
@@ -17,7 +16,7 @@ const TWO_32 = 0x1_0000_0000;
 export class Completions implements CallSink {
   /** A scan pass is running: it flushes on its way out. */
   inPass = false;
-  private readonly toFlush: GuestSlot[] = [];
+  private readonly toFlush: ServedGuest[] = [];
   /** A flush of completions that arrived outside a pass is scheduled for this event-loop turn. */
   private flushScheduled = false;
   /** Colocated guests' continuations, run once their call completed. */
@@ -42,10 +41,10 @@ export class Completions implements CallSink {
       if (prev === ST_CANCEL) call.cancelRequested = true;
     }
     if (g.scanned) g.noteDone(call.index);
-    if (call.cancelRequested) i32[g.hostW + ((result === -ECANCELED ? H_CANCEL_WON : H_CANCEL_LOST) >> 2)]!++;
+    if (call.cancelRequested) i32[g.hostW + (result === -ECANCELED ? HW_CANCEL_WON : HW_CANCEL_LOST)]!++;
     if (call.sysno >>> 0 < SYSNO_LIMIT) g.completedBySysno[call.sysno]!++;
     if (this.trace) this.trace(traceLine(g, call, result));
-    i32[g.hostW + (H_COMPLETED >> 2)]!++;
+    i32[g.hostW + HW_COMPLETED]!++;
     if (!g.scanned) {
       // A colocated guest reads its entry right away: nothing to announce. Until its resume runs it
       // has work to do: not suspended for virtual-time idleness.
@@ -58,10 +57,11 @@ export class Completions implements CallSink {
       return;
     }
     if (call.index >= 0) {
-      const page = call.index >> 6;
-      const bit = 1 << (call.index & 31);
+      const page = (call.index / ENTRIES_PER_PAGE) | 0;
+      const inPage = call.index - page * ENTRIES_PER_PAGE;
+      const bit = 1 << (inPage & 31);
       if ((g.doneLo[page]! | g.doneHi[page]!) === 0) g.dirtyPages.push(page);
-      if ((call.index & 32) === 0) g.doneLo[page]! |= bit;
+      if (inPage < 32) g.doneLo[page]! |= bit;
       else g.doneHi[page]! |= bit;
     }
     g.pendingDone++;
@@ -92,7 +92,7 @@ export class Completions implements CallSink {
   };
 
   /** Announces completions: done masks, the completions word, and a notify if the guest waits. */
-  private flush(g: GuestSlot): void {
+  private flush(g: ServedGuest): void {
     if (g.pendingDone === 0) return;
     const i32 = g.i32;
     const pages = g.dirtyPages;
@@ -101,8 +101,9 @@ export class Completions implements CallSink {
         const p = pages[i]!;
         const lo = g.doneLo[p]!;
         const hi = g.doneHi[p]!;
-        if (lo !== 0) Atomics.or(i32, g.doneW + p * 2, lo);
-        if (hi !== 0) Atomics.or(i32, g.doneW + p * 2 + 1, hi);
+        const w = maskW(g.layout.doneMask, p);
+        if (lo !== 0) Atomics.or(i32, w, lo);
+        if (hi !== 0) Atomics.or(i32, w + 1, hi);
         g.doneLo[p] = 0;
         g.doneHi[p] = 0;
       }
@@ -112,7 +113,7 @@ export class Completions implements CallSink {
     Atomics.add(i32, g.completionsW, 1);
     if (Atomics.load(i32, g.waitingW) !== 0) {
       Atomics.notify(i32, g.completionsW);
-      i32[g.hostW + (H_NOTIFIES >> 2)]!++;
+      i32[g.hostW + HW_NOTIFIES]!++;
     }
   }
 

@@ -1,5 +1,5 @@
 import type { Call } from '../kernel/kernel.js';
-import type { GuestSlot } from './guest-slot.js';
+import type { ServedGuest } from './served-guest.js';
 
 /** Receives a call's result; implemented by the syscall thread that executes it. */
 export interface CallSink {
@@ -22,7 +22,7 @@ export class EntryCall implements Call {
 
   constructor(
     private readonly sink: CallSink,
-    public guest: GuestSlot,
+    public guest: ServedGuest,
     /** Entry index in the guest's pages; -1 for the shim entry. */
     public index: number,
     public thread: number,
@@ -37,7 +37,7 @@ export class EntryCall implements Call {
   ) {}
 
   /** Makes a finished call describe a new one. */
-  reset(guest: GuestSlot, index: number, thread: number, sysno: number, a0: number, a1: number, a2: number, a3: number, a4: number, a5: number, flags: number): this {
+  reset(guest: ServedGuest, index: number, thread: number, sysno: number, a0: number, a1: number, a2: number, a3: number, a4: number, a5: number, flags: number): this {
     this.guest = guest;
     this.index = index;
     this.thread = thread;

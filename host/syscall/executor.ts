@@ -40,6 +40,20 @@ export interface Executor {
   stopColocated?(gid: number, reason: number): void;
   /** Stops every thread. */
   close(): Promise<void>;
+  /**
+   * Guests of an executor whose threads are not JavaScript need their own guest side (how they
+   * sleep and ring, the sync hand-off, the epoll mode's calls): the name of a runner
+   * (kernel/registry.ts: loadGuestRunner) that runs each guest on its worker in every mode.
+   */
+  readonly guestRunner?: GuestRunnerRef;
+  /** Wakes what sleeps on `addr` of a guest's memory the way this executor's guests sleep (stop requests). */
+  wakeGuest?(memory: SharedArrayBuffer, addr: number): void;
+}
+
+/** A guest runner by name (kernel/registry.ts) and what it needs to find its executor (structured-cloneable). */
+export interface GuestRunnerRef {
+  readonly name: string;
+  readonly data?: unknown;
 }
 
 /** What the VM gives an executor. */

@@ -1,6 +1,6 @@
 import { STDIO_QUEUE_LIMIT, type ProcessSpec } from '../kernel/kernel.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
-import { GC_STDERR_QUEUED, GC_STDOUT_QUEUED } from './guest-slot.js';
+import { GC_STDERR_QUEUED, GC_STDOUT_QUEUED } from './served-guest.js';
 import type { AttachInfo, FromWorker } from '../vm/messages.js';
 
 /**

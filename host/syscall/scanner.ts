@@ -1,9 +1,8 @@
 import {
-  ST_SUBMITTED, ST_BUSY, ST_CANCEL, ECANCELED, EW_STATUS, EW_SYSNO, EW_SEQ, EW_THREAD, EW_HOST,
-  T_SQ_TAIL, T_CANCEL_TAIL, H_CLAIMED, H_BATCHES, H_SCANS, H_NEXT_SEQ, ENTRIES_PER_PAGE,
+  ST_SUBMITTED, ST_BUSY, ST_CANCEL, ECANCELED, EW_STATUS, EW_SYSNO, EW_SEQ, EW_THREAD, EW_HOST, TW_SQ_TAIL, TW_CANCEL_TAIL, HW_CLAIMED, HW_BATCHES, HW_SCANS, HW_NEXT_SEQ, ENTRIES_PER_PAGE, maskW,
 } from '../abi/v1.js';
 import { EntryCall, type CallSink } from './entry-call.js';
-import { SYSNO_LIMIT, type GuestSlot } from './guest-slot.js';
+import { SYSNO_LIMIT, type ServedGuest } from './served-guest.js';
 
 /** Host-private bookkeeping in an entry's `host` word. */
 const HOST_CLAIMED = 1;
@@ -12,9 +11,9 @@ const HOST_CANCEL_SEEN = 2;
 /** Where claimed entries go: this thread's kernel, or the home thread (forwarding placement). */
 export interface ClaimTarget {
   /** An entry this thread claimed (index -1: the shim entry), to run in claim order. */
-  claimed(g: GuestSlot, index: number): void;
+  claimed(g: ServedGuest, index: number): void;
   /** The guest cancels an entry this thread claimed earlier. */
-  cancel(g: GuestSlot, index: number): void;
+  cancel(g: ServedGuest, index: number): void;
   /** Everything claimed so far has reached its executor (nothing waits to be forwarded). */
   readonly caughtUp: boolean;
 }
@@ -36,17 +35,17 @@ export class Scanner {
   ) {}
 
   /** Looks at one guest; returns the entries claimed. */
-  scanGuest(g: GuestSlot): number {
+  scanGuest(g: ServedGuest): number {
     const i32 = g.i32;
     // The shim word first: whatever the guest published before posting the shim entry is then
     // visible in sq_tail below, so entries run before the shim call that followed them.
     const shim = Atomics.load(i32, g.shimSeqW);
-    const tail = Atomics.load(i32, g.lineW + (T_SQ_TAIL >> 2));
-    const cancels = Atomics.load(i32, g.lineW + (T_CANCEL_TAIL >> 2));
+    const tail = Atomics.load(i32, g.lineW + TW_SQ_TAIL);
+    const cancels = Atomics.load(i32, g.lineW + TW_CANCEL_TAIL);
     let work = 0;
     if (tail !== g.nextSeq || cancels !== g.seenCancel) {
       g.seenCancel = cancels;
-      i32[g.hostW + (H_SCANS >> 2)]!++;
+      i32[g.hostW + HW_SCANS]!++;
       work += this.scanPages(g, tail);
     }
     if (shim !== g.seenShim) {
@@ -62,7 +61,7 @@ export class Scanner {
    * keeps calls on one descriptor in order. Also answers cancellations. Only entries whose bit is set
    * are looked at, so idle entries (a server's thousands of pending reads) cost nothing per pass.
    */
-  private scanPages(g: GuestSlot, tail: number): number {
+  private scanPages(g: ServedGuest, tail: number): number {
     const i32 = g.i32;
     let span = (tail - g.nextSeq) >>> 0;
     if (span > g.entryCount) {
@@ -76,7 +75,7 @@ export class Scanner {
     const owned = g.owned;
     for (let k = 0; k < owned.length; k++) {
       const p = owned[k]!;
-      const w = g.subW + p * 2;
+      const w = maskW(g.layout.subMask, p);
       let lo = g.carryLo[k]!;
       let hi = g.carryHi[k]!;
       if (Atomics.load(i32, w) !== 0) lo |= Atomics.exchange(i32, w, 0);
@@ -90,7 +89,7 @@ export class Scanner {
           const bit = m & -m;
           m ^= bit;
           const index = p * ENTRIES_PER_PAGE + half * 32 + (31 - Math.clz32(bit));
-          const ew = g.pagesW + index * 16;
+          const ew = g.entryW(index);
           const status = Atomics.load(i32, ew);
           let keep = false;
           if (status === ST_SUBMITTED) {
@@ -122,7 +121,7 @@ export class Scanner {
       if (index === -1) continue;
       bySeq[rel] = -1;
       found--;
-      const w = g.pagesW + index * 16;
+      const w = g.entryW(index);
       const prev = Atomics.compareExchange(i32, w + EW_STATUS, ST_SUBMITTED, ST_BUSY);
       if (prev === ST_SUBMITTED) {
         i32[w + EW_HOST] = HOST_CLAIMED;
@@ -133,8 +132,8 @@ export class Scanner {
       }
     }
     if (claimed) {
-      i32[g.hostW + (H_CLAIMED >> 2)] = i32[g.hostW + (H_CLAIMED >> 2)]! + claimed;
-      i32[g.hostW + (H_BATCHES >> 2)]!++;
+      i32[g.hostW + HW_CLAIMED] = i32[g.hostW + HW_CLAIMED]! + claimed;
+      i32[g.hostW + HW_BATCHES]!++;
     }
     this.publishNextSeq(g);
     return claimed;
@@ -146,12 +145,12 @@ export class Scanner {
    * saw the new value with the ring still empty would think every posted call is parked and move
    * virtual time.
    */
-  publishNextSeq(g: GuestSlot): void {
-    if (this.target.caughtUp) Atomics.store(g.i32, g.hostW + (H_NEXT_SEQ >> 2), g.nextSeq);
+  publishNextSeq(g: ServedGuest): void {
+    if (this.target.caughtUp) Atomics.store(g.i32, g.hostW + HW_NEXT_SEQ, g.nextSeq);
   }
 
   /** A CANCEL entry seen in a scan. Returns true when it must be looked at again (not yet published). */
-  private cancelEntry(g: GuestSlot, index: number, w: number, span: number): boolean {
+  private cancelEntry(g: ServedGuest, index: number, w: number, span: number): boolean {
     const i32 = g.i32;
     const host = i32[w + EW_HOST]!;
     if (host === 0) {
@@ -169,7 +168,7 @@ export class Scanner {
     return false;
   }
 
-  private cancelledBeforeClaim(g: GuestSlot, index: number): void {
+  private cancelledBeforeClaim(g: ServedGuest, index: number): void {
     const w = g.entryW(index);
     const sysno = g.i32[w + EW_SYSNO]!;
     const call = new EntryCall(this.sink, g, index, this.thread, sysno, 0, 0, 0, 0, 0, 0, 0);
@@ -180,7 +179,7 @@ export class Scanner {
   }
 
   /** The shim entry (host import shims on the guest thread) when it names this thread. */
-  private scanShim(g: GuestSlot): number {
+  private scanShim(g: ServedGuest): number {
     const w = g.shimW;
     if (g.i32[w + EW_THREAD] !== this.thread) return 0;
     if (Atomics.compareExchange(g.i32, w + EW_STATUS, ST_SUBMITTED, ST_BUSY) !== ST_SUBMITTED) return 0;

@@ -1,8 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { T_DOORBELL, T_NEEDS_WAKEUP, H_SLEEPS, H_WAKEUPS } from '../abi/v1.js';
+import {
+  TW_DOORBELL, TW_NEEDS_WAKEUP, HW_SLEEPS, HW_WAKEUPS,
+} from '../abi/v1.js';
 import { BellWaiter } from './bell-waiter.js';
-import type { GuestSlot } from './guest-slot.js';
+import type { ServedGuest } from './served-guest.js';
 import type { VmShared } from './vm-shared.js';
 
 /** Adaptive idle polling (Sleeper.spinMs): its ceiling, and what counts as a short or long sleep. */
@@ -39,7 +41,7 @@ export class Sleeper {
     private readonly shared: VmShared,
     private readonly index: number,
     /** The guests this thread serves (the thread's own list, kept current by it). */
-    private readonly guests: readonly GuestSlot[],
+    private readonly guests: readonly ServedGuest[],
     spinUs: number,
     threadCount: number,
   ) {
@@ -66,12 +68,12 @@ export class Sleeper {
     const ownBell = this.shared.doorbellWord(this.index);
     const ownSeen = Atomics.load(i32, ownBell);
     Atomics.store(i32, this.shared.needsWakeupWord(this.index), 1);
-    const bells: [GuestSlot, number, number][] = [];
+    const bells: [ServedGuest, number, number][] = [];
     for (const g of this.guests) {
       if (!g.scanned) continue;
-      const bell = g.lineW + (T_DOORBELL >> 2);
+      const bell = g.lineW + TW_DOORBELL;
       bells.push([g, bell, Atomics.load(g.i32, bell)]);
-      Atomics.store(g.i32, g.lineW + (T_NEEDS_WAKEUP >> 2), 1);
+      Atomics.store(g.i32, g.lineW + TW_NEEDS_WAKEUP, 1);
     }
     if (recheck()) {
       this.clearNeedsWakeup();
@@ -81,14 +83,14 @@ export class Sleeper {
     this.sleepingNow = true;
     this.sleptAt = performance.now();
     const generation = ++this.sleepGeneration;
-    for (const g of this.guests) if (g.scanned) g.i32[g.hostW + (H_SLEEPS >> 2)]!++;
+    for (const g of this.guests) if (g.scanned) g.i32[g.hostW + HW_SLEEPS]!++;
     const timeout = timeoutMs();
     const waits = [this.ownWaiter.watch(i32, ownBell, ownSeen, timeout)];
     for (const [g, bell, seen] of bells) waits.push(g.bellWaiter.watch(g.i32, bell, seen, timeout));
     if (!this.keepAlive) this.keepAlive = setInterval(() => {}, 1 << 30); // waitAsync alone keeps no worker alive
     void Promise.race(waits).then((how) => {
       if (generation !== this.sleepGeneration || !this.sleepingNow) return;
-      if (how === 'ok') for (const g of this.guests) if (g.scanned) g.i32[g.hostW + (H_WAKEUPS >> 2)]!++;
+      if (how === 'ok') for (const g of this.guests) if (g.scanned) g.i32[g.hostW + HW_WAKEUPS]!++;
       this.adaptSpin(performance.now() - this.sleptAt);
       this.endSleep();
       woken();
@@ -115,6 +117,6 @@ export class Sleeper {
 
   private clearNeedsWakeup(): void {
     Atomics.store(this.shared.i32, this.shared.needsWakeupWord(this.index), 0);
-    for (const g of this.guests) if (g.scanned) Atomics.store(g.i32, g.lineW + (T_NEEDS_WAKEUP >> 2), 0);
+    for (const g of this.guests) if (g.scanned) Atomics.store(g.i32, g.lineW + TW_NEEDS_WAKEUP, 0);
   }
 }

@@ -1,4 +1,6 @@
 import { performance } from 'node:perf_hooks';
+import { internalError } from '../errors.js';
+import { completesOnEventLoop, virtualTimeOf } from '../kernel/capabilities.js';
 import type { Kernel, Limits } from '../kernel/kernel.js';
 import { ColocatedCalls } from '../placement/colocated-calls.js';
 import { FWD_CANCEL, FWD_EXECUTE } from '../placement/forward-ring.js';
@@ -6,7 +8,7 @@ import { Forwarder, HomeInbox } from '../placement/home.js';
 import { VirtualTimeIdleness } from '../placement/virtual-time.js';
 import { CallRunner } from './call-runner.js';
 import { Completions } from './completions.js';
-import type { GuestSlot } from './guest-slot.js';
+import type { ServedGuest } from './served-guest.js';
 import { Scanner, type ClaimTarget } from './scanner.js';
 import { Sleeper } from './sleeper.js';
 import type { VmShared } from './vm-shared.js';
@@ -45,8 +47,8 @@ export interface SyscallThreadOptions {
 export class SyscallThread implements ClaimTarget {
   readonly index: number;
   private readonly kernel: Kernel | null;
-  private readonly guests = new Map<number, GuestSlot>();
-  private readonly list: GuestSlot[] = [];
+  private readonly guests = new Map<number, ServedGuest>();
+  private readonly list: ServedGuest[] = [];
   private readonly completions: Completions;
   private readonly scanner: Scanner;
   private readonly sleeper: Sleeper;
@@ -59,6 +61,8 @@ export class SyscallThread implements ClaimTarget {
   private readonly idleness: VirtualTimeIdleness | null;
   /** The calls of guests running on this thread (epoll mode beside its kernel). */
   readonly colocated: ColocatedCalls | null;
+  /** The kernel completes calls from the event loop: yield to it between passes. */
+  private readonly eventLoopIo: boolean;
   private running = false;
   private lastWork = 0;
   private closed = false;
@@ -74,52 +78,54 @@ export class SyscallThread implements ClaimTarget {
     this.forwarder = kernel ? null : new Forwarder(options.shared.ring(this.index), options.shared);
     const isHome = this.index === 0 && this.runner !== null;
     this.inbox = isHome ? new HomeInbox(options.shared, options.count, (gid) => this.guests.get(gid), this.runner!) : null;
-    this.idleness = isHome ? new VirtualTimeIdleness(kernel!, options.shared, this.list, this.inbox!) : null;
+    const time = virtualTimeOf(kernel);
+    this.idleness = isHome && time ? new VirtualTimeIdleness(time, options.shared, this.list, this.inbox!) : null;
+    this.eventLoopIo = completesOnEventLoop(kernel);
     this.colocated = this.runner ? new ColocatedCalls(this.index, this.runner, () => this.wake()) : null;
   }
 
   // ------------------------------------------------------------------ guests
 
-  attach(slot: GuestSlot): void {
-    slot.countsShared = slot.threads > 1 && this.options.kernelPerThread === true;
-    this.guests.set(slot.gid, slot);
-    this.list.push(slot);
-    this.inbox?.arrived(slot);
+  attach(served: ServedGuest): void {
+    served.countsShared = served.threads > 1 && this.options.kernelPerThread === true;
+    this.guests.set(served.gid, served);
+    this.list.push(served);
+    this.inbox?.arrived(served);
     this.wake();
   }
 
   /** Forgets a guest; returns its per-syscall counts on this thread. */
   detach(gid: number): Record<number, [number, number]> | null {
     this.inbox?.left(gid);
-    const slot = this.guests.get(gid);
-    if (!slot) return null;
-    slot.attached = false;
+    const served = this.guests.get(gid);
+    if (!served) return null;
+    served.attached = false;
     this.guests.delete(gid);
-    this.list.splice(this.list.indexOf(slot), 1);
-    slot.inflight.clear();
-    if (this.kernel && slot.proc !== null) {
+    this.list.splice(this.list.indexOf(served), 1);
+    served.inflight.clear();
+    if (this.kernel && served.proc !== null) {
       try {
-        this.kernel.detach(slot.proc);
+        this.kernel.detach(served.proc);
       } catch (err) {
-        this.options.log(`kernel detach of ${slot.name} failed: ${(err as Error).message}`);
+        this.options.log(internalError(`kernel detach of ${served.name} failed: ${(err as Error).message}`));
       }
     }
-    return slot.countsBySysno();
+    return served.countsBySysno();
   }
 
-  guest(gid: number): GuestSlot | undefined {
+  guest(gid: number): ServedGuest | undefined {
     return this.guests.get(gid);
   }
 
   // ------------------------------------------------------------------ where claimed entries go
 
   /** ClaimTarget: run a claimed entry here, or forward it to the home thread. */
-  claimed(g: GuestSlot, index: number): void {
+  claimed(g: ServedGuest, index: number): void {
     if (this.runner) this.runner.execute(g, index, this.index);
     else this.forwarder!.forward(g.gid, index, FWD_EXECUTE);
   }
 
-  cancel(g: GuestSlot, index: number): void {
+  cancel(g: ServedGuest, index: number): void {
     if (this.runner) this.runner.interrupt(g, index);
     else this.forwarder!.forward(g.gid, index, FWD_CANCEL);
   }
@@ -153,7 +159,7 @@ export class SyscallThread implements ClaimTarget {
     }
     const start = performance.now();
     // Yield to the event loop at least this often while busy, at once when the kernel awaits I/O.
-    const asynchronous = this.kernel?.asynchronous === true;
+    const asynchronous = this.eventLoopIo;
     const turn = asynchronous ? 0.2 : 4;
     let sawWork = false;
     for (let i = 1; ; i++) {

@@ -1,10 +1,11 @@
 // Syscall thread entry point: loads the kernel (if this thread executes calls), then serves the
 // guests the main thread attaches. In epoll mode it also runs guests beside a home kernel.
 import { parentPort, workerData } from 'node:worker_threads';
+import { EXIT_CANNOT_RUN, internalError } from '../errors.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { makeProcessSpec } from './process-spec.js';
 import { GuestMemory } from '../memory/guest-memory.js';
-import { GuestSlot } from './guest-slot.js';
+import { ServedGuest } from './served-guest.js';
 import { ColocatedGuest } from '../placement/colocated-guest.js';
 import { RateLimiter } from './rate-limit.js';
 import { loadKernelModule } from '../kernel/registry.js';
@@ -33,13 +34,13 @@ function attach(a: AttachInfo): void {
   const memory = new GuestMemory(a.memory);
   const proc = kernel ? kernel.attach(makeProcessSpec(a, memory, a.threads, post)) : null;
   const scanned = data.index < a.threads;
-  thread.attach(new GuestSlot(a.gid, a.pid, a.name, memory, a.layout, a.threads, data.index, scanned, proc, a.counters));
+  thread.attach(new ServedGuest(a.gid, a.pid, a.name, memory, a.layout, a.threads, data.index, scanned, proc, a.counters));
 }
 
 /** epoll mode: a guest that runs on this thread and calls this thread's kernel directly. */
 function spawnColocated(info: SpawnInfo): void {
   if (!kernel) {
-    post({ type: 'exit', gid: info.gid, status: 127, message: 'this syscall thread has no kernel to run an epoll-mode guest beside', importCalls: 0 });
+    post({ type: 'exit', gid: info.gid, status: EXIT_CANNOT_RUN, message: 'this syscall thread has no kernel to run an epoll-mode guest beside', importCalls: 0 });
     return;
   }
   const guest = new ColocatedGuest(info, thread, kernel, (mem) => makeProcessSpec(info, mem, 1, post), (m) => {
@@ -89,7 +90,7 @@ async function main(): Promise<void> {
           break;
       }
     } catch (err) {
-      log(`message ${m.type} failed: ${(err as Error).stack ?? String(err)}`);
+      log(internalError(`message ${m.type} failed: ${(err as Error).stack ?? String(err)}`));
     }
   });
   post({ type: 'ready' });

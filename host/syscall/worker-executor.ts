@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { AttachInfo, FromWorker, SpawnInfo, SyscallWorkerData, ToSyscallWorker } from '../vm/messages.js';
+import { internalError } from '../errors.js';
 import { SYSCALL_WORKER_URL } from '../worker-entry-points.js';
 import type { Executor, ExecutorContext, SyscallCounts } from './executor.js';
 
@@ -36,7 +37,7 @@ export class WorkerExecutor implements Executor {
           });
           worker.once('error', (err) => {
             reject(err);
-            c.report({ type: 'log', message: `syscall thread ${index} failed: ${err.stack ?? err.message}` });
+            c.report({ type: 'log', message: internalError(`syscall thread ${index} failed: ${err.stack ?? err.message}`) });
           });
         }),
       );

@@ -19,6 +19,17 @@ export async function loadGuest(wasm: string | Uint8Array | ModuleInfo, label: s
   if (!mem.shared) throw new InvalidModuleError(`${label} imports a memory that is not shared (build with --sharedMemory --maximumMemory N)`);
   // The host, not the module, says how large a guest may grow (Limits.maxMemory).
   const capPages = Math.floor(maxMemory / 65536);
+  if (info.wasi) {
+    // A WASI program's memory is created at its full size and never moves: the program's maximum,
+    // then the host's region above it (its offsets are compiled into the rewritten module). The cap
+    // is on the program's part; one that may grow past it is refused rather than given less.
+    const { totalPages, programMaxPages } = info.wasi;
+    if (programMaxPages > capPages) {
+      throw new InvalidModuleError(`${label} is a WASI program that may grow to ${programMaxPages * 64} KiB of memory, more than the limit of ${capPages * 64} KiB (--max-memory); its memory is allocated at full size, so it cannot be given less`);
+    }
+    const memory = new WebAssembly.Memory({ initial: totalPages, maximum: totalPages, shared: true });
+    return { info, memory, memoryImport: { module: mem.module, name: mem.name } };
+  }
   if (mem.initial > capPages) {
     throw new InvalidModuleError(`${label} needs ${mem.initial * 64} KiB of memory at start, more than the limit of ${capPages * 64} KiB (--max-memory)`);
   }

@@ -1,8 +1,14 @@
+import type { GuestRunnerRef } from '../syscall/executor.js';
 import type { Grant, KernelOptions, Limits } from '../kernel/kernel.js';
 import type { ControlLayout } from '../guest/control-block.js';
+import type { WasiSpawn } from '../wasi/wasi-spawn.js';
 
 /** Everything a thread needs to run a guest instance (guest worker, or a syscall worker in epoll mode). */
 export interface SpawnInfo {
+  /** The executor's guest runner (Executor.guestRunner), which then runs the guest in every mode. */
+  readonly runner: GuestRunnerRef | null;
+  /** Kernel options of the VM (the runner's kernel reads its own from `extra`). */
+  readonly kernelOptions: KernelOptions;
   readonly gid: number;
   readonly pid: number;
   readonly name: string;
@@ -19,14 +25,16 @@ export interface SpawnInfo {
   readonly grants: readonly Grant[];
   readonly stdin: Uint8Array | null;
   readonly limits: Limits;
-  /** ProcessSpec.shared of the guest. */
-  readonly shared: SharedArrayBuffer;
-  /** The runtime's words for the guest, shared by its syscall threads (guest-slot.ts: GUEST_COUNTERS_BYTES). */
+  /** ProcessSpec.shared of the guest (null when its kernel asks for none). */
+  readonly shared: SharedArrayBuffer | null;
+  /** The runtime's words for the guest, shared by its syscall threads (served-guest.ts: GUEST_COUNTERS_BYTES). */
   readonly counters: SharedArrayBuffer;
   /** epoll mode with a per-thread kernel: the guest's thread hosts its own instance of this kernel. */
   readonly kernel: KernelOptions | null;
   /** Post a trace line per call (flexvm run --trace). */
   readonly trace: boolean;
+  /** An unmodified WASI program: where the host's region is, its preopens and listeners. */
+  readonly wasi: WasiSpawn | null;
 }
 
 /** A registered guest, as the syscall threads learn about it. */
@@ -41,7 +49,7 @@ export interface AttachInfo {
   readonly grants: readonly Grant[];
   readonly stdin: Uint8Array | null;
   readonly limits: Limits;
-  readonly shared: SharedArrayBuffer;
+  readonly shared: SharedArrayBuffer | null;
   readonly counters: SharedArrayBuffer;
 }
 
@@ -81,6 +89,8 @@ export type FromWorker =
       readonly importCalls: number;
       /** Per-syscall counts of a guest that ran beside its kernel (epoll mode). */
       readonly counts?: Record<number, [number, number]> | null;
+      /** An instrumented guest's probe globals (GuestInstance.probes). */
+      readonly probes?: Record<string, number> | undefined;
     }
   | { readonly type: 'detached'; readonly gid: number; readonly thread: number; readonly counts: Record<number, [number, number]> | null }
   | { readonly type: 'log'; readonly message: string }

@@ -1,5 +1,5 @@
 import {
-  GUEST_COUNTERS, GUEST_COUNTER_NAMES, HOST_COUNTER_NAMES, HOST_LINES, SYSCALLS, MODE_NAMES,
+  GUEST_COUNTERS, GUEST_COUNTER_NAMES, HOST_COUNTER_NAMES, hostLineW, SYSCALLS, MODE_NAMES,
 } from '../abi/v1.js';
 import type { ControlLayout } from '../guest/control-block.js';
 
@@ -89,7 +89,7 @@ export function collectStats(
     const g = (layout.ctrl + GUEST_COUNTERS) >> 2;
     GUEST_COUNTER_NAMES.forEach((name, i) => (guest[name] = Atomics.load(i32, g + i) >>> 0));
     for (let t = 0; t < threads; t++) {
-      const base = (layout.ctrl + HOST_LINES + t * 64) >> 2;
+      const base = hostLineW(layout.ctrl, t);
       const line: Record<string, number> = {};
       HOST_COUNTER_NAMES.forEach((name, i) => (line[name] = Atomics.load(i32, base + i) >>> 0));
       for (const [k, v] of Object.entries(line)) if (k !== 'next_seq') host[k] = (host[k] ?? 0) + v;

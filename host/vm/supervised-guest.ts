@@ -1,9 +1,9 @@
-import { GC_DIAGNOSTICS, GC_DIAGNOSTICS_SUPPRESSED } from '../syscall/guest-slot.js';
+import { GC_DIAGNOSTICS, GC_DIAGNOSTICS_SUPPRESSED } from '../syscall/served-guest.js';
 import type { StdioSink } from './api.js';
 import { Worker } from 'node:worker_threads';
-import { CW_COMPLETIONS, CW_SHUTDOWN } from '../abi/v1.js';
+import { C_COMPLETIONS, CW_COMPLETIONS, CW_SHUTDOWN, MODE_EPOLL } from '../abi/v1.js';
 import type { ControlLayout } from '../guest/control-block.js';
-import { STATUS_INTERRUPTED } from '../guest/handoff.js';
+import { EXIT_INTERRUPTED, EXIT_KILLED, EXIT_TRAP } from '../errors.js';
 import type { Executor, SyscallCounts } from '../syscall/executor.js';
 import type { VmShared } from '../syscall/vm-shared.js';
 import { GUEST_WORKER_URL } from '../worker-entry-points.js';
@@ -53,9 +53,9 @@ export class SupervisedGuest {
     this.worker = placement === 'home-thread' ? null : new Worker(GUEST_WORKER_URL, { workerData: info, name: `flexvm-guest-${info.pid}` });
     if (this.worker) {
       this.worker.on('message', onMessage);
-      this.worker.on('error', (err) => this.ended(134, `guest thread failed: ${err.message}`, 0));
+      this.worker.on('error', (err) => this.ended(EXIT_TRAP, `guest thread failed: ${err.message}`, 0));
       this.worker.on('exit', () => {
-        if (!this.exited) this.ended(this.message ? 137 : 134, this.message ?? 'guest thread ended without reporting', 0);
+        if (!this.exited) this.ended(this.message ? EXIT_KILLED : EXIT_TRAP, this.message ?? 'guest thread ended without reporting', 0);
       });
     } else {
       this.executor.spawnColocated!(info);
@@ -71,7 +71,7 @@ export class SupervisedGuest {
     if (this.exited) return;
     if (this.placement === 'home-thread') {
       this.executor.stopColocated!(this.gid, 1);
-    } else if (this.placement === 'worker-with-kernel') {
+    } else if (this.placement === 'worker-with-kernel' || (this.info.runner && this.info.mode === MODE_EPOLL)) {
       // It may wait in its thread's event loop: its worker resumes it to see the request.
       this.worker!.postMessage({ type: 'kill', reason: 1 } satisfies ToGuestWorker);
     } else if (this.layout) {
@@ -81,12 +81,13 @@ export class SupervisedGuest {
       Atomics.store(i32, ctrlW + CW_SHUTDOWN, 1);
       Atomics.add(i32, ctrlW + CW_COMPLETIONS, 1);
       Atomics.notify(i32, ctrlW + CW_COMPLETIONS);
+      this.executor.wakeGuest?.(this.info.memory.buffer as SharedArrayBuffer, this.layout.ctrl + C_COMPLETIONS);
     }
     const timer = setTimeout(() => {
       if (this.exited) return;
       this.message = 'stopped by the host (did not exit in time)';
       if (this.worker) void this.worker.terminate();
-      else this.ended(STATUS_INTERRUPTED, this.message, 0);
+      else this.ended(EXIT_INTERRUPTED, this.message, 0);
     }, graceMs);
     timer.unref();
   }
@@ -95,7 +96,7 @@ export class SupervisedGuest {
    * The guest ended: every executing thread forgets it (closing its descriptors) and reports its
    * counts, which join `ownCounts` (those of a guest that ran beside its kernel) in its statistics.
    */
-  ended(status: number, message: string | undefined, importCalls: number, ownCounts: SyscallCounts | null = null): void {
+  ended(status: number, message: string | undefined, importCalls: number, ownCounts: SyscallCounts | null = null, probes?: Record<string, number>): void {
     if (this.exited) return;
     this.exited = true;
     if (!this.registered) Atomics.sub(this.shared.i32, this.shared.startingWord, 1);
@@ -106,7 +107,8 @@ export class SupervisedGuest {
       const diagnostics = { raised: Atomics.load(c, GC_DIAGNOSTICS), suppressed: Atomics.load(c, GC_DIAGNOSTICS_SUPPRESSED) };
       const stats = collectStats(this.info.memory, this.layout, this.threads, this.info.mode, [ownCounts, ...counts], importCalls, diagnostics);
       const { pid, name } = this.info;
-      this.resolve(message ? { pid, name, status, message, stats } : { pid, name, status, stats });
+      const result: GuestResult = message ? { pid, name, status, message, stats } : { pid, name, status, stats };
+      this.resolve(probes ? { ...result, probes } : result);
     });
   }
 }

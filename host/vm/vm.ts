@@ -1,14 +1,15 @@
 import './v8-flags.js';
 import { MODE_EPOLL, MAX_THREADS } from '../abi/v1.js';
-import { DEFAULT_LIMITS, PROCESS_SHARED_BYTES, type KernelModule, type KernelOptions, type Limits } from '../kernel/kernel.js';
+import { DEFAULT_LIMITS, type KernelModule, type KernelOptions, type Limits } from '../kernel/kernel.js';
 import { loadKernelModule } from '../kernel/registry.js';
 import type { ModuleInfo } from '../wasm/module-info.js';
 import type { Executor, ExecutorContext } from '../syscall/executor.js';
-import { GC_STDERR_QUEUED, GC_STDOUT_QUEUED, GUEST_COUNTERS_BYTES } from '../syscall/guest-slot.js';
+import { GC_STDERR_QUEUED, GC_STDOUT_QUEUED, GUEST_COUNTERS_BYTES } from '../syscall/served-guest.js';
 import { VmShared } from '../syscall/vm-shared.js';
 import { WorkerExecutor } from '../syscall/worker-executor.js';
 import { MODES, streamSink, type Guest, type GuestResult, type Mode, type SpawnOptions, type VMOptions } from './api.js';
 import { parseGrant } from './grants.js';
+import { wasiSpawn } from '../wasi/wasi-spawn.js';
 import { loadGuest } from './guest-module.js';
 import type { FromWorker, SpawnInfo } from './messages.js';
 import { SupervisedGuest, type Placement } from './supervised-guest.js';
@@ -76,8 +77,10 @@ export class VM {
     const loaded = await loadGuest(wasm, label, this.options.limits.maxMemory);
     const mode = MODES[options.mode ?? this.mode];
     if (mode === undefined) throw new RangeError(`unknown mode ${JSON.stringify(options.mode)}`);
+    const wasi = loaded.info.wasi ? wasiSpawn(loaded.info.wasi, options, mode, label) : null;
     const perThread = this.kernelModule.placement === 'per-thread';
-    const placement: Placement = mode !== MODE_EPOLL ? 'worker' : perThread ? 'worker-with-kernel' : 'home-thread';
+    const runner = this.executor.guestRunner ?? null;
+    const placement: Placement = mode !== MODE_EPOLL || runner ? 'worker' : perThread ? 'worker-with-kernel' : 'home-thread';
     if (placement === 'home-thread' && !this.executor.spawnColocated) {
       throw new RangeError(`the ${this.kernel.kind} kernel cannot run epoll-mode guests beside it`);
     }
@@ -86,6 +89,8 @@ export class VM {
     const name = options.name ?? label.split('/').pop()!.replace(/\.wasm$/, '');
     const stdin = typeof options.stdin === 'string' ? new TextEncoder().encode(options.stdin) : options.stdin ?? null;
     const info: SpawnInfo = {
+      runner,
+      kernelOptions: this.kernel,
       gid,
       pid,
       name,
@@ -100,10 +105,11 @@ export class VM {
       grants: (options.dirs ?? []).map(parseGrant),
       stdin,
       limits: this.options.limits,
-      shared: new SharedArrayBuffer(PROCESS_SHARED_BYTES),
+      shared: this.kernelModule.processSharedBytes ? new SharedArrayBuffer(this.kernelModule.processSharedBytes) : null,
       counters: new SharedArrayBuffer(GUEST_COUNTERS_BYTES),
       kernel: placement === 'worker-with-kernel' ? this.kernel : null,
       trace: this.options.trace !== undefined,
+      wasi,
     };
     Atomics.add(this.shared.i32, this.shared.startingWord, 1);
     const guest = new SupervisedGuest(
@@ -184,7 +190,7 @@ export class VM {
       }
       case 'exit': {
         const p = this.guests.get(m.gid);
-        if (p) p.ended(m.status, m.message ?? p.message, m.importCalls, m.counts ?? null);
+        if (p) p.ended(m.status, m.message ?? p.message, m.importCalls, m.counts ?? null, m.probes);
         return;
       }
       case 'log':

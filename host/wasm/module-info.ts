@@ -5,6 +5,9 @@
  * instead of as a LinkError.
  */
 
+import { programKind, prepareWasiProgram, type WasiLayout } from '../wasi/wasi-module.js';
+import { WasmFormatError } from '../wasi/wasm-binary.js';
+
 export interface MemoryImport {
   readonly module: string;
   readonly name: string;
@@ -16,6 +19,8 @@ export interface MemoryImport {
 
 export interface ModuleInfo {
   readonly module: WebAssembly.Module;
+  /** A stock WASI program, rewritten at load: where its memory and the host's region are. */
+  readonly wasi?: WasiLayout;
   readonly memory: MemoryImport | null;
   readonly exportsMemory: boolean;
   readonly imports: readonly WebAssembly.ModuleImportDescriptor[];
@@ -91,10 +96,16 @@ function findMemoryImport(bytes: Uint8Array): MemoryImport | null {
   return null;
 }
 
-/** Validates and compiles a guest module, and reads what the runtime needs to run it. */
+/**
+ * Validates and compiles a guest module, and reads what the runtime needs to run it. A stock WASI
+ * program (one that does not import from `flexvm`) is rewritten first (host/wasi/memory-rewrite.ts).
+ */
 export async function inspectModule(bytes: Uint8Array, label = 'module'): Promise<ModuleInfo> {
   if (bytes.length < 8 || WASM_MAGIC.some((b, i) => bytes[i] !== b)) {
     throw new InvalidModuleError(`${label} is not a WebAssembly module (bad magic number)`);
+  }
+  if (bytes.length >= 8 && bytes[4] === 0x0d && bytes[6] === 0x01) {
+    throw new InvalidModuleError(`${label} is a WebAssembly component (WASI preview 2), which flexvm does not run yet; preview 1 modules run as they are`);
   }
   let module: WebAssembly.Module;
   try {
@@ -102,10 +113,24 @@ export async function inspectModule(bytes: Uint8Array, label = 'module'): Promis
   } catch (err) {
     throw new InvalidModuleError(`${label} is not valid WebAssembly: ${(err as Error).message}`);
   }
+  let wasi: WasiLayout | undefined;
+  try {
+    if (programKind(bytes) === 'wasi') {
+      const prepared = await prepareWasiProgram(bytes);
+      bytes = prepared.bytes;
+      wasi = prepared.layout;
+      module = await WebAssembly.compile(bytes);
+    }
+  } catch (err) {
+    if (err instanceof WasmFormatError) throw new InvalidModuleError(`${label}: ${err.message}`);
+    if (err instanceof WebAssembly.CompileError) throw new InvalidModuleError(`${label}: the WASI rewrite of it is not valid (${err.message}); please report this`);
+    throw err;
+  }
   const memory = findMemoryImport(bytes);
   const exports = WebAssembly.Module.exports(module);
   return {
     module,
+    ...(wasi ? { wasi } : {}),
     memory,
     exportsMemory: exports.some((e) => e.kind === 'memory'),
     imports: WebAssembly.Module.imports(module),

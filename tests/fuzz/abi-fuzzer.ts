@@ -16,12 +16,12 @@ import {
   PAGE_SIZE, ST_BUSY, ST_CANCEL, ST_DONE, ST_FREE, ST_SUBMITTED, T_CANCEL_TAIL, T_SQ_TAIL, THREAD_LINES, ctrlSize,
   subMaskOffset,
 } from '../../host/abi/v1.js';
-import { DEFAULT_LIMITS, PROCESS_SHARED_BYTES, type Kernel, type ProcessSpec } from '../../host/kernel/kernel.js';
-import { OS_SYSCALLS, OsKernel } from '../../host/kernel/os/index.js';
+import { DEFAULT_LIMITS, type Kernel, type ProcessSpec } from '../../host/kernel/kernel.js';
+import { OS_SYSCALLS, OsKernel, PROCESS_SHARED_BYTES } from '../../host/kernel/os/index.js';
 import { VIRTUAL_SYSCALLS, VirtualKernel } from '../../host/kernel/virtual/index.js';
 import { GuestMemory } from '../../host/memory/guest-memory.js';
 import { acceptControlBlock, isRefusal, validateControlBlock } from '../../host/guest/control-block.js';
-import { GuestSlot } from '../../host/syscall/guest-slot.js';
+import { ServedGuest } from '../../host/syscall/served-guest.js';
 import { SyscallThread } from '../../host/syscall/syscall-thread.js';
 import { VmShared } from '../../host/syscall/vm-shared.js';
 
@@ -313,7 +313,7 @@ class Fuzz {
 
 function makeKernel(kind: FuzzKernel, thread: number, threads: number, log: (m: string) => void): Kernel<unknown> {
   const context = { thread, threadCount: threads, log };
-  return (kind === 'os' ? new OsKernel({ kind: 'os', extra: { fileIo: 'threadpool' } }, context) : new VirtualKernel({ kind: 'virtual' }, context)) as Kernel<unknown>;
+  return (kind === 'os' ? new OsKernel({ kind: 'os', fileIo: 'threadpool' }, context) : new VirtualKernel({ kind: 'virtual' }, context)) as Kernel<unknown>;
 }
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
@@ -342,7 +342,7 @@ export async function fuzzAbi(options: FuzzOptions): Promise<FuzzReport> {
     const k = o.kernel === 'os' || t === 0 ? makeKernel(o.kernel, t, o.threads, log) : null;
     kernels.push(k);
     const thread = new SyscallThread({ index: t, count: o.threads, kernel: k, shared, spinUs: 0, limits: spec.limits, autoRun: false, log });
-    thread.attach(new GuestSlot(1, 1, spec.name, f.mem, v, o.threads, t, true, k ? k.attach(spec) : null));
+    thread.attach(new ServedGuest(1, 1, spec.name, f.mem, v, o.threads, t, true, k ? k.attach(spec) : null));
     threads.push(thread);
   }
   const pass = (): void => {

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
+import { INTERNAL_ERROR_PREFIX } from '../../host/errors.js';
 import { VM, type Guest, type GuestResult, type Mode, type VMOptions } from '../../host/vm/vm.js';
 import { inspectModule, type ModuleInfo } from '../../host/wasm/module-info.js';
 
@@ -39,17 +40,24 @@ export function guestModule(rel: string): Promise<ModuleInfo> {
   return m;
 }
 
+/** The log of each VM a VmPool made, so that a run can look for internal errors it caused. */
+const vmLogs = new WeakMap<VM, string[]>();
+
 /** VMs shared by the tests of one file: one per syscall-thread count, created on first use. */
 export class VmPool {
   private readonly vms = new Map<number, Promise<VM>>();
   readonly logs: string[] = [];
 
-  constructor(private readonly options: VMOptions = {}) {}
+  constructor(private readonly options: VMOptions = {}) {
+    // The real-kernel tests (written for os) run on the native kernel too: npm run test:native.
+    if (options.kernel === 'os' && process.env.FLEXVM_TEST_REAL_KERNEL === 'native') this.options = { ...options, kernel: { kind: 'native' } };
+  }
 
   get(threads: number): Promise<VM> {
     let vm = this.vms.get(threads);
     if (!vm) {
       vm = VM.create({ log: (m) => this.logs.push(m), ...this.options, syscallThreads: threads });
+      void vm.then((v) => vmLogs.set(v, this.logs), () => {});
       this.vms.set(threads, vm);
     }
     return vm;
@@ -99,6 +107,8 @@ const decoder = (): ((d: Uint8Array) => string) => {
 export async function start(vm: VM, rel: string, opts: RunOptions = {}): Promise<Running> {
   let out = '';
   let err = '';
+  const logs = vmLogs.get(vm);
+  const logsFrom = logs?.length ?? 0;
   const dOut = decoder();
   const dErr = decoder();
   const guest = await vm.spawn(await guestModule(rel), {
@@ -121,6 +131,9 @@ export async function start(vm: VM, rel: string, opts: RunOptions = {}): Promise
     if (timedOut) {
       throw new Error(`${rel} (${opts.mode ?? vm.mode}, ${vm.threads} threads) did not finish within ${timeoutMs} ms; stdout:\n${out}\nstderr:\n${err}`);
     }
+    // A kernel exception becomes -EIO and a log line, which a guest tolerating -EIO would hide.
+    const internal = (logs?.slice(logsFrom) ?? []).filter((l) => l.includes(INTERNAL_ERROR_PREFIX));
+    if (internal.length) throw new Error(`${rel}: the host logged internal errors during the run:\n${internal.join('\n')}`);
     // Every guest of every end-to-end test: a call completes only after it was submitted.
     for (const [name, c] of Object.entries(result.stats.bySyscall)) {
       if (c.completed > c.submitted) throw new Error(`${rel}: ${name} counted ${c.completed} completed but ${c.submitted} submitted`);

@@ -1,9 +1,9 @@
 // The guest half of the ABI written in TypeScript, to test the host half of the protocol (syscall
 // threads, the entry state machine) precisely and without threads.
 import {
-  MAGIC, ABI_VERSION, ENTRY_SIZE, PAGE_SIZE, ENTRIES_PER_PAGE, THREAD_LINES, ctrlSize, subMaskOffset, doneMaskOffset,
+  MAGIC, ABI_VERSION, ENTRY_SIZE, PAGE_SIZE, ENTRIES_PER_PAGE, threadLineW, ctrlSize, subMaskOffset, doneMaskOffset,
   C_MAGIC, C_VERSION, C_CTRL_SIZE, C_PAGE_COUNT, C_PAGES_PTR, C_ENTRY_SIZE, C_GUEST_WAITING, C_COMPLETIONS,
-  E_STATUS, E_SYSNO, E_ARG0, E_RET, E_RET_HI, E_FLAGS, E_SEQ, E_THREAD, T_SQ_TAIL, T_CANCEL_TAIL,
+  E_STATUS, E_SYSNO, E_ARG0, E_RET, E_RET_HI, E_FLAGS, E_SEQ, E_THREAD, TW_SQ_TAIL, TW_CANCEL_TAIL,
   ST_SUBMITTED, ST_BUSY, ST_CANCEL, ST_FREE,
 } from '../../host/abi/v1.js';
 import { GuestMemory } from '../../host/memory/guest-memory.js';
@@ -77,7 +77,7 @@ export class FakeGuest {
     Atomics.store(this.i32, (e + E_STATUS) >> 2, ST_SUBMITTED);
     this.bumpSub(index);
     this.sqTail[t]!++;
-    Atomics.store(this.i32, (this.ctrl + THREAD_LINES + t * 64 + T_SQ_TAIL) >> 2, this.sqTail[t]!);
+    Atomics.store(this.i32, threadLineW(this.ctrl, t) + TW_SQ_TAIL, this.sqTail[t]!);
     return index;
   }
 
@@ -97,7 +97,7 @@ export class FakeGuest {
     const t = this.mem.i32At(this.entry(index) + E_THREAD);
     this.bumpSub(index);
     this.cancelTail[t]!++;
-    Atomics.store(this.i32, (this.ctrl + THREAD_LINES + t * 64 + T_CANCEL_TAIL) >> 2, this.cancelTail[t]!);
+    Atomics.store(this.i32, threadLineW(this.ctrl, t) + TW_CANCEL_TAIL, this.cancelTail[t]!);
     return true;
   }
 

@@ -8,7 +8,9 @@
  * in this JS thread: each guest attaches to every instance with the same ProcessSpec (one
  * `shared` buffer), and a call posted with `thread: t` runs on instance t.
  */
-import { DEFAULT_LIMITS, PENDING, PROCESS_SHARED_BYTES, type Call, type Grant, type Kernel, type Limits, type ProcessSpec } from '../../host/kernel/kernel.js';
+import { virtualTimeOf } from '../../host/kernel/capabilities.js';
+import { PROCESS_SHARED_BYTES } from '../../host/kernel/os/file-table.js';
+import { DEFAULT_LIMITS, PENDING, type Call, type Grant, type Kernel, type Limits, type ProcessSpec } from '../../host/kernel/kernel.js';
 import { GuestMemory } from '../../host/memory/guest-memory.js';
 import {
   AF_INET,
@@ -487,7 +489,7 @@ export class KernelHarness<P> {
 
   /** Lets virtual time pass while everyone waits (the runtime's idle step). */
   idle(): boolean {
-    return this.kernel.idle?.() ?? false;
+    return virtualTimeOf(this.kernel)?.idle() ?? false;
   }
 
   /** Detaches every guest and closes every kernel instance (tests with real resources call it last). */

@@ -4,6 +4,7 @@
  * process, real client programs (curl, nc, ab) with a bounded run time, server guests inside this
  * process that report the port they got, and a registry that makes sure nothing outlives a test.
  */
+import { INTERNAL_ERROR_PREFIX } from '../../host/errors.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -138,7 +139,14 @@ export class Child {
     this.proc = track(spawn('sh', ['-c', script, node, ...args], { cwd: ROOT, stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] }));
     this.proc.stdout!.on('data', (d: Buffer) => (this.out += d.toString()));
     this.proc.stderr!.on('data', (d: Buffer) => (this.err += d.toString()));
-    this.exited = new Promise((resolve) => this.proc.once('close', (code, signal) => resolve({ code, signal })));
+    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => this.proc.once('close', (code, signal) => resolve({ code, signal })));
+    // A kernel exception becomes -EIO and a log line: a test that waits for the end fails on one.
+    this.exited = closed.then((r) => {
+      const internal = this.err.split('\n').filter((l) => l.includes(INTERNAL_ERROR_PREFIX));
+      if (internal.length) throw new Error(`the host logged internal errors:\n${internal.join('\n')}`);
+      return r;
+    });
+    this.exited.catch(() => {}); // rejects only for those who wait for it
   }
 
   /** `flexvm ARGS...` */

@@ -1,7 +1,6 @@
 // Validators of a file (RFC 9110 8.8) and the conditions a request puts on them (13.1, 13.2):
-// ETag and Last-Modified, If-None-Match, If-Modified-Since and If-Range. If-Match and
-// If-Unmodified-Since (412) are not evaluated: they guard state-changing methods, which this
-// server does not have, and a GET that ignores them is still answered correctly.
+// ETag and Last-Modified, If-Match and If-Unmodified-Since (412), If-None-Match and
+// If-Modified-Since (304), and If-Range, evaluated in the order of RFC 9110 13.2.2.
 import { HttpRequest, Field, nextField } from "./request";
 import { parseHttpDate, INVALID_DATE } from "./date";
 
@@ -29,7 +28,7 @@ function sameTag(buf: usize, s: i32, e: i32, tag: string): bool {
  * by weak comparison (13.1.2: "W/" does not matter). A malformed list matches nothing from where
  * it goes wrong.
  */
-function listMatches(buf: usize, s: i32, e: i32, tag: string): bool {
+function listMatches(buf: usize, s: i32, e: i32, tag: string, strong: bool = false): bool {
   let i = s;
   while (i < e) {
     const c = at(buf, i);
@@ -38,18 +37,49 @@ function listMatches(buf: usize, s: i32, e: i32, tag: string): bool {
       continue;
     }
     if (c == 0x2a) return true; // "*": any current representation, and the file exists
-    if (c == 0x57 && i + 1 < e && at(buf, i + 1) == 0x2f) i += 2; // W/
+    let weak = false;
+    if (c == 0x57 && i + 1 < e && at(buf, i + 1) == 0x2f) {
+      i += 2; // W/
+      weak = true;
+    }
     if (i >= e || at(buf, i) != 0x22) return false;
     let q = i + 1;
     while (q < e && at(buf, q) != 0x22) q++;
     if (q >= e) return false;
-    if (sameTag(buf, i, q + 1, tag)) return true;
+    // Strong comparison (If-Match): a weak tag never matches.
+    if (!(strong && weak) && sameTag(buf, i, q + 1, tag)) return true;
     i = q + 1;
   }
   return false;
 }
 
 const more = new Field();
+
+/** Whether any `name` field of the request (the first is `f`) lists `tag`. */
+function anyListMatches(buf: usize, req: HttpRequest, f: Field, name: string, tag: string, strong: bool): bool {
+  if (listMatches(buf, f.start, f.end, tag, strong)) return true;
+  let from = f.end;
+  for (let n = 1; n < f.count && nextField(buf, from, req.headEnd, name, more); n++) {
+    if (listMatches(buf, more.start, more.end, tag, strong)) return true;
+    from = more.end;
+  }
+  return false;
+}
+
+/**
+ * 13.2.2, steps 1 and 2: whether the answer is 412 Precondition Failed. If-Match (strong
+ * comparison; "*" holds for any existing file) decides when present; otherwise If-Unmodified-Since,
+ * a single valid date, fails when the file was modified after it.
+ */
+export function preconditionFailed(buf: usize, req: HttpRequest, tag: string, lastModified: i64, now: i64): bool {
+  const im = req.ifMatch;
+  if (im.count > 0) return !anyListMatches(buf, req, im, "if-match", tag, true);
+  const ius = req.ifUnmodifiedSince;
+  if (ius.count != 1) return false;
+  const t = parseHttpDate(buf, ius.start, ius.end, now);
+  if (t == INVALID_DATE) return false; // an invalid date is ignored (13.1.4)
+  return lastModified > t;
+}
 
 /**
  * 13.2.2, steps 3 and 4 for GET and HEAD: whether the answer is 304 Not Modified. If-None-Match

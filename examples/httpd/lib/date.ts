@@ -68,12 +68,19 @@ function yearOf(days: i64): i64 {
   return y;
 }
 
-/** `t` (seconds since the epoch) as an IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT". */
-export function httpDate(t: i64): string {
+/** The calendar fields of a time, set by civil(). */
+let cYear: i64 = 0;
+let cMonth: i32 = 0;
+let cDay: i64 = 0;
+let cWday: i32 = 0;
+let cSecs: i64 = 0;
+
+/** Splits `t` (seconds since the epoch, clamped to years 1-9999) into the c* fields above. */
+function civil(t: i64): void {
   if (t < MIN_TIME) t = MIN_TIME;
   if (t > MAX_TIME) t = MAX_TIME;
   const days = floorDiv(t, SECONDS_PER_DAY);
-  const secs = t - days * SECONDS_PER_DAY;
+  cSecs = t - days * SECONDS_PER_DAY;
   const y = yearOf(days);
   let doy = days - daysFromCivil(y, 1, 1);
   const leap = isLeap(y);
@@ -87,10 +94,27 @@ export function httpDate(t: i64): string {
     }
     m--;
   }
+  cYear = y;
+  cMonth = m;
+  cDay = doy + 1;
   // 1970-01-01 was a Thursday.
-  const wday = <i32>(days + 4 - floorDiv(days + 4, 7) * 7);
-  return unchecked(DAY_NAMES[wday]) + ", " + pad2(doy + 1) + " " + unchecked(MONTH_NAMES[m - 1]) + " " + pad4(y) + " " +
-    pad2(secs / 3600) + ":" + pad2((secs / 60) % 60) + ":" + pad2(secs % 60) + " GMT";
+  cWday = <i32>(days + 4 - floorDiv(days + 4, 7) * 7);
+}
+
+function clock(secs: i64): string {
+  return pad2(secs / 3600) + ":" + pad2((secs / 60) % 60) + ":" + pad2(secs % 60);
+}
+
+/** `t` (seconds since the epoch) as an IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT". */
+export function httpDate(t: i64): string {
+  civil(t);
+  return unchecked(DAY_NAMES[cWday]) + ", " + pad2(cDay) + " " + unchecked(MONTH_NAMES[cMonth - 1]) + " " + pad4(cYear) + " " + clock(cSecs) + " GMT";
+}
+
+/** `t` as nginx's $time_local in UTC, e.g. "06/Nov/1994:08:49:37 +0000" (the access log's time). */
+export function logDate(t: i64): string {
+  civil(t);
+  return pad2(cDay) + "/" + unchecked(MONTH_NAMES[cMonth - 1]) + "/" + pad4(cYear) + ":" + clock(cSecs) + " +0000";
 }
 
 // ------------------------------------------------------------------ parsing

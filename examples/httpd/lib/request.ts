@@ -4,6 +4,8 @@
 
 /** The request line may be at most this long (longer: 414 URI Too Long). */
 export const MAX_LINE: i32 = 8192;
+/** Content-Length values are held here, far past any body limit, before they could overflow. */
+export const MAX_BODY_SEEN: i64 = 1_000_000_000_000_000;
 /** The whole head may be at most this long (longer: 431 Request Header Fields Too Large). */
 export const MAX_HEAD: i32 = 16384;
 
@@ -42,11 +44,21 @@ export class HttpRequest {
   keepAlive: bool = false;
   /** Content-Length > 0 or Transfer-Encoding: a body this server does not read. */
   hasBody: bool = false;
+  /** Content-Length's value (held at MAX_BODY_SEEN when larger); -1 with Transfer-Encoding. */
+  contentLength: i64 = 0;
   /** The end of the head (after its empty line). */
   headEnd: i32 = 0;
   // The fields of conditional and range requests (RFC 9110 13.1, 14.2).
   ifNoneMatch: Field = new Field();
   ifModifiedSince: Field = new Field();
+  ifMatch: Field = new Field();
+  ifUnmodifiedSince: Field = new Field();
+  // For the access log.
+  referer: Field = new Field();
+  userAgent: Field = new Field();
+  /** The end of the request line (without CRLF): the log's "$request". */
+  lineStart: i32 = 0;
+  lineEnd: i32 = 0;
   range: Field = new Field();
   ifRange: Field = new Field();
 
@@ -57,9 +69,16 @@ export class HttpRequest {
     this.targetEnd = 0;
     this.keepAlive = false;
     this.hasBody = false;
+    this.contentLength = 0;
     this.headEnd = 0;
     this.ifNoneMatch.reset();
     this.ifModifiedSince.reset();
+    this.ifMatch.reset();
+    this.ifUnmodifiedSince.reset();
+    this.referer.reset();
+    this.userAgent.reset();
+    this.lineStart = 0;
+    this.lineEnd = 0;
     this.range.reset();
     this.ifRange.reset();
   }
@@ -139,9 +158,13 @@ export function parseHead(buf: usize, start: i32, end: i32, req: HttpRequest): i
   while (p < end && (at(buf, p) == CR || at(buf, p) == LF)) p++;
   if (p - start > MAX_LINE) return -400;
   let lf = findLF(buf, p, end);
-  if (lf < 0) return end - p > MAX_LINE ? -414 : 0;
+  // A request line longer than MAX_LINE is a 414. One that has not ended when the whole buffer is
+  // full (after empty lines that filled most of it) can never be read: 400, not a read of 0 bytes.
+  if (lf < 0) return end - p > MAX_LINE ? -414 : end - start >= MAX_HEAD ? -400 : 0;
   if (lf - p > MAX_LINE) return -414;
   const lineEnd = contentEnd(buf, p, lf);
+  req.lineStart = p;
+  req.lineEnd = lineEnd;
 
   // method SP request-target SP HTTP-version
   let i = p;
@@ -200,20 +223,32 @@ export function parseHead(buf: usize, start: i32, end: i32, req: HttpRequest): i
     } else if (equalsNoCase(buf, s, nameEnd, "content-length")) {
       if (ve == j) return -400;
       let zero = true;
+      let n: i64 = 0;
       for (let k = j; k < ve; k++) {
         const c = at(buf, k);
         if (c < 0x30 || c > 0x39) return -400;
         if (c != 0x30) zero = false;
+        if (n < MAX_BODY_SEEN) n = n * 10 + <i64>(c - 0x30);
       }
       if (contentLength) return -400;
       contentLength = true;
+      req.contentLength = n;
       if (!zero) req.hasBody = true;
     } else if (equalsNoCase(buf, s, nameEnd, "transfer-encoding")) {
       req.hasBody = true;
+      req.contentLength = -1;
     } else if (equalsNoCase(buf, s, nameEnd, "if-none-match")) {
       req.ifNoneMatch.seen(j, ve);
     } else if (equalsNoCase(buf, s, nameEnd, "if-modified-since")) {
       req.ifModifiedSince.seen(j, ve);
+    } else if (equalsNoCase(buf, s, nameEnd, "if-match")) {
+      req.ifMatch.seen(j, ve);
+    } else if (equalsNoCase(buf, s, nameEnd, "if-unmodified-since")) {
+      req.ifUnmodifiedSince.seen(j, ve);
+    } else if (equalsNoCase(buf, s, nameEnd, "referer")) {
+      req.referer.seen(j, ve);
+    } else if (equalsNoCase(buf, s, nameEnd, "user-agent")) {
+      req.userAgent.seen(j, ve);
     } else if (equalsNoCase(buf, s, nameEnd, "range")) {
       req.range.seen(j, ve);
     } else if (equalsNoCase(buf, s, nameEnd, "if-range")) {

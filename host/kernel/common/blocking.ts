@@ -1,5 +1,5 @@
 import { EAGAIN, EF_NOWAIT, MSG_DONTWAIT, MSG_PEEK, MSG_WAITALL } from '../../abi/v1.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 import { PENDING, type Call } from '../kernel.js';
 import type { KernelCore } from './core.js';
 import type { Description } from './description.js';

@@ -1,6 +1,7 @@
 import type { ConnectPolicy } from './connect-policy.js';
 import type { Scheduler } from './scheduler.js';
 import type { Timespec } from './time.js';
+import type { VirtualTime } from '../capabilities.js';
 
 /**
  * What kernel-neutral system call code (this folder) needs from a kernel. Each kernel implements it
@@ -13,11 +14,11 @@ export interface KernelCore {
   /** The realtime clock, for the timestamps of new objects. */
   realtime(): Timespec;
   /**
-   * A readiness check that may not wait (poll or epoll_wait with a zero timeout, or EF_NOWAIT) found
-   * nothing. The virtual kernel lets a little virtual time pass, so a guest polling in a loop sees
-   * its timers expire; real time passes by itself in the os kernel.
+   * The kernel's simulated time, or null where real time passes by itself (the os kernel). A readiness
+   * check that may not wait (poll or epoll_wait with a zero timeout, or EF_NOWAIT) and found nothing
+   * calls its pollIdleTick, so a guest polling in a loop sees its timers expire.
    */
-  pollIdleTick(): void;
+  readonly virtualTime: VirtualTime | null;
   /** The addresses connect() may reach (EACCES past them). */
   readonly connectPolicy: ConnectPolicy;
 }

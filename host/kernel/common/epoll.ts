@@ -19,7 +19,7 @@ import {
   EPOLL_EVENT_SIZE,
   O_RDWR,
 } from '../../abi/v1.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 import { PENDING, type Call } from '../kernel.js';
 import { mustNotWait, timeoutDeadline } from './blocking.js';
 import type { KernelCore } from './core.js';
@@ -205,7 +205,7 @@ export function sysEpollWait(k: KernelCore, p: ProcessBase<unknown>, c: Call): n
   const r = attempt();
   if (r !== PENDING) return r;
   if (timeoutMs === 0 || mustNotWait(c)) {
-    k.pollIdleTick();
+    k.virtualTime?.pollIdleTick();
     return timeoutMs === 0 ? 0 : -EAGAIN;
   }
   return k.sched.park(p, c, {

@@ -1,5 +1,5 @@
 import { EBADF, EMFILE } from '../../abi/v1.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 
 /** One open descriptor: what it refers to, and its own close-on-exec flag (F_GETFD/F_SETFD). */
 export interface FdSlot<T> {

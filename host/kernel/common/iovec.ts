@@ -1,5 +1,5 @@
 import { EINVAL, IOVEC_IOV_BASE, IOVEC_IOV_LEN, IOVEC_SIZE } from '../../abi/v1.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 import type { GuestMemory } from '../../memory/guest-memory.js';
 
 /** Linux's UIO_MAXIOV: readv/writev with more segments fail with EINVAL. */

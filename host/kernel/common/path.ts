@@ -1,5 +1,5 @@
 import { ENAMETOOLONG, ENOENT, PATH_MAX } from '../../abi/v1.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 import type { GuestMemory } from '../../memory/guest-memory.js';
 
 /** Longest path component, in bytes (Linux NAME_MAX). */

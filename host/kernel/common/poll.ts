@@ -51,11 +51,11 @@ export function pollCall(k: KernelCore, p: ProcessBase<unknown>, c: Call, watch:
   const r = attempt();
   if (r !== PENDING) return r;
   if (timeoutMs === 0) {
-    k.pollIdleTick();
+    k.virtualTime?.pollIdleTick();
     return cleared();
   }
   if (mustNotWait(c)) {
-    k.pollIdleTick();
+    k.virtualTime?.pollIdleTick();
     return -EAGAIN;
   }
   const on = [...new Set(watched.filter((w): w is Description => w instanceof Description))];

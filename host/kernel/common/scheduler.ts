@@ -1,5 +1,5 @@
 import { EAGAIN, EBADF, ECANCELED, EIO, ENOSYS, ESRCH } from '../../abi/v1.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 import { PENDING, type Call, type ProcessSpec } from '../kernel.js';
 import type { Waitable, Watcher } from './description.js';
 import type { DispatchTable } from './dispatch.js';

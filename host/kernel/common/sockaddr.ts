@@ -6,7 +6,7 @@ import {
   SOCKADDR_IN_SIN_PORT,
   SOCKADDR_IN_SIZE,
 } from '../../abi/v1.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 import type { GuestMemory } from '../../memory/guest-memory.js';
 
 /** sizeof(struct sockaddr_storage): Linux refuses longer addresses with EINVAL. */

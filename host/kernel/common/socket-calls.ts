@@ -18,7 +18,7 @@ import {
   SOCK_STREAM,
 } from '../../abi/v1.js';
 import type { GuestMemory } from '../../memory/guest-memory.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 import type { Call } from '../kernel.js';
 import { mustNotWait, recvOrPark, sendOrPark, tryOrPark } from './blocking.js';
 import type { Description } from './description.js';

@@ -16,7 +16,7 @@ import {
   SHUT_RDWR,
   SHUT_WR,
 } from '../../abi/v1.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 import type { ByteQueue } from './byte-queue.js';
 import { Description } from './description.js';
 import type { ByteSink, ByteSource } from './iovec.js';

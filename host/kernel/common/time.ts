@@ -1,5 +1,5 @@
 import { EINVAL, TIMESPEC_SIZE, TIMESPEC_TV_NSEC, TIMESPEC_TV_SEC } from '../../abi/v1.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 import type { GuestMemory } from '../../memory/guest-memory.js';
 
 export const NSEC_PER_SEC = 1_000_000_000;

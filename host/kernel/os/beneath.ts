@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { EACCES, EINVAL, ELOOP, ENOENT, ENOTDIR } from '../../abi/v1.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 import { errnoOf } from './errno.js';
 import { fsFstat, fsLstat, fsOpen, fsReadlink, type FsOp, type HostStats } from './fs-driver.js';
 

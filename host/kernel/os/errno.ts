@@ -1,5 +1,5 @@
 import { EAGAIN, EIO, EOPNOTSUPP, EPIPE, ERRNO_NAMES, ETIMEDOUT } from '../../abi/v1.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 
 /** Linux errno numbers by name, from the ABI table (the guest sees Linux numbers whatever the host). */
 const BY_NAME = new Map<string, number>(Object.entries(ERRNO_NAMES).map(([n, name]) => [name, Number(n)]));

@@ -39,7 +39,7 @@ import {
   PATH_MAX,
   STAT_SIZE,
 } from '../../abi/v1.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 import { direntSize, DirentWriter } from '../common/dirent.js';
 import { OPEN_STATUS_FLAGS } from '../common/io-calls.js';
 import { MAX_RW_COUNT } from '../common/iovec.js';

@@ -12,7 +12,7 @@ import {
   SEEK_END,
   SEEK_SET,
 } from '../../abi/v1.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 import type { GuestBuffers } from '../common/iovec.js';
 import { writeStat } from '../common/stat.js';
 import { parsePath } from '../common/path.js';

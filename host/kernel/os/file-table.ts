@@ -75,6 +75,9 @@ const TOMB = -1;
 const POS_AT_END = 1;
 const HOST_APPEND = 2;
 
+/** The table's size: the os kernel module's processSharedBytes, the ProcessSpec.shared of each guest. */
+export const PROCESS_SHARED_BYTES = 1 << 20;
+
 /** Slots in a table of PROCESS_SHARED_BYTES (1 MiB): at most this many files and directories open per process. */
 const MAX_SLOTS = 8192;
 const BLOCK_BYTES = 128;

@@ -1,4 +1,6 @@
-import type { Kernel, KernelContext, KernelModule, KernelOptions } from '../kernel.js';
+import type { Kernel, KernelContext, KernelModule } from '../kernel.js';
+import { PROCESS_SHARED_BYTES } from './file-table.js';
+import type { OsKernelConfig } from './options.js';
 import { OsKernel } from './kernel.js';
 
 /*
@@ -44,7 +46,7 @@ import { OsKernel } from './kernel.js';
  * Parked calls (common/scheduler.ts) can be cancelled (-ECANCELED) and end with EBADF when their
  * descriptor is closed; idle connections hold no timer.
  *
- * Options: KernelOptions.extra may hold `{ allowNonLoopbackListen: true }` (options.ts); by default
+ * Options: `{ kind: 'os', allowNonLoopbackListen: true }` (options.ts); by default
  * every listener is on 127.0.0.1.
  *
  * Where Node 20 makes us differ from Linux (each explained where it is implemented):
@@ -59,16 +61,20 @@ import { OsKernel } from './kernel.js';
 
 export const placement: KernelModule['placement'] = 'per-thread';
 
-export function createKernel(options: KernelOptions, context: KernelContext): Kernel {
+/** Every guest's file table (file-table.ts), shared by the instances on every syscall thread. */
+export const processSharedBytes = PROCESS_SHARED_BYTES;
+
+export function createKernel(options: OsKernelConfig, context: KernelContext): Kernel {
   return new OsKernel(options, context);
 }
 
 /** The same module as one value, for embedders that pass kernel modules around. */
-export const osKernelModule: KernelModule = { placement, createKernel };
+export const osKernelModule: KernelModule<OsKernelConfig> = { placement, createKernel, processSharedBytes };
 
 export { OsKernel, OS_SYSCALLS } from './kernel.js';
 export type { OsProcess } from './process.js';
-export { osKernelOptions, DEFAULT_OS_OPTIONS, type OsKernelOptions } from './options.js';
+export { osKernelOptions, DEFAULT_OS_OPTIONS, type OsKernelOptions, type OsKernelConfig } from './options.js';
+export { PROCESS_SHARED_BYTES } from './file-table.js';
 export { DEFAULT_SNDBUF, DEFAULT_RCVBUF, TcpSocket } from './socket.js';
 export { SOMAXCONN } from '../common/tcp.js';
 export { PIPE_CAPACITY, PIPE_BUF } from '../common/pipe.js';

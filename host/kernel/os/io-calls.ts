@@ -1,5 +1,5 @@
 import { EBADF, EINVAL, ENOTDIR, ESPIPE, F_GETFD, F_GETFL, F_SETFD, F_SETFL, FD_CLOEXEC, O_CLOEXEC, SYS_fdatasync } from '../../abi/v1.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 import { mustNotWait, readOrPark, writeOrPark } from '../common/blocking.js';
 import type { Description } from '../common/description.js';
 import type { FdSlot } from '../common/fd-table.js';

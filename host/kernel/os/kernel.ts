@@ -7,7 +7,8 @@ import * as commonPipe from '../common/pipe.js';
 import * as commonSocketCalls from '../common/socket-calls.js';
 import * as commonTimeCalls from '../common/time-calls.js';
 import type { Timespec } from '../common/time.js';
-import { PENDING, type Call, type Kernel, type KernelContext, type KernelOptions, type ProcessSpec } from '../kernel.js';
+import type { EventLoopKernel } from '../capabilities.js';
+import { PENDING, type Call, type Kernel, type KernelContext, type ProcessSpec } from '../kernel.js';
 import { sysEpollCtl } from './epoll.js';
 import * as fileCalls from './file-calls.js';
 import { fstatSlot } from './file-calls.js';
@@ -15,7 +16,7 @@ import { acquireFile, NOT_A_FILE } from './file-io.js';
 import { asyncDriver, syncDriver, type FsDriver, type FsOp } from './fs-driver.js';
 import * as ioCalls from './io-calls.js';
 import { fstatLocal } from './io-calls.js';
-import { osKernelOptions, type OsKernelOptions } from './options.js';
+import { osKernelOptions, type OsKernelConfig, type OsKernelOptions } from './options.js';
 import { Orphans } from './orphans.js';
 import { sysPoll } from './poll.js';
 import { FileHandle, OsProcess } from './process.js';
@@ -45,10 +46,12 @@ export const OS_SYSCALLS: readonly number[] = implemented(HANDLERS);
  * pipes and epoll sets created on its thread and shares each process's file table with the
  * instances on the other threads.
  */
-export class OsKernel implements Kernel<OsProcess> {
+export class OsKernel implements Kernel<OsProcess>, EventLoopKernel {
   readonly name = 'os';
   /** Sockets and timers complete calls from the event loop, in either mode. */
-  readonly asynchronous = true;
+  readonly completesOnEventLoop = true;
+  /** Real time passes by itself. */
+  readonly virtualTime = null;
   readonly sched: EventLoopScheduler;
   /**
    * How file calls run now: synchronously on the guest's own thread (colocated), and on a syscall
@@ -66,7 +69,7 @@ export class OsKernel implements Kernel<OsProcess> {
   private readonly logSink: (message: string) => void;
   private inodeCounter = 0;
 
-  constructor(options: KernelOptions = { kind: 'os' }, context?: KernelContext) {
+  constructor(options: Partial<OsKernelConfig> = {}, context?: KernelContext) {
     this.logSink = context ? (m) => context.log(m) : () => {};
     this.colocated = context?.colocated === true;
     this.thread = context?.thread ?? 0;
@@ -101,7 +104,6 @@ export class OsKernel implements Kernel<OsProcess> {
   }
 
   /** Real time passes by itself: a poll that may not wait has nothing to advance. */
-  pollIdleTick(): void {}
 
   attach(spec: ProcessSpec): OsProcess {
     const p = new OsProcess(spec, new Sandbox(spec.grants, this.logSink));

@@ -1,7 +1,7 @@
 import type { KernelOptions } from '../kernel.js';
 
 /**
- * Options of the os kernel, read from `KernelOptions.extra` (an object; unknown fields are ignored):
+ * Options of the os kernel (VMOptions.kernel: `{ kind: 'os', ...OsKernelConfig }`; what is left out takes its default):
  *
  * - `allowNonLoopbackListen` (boolean, default false): listeners bind the address the guest asked
  *   for, 0.0.0.0 included. Off, a listener bound to 0.0.0.0 listens on 127.0.0.1 and bind() to any
@@ -21,9 +21,10 @@ export interface OsKernelOptions {
 
 export const DEFAULT_OS_OPTIONS: OsKernelOptions = { allowNonLoopbackListen: false, fileIo: 'auto' };
 
-export function osKernelOptions(options: KernelOptions): OsKernelOptions {
-  const extra = options.extra;
-  if (typeof extra !== 'object' || extra === null) return DEFAULT_OS_OPTIONS;
-  const e = extra as Record<string, unknown>;
-  return { allowNonLoopbackListen: e.allowNonLoopbackListen === true, fileIo: e.fileIo === 'threadpool' ? 'threadpool' : 'auto' };
+/** The os kernel as VMOptions.kernel names it: its kind and any options that differ from the defaults. */
+export type OsKernelConfig = { readonly kind: 'os' } & Omit<KernelOptions, 'kind'> & Partial<OsKernelOptions>;
+
+/** The options of an os kernel, defaults filled in (fields of other types read as their default). */
+export function osKernelOptions(config: Partial<OsKernelOptions> = {}): OsKernelOptions {
+  return { allowNonLoopbackListen: config.allowNonLoopbackListen === true, fileIo: config.fileIo === 'threadpool' ? 'threadpool' : 'auto' };
 }

@@ -1,5 +1,5 @@
 import { EPERM } from '../../abi/v1.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 import { FILE_READY, pollCall } from '../common/poll.js';
 import type { Call } from '../kernel.js';
 import type { OsKernel } from './kernel.js';

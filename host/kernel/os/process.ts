@@ -1,5 +1,5 @@
 import { EBADF, EMFILE } from '../../abi/v1.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 import type { Description } from '../common/description.js';
 import { ProcessBase } from '../common/process.js';
 import type { ProcessSpec } from '../kernel.js';
@@ -30,6 +30,7 @@ export class OsProcess extends ProcessBase<LocalEntry> {
     readonly sandbox: Sandbox,
   ) {
     super(spec);
+    if (!spec.shared) throw new Error('the os kernel needs ProcessSpec.shared (its module\'s processSharedBytes)');
     this.files = new SharedFileTable(spec.shared);
     this.stdioCount = Math.min(3, spec.limits.maxFds);
   }

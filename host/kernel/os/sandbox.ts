@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { EBADF, ENOENT, S_IFDIR } from '../../abi/v1.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 import { parseHostPath, type ParsedPath } from '../common/path.js';
 import { objectStat, type StatInfo } from '../common/stat.js';
 import type { Grant } from '../kernel.js';

@@ -1,5 +1,5 @@
 import { EAGAIN, EBADF, EINVAL, EISDIR, O_APPEND } from '../../abi/v1.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 import { BytesSource, MAX_RW_COUNT } from '../common/iovec.js';
 import { mustNotWait } from '../common/blocking.js';
 import type { Description } from '../common/description.js';

@@ -19,7 +19,7 @@ import {
   O_TRUNC,
   PATH_MAX,
 } from '../../abi/v1.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 import { DirentWriter } from '../common/dirent.js';
 import { MAX_RW_COUNT } from '../common/iovec.js';
 import { nameBytes, parsePath, readGuestPath, type ParsedPath } from '../common/path.js';

@@ -14,7 +14,7 @@ import {
   S_IFDIR,
   S_IFREG,
 } from '../../abi/v1.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 import { blocksFor, type StatInfo } from '../common/stat.js';
 import type { ParsedPath } from '../common/path.js';
 import type { Timespec } from '../common/time.js';

@@ -1,6 +1,6 @@
 import * as hostFs from 'node:fs';
 import { EINVAL, ENOENT, ENOTDIR } from '../../abi/v1.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 import { parseHostPath } from '../common/path.js';
 import type { Grant } from '../kernel.js';
 import { FS_CAPACITY, MAX_FILE_SIZE, type DirInode, type FileSystem } from './fs.js';

@@ -1,4 +1,5 @@
-import type { Kernel, KernelContext, KernelModule, KernelOptions } from '../kernel.js';
+import type { Kernel, KernelContext, KernelModule } from '../kernel.js';
+import type { VirtualKernelOptions } from './options.js';
 import { VirtualKernel } from './kernel.js';
 
 /*
@@ -9,15 +10,16 @@ import { VirtualKernel } from './kernel.js';
 
 export const placement: KernelModule['placement'] = 'home';
 
-export function createKernel(options: KernelOptions, context: KernelContext): Kernel {
+export function createKernel(options: VirtualKernelOptions, context: KernelContext): Kernel {
   return new VirtualKernel(options, context);
 }
 
 /** The same module as one value, for embedders that pass kernel modules around. */
-export const virtualKernelModule: KernelModule = { placement, createKernel };
+export const virtualKernelModule: KernelModule<VirtualKernelOptions> = { placement, createKernel };
 
 export { VirtualKernel, VIRTUAL_SYSCALLS } from './kernel.js';
 export type { VirtualProcess } from './process.js';
+export type { VirtualKernelOptions } from './options.js';
 export { DEFAULT_EPOCH_MS, CLOCK_READ_COST_NS } from './clock.js';
 export { PIPE_CAPACITY, PIPE_BUF } from '../common/pipe.js';
 export { SOCKET_BUFFER, SOMAXCONN } from './socket.js';

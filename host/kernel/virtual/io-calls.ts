@@ -1,5 +1,5 @@
 import { EAGAIN, EBADF, EINVAL, EISDIR, O_APPEND } from '../../abi/v1.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 import { mustNotWait, readOrPark, writeOrPark } from '../common/blocking.js';
 import type { Description } from '../common/description.js';
 import { fcntlDescription, i64Arg } from '../common/io-calls.js';

@@ -1,6 +1,6 @@
 import { ConnectPolicy } from '../common/connect-policy.js';
 import { EBADF } from '../../abi/v1.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 import { dispatchTable, implemented, sysGetpid } from '../common/dispatch.js';
 import * as commonEpoll from '../common/epoll.js';
 import { parseHostPath } from '../common/path.js';
@@ -9,7 +9,9 @@ import { Scheduler } from '../common/scheduler.js';
 import * as commonSocketCalls from '../common/socket-calls.js';
 import * as commonTimeCalls from '../common/time-calls.js';
 import type { Timespec } from '../common/time.js';
-import type { Call, Kernel, KernelContext, KernelOptions, ProcessSpec } from '../kernel.js';
+import type { VirtualTime, VirtualTimeKernel } from '../capabilities.js';
+import type { VirtualKernelOptions } from './options.js';
+import type { Call, Kernel, KernelContext, ProcessSpec } from '../kernel.js';
 import { CLOCK_READ_COST_NS, VirtualClock } from './clock.js';
 import { sysEpollCtl } from './epoll.js';
 import { FileSystem } from './fs.js';
@@ -42,7 +44,7 @@ export const VIRTUAL_SYSCALLS: readonly number[] = implemented(HANDLERS);
  * host randomness or host I/O (except granted directories, copied at attach), so a run depends only
  * on the calls made and their order.
  */
-export class VirtualKernel implements Kernel<VirtualProcess> {
+export class VirtualKernel implements Kernel<VirtualProcess>, VirtualTimeKernel {
   readonly name = 'virtual';
   readonly clock: VirtualClock;
   readonly fs: FileSystem;
@@ -55,7 +57,7 @@ export class VirtualKernel implements Kernel<VirtualProcess> {
   private readonly processes = new Set<VirtualProcess>();
   private inodeCounter = 0;
 
-  constructor(options: KernelOptions = { kind: 'virtual' }, context?: KernelContext) {
+  constructor(options: Partial<VirtualKernelOptions> = {}, context?: KernelContext) {
     this.log = context ? (m) => context.log(m) : () => {};
     this.connectPolicy = ConnectPolicy.forKernel(options.allowConnect, this.log);
     this.clock = new VirtualClock(options.epochMs);
@@ -111,15 +113,6 @@ export class VirtualKernel implements Kernel<VirtualProcess> {
     return this.sched.dispatch(HANDLERS, this, p, call);
   }
 
-  idle(): boolean {
-    const fired = this.clock.advanceToNextTimer();
-    this.sched.flush();
-    return fired > 0;
-  }
-
-  hasTimers(): boolean {
-    return this.clock.armed > 0;
-  }
 
   close(): void {
     for (const p of [...this.processes]) this.detach(p);
@@ -132,10 +125,17 @@ export class VirtualKernel implements Kernel<VirtualProcess> {
     this.release(p, fd);
   }
 
-  /** A poll that may not wait and found nothing lets virtual time pass like a clock read (no livelock). */
-  pollIdleTick(): void {
-    this.clock.advance(CLOCK_READ_COST_NS);
-  }
+  /** Simulated time (capabilities.ts): it moves only when the VM is idle, and by a tick per clock read. */
+  readonly virtualTime: VirtualTime = {
+    idle: () => {
+      const fired = this.clock.advanceToNextTimer();
+      this.sched.flush();
+      return fired > 0;
+    },
+    hasTimers: () => this.clock.armed > 0,
+    // A poll that may not wait and found nothing lets virtual time pass like a clock read (no livelock).
+    pollIdleTick: () => this.clock.advance(CLOCK_READ_COST_NS),
+  };
 
   private release(p: VirtualProcess, fd: number): void {
     // No dup: the description had this one descriptor.

@@ -1,5 +1,5 @@
 import { EADDRINUSE } from '../../abi/v1.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 import type { InetAddress } from '../common/sockaddr.js';
 
 /** Linux's default ip_local_port_range. */

@@ -1,5 +1,5 @@
 import { EMFILE } from '../../abi/v1.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 import type { Description } from '../common/description.js';
 import { ProcessBase } from '../common/process.js';
 

@@ -1,5 +1,5 @@
 import { EADDRINUSE, EADDRNOTAVAIL, EINPROGRESS, ECONNREFUSED, ECONNRESET, EINVAL, ENETUNREACH, INADDR_LOOPBACK, S_IFSOCK } from '../../abi/v1.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 import { ByteQueue } from '../common/byte-queue.js';
 import { isLoopback, type InetAddress } from '../common/sockaddr.js';
 import { objectStat, SOCKFS_DEV, type StatInfo } from '../common/stat.js';

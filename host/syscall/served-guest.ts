@@ -1,7 +1,7 @@
 import { RateLimiter } from './rate-limit.js';
 import {
-  CW_COMPLETIONS, CW_GUEST_WAITING, CW_SHUTDOWN, CW_SHIM_ENTRY, CW_SHIM_SEQ, THREAD_LINES, HOST_LINES,
-  ENTRIES_PER_PAGE, ST_DONE,
+  CW_COMPLETIONS, CW_GUEST_WAITING, CW_SHUTDOWN, CW_SHIM_ENTRY, CW_SHIM_SEQ, ENTRIES_PER_PAGE, ST_DONE,
+  threadLineW, hostLineW, entryW, maskW,
 } from '../abi/v1.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import type { ControlLayout } from '../guest/control-block.js';
@@ -29,12 +29,11 @@ export const GC_STDERR_QUEUED = 4;
  * What one syscall thread knows about one registered guest: word offsets into its shared memory,
  * the pages this thread owns, scan positions, the calls it is executing, and its counters.
  */
-export class GuestSlot {
+export class ServedGuest {
   /** Fixed view made at registration; the control block and pages never move. */
   readonly i32: Int32Array;
   readonly ctrlW: number;
-  readonly pagesW: number;
-  /** Word offsets of sub_mask[] and done_mask[] (two words per page). */
+  /** Word offsets of sub_mask[] and done_mask[] (two words per page: see maskW). */
   readonly subW: number;
   readonly doneW: number;
   readonly completionsW: number;
@@ -103,7 +102,7 @@ export class GuestSlot {
     readonly layout: ControlLayout,
     /** Syscall threads serving this guest. */
     readonly threads: number,
-    /** Index of the thread this slot lives on. */
+    /** Index of the thread this record lives on. */
     readonly thread: number,
     /** Whether this thread scans the guest's pages (false for guests running on this very thread). */
     readonly scanned: boolean,
@@ -114,16 +113,15 @@ export class GuestSlot {
     this.counters = new Int32Array(counters);
     this.i32 = new Int32Array(memory.memory.buffer);
     this.ctrlW = layout.ctrl >> 2;
-    this.pagesW = layout.pagesPtr >> 2;
-    this.subW = layout.subMask >> 2;
-    this.doneW = layout.doneMask >> 2;
+    this.subW = maskW(layout.subMask, 0);
+    this.doneW = maskW(layout.doneMask, 0);
     this.completionsW = this.ctrlW + CW_COMPLETIONS;
     this.waitingW = this.ctrlW + CW_GUEST_WAITING;
     this.shutdownW = this.ctrlW + CW_SHUTDOWN;
     this.shimW = this.ctrlW + CW_SHIM_ENTRY;
     this.shimSeqW = this.ctrlW + CW_SHIM_SEQ;
-    this.lineW = this.ctrlW + ((THREAD_LINES + thread * 64) >> 2);
-    this.hostW = this.ctrlW + ((HOST_LINES + thread * 64) >> 2);
+    this.lineW = threadLineW(layout.ctrl, thread);
+    this.hostW = hostLineW(layout.ctrl, thread);
     const owned: number[] = [];
     if (scanned) for (let p = thread; p < layout.pageCount; p += threads) owned.push(p);
     this.owned = Int32Array.from(owned);
@@ -160,7 +158,7 @@ export class GuestSlot {
 
   /** Word offset of entry `index` (-1: the shim entry). */
   entryW(index: number): number {
-    return index < 0 ? this.shimW : this.pagesW + index * 16;
+    return index < 0 ? this.shimW : entryW(this.layout.pagesPtr, index);
   }
 
   get entryCount(): number {

@@ -3,18 +3,8 @@ import {
   SYS_writev, SYS_readv, SYS_close, SYS_lseek, SYS_clock_gettime, SYS_getrandom, CLOCK_REALTIME, CLOCK_MONOTONIC,
 } from '../abi/v1.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
-import { GuestFault } from '../kernel/errors.js';
+import { EXIT_TRAP, GuestExit, GuestFault } from '../errors.js';
 import { WASI_EBADF, WASI_EFAULT, WASI_EINVAL, WASI_ENOSYS, WASI_ESUCCESS, wasiErrno } from './errno.js';
-
-/** Thrown by proc_exit (and by abort handlers) to end the guest with a status. */
-export class GuestExit extends Error {
-  constructor(
-    readonly status: number,
-    readonly reason?: string,
-  ) {
-    super(reason ?? `exit ${status}`);
-  }
-}
 
 /** What the WASI functions need from the guest's runtime. */
 export interface WasiHost {
@@ -36,8 +26,6 @@ export interface WasiHost {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-/** Exit status of a guest that aborted (like a process killed by SIGABRT), as for traps. */
-const STATUS_ABORT = 134;
 
 /** Lays out a list of strings the WASI way: a pointer array and a NUL-terminated buffer. */
 function stringsGet(mem: GuestMemory, list: readonly string[], ptrs: number, buf: number): number {
@@ -58,7 +46,10 @@ function stringsSizes(mem: GuestMemory, list: readonly string[], countPtr: numbe
 }
 
 /**
- * The WASI preview1 functions AssemblyScript's wasi-shim (and simple C programs) use. Once the guest
+ * The WASI preview1 functions a *flexvm guest* (one that registers its own control block, such as an
+ * AssemblyScript program on libflexsc) uses beside its exception-less calls: AssemblyScript's
+ * wasi-shim writes console output and reads clocks and randomness through them. Descriptors are the
+ * kernel's own. Unmodified WASI programs get the complete preview 1 instead (./preview1/). Once the guest
  * has registered with flexvm, calls that touch descriptors, clocks or randomness go through its kernel
  * like every other call (so a virtual kernel stays deterministic and output stays in order); before
  * that, standard output and error go straight to the VM. Every other preview1 function answers
@@ -105,7 +96,7 @@ export function preview1Imports(host: WasiHost, imported: readonly string[]): Re
     environ_sizes_get: (c: number, s: number) => stringsSizes(host.memory(), host.env, c, s),
     environ_get: (p: number, b: number) => stringsGet(host.memory(), host.env, p, b),
     proc_exit: (code: number) => {
-      if (code === 255 && abortLine !== null) throw new GuestExit(STATUS_ABORT, abortLine);
+      if (code === 255 && abortLine !== null) throw new GuestExit(EXIT_TRAP, abortLine);
       throw new GuestExit(code >>> 0);
     },
     fd_write: (fd: number, iovs: number, count: number, nwritten: number) => {

@@ -1,0 +1,122 @@
+// Start-up: the wall time of `flexvm run` for a guest that exits at once (tests/guests/exit.wasm),
+// as a user runs it (node dist/cli.js, a fresh process each time), beside plain `node -e ''` (the
+// floor: Node's own start-up). Where the time goes is measured inside one process with the phases
+// timed: importing the bundle, VM.create (syscall thread started), compiling the guest, spawn to
+// exit (guest worker start, instantiation, run), close. Medians over interleaved rounds.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { machineInfo, type MachineInfo } from '../lib/machine.js';
+import { formatNs, markdownTable, median } from '../lib/stats.js';
+import { plotSection, type Report, type Suite } from '../lib/output.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const CLI = `${ROOT}dist/cli.js`;
+const GUEST = `${ROOT}tests/guests/exit.wasm`;
+
+interface Row {
+  readonly id: string;
+  readonly label: string;
+  ms: number[];
+  medianMs: number;
+}
+
+/** bench/results/startup.json. */
+export interface StartupResults {
+  suite: 'startup';
+  date: string;
+  machine: MachineInfo;
+  rounds: number;
+  runs: Row[];
+  phases: Row[];
+}
+
+/** Wall time of a child process, in ms. */
+function timeChild(args: string[]): number {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000 });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`${args.join(' ')}: status ${r.status}: ${r.stderr}`);
+  return ms;
+}
+
+/** The phases of one `flexvm run`, timed inside a fresh process (printed as JSON by the child). */
+const PHASES_SCRIPT = `
+const t0 = performance.now();
+const { VM } = await import(${JSON.stringify(`${ROOT}dist/index.js`)});
+const t1 = performance.now();
+const vm = await VM.create({ kernel: 'os' });
+const t2 = performance.now();
+const bytes = (await import('node:fs')).readFileSync(${JSON.stringify(GUEST)});
+const mod = await WebAssembly.compile(bytes);
+const t3 = performance.now();
+const r = await vm.run(${JSON.stringify(GUEST)}, { stdout: () => {} });
+const t4 = performance.now();
+await vm.close();
+const t5 = performance.now();
+process.stdout.write(JSON.stringify({ import: t1 - t0, create: t2 - t1, compile: t3 - t2, run: t4 - t3, close: t5 - t4, status: r.status }));
+`;
+
+function phases(): Record<string, number> {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', PHASES_SCRIPT], { encoding: 'utf8', timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`phases: ${r.stderr}`);
+  return JSON.parse(r.stdout) as Record<string, number>;
+}
+
+const RUNS: readonly { id: string; label: string; args: string[] }[] = [
+  { id: 'node', label: "`node -e ''` (Node's own start-up, the floor)", args: ['-e', ''] },
+  { id: 'flexvm-run', label: '`flexvm run exit.wasm` (os kernel, 1 syscall thread)', args: [CLI, 'run', GUEST] },
+  { id: 'flexvm-run-virtual', label: '`flexvm run --kernel virtual exit.wasm`', args: [CLI, 'run', '--kernel', 'virtual', GUEST] },
+];
+const PHASES: readonly { id: string; label: string }[] = [
+  { id: 'import', label: 'import the bundle (dist/index.js)' },
+  { id: 'create', label: 'VM.create: start the syscall thread, load the kernel' },
+  { id: 'compile', label: 'compile the guest (TurboFan only: Liftoff is off)' },
+  { id: 'run', label: 'spawn to exit: guest worker start, instantiate, run' },
+  { id: 'close', label: 'vm.close' },
+];
+
+async function measure(opts: { rounds: number; scale: number }): Promise<StartupResults> {
+  readFileSync(GUEST); // fail early when the guests are not built
+  const runs: Row[] = RUNS.map((r) => ({ id: r.id, label: r.label, ms: [], medianMs: 0 }));
+  const ph: Row[] = PHASES.map((p) => ({ id: p.id, label: p.label, ms: [], medianMs: 0 }));
+  const perRound = Math.max(1, Math.round(5 * opts.scale));
+  for (let round = 0; round < opts.rounds; round++) {
+    for (let i = 0; i < perRound; i++) {
+      RUNS.forEach((r, k) => runs[k]!.ms.push(timeChild(r.args)));
+      const p = phases();
+      ph.forEach((row) => row.ms.push(p[row.id]!));
+    }
+    process.stderr.write(`startup: round ${round + 1}/${opts.rounds}\n`);
+  }
+  for (const row of [...runs, ...ph]) row.medianMs = median(row.ms);
+  return { suite: 'startup', date: new Date().toISOString(), machine: machineInfo(), rounds: opts.rounds, runs, phases: ph };
+}
+
+function bar(ms: number, max: number): string {
+  return '#'.repeat(Math.max(1, Math.round((ms / max) * 50)));
+}
+
+function render(r: StartupResults): Report {
+  const fmt = (ms: number): string => formatNs(ms * 1e6);
+  const max = Math.max(...r.runs.map((x) => x.medianMs));
+  const plot = r.runs.map((x) => `${x.id.padEnd(20)} ${bar(x.medianMs, max)} ${fmt(x.medianMs)}`).join('\n');
+  const markdown = [
+    '# Start-up: `flexvm run` of a guest that exits at once',
+    '',
+    `${r.date}: ${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}; ${r.rounds} rounds, medians of fresh processes.`,
+    '',
+    markdownTable(['command', 'median wall time', 'range'], r.runs.map((x) => [x.label, fmt(x.medianMs), `${fmt(Math.min(...x.ms))} – ${fmt(Math.max(...x.ms))}`])),
+    '',
+    'Where the time goes, inside one process:',
+    '',
+    markdownTable(['phase', 'median'], r.phases.map((x) => [x.label, fmt(x.medianMs)])),
+    '',
+    ...plotSection('startup', plot),
+    '',
+  ].join('\n');
+  return { markdown, plot };
+}
+
+export const startup: Suite<StartupResults> = { measure, render };

@@ -1,0 +1,154 @@
+// An unmodified, system-call-heavy WASI program (bench/guests/wasi/syscalls.c: small file writes and
+// reads, a directory walk, short lines to standard error) under node:wasi and under flexvm: sync
+// and exception-less with 1 and 2 syscall threads, on each kernel; side by side in interleaved
+// rounds, medians. The program is built with Debian's clang and wasi-libc at run time (never
+// committed). Calls per second count the program's WASI calls (counted under node:wasi, where
+// every import is wrapped; the same program makes the same calls everywhere).
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { VM, type Mode } from '../../host/index.js';
+import { machineInfo, type MachineInfo } from '../lib/machine.js';
+import { formatNs, markdownTable, median } from '../lib/stats.js';
+import { plotSection, type Report, type Suite } from '../lib/output.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const SOURCE = join(ROOT, 'bench/guests/wasi/syscalls.c');
+const NODE_WASI = fileURLToPath(new URL('../tools/node-wasi-run.js', import.meta.url));
+
+interface Config {
+  readonly id: string;
+  readonly label: string;
+  readonly kernel: 'virtual' | 'os' | null;
+  readonly mode: Mode | null;
+  readonly threads: number;
+}
+
+const CONFIGS: readonly Config[] = [
+  { id: 'node-wasi', label: 'node:wasi (baseline)', kernel: null, mode: null, threads: 0 },
+  ...(['os', 'virtual'] as const).flatMap((kernel): Config[] => [
+    { id: `${kernel}-sync-1`, label: `flexvm, ${kernel} kernel, sync, 1 syscall thread`, kernel, mode: 'sync', threads: 1 },
+    { id: `${kernel}-exceptionless-1`, label: `flexvm, ${kernel} kernel, exceptionless, 1 syscall thread`, kernel, mode: 'exceptionless', threads: 1 },
+    { id: `${kernel}-exceptionless-2`, label: `flexvm, ${kernel} kernel, exceptionless, 2 syscall threads`, kernel, mode: 'exceptionless', threads: 2 },
+  ]),
+];
+
+export interface WasiResults {
+  suite: 'wasi';
+  date: string;
+  machine: MachineInfo;
+  rounds: number;
+  args: string[];
+  /** WASI calls the program makes in one run (counted under node:wasi). */
+  calls: number;
+  configurations: (Config & { ms: number[]; medianMs: number })[];
+}
+
+function build(): string {
+  const out = join(ROOT, 'build/bench/wasi');
+  mkdirSync(out, { recursive: true });
+  const wasm = join(out, 'syscalls.wasm');
+  const r = spawnSync('clang', ['--target=wasm32-wasi', '-O2', SOURCE, '-o', wasm], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`wasi bench: cannot build ${SOURCE} (clang, lld, wasi-libc and libclang-rt-dev-wasm32 are needed): ${r.stderr || r.error}`);
+  return wasm;
+}
+
+/** One flexvm run: from the program's "start" line to its "end" line, as they reach the host. */
+async function measureFlexvm(vm: VM, wasm: string, dir: string, args: string[]): Promise<number> {
+  let start = 0;
+  let end = 0;
+  let text = '';
+  const r = await vm.run(wasm, {
+    args,
+    dirs: [`${dir}::/data`],
+    stdout: (d) => {
+      const now = performance.now();
+      text += Buffer.from(d).toString();
+      if (!start && text.includes('start')) start = now;
+      if (!end && text.includes('end')) end = now;
+    },
+    stderr: () => {},
+  });
+  if (r.status !== 0 || !start || !end) throw new Error(`flexvm run failed (${r.status}: ${r.message ?? ''})`);
+  return end - start;
+}
+
+function measureNode(wasm: string, dir: string, args: string[]): { ms: number; calls: number } {
+  const r = spawnSync(process.execPath, ['--no-warnings', NODE_WASI, wasm, dir, ...args], { encoding: 'utf8', timeout: 300_000 });
+  if (r.status !== 0) throw new Error(`node:wasi run failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim()) as { ms: number; calls: number };
+}
+
+async function measure(opts: { rounds: number; scale: number }): Promise<WasiResults> {
+  const wasm = build();
+  const args = [String(Math.max(20, Math.round(100 * opts.scale))), String(Math.max(200, Math.round(2000 * opts.scale))), '2'];
+  const dir = mkdtempSync(join(tmpdir(), 'flexvm-wasi-bench-'));
+  const vms = new Map<string, VM>();
+  const samples = new Map<string, number[]>(CONFIGS.map((c) => [c.id, []]));
+  let calls = 0;
+  try {
+    for (const c of CONFIGS) if (c.kernel) vms.set(c.id, await VM.create({ kernel: c.kernel, syscallThreads: c.threads, mode: c.mode! }));
+    for (let round = 0; round < opts.rounds; round++) {
+      for (const c of CONFIGS) {
+        if (c.kernel) samples.get(c.id)!.push(await measureFlexvm(vms.get(c.id)!, wasm, dir, args));
+        else {
+          const n = measureNode(wasm, dir, args);
+          calls = n.calls;
+          samples.get(c.id)!.push(n.ms);
+        }
+      }
+      process.stderr.write(`wasi: round ${round + 1}/${opts.rounds}\n`);
+    }
+  } finally {
+    await Promise.all([...vms.values()].map((vm) => vm.close()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return {
+    suite: 'wasi',
+    date: new Date().toISOString(),
+    machine: machineInfo(),
+    rounds: opts.rounds,
+    args,
+    calls,
+    configurations: CONFIGS.map((c) => ({ ...c, ms: samples.get(c.id)!, medianMs: median(samples.get(c.id)!) })),
+  };
+}
+
+/** A plain-text horizontal bar chart, longest bar 50 characters. */
+function bars(title: string, items: { label: string; value: number }[]): string {
+  const max = Math.max(...items.map((i) => i.value));
+  const width = Math.max(...items.map((i) => i.label.length));
+  const lines = items.map((i) => `${i.label.padEnd(width)} | ${'#'.repeat(Math.max(1, Math.round((50 * i.value) / max)))} ${Math.round(i.value).toLocaleString('en-US')}`);
+  return [title, '', ...lines].join('\n');
+}
+
+function render(r: WasiResults): Report {
+  const base = r.configurations.find((c) => c.id === 'node-wasi');
+  if (!base) throw new Error('wasi: results lack the node:wasi baseline');
+  const rows = r.configurations.map((c) => [
+    c.label,
+    `${c.medianMs.toFixed(1)} ms`,
+    Math.round(r.calls / (c.medianMs / 1000)).toLocaleString('en-US'),
+    formatNs((c.medianMs * 1e6) / r.calls),
+    `${(base.medianMs / c.medianMs).toFixed(2)}×`,
+  ]);
+  const chart = bars('WASI calls per second (median)', r.configurations.map((c) => ({ label: c.label, value: r.calls / (c.medianMs / 1000) })));
+  const { machine } = r;
+  const markdown = [
+    `# An unmodified WASI program's system calls: ${r.date.slice(0, 10)}`,
+    '',
+    `bench/guests/wasi/syscalls.c with arguments \`${r.args.join(' ')}\` (files, lines, rounds): ${r.calls.toLocaleString('en-US')} WASI calls per run, median of ${r.rounds} rounds. Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}, Node ${machine.node}. jco with preview2-shim is not measured: jco is not a dependency of this project (see docs/wasi.md).`,
+    '',
+    markdownTable(['runtime', 'wall time', 'WASI calls/s', 'per call', 'vs node:wasi'], rows),
+    '',
+    ...plotSection('wasi', chart),
+    '',
+    'Command: `npm run bench -- wasi`',
+  ].join('\n');
+  return { markdown, plot: chart };
+}
+
+export const wasi: Suite<WasiResults> = { measure, render };

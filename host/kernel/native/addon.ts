@@ -1,0 +1,82 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { packageRoot } from '../../cli/package-root.js';
+
+/**
+ * The native kernel's addon (native/src): syscall threads in C++ that execute the guests' calls as
+ * real Linux system calls straight from their shared memory. Built by `npm install` (scripts/
+ * build-native.mjs); FLEXVM_NATIVE_ADDON names another build (the AddressSanitizer one in tests).
+ */
+export interface NativeAddon {
+  /** Starts `threads` native syscall threads; returns the executor's id. */
+  createExecutor(threads: number, spinUs: number, maxSpinUs: number, trace: boolean): number;
+  /** Joins the threads (parked calls are dropped). */
+  destroyExecutor(id: number): void;
+  /** Serves a registered guest; throws with the reason when its layout or grants are refused. */
+  attach(id: number, memory: SharedArrayBuffer, options: NativeAttachOptions): number;
+  /** Stops serving a guest and closes its descriptors: [submitted, completed] by system call number. */
+  detach(id: number, gid: number): [Uint32Array, Uint32Array] | null;
+  /** The host's ends of a guest attached with stdio 'pipes': [stdin write, stdout read, stderr read], once. */
+  takeStdio(id: number, gid: number): [number, number, number] | null;
+  /** Completed calls since the last take: 11 numbers each (pid, sysno, thread, flags, a0..a5, result). */
+  takeTrace(id: number): number[];
+  /** Atomics.wait and Atomics.notify on the kernel's futex (V8's own waits do not use it). */
+  wait(memory: SharedArrayBuffer, addr: number, expected: number, timeoutMs: number): 'ok' | 'not-equal' | 'timed-out';
+  wake(memory: SharedArrayBuffer, addr: number): void;
+  /** The guest's flexvm.wait and flexvm.wake imports, bound to its memory. */
+  imports(memory: SharedArrayBuffer): { wait(addr: number, expected: number, timeoutUs: number): number; wake(addr: number): number };
+  /** The epoll mode: a guest's calls on its own thread. */
+  local(id: number, gid: number): NativeLocal;
+  /** A close-on-exec pipe: [read end, write end]. */
+  pipe(): [number, number];
+  closeFd(fd: number): void;
+}
+
+export interface NativeAttachOptions {
+  readonly gid: number;
+  readonly pid: number;
+  readonly name: string;
+  readonly ctrl: number;
+  readonly pagesPtr: number;
+  readonly pageCount: number;
+  readonly threads: number;
+  readonly maxFds: number;
+  readonly maxPending: number;
+  readonly listenAny: boolean;
+  readonly grants: readonly { hostPath: string; guestPath: string; readOnly?: boolean }[];
+  /** Host descriptors to duplicate as the guest's 0, 1, 2 (-1: none), or new pipes (takeStdio). */
+  readonly stdio: readonly [number, number, number] | 'pipes';
+  /** epoll mode: the calls run on the guest's thread (NativeLocal), the syscall threads leave it alone. */
+  readonly local?: boolean;
+}
+
+export interface NativeLocal {
+  syscall(entry: number): void;
+  yield(entry: number): number;
+  /** Waits up to `timeoutMs` for parked calls; the number completed. */
+  wait(timeoutMs: number): number;
+  parked(): number;
+  shim(nr: number, a0: number, a1: number, a2: number, a3: number): number;
+  /** The guest ended: drop its parked calls (their descriptors then close with its table). */
+  close(): void;
+}
+
+let loaded: { addon: NativeAddon } | { reason: string } | undefined;
+
+/** The addon, or why it is not available (said once by the CLI when it falls back to `os`). */
+export function loadNativeAddon(): NativeAddon | string {
+  if (!loaded) loaded = tryLoad();
+  return 'addon' in loaded ? loaded.addon : loaded.reason;
+}
+
+function tryLoad(): { addon: NativeAddon } | { reason: string } {
+  if (process.platform !== 'linux' || process.arch !== 'x64') return { reason: `it needs Linux on x86-64 (this is ${process.platform}/${process.arch})` };
+  const path = process.env.FLEXVM_NATIVE_ADDON || join(packageRoot(), 'native', 'build', 'Release', 'flexvm_native.node');
+  if (!existsSync(path)) return { reason: `its addon is not built (${path} is missing: run npm run build:native)` };
+  try {
+    return { addon: createRequire(import.meta.url)(path) as NativeAddon };
+  } catch (err) {
+    return { reason: `its addon does not load: ${(err as Error).message}` };
+  }
+}

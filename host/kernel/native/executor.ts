@@ -1,0 +1,100 @@
+import { availableParallelism } from 'node:os';
+import type { AttachInfo } from '../../vm/messages.js';
+import type { Executor, ExecutorContext, GuestRunnerRef, SyscallCounts } from '../../syscall/executor.js';
+import type { NativeAddon } from './addon.js';
+import { nativeKernelOptions } from './options.js';
+import { GuestStreams } from './streams.js';
+import { GC_STDERR_QUEUED, GC_STDOUT_QUEUED } from '../../syscall/served-guest.js';
+import { traceLines } from './trace.js';
+
+/** Longest idle polling of a native syscall thread before it sleeps, where cores allow (µs). */
+const MAX_SPIN_US = 2000;
+/** How often completed calls are collected for --trace (ms). */
+const TRACE_EVERY_MS = 20;
+
+/** What a guest's worker needs to reach this executor (GuestRunnerRef.data). */
+export interface NativeRunnerData {
+  readonly executor: number;
+  readonly listenAny: boolean;
+}
+
+/**
+ * The native kernel's executor: N native syscall threads in the addon (native/src/executor.cc)
+ * reading every guest's pages. The guests' workers attach themselves to it at registration (the
+ * native guest runner), so this side keeps only what lives on the main thread: the guests'
+ * standard streams, --trace lines, and detaching.
+ */
+export class NativeExecutor implements Executor {
+  readonly guestRunner: GuestRunnerRef;
+  private readonly streams = new Map<number, GuestStreams>();
+  private traceTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly context: ExecutorContext,
+    private readonly addon: NativeAddon,
+    private readonly id: number,
+  ) {
+    const data: NativeRunnerData = { executor: id, listenAny: nativeKernelOptions(context.kernel).allowNonLoopbackListen };
+    this.guestRunner = { name: 'native', data };
+  }
+
+  /** Starts the threads. Spinning longer than `spinUs` pays only where every thread and a guest have a core. */
+  static create(context: ExecutorContext, addon: NativeAddon): NativeExecutor {
+    const maxSpin = context.threads + 1 <= availableParallelism() ? Math.max(context.spinUs, MAX_SPIN_US) : context.spinUs;
+    return new NativeExecutor(context, addon, addon.createExecutor(context.threads, context.spinUs, maxSpin, context.trace));
+  }
+
+  async start(): Promise<void> {
+    if (this.context.trace) this.traceTimer = setInterval(() => this.pumpTrace(), TRACE_EVERY_MS);
+  }
+
+  attach(guest: AttachInfo): void {
+    const fds = this.addon.takeStdio(this.id, guest.gid);
+    if (!fds) return;
+    // Counted as queued until the VM's sink has them (the VM subtracts them then), as other kernels do.
+    const counters = new Int32Array(guest.counters);
+    this.streams.set(
+      guest.gid,
+      new GuestStreams(fds, guest.stdin, (fd, data) => {
+        Atomics.add(counters, fd === 1 ? GC_STDOUT_QUEUED : GC_STDERR_QUEUED, data.length);
+        this.context.report({ type: 'stdio', gid: guest.gid, fd, data });
+      }),
+    );
+  }
+
+  async detach(gid: number): Promise<(SyscallCounts | null)[]> {
+    if (this.closed) return [];
+    const counts = this.addon.detach(this.id, gid);
+    this.pumpTrace();
+    const streams = this.streams.get(gid);
+    if (streams) {
+      this.streams.delete(gid);
+      await streams.drained();
+    }
+    if (!counts) return [null];
+    const [submitted, completed] = counts;
+    const out: SyscallCounts = {};
+    for (let nr = 0; nr < submitted.length; nr++) if (submitted[nr] || completed[nr]) out[nr] = [submitted[nr]!, completed[nr]!];
+    return [out];
+  }
+
+  wakeGuest(memory: SharedArrayBuffer, addr: number): void {
+    this.addon.wake(memory, addr);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.traceTimer) clearInterval(this.traceTimer);
+    this.pumpTrace();
+    this.addon.destroyExecutor(this.id);
+    await Promise.all([...this.streams.values()].map((s) => s.drained(200)));
+    this.streams.clear();
+  }
+
+  private pumpTrace(): void {
+    if (!this.context.trace) return;
+    for (const line of traceLines(this.addon.takeTrace(this.id))) this.context.report({ type: 'trace', line });
+  }
+}

@@ -1,0 +1,133 @@
+// A guest's worker under the native kernel, in all three modes. The worker attaches the guest to
+// the native executor itself at registration (no message round trip before the first call), tells
+// the guest to sleep and ring through the addon (control field waits = HOST: the syscall threads
+// sleep on the kernel's futex, which V8's waits do not use), and then:
+// - exceptionless: the guest posts to its pages; native threads pick the calls up;
+// - sync: each call is a blocking hand-off to native thread 0 (Handoff, with futex waits);
+// - epoll: each call goes from the guest's `syscall`/`yield` import straight into the addon, which
+//   makes the real system call on this thread; a call that would block parks on this thread's own
+//   epoll set, which this worker waits on while the guest has returned to the host.
+import { parentPort } from 'node:worker_threads';
+import { C_SHIM_SCRATCH, CW_SHUTDOWN, EALREADY, EINVAL, MODE_EPOLL, MODE_EXCEPTIONLESS, SYSCALLS, WAITS_HOST } from '../../abi/v1.js';
+import { acceptControlBlock, isRefusal, validateControlBlock, type ControlLayout } from '../../guest/control-block.js';
+import { GuestInstance, type GuestOutcome, type GuestTransport } from '../../guest/guest-instance.js';
+import { Handoff, type HandoffWaits } from '../../guest/handoff.js';
+import type { FromWorker, SpawnInfo, ToGuestWorker } from '../../vm/messages.js';
+import { WasiProgram } from '../../wasi/wasi-program.js';
+import { loadNativeAddon, type NativeLocal } from './addon.js';
+import type { NativeRunnerData } from './executor.js';
+
+const FD_ROUTED = new Set(SYSCALLS.filter((s) => s.route === 0).map((s) => s.nr));
+const encoder = new TextEncoder();
+/** Longest wait of a suspended epoll-mode guest before its worker looks at its messages (ms). */
+const LOCAL_WAIT_MS = 50;
+
+export function runNativeGuest(info: SpawnInfo, post: (m: FromWorker) => void): void {
+  const addon = loadNativeAddon();
+  if (typeof addon === 'string') {
+    post({ type: 'exit', gid: info.gid, status: 127, message: `the native kernel is unavailable: ${addon}`, importCalls: 0 });
+    return;
+  }
+  const data = info.runner!.data as NativeRunnerData;
+  // The same memory whatever its size: the addon reads the current length on every call. (A view
+  // made here would keep the length of now; the guest may grow before it registers.)
+  const sab = info.memory.buffer as SharedArrayBuffer;
+  const epoll = info.mode === MODE_EPOLL;
+  const futex: HandoffWaits = {
+    wait: (_i32, index, expected, ms) => void addon.wait(sab, index * 4, expected, ms),
+    notify: (_i32, index) => addon.wake(sab, index * 4),
+  };
+  let handoff: Handoff | null = null;
+  let local: NativeLocal | null = null;
+  let layout: ControlLayout | null = null;
+  const refuse = (message: string, errno: number): number => {
+    transport.writeDirect(2, encoder.encode(`flexvm: ${info.name}: registration refused: ${message}\n`));
+    post({ type: 'refused', gid: info.gid, message });
+    return -errno;
+  };
+  const transport: GuestTransport = {
+    register(ptr) {
+      if (layout) return -EALREADY;
+      const checked = validateControlBlock(instance.memory, ptr);
+      if (isRefusal(checked)) return refuse(checked.message, checked.errno);
+      const threads = epoll ? 1 : Math.min(info.threads, checked.pageCount);
+      acceptControlBlock(instance.memory, checked, threads, info.mode, info.pid, WAITS_HOST);
+      try {
+        addon.attach(data.executor, sab, {
+          gid: info.gid,
+          pid: info.pid,
+          name: info.name,
+          ctrl: checked.ctrl,
+          pagesPtr: checked.pagesPtr,
+          pageCount: checked.pageCount,
+          threads,
+          maxFds: info.limits.maxFds,
+          maxPending: info.limits.maxPending,
+          listenAny: data.listenAny,
+          grants: info.grants,
+          stdio: 'pipes',
+          local: epoll,
+        });
+      } catch (err) {
+        return refuse((err as Error).message, EINVAL);
+      }
+      layout = checked;
+      if (epoll) local = addon.local(data.executor, info.gid);
+      else handoff = new Handoff(new Int32Array(info.memory.buffer), checked, threads, info.mode === MODE_EXCEPTIONLESS, info.syncSpinUs, futex);
+      post({ type: 'registered', gid: info.gid, layout: checked, threads, colocated: false });
+      return 0;
+    },
+    syscall(entry) {
+      if (local) local.syscall(entry);
+      else handoff?.syscall(entry);
+    },
+    yield(entry) {
+      if (local) return local.yield(entry);
+      handoff?.syscall(entry);
+      return 0;
+    },
+    shimCall(nr, a0, a1, a2, a3) {
+      if (local) return local.shim(nr, a0, a1, a2, a3);
+      return handoff ? handoff.shimCall(nr, a0, a1, a2, a3, FD_ROUTED.has(nr)) : null;
+    },
+    scratch() {
+      return layout ? layout.ctrl + C_SHIM_SCRATCH : null;
+    },
+    writeDirect(fd, bytes) {
+      post({ type: 'stdio', gid: info.gid, fd, data: bytes });
+    },
+    waits: addon.imports(sab),
+  };
+  // An unmodified WASI program: the host registers pages on its behalf and serves preview 1 on them.
+  const wasiProgram = info.wasi
+    ? new WasiProgram(info.wasi, info.args, info.env, (ctrl) => transport.register(ctrl), (entry) => transport.syscall(entry), futex)
+    : undefined;
+  const instance = new GuestInstance(info.module, info.memory, { name: info.name, args: info.args, env: info.env, memoryImport: info.memoryImport, ...(wasiProgram ? { wasiProgram } : {}) }, transport);
+  const finish = (outcome: GuestOutcome & { kind: 'exit' }): void => {
+    // Calls parked on this thread hold their descriptions: drop them before the host closes the table.
+    local?.close();
+    post({ type: 'exit', gid: info.gid, status: outcome.status, message: outcome.message, importCalls: instance.importCalls });
+  };
+
+  let stopping = false;
+  parentPort?.on('message', (m: ToGuestWorker) => {
+    if (m.type !== 'kill' || !layout) return;
+    // The guest's loop sees the shutdown word once it runs again (the wait below resumes it).
+    Atomics.store(new Int32Array(info.memory.buffer), (layout.ctrl >> 2) + CW_SHUTDOWN, m.reason);
+    stopping = true;
+  });
+  // epoll mode: the guest returned to wait for a parked call; wait for it here (this thread's own
+  // epoll set), then resume the guest, looking at this worker's messages between bounded waits.
+  const waitAndResume = (): void => {
+    const done = local ? local.wait(LOCAL_WAIT_MS) : 0;
+    if (done > 0 || stopping) {
+      const next = instance.resume();
+      if (next.kind === 'exit') return finish(next);
+    }
+    setImmediate(waitAndResume);
+  };
+  const outcome = instance.start();
+  if (outcome.kind === 'exit') finish(outcome);
+  else if (local) setImmediate(waitAndResume);
+  else post({ type: 'exit', gid: info.gid, status: 127, message: 'guest returned to the host to wait, which only the epoll mode allows', importCalls: instance.importCalls });
+}

@@ -1,0 +1,14 @@
+{
+  "targets": [
+    {
+      "target_name": "flexvm_native",
+      "sources": [
+        "src/addon.cc", "src/calls.cc", "src/executor.cc", "src/fd-table.cc", "src/guest.cc",
+        "src/local.cc", "src/reactor.cc", "src/sandbox.cc"
+      ],
+      "include_dirs": ["../abi/include"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-O2"]
+    }
+  ]
+}

@@ -1,0 +1,110 @@
+// The native syscall threads of one VM (paper section 3.2.1, in user space): each polls the
+// syscall pages it owns in every registered guest, claims SUBMITTED entries in submission order with
+// the ABI's state machine, runs them as real system calls, parks those that would block on its own
+// readiness loop, writes results back and wakes a guest only if it waits. Any thread serves any
+// descriptor (descriptors are process-wide): the guest's fd % threads routing only spreads work.
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "call.h"
+#include "guest.h"
+#include "reactor.h"
+
+namespace flexvm {
+
+struct ExecutorOptions {
+  int threads = 1;
+  int64_t spinNs = 100000;     // idle polling before sleeping (adaptive from here...)
+  int64_t maxSpinNs = 100000;  // ...up to here, doubled after sleeps that ended soon
+  bool trace = false;
+};
+
+// One completed call, for --trace (formatted in JavaScript).
+struct TraceRecord {
+  int32_t pid, sysno, thread, flags;
+  int32_t a[6];
+  int64_t result;
+};
+
+class Executor;
+
+class SyscallThread final : public Sink {
+ public:
+  SyscallThread(Executor& ex, int index);
+  void start();
+  void join();
+  void wake() { reactor_.wake(); }
+  bool ok() const { return reactor_.ok(); }
+  void finish(Call* c, int64_t result) override;
+  void pokeAll() override;
+
+ private:
+  void loop();
+  void refresh();
+  int pass();
+  int scanGuest(const GuestRef& g);
+  int scanPages(const GuestRef& g, ThreadState& s, uint32_t tail);
+  bool cancelEntry(const GuestRef& g, ThreadState& s, int index, int32_t* e, uint32_t span);
+  void cancelledBeforeClaim(const GuestRef& g, int index);
+  void runEntry(const GuestRef& g, int index);
+  void flush(Guest& g);
+  void flushAll();
+  void setNeedsWakeup(int32_t v);
+
+  Executor& ex_;
+  const int index_;
+  Reactor reactor_;
+  std::thread th_;
+  std::vector<GuestRef> guests_;
+  uint64_t gen_ = ~uint64_t(0);
+  std::vector<GuestRef> toFlush_;
+};
+
+class Executor {
+ public:
+  explicit Executor(ExecutorOptions options);
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  const ExecutorOptions options;
+  bool ok() const;
+  void attach(const GuestRef& g);
+  // Stops serving a guest: every thread drops its parked calls, then its descriptors are closed.
+  GuestRef detach(int gid);
+  GuestRef find(int gid);
+  void wakeThread(int t);
+  void wakeAll();
+  std::vector<TraceRecord> takeTrace();
+  void addTrace(const TraceRecord& r);
+
+ private:
+  friend class SyscallThread;
+  std::vector<GuestRef> snapshot(uint64_t* gen);
+  void ack(int thread, uint64_t gen);
+
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> gen_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<GuestRef> guests_;
+  std::vector<uint64_t> acked_;
+  std::vector<std::unique_ptr<SyscallThread>> threads_;
+  std::mutex traceMu_;
+  std::deque<TraceRecord> trace_;
+};
+
+// Wakes every waiter on a 32-bit word of shared memory (the guest sleeps through the addon's futex).
+void futexWakeAll(int32_t* word);
+// Waits while *word == expected, at most timeoutNs (< 0: no limit). 0: woken, 1: not equal, 2: timed out.
+int futexWait(int32_t* word, int32_t expected, int64_t timeoutNs);
+
+}  // namespace flexvm

@@ -25,9 +25,9 @@ function flexvm(...args: string[]): Promise<{ code: number; stdout: string; stde
 for (const mode of ['epoll', 'sync', 'exceptionless']) {
   test(`--model changes nothing the guest outputs (${mode} mode)`, async () => {
     const guest = guestPath('tests/guests/determinism');
-    const plain = await flexvm('run', guest, '--kernel', 'virtual', '--mode', mode);
+    const plain = await flexvm('run', '--kernel', 'virtual', '--mode', mode, guest);
     const json = join(tmp, `${mode}.json`);
-    const modelled = await flexvm('run', guest, '--kernel', 'virtual', '--mode', mode, '--model', 'nehalem', '--model-json', json);
+    const modelled = await flexvm('run', '--kernel', 'virtual', '--mode', mode, '--model', 'nehalem', '--model-json', json, guest);
     assert.is(plain.code, 0, plain.stderr);
     assert.is(modelled.code, plain.code);
     assert.ok(plain.stdout.length > 100);
@@ -40,10 +40,10 @@ for (const mode of ['epoll', 'sync', 'exceptionless']) {
 }
 
 test('--model with an unknown profile is a clear error; --model-requests needs --model', async () => {
-  const r = await flexvm('run', guestPath('tests/guests/determinism'), '--kernel', 'virtual', '--model', 'no-such-cpu');
+  const r = await flexvm('run', '--kernel', 'virtual', '--model', 'no-such-cpu', guestPath('tests/guests/determinism'));
   assert.is(r.code, 1);
   assert.match(r.stderr, /profile "no-such-cpu".*nehalem/);
-  const u = await flexvm('run', guestPath('tests/guests/determinism'), '--model-requests', '3');
+  const u = await flexvm('run', '--model-requests', '3', guestPath('tests/guests/determinism'));
   assert.is(u.code, 2);
 });
 

@@ -16,8 +16,8 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
 test('an unknown kernel name is an error that lists the known kernels', async () => {
   const err = await rejection(VM.create({ kernel: { kind: 'nope' } }));
   assert.instance(err, RangeError);
-  assert.match(err.message, /unknown kernel "nope": the kernels are virtual, os/);
-  assert.equal([...KERNEL_NAMES].sort(), ['os', 'virtual']);
+  assert.match(err.message, /unknown kernel "nope": the kernels are virtual, os, native/);
+  assert.equal([...KERNEL_NAMES].sort(), ['native', 'os', 'virtual']);
 });
 
 test('a kernel module URL that does not load is reported as such, not as an unknown name', async () => {

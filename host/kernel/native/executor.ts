@@ -6,6 +6,7 @@ import { nativeKernelOptions } from './options.js';
 import { GuestStreams } from './streams.js';
 import { GC_STDERR_QUEUED, GC_STDOUT_QUEUED } from '../../syscall/served-guest.js';
 import { traceLines } from './trace.js';
+import { GuestMemory } from '../../memory/guest-memory.js';
 
 /** Longest idle polling of a native syscall thread before it sleeps, where cores allow (µs). */
 const MAX_SPIN_US = 2000;
@@ -27,6 +28,9 @@ export interface NativeRunnerData {
 export class NativeExecutor implements Executor {
   readonly guestRunner: GuestRunnerRef;
   private readonly streams = new Map<number, GuestStreams>();
+  /** Each attached guest's memory by pid, for --trace's strings and structures. */
+  private readonly memories = new Map<number, GuestMemory>();
+  private readonly pids = new Map<number, number>();
   private traceTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
@@ -50,6 +54,10 @@ export class NativeExecutor implements Executor {
   }
 
   attach(guest: AttachInfo): void {
+    if (this.context.trace) {
+      this.memories.set(guest.pid, new GuestMemory(guest.memory));
+      this.pids.set(guest.gid, guest.pid);
+    }
     const fds = this.addon.takeStdio(this.id, guest.gid);
     if (!fds) return;
     // Counted as queued until the VM's sink has them (the VM subtracts them then), as other kernels do.
@@ -67,6 +75,11 @@ export class NativeExecutor implements Executor {
     if (this.closed) return [];
     const counts = this.addon.detach(this.id, gid);
     this.pumpTrace();
+    const pid = this.pids.get(gid);
+    if (pid !== undefined) {
+      this.pids.delete(gid);
+      this.memories.delete(pid);
+    }
     const streams = this.streams.get(gid);
     if (streams) {
       this.streams.delete(gid);
@@ -95,6 +108,6 @@ export class NativeExecutor implements Executor {
 
   private pumpTrace(): void {
     if (!this.context.trace) return;
-    for (const line of traceLines(this.addon.takeTrace(this.id))) this.context.report({ type: 'trace', line });
+    for (const line of traceLines(this.addon.takeTrace(this.id), (pid) => this.memories.get(pid))) this.context.report({ type: 'trace', line });
   }
 }

@@ -13,8 +13,11 @@ import { CONFIGS, VmPool, assertReport, label, run, start, waitFor } from './hel
 // Hostile guests against the virtual kernel, or the native one (npm run test:asan: its addon under ASan/UBSan).
 const pool = new VmPool(process.env.FLEXVM_TEST_REAL_KERNEL === 'native' ? { kernel: 'native' } : {});
 const nativeRoot = process.env.FLEXVM_TEST_REAL_KERNEL === 'native' ? mkdtempSync(join(tmpdir(), 'flexvm-hostile-')) : null;
-/** The native kernel has no files of its own: the guest's "/" is a granted scratch directory. */
-const rootDir = (): { dirs?: string[] } => (nativeRoot ? { dirs: [`${nativeRoot}:/`] } : {});
+/**
+ * The native kernel has no files of its own: the guest's "/" is a granted scratch directory, a fresh
+ * one for each run (the syscalls guest creates fixed names, which a second run would find there).
+ */
+const rootDir = (): { dirs?: string[] } => (nativeRoot ? { dirs: [`${mkdtempSync(join(nativeRoot, 'run-'))}:/`] } : {});
 test.after(async () => {
   await pool.close();
   if (nativeRoot) rmSync(nativeRoot, { recursive: true, force: true });

@@ -13,6 +13,8 @@ import {
   AT_FDCWD,
   AT_REMOVEDIR,
   EACCES,
+  ENOENT,
+  ENOTDIR,
   O_CREAT,
   O_RDONLY,
   O_TRUNC,
@@ -92,8 +94,11 @@ function snapshot(out: string): string {
     let swapping = true;
 
     // ROUNDS rounds at least, and on until the race was seen both ways (bounded: a loaded machine
-    // may need more rounds to hit the window).
-    const sawBoth = () => (outcomes.get(0) ?? 0) > 0 && (outcomes.get(-EACCES) ?? 0) > 0;
+    // may need more rounds to hit the window). Meeting the symlink itself (EACCES) is rare on a quiet
+    // machine (3 ENOTDIRs and no EACCES in 11,000 opens once), so the precondition is that opens both
+    // went through the directory and found something else in its place (EACCES, ENOTDIR or ENOENT).
+    const misses = () => [-EACCES, -ENOTDIR, -ENOENT].reduce((n, e) => n + (outcomes.get(e) ?? 0), 0);
+    const sawBoth = () => (outcomes.get(0) ?? 0) > 0 && misses() > 0;
     const deadline = Date.now() + 20_000;
     async function swapper(): Promise<void> {
       for (let i = 0; i < ROUNDS || (!sawBoth() && Date.now() < deadline); i++) {
@@ -140,8 +145,8 @@ function snapshot(out: string): string {
 
     await Promise.all([swapper(), prober()]);
     assert.equal(escapes, []);
-    // The race did happen: opens met the directory, and the symlink (refused), both.
-    assert.ok((outcomes.get(0) ?? 0) > 0 && (outcomes.get(-EACCES) ?? 0) > 0, `opens by result: ${[...outcomes].join(' ')}`);
+    // The race did happen: opens met the directory, and something else in its place, both.
+    assert.ok(sawBoth(), `opens by result: ${[...outcomes].join(' ')}`);
     assert.is(snapshot(out), before, 'nothing outside the grant changed');
   });
 }

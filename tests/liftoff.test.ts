@@ -1,4 +1,4 @@
-// V8 11.3's Liftoff miscompiles some Wasm atomic wait loops (shared HOST-FACTS). flexvm compiles
+// V8 11.3's Liftoff miscompiles some Wasm atomic wait loops (an atomic wait loop after an unrelated store spins forever although the word already holds the awaited value; the same code returns with --no-liftoff). flexvm compiles
 // guests without Liftoff; this test proves libflexsc's wait loops also work when Liftoff is on, by
 // running guests that wait thousands of times both ways in child processes (on the virtual kernel:
 // the echo pair's port 7 is its own, not the machine's, so two suites side by side cannot collide).

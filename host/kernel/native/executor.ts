@@ -62,12 +62,26 @@ export class NativeExecutor implements Executor {
     if (!fds) return;
     // Counted as queued until the VM's sink has them (the VM subtracts them then), as other kernels do.
     const counters = new Int32Array(guest.counters);
+    const word = (fd: 1 | 2): number => (fd === 1 ? GC_STDOUT_QUEUED : GC_STDERR_QUEUED);
     this.streams.set(
       guest.gid,
-      new GuestStreams(fds, guest.stdin, (fd, data) => {
-        Atomics.add(counters, fd === 1 ? GC_STDOUT_QUEUED : GC_STDERR_QUEUED, data.length);
-        this.context.report({ type: 'stdio', gid: guest.gid, fd, data });
-      }),
+      new GuestStreams(
+        fds,
+        guest.stdin,
+        (fd, data) => {
+          Atomics.add(counters, word(fd), data.length);
+          this.context.report({ type: 'stdio', gid: guest.gid, fd, data });
+        },
+        {
+          queued: (fd) => Atomics.load(counters, word(fd)),
+          whenDrained: (fd, then) => {
+            const seen = Atomics.load(counters, word(fd));
+            const waited = Atomics.waitAsync(counters, word(fd), seen);
+            if (waited.async) void waited.value.then(then);
+            else queueMicrotask(then);
+          },
+        },
+      ),
     );
   }
 

@@ -1,6 +1,7 @@
 // Limits the host sets rather than trusting the guest (issue 8): outgoing connections are granted by
 // an allow-list on every kernel (loopback only by default; EACCES past it), and a guest's memory is
 // capped by the host whatever maximum its module declares.
+import { createServer, type AddressInfo } from 'node:net';
 import { test as uvuTest } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AF_INET, EACCES, SOCK_STREAM, SYS_connect, SYS_socket } from '../host/abi/v1.js';
@@ -14,6 +15,7 @@ import { InvalidModuleError } from '../host/index.js';
 import { guestPath } from './helpers/e2e.js';
 import { Fixtures } from './helpers/kernel-fixtures.js';
 import { now, settled } from './helpers/kernel-harness.js';
+import { nativeTest } from './helpers/native.js';
 
 const fx = new Fixtures<unknown>({ close: true });
 // Each test cleans up and checks for Kernel contract breaches in its own body (Fixtures.guard).
@@ -70,16 +72,44 @@ test('CLI: --allow-connect (repeatable, checked) and --max-memory', () => {
   assert.throws(() => parseRunOptions(['--allow-connect', 'none', '--allow-connect', '1.2.3.4', 'g.wasm'], true), (e: unknown) => e instanceof UsageError);
   assert.throws(() => parseRunOptions(['--max-memory', '5G', 'g.wasm'], true), (e: unknown) => e instanceof UsageError);
   assert.throws(() => parseRunOptions(['--max-memory', '1K', 'g.wasm'], true), (e: unknown) => e instanceof UsageError);
-  // The native kernel does not enforce the list yet: refused, never silently ignored.
-  assert.throws(() => parseRunOptions(['--kernel', 'native', '--allow-connect', '10.0.0.1', 'g.wasm'], true), (e: unknown) => e instanceof UsageError && /native kernel/.test(e.message));
+  assert.equal(parseRunOptions(['--kernel', 'native', '--allow-connect', '10.0.0.1', 'g.wasm'], true).allowConnect, ['10.0.0.1']);
 });
 
-test('the native kernel refuses allowConnect (it cannot enforce it yet) rather than ignore it', async () => {
-  let refused: unknown = null;
-  const vm = await VM.create({ kernel: { kind: 'native', allowConnect: ['10.0.0.1'] } }).catch((e: unknown) => (refused = e));
-  if (vm instanceof VM) await vm.close();
-  assert.match(String(refused), /native kernel does not enforce allowConnect/);
-});
+// The native kernel's C++ connect() consults the same list, driven here by a real guest (the echo
+// client, which connects to 127.0.0.1): EACCES past the list, the kernel's own answer within it.
+const nTest = nativeTest();
+for (const [rules, expected] of [
+  [undefined, 'ECONNREFUSED'], // loopback by default: the port is closed, so the kernel refuses
+  [['10.0.0.1'], 'EACCES'],
+  [['127.0.0.1:1'], 'EACCES'], // loopback, but another port
+  [['none'], 'EACCES'],
+] as const) {
+  nTest(`native kernel: connect() to a closed loopback port with allowConnect ${JSON.stringify(rules)} is ${expected}`, async () => {
+    const vm = await VM.create({ kernel: { kind: 'native', ...(rules ? { allowConnect: [...rules] } : {}) } });
+    try {
+      let err = '';
+      const port = await closedPort();
+      const r = await vm.run(guestPath('examples/echo/client'), {
+        args: ['--port', String(port), '--conns', '1', '--retries', '0'],
+        stdout: () => {},
+        stderr: (d) => void (err += Buffer.from(d).toString()),
+      });
+      assert.is(r.status, 1, err);
+      assert.match(err, `connect: ${expected}`);
+    } finally {
+      await vm.close();
+    }
+  });
+}
+
+/** A loopback port nothing listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
 
 test('the host caps guest memory: a module needing more than --max-memory at start is refused; the cap is its maximum', async () => {
   const vm = await VM.create({ kernel: 'virtual', limits: { maxMemory: 65536 } });

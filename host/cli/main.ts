@@ -117,8 +117,6 @@ main(process.argv.slice(2)).then(
 function runKernel(args: readonly string[]): string {
   const own = args.includes('--') ? args.slice(0, args.indexOf('--')) : args;
   const asked = own.some((a) => a === '--kernel' || a.startsWith('--kernel='));
-  // --allow-connect needs a kernel that enforces it; the native kernel does not yet.
-  if (!asked && own.some((a) => a === '--allow-connect' || a.startsWith('--allow-connect='))) return 'os';
   const addon = loadNativeAddon();
   if (typeof addon !== 'string') return 'native';
   if (!asked) process.stderr.write(`flexvm: the native kernel is unavailable (${addon}); using the os kernel\n`);

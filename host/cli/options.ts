@@ -155,8 +155,6 @@ export function parseRunOptions(argv: readonly string[], wantsGuest: boolean, de
   if ((v['model-requests'] !== undefined || v['model-json'] !== undefined) && v.model === undefined) throw new UsageError('--model-requests and --model-json need --model PROFILE');
   const kernel = v.kernel ?? defaultKernel;
   if (!KERNELS.includes(kernel)) throw new UsageError(`unknown kernel ${JSON.stringify(kernel)} (choose: ${KERNELS.join(', ')})`);
-  // The native kernel's C++ connect() does not consult the allow-list yet: refuse rather than ignore it.
-  if (v['allow-connect'] && kernel === 'native') throw new UsageError('--allow-connect is not enforced by the native kernel yet: add --kernel os (or virtual)');
   if (v['listen-any'] && kernel === 'virtual') throw new UsageError('--listen-any applies to the os and native kernels only');
   const mode = (v.mode ?? 'exceptionless') as Mode;
   if (!MODES.includes(mode)) throw new UsageError(`unknown mode ${JSON.stringify(v.mode)} (choose: ${MODES.join(', ')})`);

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { ConnectPolicy } from '../common/connect-policy.js';
 import type { AttachInfo } from '../../vm/messages.js';
 import type { Executor, ExecutorContext, GuestRunnerRef, SyscallCounts } from '../../syscall/executor.js';
 import type { NativeAddon } from './addon.js';
@@ -17,6 +18,8 @@ const TRACE_EVERY_MS = 20;
 export interface NativeRunnerData {
   readonly executor: number;
   readonly listenAny: boolean;
+  /** The connect() allow-list, flattened for the addon (NativeAttachOptions.connectRules). */
+  readonly connectRules: readonly number[];
 }
 
 /**
@@ -39,7 +42,8 @@ export class NativeExecutor implements Executor {
     private readonly addon: NativeAddon,
     private readonly id: number,
   ) {
-    const data: NativeRunnerData = { executor: id, listenAny: nativeKernelOptions(context.kernel).allowNonLoopbackListen };
+    const rules = ConnectPolicy.from(context.kernel.allowConnect).rules.flatMap((r) => [r.net, r.prefix, r.port ?? -1]);
+    const data: NativeRunnerData = { executor: id, listenAny: nativeKernelOptions(context.kernel).allowNonLoopbackListen, connectRules: rules };
     this.guestRunner = { name: 'native', data };
   }
 

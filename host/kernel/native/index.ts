@@ -16,8 +16,6 @@ export function createKernel(_options: KernelOptions, _context: KernelContext): 
 }
 
 export function createExecutor(context: ExecutorContext): Executor {
-  // Its C++ connect() does not consult an allow-list yet: refuse one rather than ignore it.
-  if (context.kernel.allowConnect !== undefined) throw new Error('the native kernel does not enforce allowConnect yet: use the os or virtual kernel');
   const addon = loadNativeAddon();
   if (typeof addon === 'string') throw new Error(`the native kernel is unavailable: ${addon}`);
   return NativeExecutor.create(context, addon);

@@ -123,7 +123,7 @@ export class VM {
       (g) => this.guests.delete(g.gid),
     );
     this.guests.set(gid, guest);
-    return { pid, name, exited: guest.result, kill: (graceMs = 2000) => guest.kill(graceMs) };
+    return { pid, name, exited: guest.result, ready: guest.ready, kill: (graceMs = 2000) => guest.kill(graceMs) };
   }
 
   /** Spawns a guest and waits for it to exit. */
@@ -186,6 +186,10 @@ export class VM {
         }
         if (r instanceof Promise) r.then(taken, taken);
         else taken();
+        return;
+      }
+      case 'guest-ready': {
+        this.guests.get(m.gid)?.announced(m.detail);
         return;
       }
       case 'exit': {

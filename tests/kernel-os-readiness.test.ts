@@ -93,29 +93,6 @@ function wait(p: P, ep: number, max = 8, timeout = -1, flags = 0) {
   return { r, events: (n: number) => p.readEpollEvents(buf, n) };
 }
 
-test('pipes: data, EOF, EPIPE, O_NONBLOCK, capacity', async () => {
-  const { p } = setup();
-  const [r, w] = pipe(p);
-  const buf = p.alloc(PIPE_CAPACITY * 2);
-  const pending = parked(p.sys(SYS_read, r, buf, 16));
-  assert.is(now(write(p, w, 'through')), 7);
-  assert.is(pending.result, 7);
-  assert.is(p.string(buf, 7), 'through');
-  assert.is(now(write(p, w, new Uint8Array(PIPE_CAPACITY), EF_NOWAIT)), PIPE_CAPACITY);
-  assert.is(now(write(p, w, 'x', EF_NOWAIT)), -EAGAIN, 'full');
-  const blocked = parked(write(p, w, 'tail'));
-  assert.is(now(p.sys(SYS_read, r, buf, PIPE_CAPACITY)), PIPE_CAPACITY);
-  assert.is(blocked.result, 4, 'the writer went on once there was room');
-  assert.is(now(p.sys(SYS_close, w)), 0);
-  assert.is(now(p.sys(SYS_read, r, buf, 16)), 4);
-  assert.is(now(p.sys(SYS_read, r, buf, 16)), 0, 'EOF without writers');
-  const [r2, w2] = pipe(p, O_NONBLOCK);
-  assert.is(now(p.sys(SYS_read, r2, buf, 16)), -EAGAIN);
-  assert.is(now(p.sys(SYS_close, r2)), 0);
-  assert.is(now(write(p, w2, 'x')), -EPIPE);
-  assert.is(now(p.sys(SYS_pipe2, p.alloc(8), 0x4)), -EINVAL);
-});
-
 test('epoll on a real socket: level-triggered, edge-triggered, one-shot, RDHUP', async () => {
   const { p } = setup();
   const { fd, c } = await connection(p);

@@ -31,6 +31,7 @@ struct Call {
   uint32_t waitEvents = 0;
   int64_t deadline = -1;  // CLOCK_MONOTONIC ns, -1: none
   int stage = 0;          // handler's own progress (connect in progress, ...)
+  int64_t moved = 0;      // bytes a blocking write moved before it parked (it answers once all are in)
   bool pokeAll = false;   // a close ended descriptors that calls may be parked on
   // Reactor bookkeeping.
   bool hasTimer = false;

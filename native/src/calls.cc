@@ -62,6 +62,26 @@ int64_t wouldBlock(Call& c, FileRef& f, uint32_t events) {
 
 bool blocks(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
 
+constexpr int64_t kWriteMore = INT64_MIN + 1;
+
+// One step of a write of `n` bytes that returned `r`. A blocking write answers only once every byte
+// is in, as Linux's write on a pipe or a stream socket does: what went out stays in c.moved while it
+// parks for room. A non-blocking one (the descriptor's O_NONBLOCK, MSG_DONTWAIT, a NOWAIT entry)
+// answers with what fitted; an error after some bytes answers with their count (the next write sees
+// it). kWriteMore: room remains, write again.
+int64_t writeProgress(Call& c, ssize_t r, uint32_t n, bool dontWait = false) {
+  bool mayWait = c.mayPark && !dontWait && !guestNonblocking(c.file.get());
+  if (r >= 0) {
+    c.moved += r;
+    if (uint64_t(c.moved) >= n || r == 0) return c.moved;
+    return mayWait ? kWriteMore : c.moved;
+  }
+  if (!blocks(errno)) return c.moved > 0 ? c.moved : err();
+  if (c.moved > 0 && !mayWait) return c.moved;
+  if (dontWait) return -EAGAIN;
+  return wouldBlock(c, c.file, EPOLLOUT);
+}
+
 // ------------------------------------------------------------------ plain I/O
 
 int64_t sysRead(Call& c) {
@@ -83,9 +103,11 @@ int64_t sysWrite(Call& c) {
   uint32_t n = uint32_t(c.a[2]) > kMaxRw ? kMaxRw : uint32_t(c.a[2]);
   uint8_t* p = c.g->mem.at(uint32_t(c.a[1]), n);
   if (!p) return -EFAULT;
-  ssize_t r = f->kind == Kind::Socket ? ::send(f->fd, p, n, MSG_NOSIGNAL) : ::write(f->fd, p, n);
-  if (r >= 0) return r;
-  return blocks(errno) ? wouldBlock(c, c.file, EPOLLOUT) : err();
+  for (;;) {
+    ssize_t r = f->kind == Kind::Socket ? ::send(f->fd, p + c.moved, n - c.moved, MSG_NOSIGNAL) : ::write(f->fd, p + c.moved, n - c.moved);
+    int64_t done = writeProgress(c, r, n);
+    if (done != kWriteMore) return done;
+  }
 }
 
 int64_t sysPread(Call& c) {
@@ -619,10 +641,11 @@ int64_t sysSendto(Call& c) {
   uint8_t* p = c.g->mem.at(uint32_t(c.a[1]), n);
   if (!p) return -EFAULT;
   int flags = c.a[3] & (MSG_DONTWAIT | MSG_MORE | MSG_OOB | MSG_EOR);
-  ssize_t r = ::send(f->fd, p, n, flags | MSG_NOSIGNAL | MSG_DONTWAIT);
-  if (r >= 0) return r;
-  if (blocks(errno) && !(c.a[3] & MSG_DONTWAIT)) return wouldBlock(c, c.file, EPOLLOUT);
-  return err();
+  for (;;) {
+    ssize_t r = ::send(f->fd, p + c.moved, n - c.moved, flags | MSG_NOSIGNAL | MSG_DONTWAIT);
+    int64_t done = writeProgress(c, r, n, (c.a[3] & MSG_DONTWAIT) != 0);
+    if (done != kWriteMore) return done;
+  }
 }
 
 int64_t sysRecvfrom(Call& c) {

@@ -1,0 +1,125 @@
+/**
+ * The conformance suites' runner: each area's cases are written once and run against every kernel
+ * the registry names (KERNEL_NAMES), as preview2-shim's testFilesystemImplementation(name,
+ * createSubject) does. A kernel joins by one line in SUBJECTS; a kernel in the registry without a
+ * subject fails every suite, so none is left out silently.
+ *
+ * The native kernel needs its addon (`npm ci` builds it): without it its cases fail in CI (CI or
+ * FLEXVM_REQUIRE_NATIVE set) and are skipped, with a note, elsewhere.
+ */
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Kernel, KernelModule } from '../../host/kernel/kernel.js';
+import type { NativeAddon } from '../../host/kernel/native/addon.js';
+import { KERNEL_NAMES, loadKernelModule } from '../../host/kernel/registry.js';
+import { Fixtures } from './kernel-fixtures.js';
+import { KernelHarness, type SpawnOptions, type TestProcess } from './kernel-harness.js';
+import { native } from './native.js';
+import { NATIVE_HEAP_START, NativeTestKernel } from './native-kernel.js';
+
+/** Options every kernel understands. */
+export interface SubjectOptions {
+  /** Listening beyond the loopback interface (os and native; the virtual network has no other). */
+  readonly allowNonLoopbackListen?: boolean;
+}
+
+/** One kernel under test. */
+export interface Subject {
+  readonly name: string;
+  /**
+   * `virtual`: time passes only when every guest waits (the harness's idle step, which settled()
+   * takes); `real`: the host's clocks.
+   */
+  readonly time: 'virtual' | 'real';
+  /** A harness over a fresh kernel, closed after the test, and one guest on it. */
+  setup(spawn?: SpawnOptions, options?: SubjectOptions): Setup;
+  /** The kernel's diagnostics in this test. */
+  readonly logs: string[];
+}
+
+export interface Setup {
+  readonly h: KernelHarness<unknown>;
+  readonly p: TestProcess<unknown>;
+}
+
+type Made = { kernel: Kernel<unknown>; heapStart?: number };
+type MakeKernel = (options: SubjectOptions, log: (m: string) => void) => Made;
+
+/** A kernel from its registry module, with the options every kernel accepts. */
+function fromRegistry(mod: KernelModule, kind: string) {
+  return (options: SubjectOptions, log: (m: string) => void): Made => {
+    const config = kind === 'os' ? { kind, ...options } : { kind };
+    return { kernel: mod.createKernel(config, { thread: 0, threadCount: 1, log }) as Kernel<unknown> };
+  };
+}
+
+interface SubjectEntry {
+  readonly time: 'virtual' | 'real';
+  /** Why the kernel cannot run here, or how to make one. */
+  load(): Promise<string | MakeKernel>;
+}
+
+/**
+ * Each kernel of the registry, as the suites create it: one line per kernel. The native kernel has
+ * no JavaScript instance (its module only makes executors), so the suites drive its executor through
+ * the syscall pages (NativeTestKernel).
+ */
+const SUBJECTS: Readonly<Record<string, SubjectEntry>> = {
+  virtual: { time: 'virtual', load: async () => fromRegistry(await loadKernelModule({ kind: 'virtual' }), 'virtual') },
+  os: { time: 'real', load: async () => fromRegistry(await loadKernelModule({ kind: 'os' }), 'os') },
+  native: { time: 'real', load: async () => (typeof native === 'string' ? native : (o) => ({ kernel: new NativeTestKernel(native as NativeAddon, o) as Kernel<unknown>, heapStart: NATIVE_HEAP_START })) },
+};
+
+export type Case = (name: string, fn: () => void | Promise<void>) => void;
+
+/**
+ * Registers `area`'s cases once per kernel: `define(test, subject)` is called for each, and its
+ * cases run as the uvu suite "AREA on KERNEL". A case can say where one kernel legitimately
+ * differs by looking at subject.name, with the reason beside it.
+ */
+export async function conformance(area: string, define: (test: Case, subject: Subject) => void): Promise<void> {
+  for (const name of KERNEL_NAMES) {
+    const entry = SUBJECTS[name];
+    const s = suite(`${area} on ${name}`);
+    if (!entry) {
+      s(`the ${name} kernel has a conformance subject`, () => assert.unreachable(`add the ${name} kernel to SUBJECTS in tests/helpers/conformance.ts`));
+      s.run();
+      continue;
+    }
+    const make = await entry.load();
+    const fx = new Fixtures<unknown>({ close: true });
+    const guarded = fx.guard(s);
+    const logs: string[] = [];
+    const subject: Subject = {
+      name,
+      time: entry.time,
+      logs,
+      setup(spawn = {}, options = {}) {
+        if (typeof make === 'string') throw new Error(make);
+        const made = make(options, (m) => logs.push(m));
+        const h = fx.harness(made.kernel, made.heapStart === undefined ? {} : { heapStart: made.heapStart });
+        return { h, p: h.spawn(spawn) };
+      },
+    };
+    let test: Case;
+    if (typeof make !== 'string') {
+      test = (caseName, fn) =>
+        guarded(caseName, async () => {
+          logs.length = 0;
+          await fn();
+          assert.equal(logs.filter((m) => m.includes('internal error')), [], 'the kernel reported internal errors');
+        });
+    } else if (process.env.CI || process.env.FLEXVM_REQUIRE_NATIVE) {
+      test = (caseName) => s(caseName, () => assert.unreachable(`the ${name} kernel is unavailable: ${make}: CI must build it (npm ci)`));
+    } else {
+      let noted = false;
+      test = (caseName) =>
+        s(caseName, () => {
+          if (!noted) console.log(`  (skipped the ${name} kernel's ${area} cases: ${make})`);
+          noted = true;
+        });
+    }
+    define(test, subject);
+    s.run();
+  }
+}

@@ -446,7 +446,7 @@ int64_t sysEpollWait(Call& c) {
 
 int64_t sysPoll(Call& c) {
   uint32_t nfds = uint32_t(c.a[1]);
-  if (nfds > c.g->limits.maxFds && nfds > 1024) return -EINVAL;
+  if (nfds > c.g->limits.maxFds) return -EINVAL;  // Linux: more than RLIMIT_NOFILE, the guest's maxFds
   uint8_t* p = c.g->mem.at(uint32_t(c.a[0]), uint64_t(nfds) * sizeof(struct pollfd));
   if (!p && nfds) return -EFAULT;
   std::vector<struct pollfd> host(nfds);

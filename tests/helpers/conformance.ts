@@ -7,6 +7,9 @@
  * The native kernel needs its addon (`npm ci` builds it): without it its cases fail in CI (CI or
  * FLEXVM_REQUIRE_NATIVE set) and are skipped, with a note, elsewhere.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import type * as net from 'node:net';
+import { dirname, join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Kernel, KernelModule } from '../../host/kernel/kernel.js';
@@ -23,6 +26,19 @@ export interface SubjectOptions {
   readonly allowNonLoopbackListen?: boolean;
 }
 
+/** Where setup's `files` appear in the guest: a host directory granted there, on every kernel. */
+export const DATA = '/data';
+
+export interface SubjectSpawnOptions extends SpawnOptions {
+  /**
+   * Files (paths relative to DATA; a trailing slash makes a directory) in a fresh host directory,
+   * granted to the guest at DATA (read-only when `readOnly`): the virtual kernel copies it in,
+   * the os and native kernels open below it.
+   */
+  readonly files?: Readonly<Record<string, string | Uint8Array>>;
+  readonly readOnly?: boolean;
+}
+
 /** One kernel under test. */
 export interface Subject {
   readonly name: string;
@@ -32,7 +48,11 @@ export interface Subject {
    */
   readonly time: 'virtual' | 'real';
   /** A harness over a fresh kernel, closed after the test, and one guest on it. */
-  setup(spawn?: SpawnOptions, options?: SubjectOptions): Setup;
+  setup(spawn?: SubjectSpawnOptions, options?: SubjectOptions): Setup;
+  /** Destroys (or closes) a host peer after the test. */
+  peer<T extends net.Socket | net.Server>(s: T): T;
+  /** A fresh host directory, removed after the test. */
+  tempDir(prefix: string): string;
   /** The kernel's diagnostics in this test. */
   readonly logs: string[];
 }
@@ -40,6 +60,10 @@ export interface Subject {
 export interface Setup {
   readonly h: KernelHarness<unknown>;
   readonly p: TestProcess<unknown>;
+  /** The host directory granted at DATA (when setup was given files). */
+  readonly dir: string | null;
+  /** Another guest on the same kernel (with DATA granted too). */
+  spawn(options?: SpawnOptions): TestProcess<unknown>;
 }
 
 type Made = { kernel: Kernel<unknown>; heapStart?: number };
@@ -70,7 +94,16 @@ const SUBJECTS: Readonly<Record<string, SubjectEntry>> = {
   native: { time: 'real', load: async () => (typeof native === 'string' ? native : (o) => ({ kernel: new NativeTestKernel(native as NativeAddon, o) as Kernel<unknown>, heapStart: NATIVE_HEAP_START })) },
 };
 
-export type Case = (name: string, fn: () => void | Promise<void>) => void;
+/** A case that only some kernels can run, and why the others cannot. */
+export interface CaseScope {
+  readonly kernels: readonly string[];
+  readonly why: string;
+}
+
+export type Case = (name: string, fn: () => void | Promise<void>, scope?: CaseScope) => void;
+
+/** Cases that talk to a host peer over real loopback TCP: the virtual kernel's network is its own. */
+export const HOST_NETWORK: CaseScope = { kernels: ['os', 'native'], why: 'a host peer over real TCP: the virtual network is in memory' };
 
 /**
  * Registers `area`'s cases once per kernel: `define(test, subject)` is called for each, and its
@@ -98,19 +131,42 @@ export async function conformance(area: string, define: (test: Case, subject: Su
         if (typeof make === 'string') throw new Error(make);
         const made = make(options, (m) => logs.push(m));
         const h = fx.harness(made.kernel, made.heapStart === undefined ? {} : { heapStart: made.heapStart });
-        return { h, p: h.spawn(spawn) };
+        const { files, readOnly, ...rest } = spawn;
+        let dir: string | null = null;
+        const grants = [...(rest.grants ?? [])];
+        if (files) {
+          dir = fx.tempDir(`flexvm-${area}-`);
+          for (const [name, content] of Object.entries(files)) {
+            const at = join(dir, name);
+            if (name.endsWith('/')) mkdirSync(at, { recursive: true });
+            else {
+              mkdirSync(dirname(at), { recursive: true });
+              writeFileSync(at, content);
+            }
+          }
+          grants.push({ hostPath: dir, guestPath: DATA, readOnly: readOnly ?? false });
+        }
+        const more = (o: SpawnOptions = {}) => h.spawn({ ...o, grants: [...grants, ...(o.grants ?? [])] });
+        return { h, p: more(rest), dir, spawn: more };
       },
+      peer: (s) => fx.peer(s),
+      tempDir: (prefix) => fx.tempDir(prefix),
     };
     let test: Case;
     if (typeof make !== 'string') {
-      test = (caseName, fn) =>
+      test = (caseName, fn, scope) => {
+        if (scope && !scope.kernels.includes(name)) return;
         guarded(caseName, async () => {
           logs.length = 0;
           await fn();
           assert.equal(logs.filter((m) => m.includes('internal error')), [], 'the kernel reported internal errors');
         });
+      };
     } else if (process.env.CI || process.env.FLEXVM_REQUIRE_NATIVE) {
-      test = (caseName) => s(caseName, () => assert.unreachable(`the ${name} kernel is unavailable: ${make}: CI must build it (npm ci)`));
+      test = (caseName, _fn, scope) => {
+        if (scope && !scope.kernels.includes(name)) return;
+        s(caseName, () => assert.unreachable(`the ${name} kernel is unavailable: ${make}: CI must build it (npm ci)`));
+      };
     } else {
       let noted = false;
       test = (caseName) =>

@@ -45,6 +45,9 @@ struct Call {
 // Executes the call's handler (from the ABI's table). Returns the result (>= 0 or -errno) or PARK.
 int64_t execute(Call& c);
 
+// A parked call that a cancellation ends: undoes what it started, so that it did not take effect.
+void interrupted(Call& c);
+
 // Implemented by whoever completes calls (a syscall thread, or a guest's own thread).
 class Sink {
  public:

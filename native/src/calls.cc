@@ -508,6 +508,8 @@ int64_t sysPoll(Call& c) {
 
 int64_t sysSocket(Call& c) {
   int domain = c.a[0], type = c.a[1], proto = c.a[2];
+  // Linux: flags beyond the type's low bits other than these two are EINVAL, before the family.
+  if ((type & ~0xf) & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) return -EINVAL;
   if (domain != AF_INET) return -EAFNOSUPPORT;
   int flags = type & (SOCK_NONBLOCK | SOCK_CLOEXEC);
   int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -590,13 +592,13 @@ int64_t sysConnect(Call& c) {
     if (guestNonblocking(f) || !c.mayPark) return -EINPROGRESS;
     c.stage = 1;
   } else {
-    int so = 0;
-    socklen_t len = sizeof so;
-    if (::getsockopt(f->fd, SOL_SOCKET, SO_ERROR, &so, &len) != 0) return err();
-    if (so != 0) return -so;
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    if (::getpeername(f->fd, reinterpret_cast<struct sockaddr*>(&ss), &sl) == 0) return 0;
+    // connect() again finishes it as Linux sees it (the socket becomes connected, so that a later
+    // connect is EISCONN), or says it is still in progress, or reports how it failed.
+    struct sockaddr_in a;
+    e = readInet(c, uint32_t(c.a[1]), uint32_t(c.a[2]), &a, false);
+    if (e < 0) return e;
+    if (::connect(f->fd, reinterpret_cast<struct sockaddr*>(&a), sizeof a) == 0 || errno == EISCONN) return 0;
+    if (errno != EALREADY && errno != EINPROGRESS) return err();
   }
   c.waitFile = c.file;
   c.waitEvents = EPOLLOUT;
@@ -656,14 +658,24 @@ int64_t sysRecvfrom(Call& c) {
   uint8_t* p = c.g->mem.at(uint32_t(c.a[1]), n);
   if (!p) return -EFAULT;
   int flags = c.a[3] & (MSG_DONTWAIT | MSG_PEEK | MSG_OOB | MSG_TRUNC | MSG_WAITALL);
-  ssize_t r = ::recv(f->fd, p, n, (flags & ~MSG_WAITALL) | MSG_DONTWAIT);
-  if (r < 0) {
+  // MSG_WAITALL: a blocking read waits for the whole buffer (or end of file, or an error); what
+  // arrived stays in c.moved while it parks.
+  bool waitAll = (flags & MSG_WAITALL) && !(flags & (MSG_PEEK | MSG_DONTWAIT)) && c.mayPark && !guestNonblocking(f);
+  for (;;) {
+    ssize_t r = ::recv(f->fd, p + c.moved, n - uint32_t(c.moved), (flags & ~MSG_WAITALL) | MSG_DONTWAIT);
+    if (r > 0) {
+      c.moved += r;
+      if (waitAll && uint64_t(c.moved) < n) continue;
+      break;
+    }
+    if (r == 0) break;  // end of file: what arrived
+    if (c.moved > 0 && !(waitAll && blocks(errno))) break;  // an error after some bytes: their count
     if (blocks(errno) && !(c.a[3] & MSG_DONTWAIT)) return wouldBlock(c, c.file, EPOLLIN | EPOLLRDHUP);
     return err();
   }
   // A connected stream socket reports no source address.
   if (c.a[4] != 0 && c.a[5] != 0 && !c.g->mem.write32(uint32_t(c.a[5]), 0)) return -EFAULT;
-  return r;
+  return c.moved;
 }
 
 int64_t sysShutdown(Call& c) {
@@ -1032,6 +1044,17 @@ struct Table {
 const Table kTable;
 
 }  // namespace
+
+void interrupted(Call& c) {
+  // A connect in progress is abandoned (AF_UNSPEC dissolves the association): the socket is as it
+  // was and may connect again.
+  if (c.sysno == FLEXVM_SYS_connect && c.stage == 1 && c.file && !c.file->closed.load()) {
+    struct sockaddr unspec;
+    std::memset(&unspec, 0, sizeof unspec);
+    unspec.sa_family = AF_UNSPEC;
+    ::connect(c.file->fd, &unspec, sizeof unspec);
+  }
+}
 
 bool implemented(int32_t sysno) { return sysno >= 0 && sysno < kSysnoLimit && kTable.h[sysno] != nullptr; }
 

@@ -904,11 +904,20 @@ int64_t sysMkdirat(Call& c) {
   return rr == 0 ? 0 : -e2;
 }
 
+// Whether `name` in `dir` is a directory (not following a final symlink); true when it is missing,
+// which the call itself then reports.
+bool isDirAt(int dir, const std::string& name) {
+  struct stat st;
+  return ::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISDIR(st.st_mode);
+}
+
 int64_t sysUnlinkat(Call& c) {
   if (c.a[2] & ~AT_REMOVEDIR) return -EINVAL;
   Resolved r;
   int e = resolvePath(*c.g, c.a[0], uint32_t(c.a[1]), r);
   if (e < 0) return e;
+  // Linux: rmdir of "." is EINVAL, of ".." ENOTEMPTY; unlink of either EISDIR.
+  if (r.lastDots) return (c.a[2] & AT_REMOVEDIR) ? (r.lastDots == 1 ? -EINVAL : -ENOTEMPTY) : -EISDIR;
   if (r.grant < 0) return r.synthetic ? -EACCES : -ENOENT;
   if (r.rest.empty()) return -EBUSY;
   const Grant& grant = c.g->grants[size_t(r.grant)];
@@ -916,6 +925,10 @@ int64_t sysUnlinkat(Call& c) {
   std::string name;
   int dir = openParent(*c.g, r, &name);
   if (dir < 0) return dir;
+  if (r.trailingSlash && !(c.a[2] & AT_REMOVEDIR) && !isDirAt(dir, name)) {
+    ::close(dir);
+    return -ENOTDIR;  // "file/" names a directory that is not there (openParent drops the slash)
+  }
   int rr = ::unlinkat(dir, name.c_str(), c.a[2]);
   int e2 = errno;
   ::close(dir);
@@ -928,6 +941,7 @@ int64_t sysRenameat(Call& c) {
   if (e < 0) return e;
   e = resolvePath(*c.g, c.a[2], uint32_t(c.a[3]), to);
   if (e < 0) return e;
+  if (from.lastDots || to.lastDots) return -EBUSY;  // Linux: "." and ".." cannot be renamed or replaced
   if (from.grant < 0) return from.synthetic ? -EACCES : -ENOENT;
   if (from.rest.empty()) return -EBUSY;
   if (to.grant < 0) return -EACCES;
@@ -942,6 +956,12 @@ int64_t sysRenameat(Call& c) {
   if (db < 0) {
     ::close(da);
     return db;
+  }
+  // A trailing slash on either name says the source is a directory (openParent drops it).
+  if ((from.trailingSlash || to.trailingSlash) && !isDirAt(da, a)) {
+    ::close(da);
+    ::close(db);
+    return -ENOTDIR;
   }
   int rr = ::renameat(da, a.c_str(), db, b.c_str());
   int e2 = errno;

@@ -69,16 +69,19 @@ export interface Setup {
 type Made = { kernel: Kernel<unknown>; heapStart?: number };
 type MakeKernel = (options: SubjectOptions, log: (m: string) => void) => Made;
 
-/** A kernel from its registry module, with the options every kernel accepts. */
-function fromRegistry(mod: KernelModule, kind: string) {
+/** A kernel from its registry module, with the options every kernel accepts (and a variant's own). */
+function fromRegistry(mod: KernelModule, kind: string, variant: { options?: object; colocated?: boolean } = {}) {
   return (options: SubjectOptions, log: (m: string) => void): Made => {
-    const config = kind === 'os' ? { kind, ...options } : { kind };
-    return { kernel: mod.createKernel(config, { thread: 0, threadCount: 1, log }) as Kernel<unknown> };
+    const config = kind === 'os' ? { kind, ...options, ...variant.options } : { kind };
+    const context = { thread: 0, threadCount: 1, log, ...(variant.colocated ? { colocated: true } : {}) };
+    return { kernel: mod.createKernel(config, context) as Kernel<unknown> };
   };
 }
 
 interface SubjectEntry {
   readonly time: 'virtual' | 'real';
+  /** Another configuration of a registry kernel, run by suites that ask for variants. */
+  readonly variantOf?: string;
   /** Why the kernel cannot run here, or how to make one. */
   load(): Promise<string | MakeKernel>;
 }
@@ -91,6 +94,10 @@ interface SubjectEntry {
 const SUBJECTS: Readonly<Record<string, SubjectEntry>> = {
   virtual: { time: 'virtual', load: async () => fromRegistry(await loadKernelModule({ kind: 'virtual' }), 'virtual') },
   os: { time: 'real', load: async () => fromRegistry(await loadKernelModule({ kind: 'os' }), 'os') },
+  // The os kernel's file calls run three ways: synchronously on a syscall thread until it has a
+  // socket (the default above), on Node's threadpool, and inside syscall() on the guest's thread.
+  'os (threadpool)': { time: 'real', variantOf: 'os', load: async () => fromRegistry(await loadKernelModule({ kind: 'os' }), 'os', { options: { fileIo: 'threadpool' } }) },
+  'os (colocated)': { time: 'real', variantOf: 'os', load: async () => fromRegistry(await loadKernelModule({ kind: 'os' }), 'os', { colocated: true }) },
   native: { time: 'real', load: async () => (typeof native === 'string' ? native : (o) => ({ kernel: new NativeTestKernel(native as NativeAddon, o) as Kernel<unknown>, heapStart: NATIVE_HEAP_START })) },
 };
 
@@ -110,9 +117,11 @@ export const HOST_NETWORK: CaseScope = { kernels: ['os', 'native'], why: 'a host
  * cases run as the uvu suite "AREA on KERNEL". A case can say where one kernel legitimately
  * differs by looking at subject.name, with the reason beside it.
  */
-export async function conformance(area: string, define: (test: Case, subject: Subject) => void): Promise<void> {
-  for (const name of KERNEL_NAMES) {
+export async function conformance(area: string, define: (test: Case, subject: Subject) => void, options: { variants?: boolean } = {}): Promise<void> {
+  const variants = options.variants ? Object.keys(SUBJECTS).filter((n) => SUBJECTS[n]!.variantOf !== undefined) : [];
+  for (const name of [...KERNEL_NAMES, ...variants]) {
     const entry = SUBJECTS[name];
+    const kernel = entry?.variantOf ?? name;
     const s = suite(`${area} on ${name}`);
     if (!entry) {
       s(`the ${name} kernel has a conformance subject`, () => assert.unreachable(`add the ${name} kernel to SUBJECTS in tests/helpers/conformance.ts`));
@@ -124,7 +133,7 @@ export async function conformance(area: string, define: (test: Case, subject: Su
     const guarded = fx.guard(s);
     const logs: string[] = [];
     const subject: Subject = {
-      name,
+      name: kernel,
       time: entry.time,
       logs,
       setup(spawn = {}, options = {}) {
@@ -155,7 +164,7 @@ export async function conformance(area: string, define: (test: Case, subject: Su
     let test: Case;
     if (typeof make !== 'string') {
       test = (caseName, fn, scope) => {
-        if (scope && !scope.kernels.includes(name)) return;
+        if (scope && !scope.kernels.includes(kernel)) return;
         guarded(caseName, async () => {
           logs.length = 0;
           await fn();
@@ -164,7 +173,7 @@ export async function conformance(area: string, define: (test: Case, subject: Su
       };
     } else if (process.env.CI || process.env.FLEXVM_REQUIRE_NATIVE) {
       test = (caseName, _fn, scope) => {
-        if (scope && !scope.kernels.includes(name)) return;
+        if (scope && !scope.kernels.includes(kernel)) return;
         s(caseName, () => assert.unreachable(`the ${name} kernel is unavailable: ${make}: CI must build it (npm ci)`));
       };
     } else {

@@ -319,11 +319,13 @@ int64_t sysClockNanosleep(Call& c) {
       struct timespec ts;
       clock_gettime(clock, &ts);
       int64_t clockNow = int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-      c.deadline = now + (ns - clockNow);
+      // A deadline already past answers at once (its distance is negative, never an overflow).
+      int64_t left = ns - clockNow;
+      c.deadline = left <= 0 ? now : now + left;
     } else {
       c.deadline = now + ns;
     }
-    if (c.deadline < 0 && ns > 0) c.deadline = INT64_MAX / 2;
+    if (c.deadline < now) c.deadline = INT64_MAX / 2;  // overflowed: as good as forever
     c.stage = 1;
   }
   return sleepUntil(c);
@@ -1066,6 +1068,14 @@ const Table kTable;
 }  // namespace
 
 void interrupted(Call& c) {
+  // A relative sleep stores the time it had left, as Linux's does when a signal interrupts it.
+  uint32_t rem = c.sysno == FLEXVM_SYS_nanosleep ? uint32_t(c.a[1]) : c.sysno == FLEXVM_SYS_clock_nanosleep && !(c.a[1] & TIMER_ABSTIME) ? uint32_t(c.a[3]) : 0;
+  if (rem != 0 && c.stage == 1 && c.deadline >= 0) {
+    int64_t left = c.deadline - monotonicNs();
+    if (left < 0) left = 0;
+    int64_t ts[2] = {left / 1000000000, left % 1000000000};
+    c.g->mem.copyOut(rem, ts, sizeof ts);
+  }
   // A connect in progress is abandoned (AF_UNSPEC dissolves the association): the socket is as it
   // was and may connect again.
   if (c.sysno == FLEXVM_SYS_connect && c.stage == 1 && c.file && !c.file->closed.load()) {

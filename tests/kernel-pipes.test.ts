@@ -233,38 +233,6 @@ await conformance('pipes', (test, subject) => {
     assert.is((await settled(waiting)), 6);
   });
 
-  test('cancellation: a waiting read is cancelled; a completed one is not', async () => {
-    const { p } = setup();
-    const [r, w] = pipe(p);
-    const buf = p.alloc(8);
-    const read = parked(p.sys(SYS_read, r, buf, 8));
-    assert.is(read.cancel(), true);
-    assert.is((await settled(read)), -ECANCELED);
-    // The cancelled read took nothing: the next write goes to the next reader.
-    const [ptr] = p.data('data');
-    now(p.sys(SYS_write, w, ptr, 4));
-    assert.is(now(p.sys(SYS_read, r, buf, 8)), 4);
-    const done = parked(p.sys(SYS_read, r, buf, 8));
-    now(p.sys(SYS_write, w, ptr, 2));
-    assert.is((await settled(done)), 2);
-    assert.is(done.cancel(), false, 'cancel after completion loses');
-    assert.is((await settled(done)), 2);
-    assert.is(done.completions, 1);
-  });
-
-  test('cancelling a write that already moved bytes reports the bytes', async () => {
-    const { p } = setup();
-    const [r, w] = pipe(p);
-    const [src, n] = p.data(pattern(PIPE_CAPACITY + 100));
-    const write = parked(p.sys(SYS_write, w, src, n));
-    assert.is(write.cancel(), false, 'not -ECANCELED: data went out');
-    assert.is((await settled(write)), PIPE_CAPACITY);
-    const fresh = parked(p.sys(SYS_write, w, src, 10));
-    assert.is(fresh.cancel(), true);
-    assert.is((await settled(fresh)), -ECANCELED);
-    void r;
-  });
-
   test('closing a descriptor completes its waiting calls with EBADF', async () => {
     const { p } = setup();
     const [r, w] = pipe(p);

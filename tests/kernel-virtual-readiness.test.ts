@@ -153,20 +153,4 @@ test('poll waits for readiness or its virtual timeout', () => {
   assert.is(now(p.sysWith({ flags: EF_NOWAIT }, SYS_poll, p.pollfds([[r3, POLLIN]]), 1, -1)), -EAGAIN);
 });
 
-test('cancelling a waiting epoll_wait and poll; closing the epoll descriptor', () => {
-  const { kernel, p } = setup();
-  const ep = epoll(p);
-  const buf = p.alloc(24, 4);
-  const wait = parked(p.sys(SYS_epoll_wait, ep, buf, 2, 100));
-  assert.is(wait.cancel(), true);
-  assert.is(wait.result, -ECANCELED);
-  assert.is(kernel.virtualTime.hasTimers(), false, 'its timer is gone');
-  const pl = parked(p.sys(SYS_poll, p.pollfds([[pipe(p)[0], POLLIN]]), 1, -1));
-  assert.is(pl.cancel(), true);
-  assert.is(pl.result, -ECANCELED);
-  const onEp = parked(p.sys(SYS_epoll_wait, ep, buf, 2, -1));
-  now(p.sys(SYS_close, ep));
-  assert.is(onEp.result, -EBADF);
-});
-
 test.run();

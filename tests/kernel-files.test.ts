@@ -1,11 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  EACCES,
   AF_INET,
   AT_EMPTY_PATH,
   AT_FDCWD,
@@ -74,7 +71,7 @@ import {
 } from '../host/abi/v1.js';
 import { conformance, HOST_NETWORK, type CaseScope } from './helpers/conformance.js';
 import { hostFdsUnder } from './helpers/kernel-fixtures.js';
-import { now, PendingCall, settled, until, type TestProcess } from './helpers/kernel-harness.js';
+import { now, settled, until, type TestProcess } from './helpers/kernel-harness.js';
 
 type P = TestProcess<unknown>;
 

@@ -7,70 +7,22 @@ import * as assert from 'uvu/assert';
 import {
   EACCES,
   AF_INET,
-  AT_EMPTY_PATH,
   AT_FDCWD,
-  AT_REMOVEDIR,
-  DT_DIR,
-  DT_REG,
-  EBADF,
-  EEXIST,
-  EFAULT,
-  EINVAL,
-  EISDIR,
-  EMFILE,
-  ENAMETOOLONG,
-  ENOENT,
-  ENOTDIR,
-  ENOTEMPTY,
-  ENXIO,
-  ESPIPE,
-  F_GETFD,
-  F_GETFL,
-  F_SETFD,
-  F_SETFL,
-  FD_CLOEXEC,
-  O_APPEND,
-  O_CLOEXEC,
-  O_CREAT,
-  O_DIRECTORY,
-  O_EXCL,
   O_RDONLY,
   O_RDWR,
-  O_TRUNC,
   O_WRONLY,
   SEEK_CUR,
-  SEEK_END,
   SEEK_SET,
   SOCK_STREAM,
-  S_IFDIR,
-  S_IFMT,
-  S_IFREG,
   SYS_accept4,
   SYS_bind,
-  SYS_close,
-  SYS_fcntl,
-  SYS_fdatasync,
-  SYS_fstat,
-  SYS_fsync,
-  SYS_ftruncate,
-  SYS_getdents64,
   SYS_getsockname,
   SYS_listen,
   SYS_lseek,
-  SYS_mkdirat,
-  SYS_newfstatat,
   SYS_openat,
-  SYS_pipe2,
   SYS_pread64,
-  SYS_pwrite64,
-  SYS_read,
-  SYS_readv,
-  SYS_renameat,
   SYS_sendfile,
   SYS_socket,
-  SYS_unlinkat,
-  SYS_write,
-  SYS_writev,
 } from '../host/abi/v1.js';
 import { OsKernel, type OsProcess } from '../host/kernel/os/index.js';
 import { Fixtures, hostFdsUnder } from './helpers/kernel-fixtures.js';
@@ -120,35 +72,6 @@ for (const { name, colocated, fileIo } of SETTINGS) {
 
   const sys = (p: P, nr: number, ...a: number[]) => run(p.sys(nr, ...a));
   const open = (p: P, file: string, flags: number, mode = 0o666, dirfd = AT_FDCWD) => sys(p, SYS_openat, dirfd, p.cstr(file), flags, mode);
-  async function put(p: P, fd: number, text: string): Promise<number> {
-    const [ptr, len] = p.data(text);
-    return sys(p, SYS_write, fd, ptr, len);
-  }
-  async function get(p: P, fd: number, max = 4096): Promise<string | number> {
-    const buf = p.alloc(max);
-    const n = await sys(p, SYS_read, fd, buf, max);
-    return n < 0 ? n : p.string(buf, n);
-  }
-  async function stat(p: P, file: string, flags = 0, dirfd = AT_FDCWD) {
-    const buf = p.statBuf();
-    const r = await sys(p, SYS_newfstatat, dirfd, p.cstr(file), buf, flags);
-    return r < 0 ? r : p.readStat(buf);
-  }
-  async function fstat(p: P, fd: number) {
-    const buf = p.statBuf();
-    assert.is(await sys(p, SYS_fstat, fd, buf), 0);
-    return p.readStat(buf);
-  }
-  async function list(p: P, fd: number, bufSize = 4096) {
-    const out: { name: string; type: number; ino: number }[] = [];
-    for (;;) {
-      const buf = p.alloc(bufSize);
-      const n = await sys(p, SYS_getdents64, fd, buf, bufSize);
-      assert.ok(n >= 0, `getdents64 returned ${n}`);
-      if (n === 0) return out;
-      for (const d of p.readDirents(buf, n)) out.push({ name: d.name, type: d.type, ino: d.ino });
-    }
-  }
 
   t('a FIFO is refused with EACCES, at once (opening it cannot block), and leaks no descriptor', async () => {
     const { p, dir } = setup();

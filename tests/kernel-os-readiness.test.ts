@@ -1,61 +1,19 @@
-import * as net from 'node:net';
 import { test as uvuTest } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  AF_INET,
-  CLOCK_MONOTONIC,
-  CLOCK_REALTIME,
-  EAGAIN,
-  EBADF,
-  ECANCELED,
-  EEXIST,
-  EF_NOWAIT,
   EINVAL,
-  ENOENT,
   ENOSYS,
-  EPIPE,
-  EPOLLERR,
-  EPOLLET,
-  EPOLLHUP,
   EPOLLIN,
-  EPOLLONESHOT,
-  EPOLLOUT,
-  EPOLLRDHUP,
   EPOLL_CTL_ADD,
-  EPOLL_CTL_DEL,
-  EPOLL_CTL_MOD,
-  O_NONBLOCK,
-  POLLIN,
-  POLLNVAL,
-  POLLOUT,
-  SOCK_STREAM,
-  SYS_accept4,
-  SYS_bind,
-  SYS_clock_gettime,
-  SYS_clock_nanosleep,
-  SYS_close,
-  SYS_epoll_create1,
   SYS_epoll_ctl,
-  SYS_epoll_wait,
   SYS_getpid,
   SYS_getrandom,
-  SYS_getsockname,
-  SYS_listen,
-  SYS_nanosleep,
-  SYS_openat,
-  SYS_pipe2,
-  SYS_poll,
   SYS_read,
-  SYS_socket,
   SYS_write,
-  TIMER_ABSTIME,
-  AT_FDCWD,
-  O_RDONLY,
 } from '../host/abi/v1.js';
-import { OsKernel, PIPE_CAPACITY, type OsProcess } from '../host/kernel/os/index.js';
-import { pipe } from './helpers/kernel-calls.js';
+import { OsKernel, type OsProcess } from '../host/kernel/os/index.js';
 import { Fixtures } from './helpers/kernel-fixtures.js';
-import { now, parked, settled, until, within, type TestProcess } from './helpers/kernel-harness.js';
+import { now, type TestProcess } from './helpers/kernel-harness.js';
 
 type P = TestProcess<OsProcess>;
 const fx = new Fixtures<OsProcess>({ close: true });
@@ -73,25 +31,7 @@ const write = (p: P, fd: number, text: string | Uint8Array, flags = 0) => {
   return p.sysWith({ flags }, SYS_write, fd, ptr, len);
 };
 
-async function connection(p: P) {
-  const l = now(p.sys(SYS_socket, AF_INET, SOCK_STREAM, 0));
-  now(p.sys(SYS_bind, l, p.sockaddr(0), 16));
-  now(p.sys(SYS_listen, l, 8));
-  const addr = p.alloc(16);
-  now(p.sys(SYS_getsockname, l, addr, p.int(16)));
-  const c = net.connect({ port: p.readSockaddr(addr).port, host: '127.0.0.1', allowHalfOpen: true });
-  c.on('error', () => {});
-  fx.peer(c);
-  const fd = await settled(p.sys(SYS_accept4, l, 0, 0, 0));
-  await within(new Promise((r) => (c.readyState === 'open' ? r(null) : c.once('connect', r))), 5000);
-  return { l, fd, c };
-}
 
-function wait(p: P, ep: number, max = 8, timeout = -1, flags = 0) {
-  const buf = p.alloc(12 * max);
-  const r = p.sysWith({ flags }, SYS_epoll_wait, ep, buf, max, timeout);
-  return { r, events: (n: number) => p.readEpollEvents(buf, n) };
-}
 
 test('getpid, getrandom, stdio, unknown calls', async () => {
   const { p } = setup();

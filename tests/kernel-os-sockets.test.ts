@@ -2,16 +2,11 @@ import * as net from 'node:net';
 import { test as uvuTest } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  AF_INET,
   AF_INET6,
-  AF_UNIX,
-  EACCES,
   EADDRINUSE,
-  EADDRNOTAVAIL,
   EAFNOSUPPORT,
   EAGAIN,
   EALREADY,
-  EBADF,
   ECANCELED,
   ECONNREFUSED,
   ECONNRESET,
@@ -20,27 +15,11 @@ import {
   EINVAL,
   EIO,
   EISCONN,
-  EMFILE,
   EOPNOTSUPP,
   ETIMEDOUT,
   ENOPROTOOPT,
-  ENOTCONN,
-  ENOTSOCK,
   EPIPE,
-  EPROTONOSUPPORT,
-  ESPIPE,
-  F_GETFL,
-  F_SETFL,
   IPPROTO_TCP,
-  MSG_DONTWAIT,
-  MSG_PEEK,
-  MSG_WAITALL,
-  O_NONBLOCK,
-  O_RDWR,
-  SHUT_RD,
-  SHUT_WR,
-  SOCK_CLOEXEC,
-  SOCK_DGRAM,
   SOCK_NONBLOCK,
   SOCK_STREAM,
   SOL_SOCKET,
@@ -52,34 +31,24 @@ import {
   SO_REUSEADDR,
   SO_SNDBUF,
   SO_TYPE,
-  S_IFSOCK,
   SYS_accept4,
   SYS_bind,
-  SYS_close,
   SYS_connect,
-  SYS_fcntl,
-  SYS_fstat,
   SYS_getpeername,
   SYS_getsockname,
   SYS_getsockopt,
   SYS_listen,
-  SYS_lseek,
   SYS_read,
-  SYS_readv,
   SYS_recvfrom,
-  SYS_sendto,
   SYS_setsockopt,
-  SYS_shutdown,
-  SYS_socket,
   SYS_write,
-  SYS_writev,
   TCP_NODELAY,
 } from '../host/abi/v1.js';
 import { DEFAULT_RCVBUF, OsKernel, TcpSocket, type OsKernelOptions, type OsProcess } from '../host/kernel/os/index.js';
 import { errnoOf } from '../host/kernel/os/errno.js';
 import { getsockopt as getopt, setsockopt as setopt, socket } from './helpers/kernel-calls.js';
 import { Fixtures } from './helpers/kernel-fixtures.js';
-import { now, parked, PendingCall, settled, until, within, type TestProcess } from './helpers/kernel-harness.js';
+import { now, PendingCall, settled, until, within, type TestProcess } from './helpers/kernel-harness.js';
 
 type P = TestProcess<OsProcess>;
 const fx = new Fixtures<OsProcess>({ close: true });

@@ -7,7 +7,6 @@ import * as assert from 'uvu/assert';
 import {
   EAGAIN,
   EBADF,
-  ECANCELED,
   EF_NOWAIT,
   EFAULT,
   EINVAL,

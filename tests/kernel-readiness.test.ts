@@ -40,7 +40,6 @@ import {
   POLLIN,
   POLLNVAL,
   POLLOUT,
-  POLLRDHUP,
   SHUT_WR,
   SOCK_STREAM,
   SYS_accept4,

@@ -1,60 +1,23 @@
 import { test as uvuTest } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  AF_INET,
-  AT_FDCWD,
   EAGAIN,
-  EBADF,
-  ECANCELED,
-  EEXIST,
   EF_NOWAIT,
-  EFAULT,
-  EINVAL,
-  ELOOP,
-  ENOENT,
-  EPERM,
-  EPOLLERR,
-  EPOLLET,
-  EPOLLEXCLUSIVE,
-  EPOLLHUP,
   EPOLLIN,
-  EPOLLONESHOT,
-  EPOLLOUT,
-  EPOLLRDHUP,
-  EPOLL_CLOEXEC,
   EPOLL_CTL_ADD,
-  EPOLL_CTL_DEL,
-  EPOLL_CTL_MOD,
-  F_GETFD,
-  FD_CLOEXEC,
-  O_RDONLY,
-  O_RDWR,
-  POLLERR,
-  POLLHUP,
   POLLIN,
   POLLNVAL,
   POLLOUT,
   POLLRDHUP,
-  SHUT_WR,
-  SOCK_STREAM,
-  SYS_accept4,
-  SYS_bind,
   SYS_close,
-  SYS_connect,
   SYS_epoll_create1,
   SYS_epoll_ctl,
   SYS_epoll_wait,
-  SYS_fcntl,
-  SYS_fstat,
-  SYS_listen,
-  SYS_openat,
   SYS_poll,
   SYS_read,
-  SYS_shutdown,
-  SYS_socket,
   SYS_write,
 } from '../host/abi/v1.js';
-import { PIPE_CAPACITY, VirtualKernel, type VirtualProcess } from '../host/kernel/virtual/index.js';
+import { VirtualKernel, type VirtualProcess } from '../host/kernel/virtual/index.js';
 import { pipe } from './helpers/kernel-calls.js';
 import { Fixtures } from './helpers/kernel-fixtures.js';
 import { now, parked, type SpawnOptions, type TestProcess } from './helpers/kernel-harness.js';
@@ -74,24 +37,10 @@ const epoll = (p: P) => now(p.sys(SYS_epoll_create1, 0));
 const ctl = (p: P, ep: number, op: number, fd: number, events: number, lo = fd, hi = 0) =>
   now(p.sys(SYS_epoll_ctl, ep, op, fd, p.epollEvent(events, lo, hi)));
 
-/** epoll_wait with timeout 0: the (events, data) reported now. */
-function ready(p: P, ep: number, max = 16) {
-  const buf = p.alloc(12 * max, 4);
-  const n = now(p.sys(SYS_epoll_wait, ep, buf, max, 0));
-  if (n < 0) throw new Error(`epoll_wait: ${n}`);
-  return p.readEpollEvents(buf, n).map((e) => [e.events, e.dataLo] as const);
-}
 
 const put = (p: P, fd: number, text: string) => now(p.sys(SYS_write, fd, ...p.data(text)));
 const drain = (p: P, fd: number, n = 4096) => now(p.sys(SYS_read, fd, p.alloc(n), n));
 
-function connected(p: P, q: P, port: number) {
-  const l = now(p.sys(SYS_socket, AF_INET, SOCK_STREAM, 0));
-  now(p.sys(SYS_bind, l, p.sockaddr(port), 16));
-  now(p.sys(SYS_listen, l, 8));
-  const c = now(q.sys(SYS_socket, AF_INET, SOCK_STREAM, 0));
-  return { l, c };
-}
 
 test('epoll_wait waits for readiness, and its timeout is virtual time', () => {
   const { h, kernel, p } = setup();

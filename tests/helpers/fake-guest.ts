@@ -1,7 +1,7 @@
 // The guest half of the ABI written in TypeScript, to test the host half of the protocol (syscall
 // threads, the entry state machine) precisely and without threads.
 import {
-  MAGIC, ABI_VERSION, ENTRY_SIZE, PAGE_SIZE, ENTRIES_PER_PAGE, threadLineW, ctrlSize, subMaskOffset, pagesSize, doneMaskOffset,
+  MAGIC, ABI_VERSION, ENTRY_SIZE, entryW, PAGE_SIZE, ENTRIES_PER_PAGE, threadLineW, ctrlSize, subMaskOffset, pagesSize, doneMaskOffset,
   C_MAGIC, C_VERSION, C_CTRL_SIZE, C_PAGE_COUNT, C_PAGES_PTR, C_ENTRY_SIZE, C_GUEST_WAITING, C_COMPLETIONS,
   E_STATUS, E_SYSNO, E_ARG0, E_RET, E_RET_HI, E_FLAGS, E_SEQ, E_THREAD, TW_SQ_TAIL, TW_CANCEL_TAIL,
   ST_SUBMITTED, ST_BUSY, ST_CANCEL, ST_FREE,
@@ -58,7 +58,7 @@ export class FakeGuest {
   }
 
   entry(index: number): number {
-    return this.pagesPtr + index * ENTRY_SIZE;
+    return entryW(this.pagesPtr, index) * 4;
   }
 
   /** A free entry index in a page owned by thread `t`. */

@@ -560,4 +560,33 @@ await conformance('sockets', (test, subject) => {
     assert.is(setopt(p, fd, SOL_SOCKET, SO_RCVBUF, 1 << 30), 0);
     assert.is(getopt(p, fd, SOL_SOCKET, SO_RCVBUF), 2 * max('rmem_max'));
   }, HOST_NETWORK);
+  test('an error that hits a queued connection is reported by the accepted socket\'s first read', async () => {
+    const { p } = setup();
+    const l = listener(p);
+    const c = await client(l.port);
+    // Reset before the guest accepts: the connection is still queued.
+    c.resetAndDestroy();
+    await new Promise((r) => setTimeout(r, 50));
+    const fd = await accept(p, l.fd);
+    assert.ok(fd >= 0, `the queued connection is accepted: ${fd}`);
+    assert.is(await recv(p, fd), -ECONNRESET, 'its first read reports the reset');
+    assert.is(await recv(p, fd), 0, 'once');
+  }, HOST_NETWORK);
+
+  test('a closed connection lingers as an orphan: the peer reads the end, and data it sends then is answered by a reset', async () => {
+    const { p } = setup();
+    const { fd, c } = await connection(p);
+    const got = collect(c);
+    assert.is(await settled(send(p, fd, 'bye')), 3);
+    assert.is(now(p.sys(SYS_close, fd)), 0);
+    await until(() => got.ended, 5000, 'the peer reads the FIN after the data');
+    assert.is(got.text, 'bye');
+    // The guest's side is gone: what the peer sends now is refused with a reset.
+    // (The peer's socket read its end of file, so it sees the reset when it writes again.)
+    await until(() => {
+      if (got.error === null && !c.destroyed) c.write('anyone there?');
+      return got.error !== null;
+    }, 5000, 'the peer is reset');
+    assert.ok(['ECONNRESET', 'EPIPE'].includes((got.error as NodeJS.ErrnoException).code ?? ''), String(got.error));
+  }, HOST_NETWORK);
 });

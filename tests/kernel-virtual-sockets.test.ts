@@ -12,7 +12,6 @@ import {
   EAGAIN,
   EALREADY,
   EBADF,
-  ECANCELED,
   EACCES,
   ECONNREFUSED,
   ECONNRESET,
@@ -530,30 +529,6 @@ test('accepted sockets inherit the listener\'s options', () => {
   assert.is(getopt(a, s, IPPROTO_TCP, TCP_NODELAY), 1);
   assert.is(getopt(a, s, SOL_SOCKET, SO_RCVBUF), 20000);
   assert.is(getopt(a, s, SOL_SOCKET, SO_ACCEPTCONN), 0);
-});
-
-test('cancellation: a waiting accept, a waiting connect, a waiting read', () => {
-  const { a, b } = setup();
-  const lfd = listener(a, 5000, 0);
-  const acc = parked(a.sys(SYS_accept4, lfd, 0, 0, 0));
-  assert.is(acc.cancel(), true);
-  assert.is(acc.result, -ECANCELED);
-  const first = socket(b);
-  assert.is(now(connect(b, first, 5000)), 0);
-  const second = socket(b);
-  const conn = parked(connect(b, second, 5000));
-  assert.is(conn.cancel(), true);
-  assert.is(conn.result, -ECANCELED);
-  accept(a, lfd);
-  assert.is(now(a.sysWith({ flags: EF_NOWAIT }, SYS_accept4, lfd, 0, 0, 0)), -EAGAIN, 'the cancelled connect left the queue');
-  assert.is(now(connect(b, second, 5000)), 0, 'and can be retried');
-  const s = accept(a, lfd);
-  const read = parked(a.sys(SYS_read, s, a.alloc(4), 4));
-  assert.is(read.cancel(), true);
-  now(send(b, second, 'late'));
-  assert.is(read.result, -ECANCELED);
-  assert.is(recv(a, s), 'late');
-  assert.is(read.cancel(), false, 'cancelling twice');
 });
 
 test('closing a descriptor completes its waiting accept and reads with EBADF', () => {

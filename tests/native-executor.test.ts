@@ -14,7 +14,7 @@ import {
   EF_NOWAIT, AT_FDCWD, SYS_getpid, SYS_pipe2, SYS_read, SYS_write, SYS_close, SYS_nanosleep, SYS_socket, SYS_bind,
   SYS_listen, SYS_getsockname, SYS_accept4, SYS_openat, SYS_mkdirat, SYS_unlinkat, SYS_fstat, SYS_pread64, SYS_sendfile,
   SYS_writev, SYS_epoll_create1, SYS_epoll_ctl, SYS_epoll_wait, SYS_connect, SYS_poll, SYS_clock_gettime, SYS_getdents64,
-  EPOLL_CTL_ADD, EPOLLIN, subMaskOffset,
+  EPOLL_CTL_ADD, EPOLLIN, subMaskOffset, pagesSize, threadLineW, TW_NEEDS_WAKEUP, TW_DOORBELL, TW_SQ_TAIL,
 } from '../host/abi/v1.js';
 import { FakeGuest } from './helpers/fake-guest.js';
 import { addon, native, nativeTest } from './helpers/native.js';
@@ -73,10 +73,10 @@ function post(g: FakeGuest, thread: number, sysno: number, args: number[] = [], 
 }
 
 function ring(g: FakeGuest, thread: number): void {
-  const line = g.ctrl + THREAD_LINES + thread * 64;
-  if (Atomics.load(g.i32, (line + T_NEEDS_WAKEUP) >> 2) !== 0) {
-    Atomics.add(g.i32, (line + T_DOORBELL) >> 2, 1);
-    addon().wake(g.memory.buffer as SharedArrayBuffer, line + T_DOORBELL);
+  const line = threadLineW(g.ctrl, thread);
+  if (Atomics.load(g.i32, line + TW_NEEDS_WAKEUP) !== 0) {
+    Atomics.add(g.i32, line + TW_DOORBELL, 1);
+    addon().wake(g.memory.buffer as SharedArrayBuffer, (line + TW_DOORBELL) * 4);
   }
 }
 
@@ -381,14 +381,14 @@ S('several threads: each serves its pages, any thread serves any descriptor', as
 
 S('hostile guests: a tail that jumps, garbage in entries and masks: answered or ignored, never a crash', async () => {
   const { guest, ex } = setup();
-  Atomics.store(guest.i32, (guest.ctrl + THREAD_LINES + T_SQ_TAIL) >> 2, 0x7fff_0000);
+  Atomics.store(guest.i32, threadLineW(guest.ctrl, 0) + TW_SQ_TAIL, 0x7fff_0000);
   await sleep(10);
   // Garbage over the pages and every submission bit set; tails moved by small steps.
   const u8 = new Uint8Array(guest.memory.buffer);
-  for (let i = guest.pagesPtr; i < guest.pagesPtr + 2 * 4096; i++) u8[i] = (i * 37) & 255;
+  for (let i = guest.pagesPtr; i < guest.pagesPtr + pagesSize(2); i++) u8[i] = (i * 37) & 255;
   const sub = (guest.ctrl + subMaskOffset(2)) >> 2;
   for (let k = 0; k < 4; k++) Atomics.store(guest.i32, sub + k, -1);
-  for (let k = 1; k <= 64; k++) Atomics.store(guest.i32, (guest.ctrl + THREAD_LINES + T_SQ_TAIL) >> 2, 0x7fff_0000 + k);
+  for (let k = 1; k <= 64; k++) Atomics.store(guest.i32, threadLineW(guest.ctrl, 0) + TW_SQ_TAIL, 0x7fff_0000 + k);
   await sleep(20);
   // The executor still serves a well-behaved guest.
   const other = new FakeGuest(2, 1);

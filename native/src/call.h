@@ -31,6 +31,7 @@ struct Call {
   uint32_t waitEvents = 0;
   int64_t deadline = -1;  // CLOCK_MONOTONIC ns, -1: none
   int stage = 0;          // handler's own progress (connect in progress, ...)
+  int64_t moved = 0;      // bytes a blocking write moved before it parked (it answers once all are in)
   bool pokeAll = false;   // a close ended descriptors that calls may be parked on
   // Reactor bookkeeping.
   bool hasTimer = false;
@@ -43,6 +44,9 @@ struct Call {
 
 // Executes the call's handler (from the ABI's table). Returns the result (>= 0 or -errno) or PARK.
 int64_t execute(Call& c);
+
+// A parked call that a cancellation ends: undoes what it started, so that it did not take effect.
+void interrupted(Call& c);
 
 // Implemented by whoever completes calls (a syscall thread, or a guest's own thread).
 class Sink {

@@ -62,6 +62,26 @@ int64_t wouldBlock(Call& c, FileRef& f, uint32_t events) {
 
 bool blocks(int e) { return e == EAGAIN || e == EWOULDBLOCK; }
 
+constexpr int64_t kWriteMore = INT64_MIN + 1;
+
+// One step of a write of `n` bytes that returned `r`. A blocking write answers only once every byte
+// is in, as Linux's write on a pipe or a stream socket does: what went out stays in c.moved while it
+// parks for room. A non-blocking one (the descriptor's O_NONBLOCK, MSG_DONTWAIT, a NOWAIT entry)
+// answers with what fitted; an error after some bytes answers with their count (the next write sees
+// it). kWriteMore: room remains, write again.
+int64_t writeProgress(Call& c, ssize_t r, uint32_t n, bool dontWait = false) {
+  bool mayWait = c.mayPark && !dontWait && !guestNonblocking(c.file.get());
+  if (r >= 0) {
+    c.moved += r;
+    if (uint64_t(c.moved) >= n || r == 0) return c.moved;
+    return mayWait ? kWriteMore : c.moved;
+  }
+  if (!blocks(errno)) return c.moved > 0 ? c.moved : err();
+  if (c.moved > 0 && !mayWait) return c.moved;
+  if (dontWait) return -EAGAIN;
+  return wouldBlock(c, c.file, EPOLLOUT);
+}
+
 // ------------------------------------------------------------------ plain I/O
 
 int64_t sysRead(Call& c) {
@@ -83,9 +103,11 @@ int64_t sysWrite(Call& c) {
   uint32_t n = uint32_t(c.a[2]) > kMaxRw ? kMaxRw : uint32_t(c.a[2]);
   uint8_t* p = c.g->mem.at(uint32_t(c.a[1]), n);
   if (!p) return -EFAULT;
-  ssize_t r = f->kind == Kind::Socket ? ::send(f->fd, p, n, MSG_NOSIGNAL) : ::write(f->fd, p, n);
-  if (r >= 0) return r;
-  return blocks(errno) ? wouldBlock(c, c.file, EPOLLOUT) : err();
+  for (;;) {
+    ssize_t r = f->kind == Kind::Socket ? ::send(f->fd, p + c.moved, n - c.moved, MSG_NOSIGNAL) : ::write(f->fd, p + c.moved, n - c.moved);
+    int64_t done = writeProgress(c, r, n);
+    if (done != kWriteMore) return done;
+  }
 }
 
 int64_t sysPread(Call& c) {
@@ -297,11 +319,13 @@ int64_t sysClockNanosleep(Call& c) {
       struct timespec ts;
       clock_gettime(clock, &ts);
       int64_t clockNow = int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-      c.deadline = now + (ns - clockNow);
+      // A deadline already past answers at once (its distance is negative, never an overflow).
+      int64_t left = ns - clockNow;
+      c.deadline = left <= 0 ? now : now + left;
     } else {
       c.deadline = now + ns;
     }
-    if (c.deadline < 0 && ns > 0) c.deadline = INT64_MAX / 2;
+    if (c.deadline < now) c.deadline = INT64_MAX / 2;  // overflowed: as good as forever
     c.stage = 1;
   }
   return sleepUntil(c);
@@ -424,7 +448,7 @@ int64_t sysEpollWait(Call& c) {
 
 int64_t sysPoll(Call& c) {
   uint32_t nfds = uint32_t(c.a[1]);
-  if (nfds > c.g->limits.maxFds && nfds > 1024) return -EINVAL;
+  if (nfds > c.g->limits.maxFds) return -EINVAL;  // Linux: more than RLIMIT_NOFILE, the guest's maxFds
   uint8_t* p = c.g->mem.at(uint32_t(c.a[0]), uint64_t(nfds) * sizeof(struct pollfd));
   if (!p && nfds) return -EFAULT;
   std::vector<struct pollfd> host(nfds);
@@ -486,6 +510,8 @@ int64_t sysPoll(Call& c) {
 
 int64_t sysSocket(Call& c) {
   int domain = c.a[0], type = c.a[1], proto = c.a[2];
+  // Linux: flags beyond the type's low bits other than these two are EINVAL, before the family.
+  if ((type & ~0xf) & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) return -EINVAL;
   if (domain != AF_INET) return -EAFNOSUPPORT;
   int flags = type & (SOCK_NONBLOCK | SOCK_CLOEXEC);
   int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -569,13 +595,13 @@ int64_t sysConnect(Call& c) {
     if (guestNonblocking(f) || !c.mayPark) return -EINPROGRESS;
     c.stage = 1;
   } else {
-    int so = 0;
-    socklen_t len = sizeof so;
-    if (::getsockopt(f->fd, SOL_SOCKET, SO_ERROR, &so, &len) != 0) return err();
-    if (so != 0) return -so;
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    if (::getpeername(f->fd, reinterpret_cast<struct sockaddr*>(&ss), &sl) == 0) return 0;
+    // connect() again finishes it as Linux sees it (the socket becomes connected, so that a later
+    // connect is EISCONN), or says it is still in progress, or reports how it failed.
+    struct sockaddr_in a;
+    e = readInet(c, uint32_t(c.a[1]), uint32_t(c.a[2]), &a, false);
+    if (e < 0) return e;
+    if (::connect(f->fd, reinterpret_cast<struct sockaddr*>(&a), sizeof a) == 0 || errno == EISCONN) return 0;
+    if (errno != EALREADY && errno != EINPROGRESS) return err();
   }
   c.waitFile = c.file;
   c.waitEvents = EPOLLOUT;
@@ -620,10 +646,11 @@ int64_t sysSendto(Call& c) {
   uint8_t* p = c.g->mem.at(uint32_t(c.a[1]), n);
   if (!p) return -EFAULT;
   int flags = c.a[3] & (MSG_DONTWAIT | MSG_MORE | MSG_OOB | MSG_EOR);
-  ssize_t r = ::send(f->fd, p, n, flags | MSG_NOSIGNAL | MSG_DONTWAIT);
-  if (r >= 0) return r;
-  if (blocks(errno) && !(c.a[3] & MSG_DONTWAIT)) return wouldBlock(c, c.file, EPOLLOUT);
-  return err();
+  for (;;) {
+    ssize_t r = ::send(f->fd, p + c.moved, n - c.moved, flags | MSG_NOSIGNAL | MSG_DONTWAIT);
+    int64_t done = writeProgress(c, r, n, (c.a[3] & MSG_DONTWAIT) != 0);
+    if (done != kWriteMore) return done;
+  }
 }
 
 int64_t sysRecvfrom(Call& c) {
@@ -634,14 +661,24 @@ int64_t sysRecvfrom(Call& c) {
   uint8_t* p = c.g->mem.at(uint32_t(c.a[1]), n);
   if (!p) return -EFAULT;
   int flags = c.a[3] & (MSG_DONTWAIT | MSG_PEEK | MSG_OOB | MSG_TRUNC | MSG_WAITALL);
-  ssize_t r = ::recv(f->fd, p, n, (flags & ~MSG_WAITALL) | MSG_DONTWAIT);
-  if (r < 0) {
+  // MSG_WAITALL: a blocking read waits for the whole buffer (or end of file, or an error); what
+  // arrived stays in c.moved while it parks.
+  bool waitAll = (flags & MSG_WAITALL) && !(flags & (MSG_PEEK | MSG_DONTWAIT)) && c.mayPark && !guestNonblocking(f);
+  for (;;) {
+    ssize_t r = ::recv(f->fd, p + c.moved, n - uint32_t(c.moved), (flags & ~MSG_WAITALL) | MSG_DONTWAIT);
+    if (r > 0) {
+      c.moved += r;
+      if (waitAll && uint64_t(c.moved) < n) continue;
+      break;
+    }
+    if (r == 0) break;  // end of file: what arrived
+    if (c.moved > 0 && !(waitAll && blocks(errno))) break;  // an error after some bytes: their count
     if (blocks(errno) && !(c.a[3] & MSG_DONTWAIT)) return wouldBlock(c, c.file, EPOLLIN | EPOLLRDHUP);
     return err();
   }
   // A connected stream socket reports no source address.
   if (c.a[4] != 0 && c.a[5] != 0 && !c.g->mem.write32(uint32_t(c.a[5]), 0)) return -EFAULT;
-  return r;
+  return c.moved;
 }
 
 int64_t sysShutdown(Call& c) {
@@ -870,11 +907,20 @@ int64_t sysMkdirat(Call& c) {
   return rr == 0 ? 0 : -e2;
 }
 
+// Whether `name` in `dir` is a directory (not following a final symlink); true when it is missing,
+// which the call itself then reports.
+bool isDirAt(int dir, const std::string& name) {
+  struct stat st;
+  return ::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISDIR(st.st_mode);
+}
+
 int64_t sysUnlinkat(Call& c) {
   if (c.a[2] & ~AT_REMOVEDIR) return -EINVAL;
   Resolved r;
   int e = resolvePath(*c.g, c.a[0], uint32_t(c.a[1]), r);
   if (e < 0) return e;
+  // Linux: rmdir of "." is EINVAL, of ".." ENOTEMPTY; unlink of either EISDIR.
+  if (r.lastDots) return (c.a[2] & AT_REMOVEDIR) ? (r.lastDots == 1 ? -EINVAL : -ENOTEMPTY) : -EISDIR;
   if (r.grant < 0) return r.synthetic ? -EACCES : -ENOENT;
   if (r.rest.empty()) return -EBUSY;
   const Grant& grant = c.g->grants[size_t(r.grant)];
@@ -882,6 +928,10 @@ int64_t sysUnlinkat(Call& c) {
   std::string name;
   int dir = openParent(*c.g, r, &name);
   if (dir < 0) return dir;
+  if (r.trailingSlash && !(c.a[2] & AT_REMOVEDIR) && !isDirAt(dir, name)) {
+    ::close(dir);
+    return -ENOTDIR;  // "file/" names a directory that is not there (openParent drops the slash)
+  }
   int rr = ::unlinkat(dir, name.c_str(), c.a[2]);
   int e2 = errno;
   ::close(dir);
@@ -894,6 +944,7 @@ int64_t sysRenameat(Call& c) {
   if (e < 0) return e;
   e = resolvePath(*c.g, c.a[2], uint32_t(c.a[3]), to);
   if (e < 0) return e;
+  if (from.lastDots || to.lastDots) return -EBUSY;  // Linux: "." and ".." cannot be renamed or replaced
   if (from.grant < 0) return from.synthetic ? -EACCES : -ENOENT;
   if (from.rest.empty()) return -EBUSY;
   if (to.grant < 0) return -EACCES;
@@ -908,6 +959,12 @@ int64_t sysRenameat(Call& c) {
   if (db < 0) {
     ::close(da);
     return db;
+  }
+  // A trailing slash on either name says the source is a directory (openParent drops it).
+  if ((from.trailingSlash || to.trailingSlash) && !isDirAt(da, a)) {
+    ::close(da);
+    ::close(db);
+    return -ENOTDIR;
   }
   int rr = ::renameat(da, a.c_str(), db, b.c_str());
   int e2 = errno;
@@ -1149,6 +1206,25 @@ struct Table {
 const Table kTable;
 
 }  // namespace
+
+void interrupted(Call& c) {
+  // A relative sleep stores the time it had left, as Linux's does when a signal interrupts it.
+  uint32_t rem = c.sysno == FLEXVM_SYS_nanosleep ? uint32_t(c.a[1]) : c.sysno == FLEXVM_SYS_clock_nanosleep && !(c.a[1] & TIMER_ABSTIME) ? uint32_t(c.a[3]) : 0;
+  if (rem != 0 && c.stage == 1 && c.deadline >= 0) {
+    int64_t left = c.deadline - monotonicNs();
+    if (left < 0) left = 0;
+    int64_t ts[2] = {left / 1000000000, left % 1000000000};
+    c.g->mem.copyOut(rem, ts, sizeof ts);
+  }
+  // A connect in progress is abandoned (AF_UNSPEC dissolves the association): the socket is as it
+  // was and may connect again.
+  if (c.sysno == FLEXVM_SYS_connect && c.stage == 1 && c.file && !c.file->closed.load()) {
+    struct sockaddr unspec;
+    std::memset(&unspec, 0, sizeof unspec);
+    unspec.sa_family = AF_UNSPEC;
+    ::connect(c.file->fd, &unspec, sizeof unspec);
+  }
+}
 
 bool implemented(int32_t sysno) { return sysno >= 0 && sysno < kSysnoLimit && kTable.h[sysno] != nullptr; }
 

@@ -328,7 +328,9 @@ bool SyscallThread::cancelEntry(const GuestRef& gr, ThreadState& s, int index, i
   if (c) {
     reactor_.unpark(c);
     c->cancelRequested = true;
-    finish(c, -ECANCELED);
+    if (c->moved == 0) interrupted(*c);
+    // A write that moved bytes took effect: it answers with their count, as Linux's does when interrupted.
+    finish(c, c->moved > 0 ? c->moved : -ECANCELED);
   }
   return false;
 }

@@ -35,10 +35,13 @@ int resolvePath(Guest& g, int dirfd, uint32_t ptr, Resolved& out, bool allowEmpt
       size_t n = i - start;
       if (n > kNameMax) return -ENAMETOOLONG;
       if (n == 1 && path[start] == '.') {
+        out.lastDots = 1;
       } else if (n == 2 && path[start] == '.' && path[start + 1] == '.') {
         if (!out.guest.empty()) out.guest.pop_back();
+        out.lastDots = 2;
       } else if (n > 0) {
         out.guest.emplace_back(path + start, n);
+        out.lastDots = 0;
       }
       start = i + 1;
     }

@@ -17,6 +17,7 @@ struct Resolved {
   std::vector<std::string> guest;  // normalised guest components
   std::string rest;                // path below the grant's root ("" for the root itself)
   bool trailingSlash = false;
+  int lastDots = 0;                // the path's last name was "." (1) or ".." (2), which normalising hides
   bool synthetic = false;          // a strict ancestor of a grant (grant == -1)
   std::vector<std::string> children;  // synthetic: the names below it
 };

@@ -1,7 +1,7 @@
 // The guest half of the ABI written in TypeScript, to test the host half of the protocol (syscall
 // threads, the entry state machine) precisely and without threads.
 import {
-  MAGIC, ABI_VERSION, ENTRY_SIZE, PAGE_SIZE, ENTRIES_PER_PAGE, threadLineW, ctrlSize, subMaskOffset, doneMaskOffset,
+  MAGIC, ABI_VERSION, ENTRY_SIZE, entryW, PAGE_SIZE, ENTRIES_PER_PAGE, threadLineW, ctrlSize, subMaskOffset, pagesSize, doneMaskOffset,
   C_MAGIC, C_VERSION, C_CTRL_SIZE, C_PAGE_COUNT, C_PAGES_PTR, C_ENTRY_SIZE, C_GUEST_WAITING, C_COMPLETIONS,
   E_STATUS, E_SYSNO, E_ARG0, E_RET, E_RET_HI, E_FLAGS, E_SEQ, E_THREAD, TW_SQ_TAIL, TW_CANCEL_TAIL,
   ST_SUBMITTED, ST_BUSY, ST_CANCEL, ST_FREE,
@@ -10,9 +10,8 @@ import { GuestMemory } from '../../host/memory/guest-memory.js';
 import { validateControlBlock, isRefusal, acceptControlBlock, type ControlLayout } from '../../host/guest/control-block.js';
 
 export class FakeGuest {
-  readonly memory = new WebAssembly.Memory({ initial: 8, maximum: 64, shared: true });
-  readonly mem = new GuestMemory(this.memory);
-  readonly i32 = new Int32Array(this.memory.buffer);
+  readonly mem: GuestMemory;
+  readonly i32: Int32Array;
   readonly ctrl = 4096;
   readonly pagesPtr: number;
   private readonly sqTail: number[] = [];
@@ -22,7 +21,11 @@ export class FakeGuest {
   constructor(
     readonly pages = 2,
     readonly threads = 1,
+    /** The guest's memory: its own by default, or one a test harness lays out around [ctrl, end). */
+    readonly memory = new WebAssembly.Memory({ initial: 8, maximum: 64, shared: true }),
   ) {
+    this.mem = new GuestMemory(this.memory);
+    this.i32 = new Int32Array(this.memory.buffer);
     this.pagesPtr = (this.ctrl + ctrlSize(pages) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
     for (let t = 0; t < threads; t++) {
       this.sqTail.push(0);
@@ -49,8 +52,13 @@ export class FakeGuest {
     return v;
   }
 
+  /** The first byte past the syscall pages (a harness allocates from here). */
+  get end(): number {
+    return this.pagesPtr + pagesSize(this.pages);
+  }
+
   entry(index: number): number {
-    return this.pagesPtr + index * ENTRY_SIZE;
+    return entryW(this.pagesPtr, index) * 4;
   }
 
   /** A free entry index in a page owned by thread `t`. */

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { Callback, Test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Kernel } from '../../host/kernel/kernel.js';
-import { KernelHarness } from './kernel-harness.js';
+import { KernelHarness, type HarnessOptions } from './kernel-harness.js';
 
 export interface FixtureOptions {
   /** Close each harness after the test (kernels holding real resources: sockets, host files, timers). */
@@ -28,8 +28,8 @@ export class Fixtures<P> {
   constructor(private readonly options: FixtureOptions) {}
 
   /** A harness over `kernel` (or one instance per simulated thread). */
-  harness(kernel: Kernel<P> | readonly Kernel<P>[]): KernelHarness<P> {
-    const h = new KernelHarness(kernel);
+  harness(kernel: Kernel<P> | readonly Kernel<P>[], options: HarnessOptions = {}): KernelHarness<P> {
+    const h = new KernelHarness(kernel, options);
     this.harnesses.push(h);
     return h;
   }

@@ -107,6 +107,8 @@ export class HarnessCall implements Call {
   answered = false;
   /** Contract breaches seen on this call. */
   readonly breaches: string[] = [];
+  /** The harness that posted it (settled() lets its virtual time pass). */
+  harness: KernelHarness<unknown> | null = null;
 
   constructor(
     readonly sysno: number,
@@ -153,7 +155,7 @@ export class TestProcess<P> {
   readonly output: { fd: 1 | 2; bytes: Uint8Array }[] = [];
   /** Default call.thread for this process's calls. */
   thread = 0;
-  private top = HEAP_START;
+  private top: number;
 
   constructor(
     readonly harness: KernelHarness<P>,
@@ -161,7 +163,9 @@ export class TestProcess<P> {
     readonly spec: ProcessSpec,
     readonly wasm: WebAssembly.Memory,
     readonly memory: GuestMemory,
-  ) {}
+  ) {
+    this.top = harness.heapStart;
+  }
 
   get pid(): number {
     return this.spec.pid;
@@ -200,7 +204,7 @@ export class TestProcess<P> {
 
   /** Forgets every allocation (memory contents stay). */
   reset(): void {
-    this.top = HEAP_START;
+    this.top = this.harness.heapStart;
   }
 
   /** A NUL-terminated UTF-8 string; returns its address. */
@@ -397,14 +401,24 @@ export interface Dirent {
 }
 
 /** Runs calls against one kernel (or one instance per simulated thread) for any number of test guests. */
+export interface HarnessOptions {
+  /**
+   * Where each guest's allocations start (default 1 KiB): a kernel that reads the guest's own
+   * control block and syscall pages (the native kernel) keeps them below it.
+   */
+  readonly heapStart?: number;
+}
+
 export class KernelHarness<P> {
   private nextPid = 100;
   readonly processes: TestProcess<P>[] = [];
   private readonly calls: HarnessCall[] = [];
   /** The kernel instances, by simulated thread. */
   readonly kernels: readonly Kernel<P>[];
+  readonly heapStart: number;
 
-  constructor(kernel: Kernel<P> | readonly Kernel<P>[]) {
+  constructor(kernel: Kernel<P> | readonly Kernel<P>[], options: HarnessOptions = {}) {
+    this.heapStart = options.heapStart ?? HEAP_START;
     this.kernels = Array.isArray(kernel) ? [...(kernel as readonly Kernel<P>[])] : [kernel as Kernel<P>];
     if (this.kernels.length === 0) throw new RangeError('a harness needs at least one kernel');
   }
@@ -466,6 +480,7 @@ export class KernelHarness<P> {
     const s = (i: number): number => (slots[i] ?? 0) | 0;
     const thread = options.thread ?? tp.thread;
     const call = new HarnessCall(sysno, s(0), s(1), s(2), s(3), s(4), s(5), options.flags ?? 0, thread);
+    call.harness = this as KernelHarness<unknown>;
     this.calls.push(call);
     const r = this.kernelFor(thread).syscall(this.procFor(tp, thread), call);
     if (r !== PENDING) {
@@ -520,6 +535,10 @@ export async function until(condition: () => boolean, ms = 5000, what = 'conditi
 /** A parked call's result, waiting at most `ms` (an immediate result is returned as is). */
 export async function settled(r: number | PendingCall, ms = 5000): Promise<number> {
   if (!(r instanceof PendingCall)) return r;
+  // On a kernel with virtual time, time passes only when everyone waits: let it.
+  while (!r.done && r.call.harness?.idle()) {
+    // idle() moved the clock to the next timer, which may have completed the call
+  }
   return within(r.promise, ms, `syscall ${r.call.sysno}`);
 }
 

@@ -1,5 +1,5 @@
 import { EINVAL } from '../../abi/v1.js';
-import { SysError } from '../errors.js';
+import { SysError } from '../../errors.js';
 
 /**
  * Which addresses a guest may connect() to: outgoing network access is granted, as wasmtime requires,

@@ -2,7 +2,7 @@ import { EBADF, EMFILE } from '../../abi/v1.js';
 import { SysError } from '../../errors.js';
 
 /** One open descriptor: what it refers to, and its own close-on-exec flag (F_GETFD/F_SETFD). */
-export interface FdSlot<T> {
+export interface FdEntry<T> {
   readonly value: T;
   cloexec: boolean;
 }
@@ -17,7 +17,7 @@ export interface FdSlot<T> {
  * EMFILE. Each class keeps the numbers it has handed out and given back, so allocation is O(log n).
  */
 export class FdTable<T> {
-  private readonly slots = new Map<number, FdSlot<T>>();
+  private readonly entries = new Map<number, FdEntry<T>>();
   /** Per class c: the lowest k for which fd = c + k * classes was never handed out. */
   private readonly fresh: number[];
   /** Per class: numbers below the fresh mark that are free again. */
@@ -35,7 +35,7 @@ export class FdTable<T> {
 
   /** Number of open descriptors. */
   get size(): number {
-    return this.slots.size;
+    return this.entries.size;
   }
 
   /** The class a call posted to `thread` allocates in (a thread beyond the classes wraps around). */
@@ -46,18 +46,18 @@ export class FdTable<T> {
 
   /** True when `count` more descriptors fit under maxFds. */
   hasRoom(count = 1): boolean {
-    return this.slots.size + count <= this.maxFds;
+    return this.entries.size + count <= this.maxFds;
   }
 
-  get(fd: number): FdSlot<T> | undefined {
-    return this.slots.get(fd);
+  get(fd: number): FdEntry<T> | undefined {
+    return this.entries.get(fd);
   }
 
   /** The object behind `fd`, or SysError(EBADF). */
   lookup(fd: number): T {
-    const slot = this.slots.get(fd);
-    if (slot === undefined) throw new SysError(EBADF);
-    return slot.value;
+    const entry = this.entries.get(fd);
+    if (entry === undefined) throw new SysError(EBADF);
+    return entry.value;
   }
 
   /** Gives `value` the lowest free number of `thread`'s class; SysError(EMFILE) past maxFds. */
@@ -72,14 +72,14 @@ export class FdTable<T> {
       fd = c + this.fresh[c]! * this.classes;
       this.fresh[c]!++;
     }
-    this.slots.set(fd, { value, cloexec });
+    this.entries.set(fd, { value, cloexec });
     return fd;
   }
 
   /** Puts `value` at a chosen free number (the standard streams at attach). */
   install(fd: number, value: T, cloexec = false): void {
     if (!Number.isInteger(fd) || fd < 0) throw new RangeError(`bad descriptor number ${fd}`);
-    if (this.slots.has(fd)) throw new RangeError(`descriptor ${fd} is in use`);
+    if (this.entries.has(fd)) throw new RangeError(`descriptor ${fd} is in use`);
     if (!this.hasRoom()) throw new SysError(EMFILE);
     const c = fd % this.classes;
     const k = (fd - c) / this.classes;
@@ -91,21 +91,21 @@ export class FdTable<T> {
     } else {
       heap.remove(fd);
     }
-    this.slots.set(fd, { value, cloexec });
+    this.entries.set(fd, { value, cloexec });
   }
 
   /** Frees `fd`; returns what it referred to (undefined when it was not open). */
-  remove(fd: number): FdSlot<T> | undefined {
-    const slot = this.slots.get(fd);
-    if (slot === undefined) return undefined;
-    this.slots.delete(fd);
+  remove(fd: number): FdEntry<T> | undefined {
+    const entry = this.entries.get(fd);
+    if (entry === undefined) return undefined;
+    this.entries.delete(fd);
     this.freed[fd % this.classes]!.push(fd);
-    return slot;
+    return entry;
   }
 
   /** Open descriptor numbers, ascending. */
   fds(): number[] {
-    return [...this.slots.keys()].sort((a, b) => a - b);
+    return [...this.entries.keys()].sort((a, b) => a - b);
   }
 }
 

@@ -1,6 +1,6 @@
 import { EINVAL, F_GETFD, F_GETFL, F_SETFD, F_SETFL, FD_CLOEXEC, O_APPEND, O_DSYNC, O_NONBLOCK, O_SYNC } from '../../abi/v1.js';
 import type { Description } from './description.js';
-import type { FdSlot } from './fd-table.js';
+import type { FdEntry } from './fd-table.js';
 
 /** Open flags kept as the status flags of an open file (F_GETFL reports them with the access mode). */
 export const OPEN_STATUS_FLAGS = O_APPEND | O_NONBLOCK | O_DSYNC | O_SYNC;
@@ -14,7 +14,7 @@ export function i64Arg(lo: number, hi: number): number {
 }
 
 /** fcntl on a descriptor whose flags live on its description: F_GETFD/F_SETFD, F_GETFL/F_SETFL; others EINVAL. */
-export function fcntlDescription(slot: FdSlot<Description>, cmd: number, arg: number): number {
+export function fcntlDescription(slot: FdEntry<Description>, cmd: number, arg: number): number {
   const d = slot.value;
   switch (cmd) {
     case F_GETFD:

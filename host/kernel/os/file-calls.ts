@@ -23,6 +23,7 @@ import {
   ENFILE,
   ENOENT,
   ENOTDIR,
+  ENXIO,
   ENOTEMPTY,
   O_ACCMODE,
   O_APPEND,
@@ -203,9 +204,12 @@ function* openOp(sb: Sandbox, components: readonly string[], flags: number, mode
         fd = yield* fsOpen(at(w.dir, name), hostFlags, mode & 0o7777);
         break;
       } catch (e) {
+        const errno = errnoOf(e);
+        // ENXIO: the non-blocking open of a FIFO for writing found no reader (or a device or socket
+        // is behind the name): not a regular file, refused as after the open, whatever the mode.
+        if (errno === ENXIO) throw new SysError(EACCES, 'not a regular file');
         // ELOOP (ENOTDIR with O_DIRECTORY): the final name may be a symlink. Followed beneath the
         // grant unless the guest said O_NOFOLLOW (through() answers ENOTDIR if it is not one).
-        const errno = errnoOf(e);
         if ((errno !== ELOOP && errno !== ENOTDIR) || (flags & O_NOFOLLOW) !== 0) throw e;
         name = yield* w.through(name);
       }

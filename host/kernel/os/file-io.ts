@@ -93,6 +93,9 @@ export function* writeFile(t: SharedFileTable, s: number, source: GuestBuffers, 
     // Like Linux, pwrite on an O_APPEND descriptor appends too. The host fd was opened with
     // O_APPEND when the guest's was, so the host appends atomically; one switched to O_APPEND
     // later with F_SETFL writes at the size read just before (not atomic against other writers).
+    // pwrite leaves the file offset where it was, as Linux's does: an end of file a write left it at
+    // is read before this write moves that end.
+    if (position !== null) yield* currentPosition(t, s);
     const at = t.hostAppend(s) ? null : Number((yield* fsFstat(host)).size);
     const n = yield* fsWritev(host, source.views(), at);
     if (position === null) t.markAtEnd(s);

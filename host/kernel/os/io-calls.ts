@@ -2,7 +2,7 @@ import { EBADF, EINVAL, ENOTDIR, ESPIPE, F_GETFD, F_GETFL, F_SETFD, F_SETFL, FD_
 import { SysError } from '../../errors.js';
 import { mustNotWait, readOrPark, writeOrPark } from '../common/blocking.js';
 import type { Description } from '../common/description.js';
-import type { FdSlot } from '../common/fd-table.js';
+import type { FdEntry } from '../common/fd-table.js';
 import { fcntlDescription, i64Arg, SETFL_MASK } from '../common/io-calls.js';
 import { GuestBuffers } from '../common/iovec.js';
 import { writeStat } from '../common/stat.js';
@@ -18,7 +18,7 @@ import type { OsProcess } from './process.js';
  * acquired here and released when the file operation ends), `onLocal` when it is a socket, pipe,
  * epoll set or standard stream of this thread. EBADF when it is neither.
  */
-function dispatch(
+function onDescriptor(
   k: OsKernel,
   p: OsProcess,
   c: Call,
@@ -51,27 +51,27 @@ function writeLocal(k: OsKernel, p: OsProcess, c: Call, d: Description, source: 
 
 export function sysRead(k: OsKernel, p: OsProcess, c: Call): number {
   const buffers = GuestBuffers.single(p.memory, c.a1, c.a2);
-  return dispatch(k, p, c, c.a0, (d) => readLocal(k, p, c, d, buffers), (s) => readFile(p.files, s, buffers, null));
+  return onDescriptor(k, p, c, c.a0, (d) => readLocal(k, p, c, d, buffers), (s) => readFile(p.files, s, buffers, null));
 }
 
 export function sysReadv(k: OsKernel, p: OsProcess, c: Call): number {
   const buffers = GuestBuffers.fromIovecs(p.memory, c.a1, c.a2);
-  return dispatch(k, p, c, c.a0, (d) => readLocal(k, p, c, d, buffers), (s) => readFile(p.files, s, buffers, null));
+  return onDescriptor(k, p, c, c.a0, (d) => readLocal(k, p, c, d, buffers), (s) => readFile(p.files, s, buffers, null));
 }
 
 export function sysWrite(k: OsKernel, p: OsProcess, c: Call): number {
   const buffers = GuestBuffers.single(p.memory, c.a1, c.a2);
-  return dispatch(k, p, c, c.a0, (d) => writeLocal(k, p, c, d, buffers), (s) => writeFile(p.files, s, buffers, null));
+  return onDescriptor(k, p, c, c.a0, (d) => writeLocal(k, p, c, d, buffers), (s) => writeFile(p.files, s, buffers, null));
 }
 
 export function sysWritev(k: OsKernel, p: OsProcess, c: Call): number {
   const buffers = GuestBuffers.fromIovecs(p.memory, c.a1, c.a2);
-  return dispatch(k, p, c, c.a0, (d) => writeLocal(k, p, c, d, buffers), (s) => writeFile(p.files, s, buffers, null));
+  return onDescriptor(k, p, c, c.a0, (d) => writeLocal(k, p, c, d, buffers), (s) => writeFile(p.files, s, buffers, null));
 }
 
 export function sysPread64(k: OsKernel, p: OsProcess, c: Call): number {
   const position = i64Arg(c.a3, c.a4);
-  return dispatch(
+  return onDescriptor(
     k,
     p,
     c,
@@ -86,7 +86,7 @@ export function sysPread64(k: OsKernel, p: OsProcess, c: Call): number {
 
 export function sysPwrite64(k: OsKernel, p: OsProcess, c: Call): number {
   const position = i64Arg(c.a3, c.a4);
-  return dispatch(
+  return onDescriptor(
     k,
     p,
     c,
@@ -100,7 +100,7 @@ export function sysPwrite64(k: OsKernel, p: OsProcess, c: Call): number {
 }
 
 export function sysLseek(k: OsKernel, p: OsProcess, c: Call): number {
-  return dispatch(k, p, c, c.a0, () => -ESPIPE, (s) => seekFile(p.files, s, i64Arg(c.a1, c.a2), c.a3));
+  return onDescriptor(k, p, c, c.a0, () => -ESPIPE, (s) => seekFile(p.files, s, i64Arg(c.a1, c.a2), c.a3));
 }
 
 export function sysFstat(k: OsKernel, p: OsProcess, c: Call): number {
@@ -109,11 +109,11 @@ export function sysFstat(k: OsKernel, p: OsProcess, c: Call): number {
 
 export function sysFsync(k: OsKernel, p: OsProcess, c: Call): number {
   const dataOnly = c.sysno === SYS_fdatasync;
-  return dispatch(k, p, c, c.a0, () => -EINVAL, (s) => syncFile(p.files, s, dataOnly));
+  return onDescriptor(k, p, c, c.a0, () => -EINVAL, (s) => syncFile(p.files, s, dataOnly));
 }
 
 export function sysFtruncate(k: OsKernel, p: OsProcess, c: Call): number {
-  return dispatch(k, p, c, c.a0, () => -EINVAL, (s) => truncateFile(p.files, s, i64Arg(c.a1, c.a2)));
+  return onDescriptor(k, p, c, c.a0, () => -EINVAL, (s) => truncateFile(p.files, s, i64Arg(c.a1, c.a2)));
 }
 
 export function sysGetdents64(k: OsKernel, p: OsProcess, c: Call): number {
@@ -132,7 +132,7 @@ export function sysFcntl(k: OsKernel, p: OsProcess, c: Call): number {
   const [fd, cmd, arg] = [c.a0, c.a1, c.a2];
   const slot = acquireFile(p, c, fd);
   // A socket, pipe, epoll set or standard stream keeps its flags on its description.
-  if (slot === NOT_A_FILE) return fcntlDescription(p.fds.get(fd)! as FdSlot<Description>, cmd, arg);
+  if (slot === NOT_A_FILE) return fcntlDescription(p.fds.get(fd)! as FdEntry<Description>, cmd, arg);
   if (slot < 0) return -EBADF;
   // Files keep their flags (close-on-exec included) in the shared table, so any thread agrees.
   try {

@@ -29,7 +29,12 @@ export function sysSendfile(k: OsKernel, p: OsProcess, c: Call): number {
   const [outFd, inFd, offsetPtr] = [c.a0, c.a1, c.a2];
   const count = Math.min(c.a3 >>> 0, MAX_RW_COUNT);
   const inSlot = acquireFile(p, c, inFd);
-  if (inSlot === NOT_A_FILE) return -EINVAL;
+  if (inSlot === NOT_A_FILE) {
+    // Linux looks up the output descriptor before it finds that the input cannot be read from.
+    const o = acquireFile(p, c, outFd);
+    if (o >= 0) k.releaseFile(o, p);
+    return o === -1 ? -EBADF : -EINVAL;
+  }
   if (inSlot < 0) return -EBADF;
   let outSlot = -1;
   const release = (): void => {

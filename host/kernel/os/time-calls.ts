@@ -60,7 +60,8 @@ export function sysClockNanosleep(k: OsKernel, p: OsProcess, c: Call): number {
   if (clockId !== CLOCK_REALTIME && clockId !== CLOCK_MONOTONIC && clockId !== CLOCK_BOOTTIME) return -EINVAL;
   const t = readTimespec(p.memory, timePtr);
   if ((flags & TIMER_ABSTIME) === 0) return sleepFor(k, p, c, timespecToNs(t), remainingPtr);
-  // An absolute time on the chosen clock, turned into a delay from now on that clock.
+  // An absolute time on the chosen clock, turned into a delay from now on that clock: seconds apart
+  // first (a real-time nanosecond count is past 2^53, where a double loses nanoseconds).
   const clockNow = clockId === CLOCK_REALTIME ? realtime() : monotonic();
-  return sleepFor(k, p, c, timespecToNs(t) - (clockNow.sec * NSEC_PER_SEC + clockNow.nsec), 0);
+  return sleepFor(k, p, c, Math.min((t.sec - clockNow.sec) * NSEC_PER_SEC + (t.nsec - clockNow.nsec), Number.MAX_SAFE_INTEGER), 0);
 }

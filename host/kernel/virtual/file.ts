@@ -1,16 +1,28 @@
-import { EINVAL, EISDIR, O_APPEND, POLLIN, POLLOUT, SEEK_CUR, SEEK_END, SEEK_SET } from '../../abi/v1.js';
+import { EINVAL, EISDIR, ENXIO, O_APPEND, POLLIN, POLLOUT, SEEK_CUR, SEEK_END, SEEK_SET } from '../../abi/v1.js';
 import type { ByteSink, ByteSource } from '../common/iovec.js';
 import type { StatInfo } from '../common/stat.js';
 import { Description } from '../common/description.js';
 import type { DirInode, FileInode, FileSystem, Inode } from './fs.js';
 
-/** The new offset of an lseek, or -EINVAL (bad whence, negative or unrepresentable result). */
+/** SEEK_DATA and SEEK_HOLE (Linux values; not in the ABI table). */
+const SEEK_DATA = 3;
+const SEEK_HOLE = 4;
+
+/**
+ * The new offset of an lseek, or -EINVAL (bad whence, negative or unrepresentable result). A file
+ * is all data (no holes): SEEK_DATA finds `offset` itself, SEEK_HOLE the end; both ENXIO at or past
+ * the end, as Linux.
+ */
 function seekTarget(current: number, end: number, offset: number, whence: number): number {
   let base: number;
   if (whence === SEEK_SET) base = 0;
   else if (whence === SEEK_CUR) base = current;
   else if (whence === SEEK_END) base = end;
-  else return -EINVAL;
+  else if (whence === SEEK_DATA || whence === SEEK_HOLE) {
+    if (offset < 0) return -EINVAL;
+    if (offset >= end) return -ENXIO;
+    return whence === SEEK_DATA ? offset : end;
+  } else return -EINVAL;
   const target = base + offset;
   return target < 0 || !Number.isSafeInteger(target) ? -EINVAL : target;
 }
@@ -109,7 +121,7 @@ export class DirDescription extends InodeDescription {
 
   /** SEEK_SET and SEEK_CUR move among cookies (rewinddir, seekdir); SEEK_END has no meaning here. */
   override seek(offset: number, whence: number): number {
-    if (whence === SEEK_END) return -EINVAL;
+    if (whence !== SEEK_SET && whence !== SEEK_CUR) return -EINVAL;
     const target = seekTarget(this.position, 0, offset, whence);
     if (target >= 0) this.position = target;
     return target;

@@ -382,15 +382,6 @@ export function waitCompletions(ready: RequestQueue, timeoutNs: i64): void {
   // every call in flight waits for an outside event (reads, accepts, timeouts), nothing is likely to
   // complete soon, and spinning would burn a core the rest of the machine needs.
   const before = atomic.load<i32>(ctrl + C_COMPLETIONS);
-  if (hostWaits && before == seenCompletions) {
-    // The paper's flexsc_wait: the host runs the pending entries on this thread (one import for the
-    // whole batch, no hand-off to a syscall thread that shares our core), without sleeping.
-    host_wait(ctrl + C_COMPLETIONS, before, 0);
-    if (atomic.load<i32>(ctrl + C_COMPLETIONS) != before) {
-      harvest(ready);
-      return;
-    }
-  }
   const budget = promptInflight > 0 ? (hostWaits ? spinBudget : SPIN_POLLS) : SPIN_POLLS_MIN;
   for (let i = 0; i < budget; i++) {
     if (atomic.load<i32>(ctrl + C_COMPLETIONS) != before) {

@@ -139,11 +139,13 @@ void CreateExecutor(const FunctionCallbackInfo<Value>& a) {
   o.spinNs = int64_t(numArg(a, 1, 100)) * 1000;
   o.maxSpinNs = std::max(o.spinNs, int64_t(numArg(a, 2, 100)) * 1000);
   o.trace = a.Length() > 3 && a[3]->IsTrue();
-  // Experiment switches for interleaved A/B runs (docs/native-kernel.md): "0" turns one off.
+  // Switches for interleaved A/B runs (docs/native-kernel.md, "Measured choices").
   const char* steal = getenv("FLEXVM_NATIVE_STEAL");
   const char* inl = getenv("FLEXVM_NATIVE_INLINE");
   o.steal = !(steal && strcmp(steal, "0") == 0);
-  o.inlineWait = !(inl && strcmp(inl, "0") == 0);
+  o.inlineWait = inl && strcmp(inl, "1") == 0;
+  if (const char* poll = getenv("FLEXVM_NATIVE_POLL_US")) o.pollNs = int64_t(atoi(poll)) * 1000;
+  if (const char* ms = getenv("FLEXVM_NATIVE_MAXSPIN_US")) o.maxSpinNs = std::max(o.spinNs, int64_t(atoi(ms)) * 1000);
   auto ex = std::make_shared<Executor>(o);
   if (!ex->ok()) return throwError(iso, std::string("cannot create the syscall threads' epoll sets: ") + strerror(errno));
   std::lock_guard<std::mutex> lock(gMu);

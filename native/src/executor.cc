@@ -234,12 +234,16 @@ void SyscallThread::cancelHere(const GuestRef& g, int index, uint32_t seq) {
 void SyscallThread::loop() {
   int64_t spin = ex_.options.spinNs;
   int64_t lastWork = monotonicNs();
+  int64_t lastPoll = 0;
   while (!ex_.stopping_.load(std::memory_order_relaxed)) {
     refresh();
     state_.store(kRunning, std::memory_order_relaxed);
     int work = drainMailbox();
     work += pass();
-    if (reactor_.parked()) work += reactor_.poll(0, *this);
+    if (reactor_.parked() && (work || monotonicNs() - lastPoll >= ex_.options.pollNs)) {
+      work += reactor_.poll(0, *this);
+      lastPoll = monotonicNs();
+    }
     if (!work && ex_.options.steal) work += steal();
     flushAll();
     int64_t now = monotonicNs();

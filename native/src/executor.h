@@ -27,7 +27,8 @@ struct ExecutorOptions {
   int64_t maxSpinNs = 100000;  // ...up to here, doubled after sleeps that ended soon
   bool trace = false;
   bool steal = true;           // an idle thread serves lines whose own thread is busy or asleep
-  bool inlineWait = true;      // flexvm.wait runs the guest's pending entries on its own thread first
+  bool inlineWait = false;     // flexvm.wait runs the guest's pending entries on its own thread first
+  int64_t pollNs = 0;          // while idle, look at the readiness set at most this often
 };
 
 // One completed call, for --trace (formatted in JavaScript).

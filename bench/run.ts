@@ -7,6 +7,8 @@
 // results go), FLEXVM_BENCH_SPIN_US (file-io: the syscall threads' idle polling before they sleep),
 // FLEXVM_BENCH_CONNS ("64": echo-tcp's and httpd's connection counts), FLEXVM_BENCH_ONLY (a regular
 // expression: echo-tcp's and httpd's servers to run, by id).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { nullSyscall } from './suites/null-syscall.js';
 import { echoTcp } from './suites/echo-tcp.js';
@@ -16,14 +18,14 @@ import { instructionCounting } from './suites/instruction-counting.js';
 import { startup } from './suites/startup.js';
 import { kv } from './suites/kv.js';
 import { wasi } from './suites/wasi.js';
-import { readResults, writeReport, writeResults, type Suite } from './lib/output.js';
+import { RESULTS_DIR, readResults, writeReport, writeResults, type Suite } from './lib/output.js';
 import { firstTable, writeReadmeSection } from './lib/readme.js';
 
 /** Binds a suite to its name, keeping its results type between measuring and rendering. */
 function entry<R>(name: string, suite: Suite<R>) {
-  const report = (results: R, written: string[]): void => {
+  const report = async (results: R, written: string[]): Promise<void> => {
     const r = suite.render(results);
-    written.push(...writeReport(name, r));
+    written.push(...(await writeReport(name, r)));
     // The README shows the committed results' table, never typed by hand (not results written elsewhere).
     if (process.env['FLEXVM_BENCH_RESULTS'] === undefined && writeReadmeSection(name, firstTable(r.markdown))) written.push('README.md');
     process.stdout.write(`${r.markdown}\n\nwrote ${written.join(', ')}\n`);
@@ -31,10 +33,10 @@ function entry<R>(name: string, suite: Suite<R>) {
   return {
     async run(opts: { rounds: number; scale: number }): Promise<void> {
       const results = await suite.measure(opts);
-      report(results, [writeResults(name, results)]);
+      await report(results, [writeResults(name, results)]);
     },
     // The JSON is this suite's own output, so its shape is trusted past the name check.
-    replot: (): void => report(readResults(name) as R, []),
+    replot: (): Promise<void> => report(readResults(name) as R, []),
   };
 }
 
@@ -64,10 +66,12 @@ Suites (all of them when none is named):
 Options:
   --rounds N     rounds per configuration, interleaved (default 7; 3 with --quick)
   --quick        fewer rounds and shorter runs (a smoke test, not figures to quote)
-  --replot       redraw SUITE.md and SUITE.plot.txt from the SUITE.json already in bench/results/
+  --replot       redraw SUITE.md, SUITE.plot.txt and the SVG charts from the SUITE.json already in bench/results/
   -h, --help     this text
 
-Results go to bench/results/ (FLEXVM_BENCH_RESULTS overrides): SUITE.json, SUITE.md, SUITE.plot.txt.
+Results go to bench/results/ (FLEXVM_BENCH_RESULTS overrides): SUITE.json, SUITE.md, SUITE.plot.txt and
+one SVG chart per question (SUITE.CHART.svg, drawn with vega-lite). A progress bar with the time left
+shows on a terminal (a line per tenth of the run elsewhere).
 
 Environment:
   FLEXVM_BENCH_THREADS=1,2,4,8   syscall-thread counts (echo-tcp, httpd)
@@ -95,7 +99,8 @@ if (values.rounds !== undefined && !/^[1-9]\d{0,3}$/.test(values.rounds)) {
   process.stderr.write(`bench: --rounds must be an integer from 1 to 9999, got ${JSON.stringify(values.rounds)}\n`);
   process.exit(2);
 }
-const names = positionals.length ? positionals : Object.keys(SUITES);
+// --replot without names redraws the suites that have results; measuring without names runs them all.
+const names = positionals.length ? positionals : Object.keys(SUITES).filter((n) => !values.replot || existsSync(join(RESULTS_DIR, `${n}.json`)));
 const unknown = names.filter((n) => !SUITES[n]);
 if (unknown.length) {
   process.stderr.write(`bench: unknown suite(s): ${unknown.join(', ')} (have: ${Object.keys(SUITES).join(', ')})\nRun 'npm run bench -- --help' for usage.\n`);
@@ -104,6 +109,6 @@ if (unknown.length) {
 const rounds = Number(values.rounds ?? (values.quick ? 3 : 7));
 const scale = values.quick ? 0.2 : 1;
 for (const name of names) {
-  if (values.replot) SUITES[name]!.replot();
+  if (values.replot) await SUITES[name]!.replot();
   else await SUITES[name]!.run({ rounds, scale });
 }

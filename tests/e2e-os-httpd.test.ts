@@ -435,7 +435,7 @@ for (const { mode, threads } of CONFIGS) {
       ['GET', '/cond.bin', { Range: 'bytes=500-5000' }], // past the end: up to the end
       ['GET', '/cond.bin', { Range: 'bytes=-5000' }], // more than the file: all of it
       ['GET', '/cond.bin', { Range: `bytes=${size}-` }],
-      ['GET', '/cond.bin', { Range: 'bytes=0-1,5-6' }], // several ranges: the whole file
+      ['GET', '/cond.bin', { Range: `bytes=${Array.from({ length: 17 }, (_, k) => `${k * 10}-${k * 10 + 1}`).join(',')}` }], // more than 16 ranges: the whole file
       ['GET', '/cond.bin', { Range: 'bytes=5-2' }], // invalid: the whole file
       ['GET', '/cond.bin', { Range: 'lines=1-2' }],
       ['GET', '/cond.bin', { Range: 'bytes=10-19', 'If-Range': '"stale"' }],
@@ -484,6 +484,51 @@ for (const { mode, threads } of CONFIGS) {
     assert.is(headRange!.headers['content-length'], String(size));
     assert.is(otherFile!.status, 206);
     assert.ok(otherFile!.body.equals(body('hello.txt').subarray(0, 5)));
+
+    // Several ranges: one multipart/byteranges body (RFC 9110 14.6), parts in the order asked; parts
+    // past the end are dropped; overlapping parts adding up to more than the file get the whole file.
+    const multi = await pipelined(port, [
+      ['GET', '/cond.bin', { Range: 'bytes=0-1,5-6' }],
+      ['GET', '/cond.bin', { Range: 'bytes=-3, 2000-3000 ,0-0' }],
+      ['GET', '/cond.bin', { Range: 'bytes=0-599,400-999' }],
+      ['GET', '/cond.bin', { Range: 'bytes=2000-,3000-' }],
+    ]);
+    const partsOf = (r: Response): { type: string; range: string; data: Buffer }[] => {
+      const m = /^multipart\/byteranges; boundary=(\S+)$/.exec(r.headers['content-type'] ?? '');
+      assert.ok(m, `a multipart/byteranges type: ${r.headers['content-type']}`);
+      const delimiter = Buffer.from(`\r\n--${m![1]}`);
+      const parts: { type: string; range: string; data: Buffer }[] = [];
+      let at = 0;
+      for (;;) {
+        assert.ok(r.body.subarray(at, at + delimiter.length).equals(delimiter), `a delimiter at ${at}`);
+        at += delimiter.length;
+        if (r.body.subarray(at, at + 4).toString() === '--\r\n') {
+          assert.is(at + 4, r.body.length, 'nothing after the close delimiter');
+          return parts;
+        }
+        const headEnd = r.body.indexOf('\r\n\r\n', at);
+        const fields = Object.fromEntries(r.body.subarray(at + 2, headEnd).toString().split('\r\n').map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+        const [, a, b] = /^bytes (\d+)-(\d+)\/\d+$/.exec(fields['content-range'] ?? '') ?? [];
+        assert.ok(a !== undefined, `a Content-Range in each part: ${fields['content-range']}`);
+        at = headEnd + 4;
+        const n = Number(b) - Number(a) + 1;
+        parts.push({ type: fields['content-type']!, range: fields['content-range']!, data: r.body.subarray(at, at + n) });
+        at += n;
+      }
+    };
+    assert.is(multi[0]!.status, 206);
+    assert.is(multi[0]!.headers['content-range'], undefined, 'no Content-Range on a multipart response');
+    const p0 = partsOf(multi[0]!);
+    assert.equal(p0.map((p) => p.range), [`bytes 0-1/${size}`, `bytes 5-6/${size}`]);
+    assert.ok(p0[0]!.data.equals(data.subarray(0, 2)) && p0[1]!.data.equals(data.subarray(5, 7)), 'the parts\' bytes');
+    assert.ok(p0.every((p) => p.type === 'application/octet-stream'), `each part has the file's type: ${p0.map((p) => p.type)}`);
+    const p1 = partsOf(multi[1]!);
+    assert.equal(p1.map((p) => p.range), [`bytes ${size - 3}-${size - 1}/${size}`, `bytes 0-0/${size}`]);
+    assert.ok(p1[0]!.data.equals(data.subarray(size - 3)) && p1[1]!.data.equals(data.subarray(0, 1)));
+    assert.is(multi[2]!.status, 200, 'overlapping parts adding up to more than the file: the whole file');
+    assert.ok(multi[2]!.body.equals(data));
+    assert.is(multi[3]!.status, 416, 'no part satisfiable');
+    assert.is(multi[3]!.headers['content-range'], `bytes */${size}`);
 
     // The file changes: a new ETag; the old one no longer matches, the new one does.
     const name = `changes-${mode}-${threads}.txt`;
@@ -588,6 +633,81 @@ for (const mode of MODES) {
     assert.is(parseResponses(ok.data, ['GET']).responses[0]?.status, 200);
     const o = await stop(server, label('httpd (timeouts)', mode, 2));
     if (mode === 'exceptionless') assert.ok(o.result.stats.cancellations.won >= 3, JSON.stringify(o.result.stats.cancellations));
+  });
+}
+
+for (const mode of MODES) {
+  test(label('httpd timeouts as nginx has them: header, keep-alive and send apart', mode, 2), async () => {
+    const headerMs = 300;
+    const keepaliveMs = 1500;
+    const { server, port } = await httpd(mode, 2, ['--header-timeout-ms', String(headerMs), '--keepalive-timeout-ms', String(keepaliveMs), '--send-timeout-ms', '300']);
+    /** A connection that got one response and then waits; `then` runs after it (ms since the response). */
+    const afterOne = (then: (s: net.Socket) => Promise<void>) =>
+      (async () => {
+        const s = net.connect({ port, host: '127.0.0.1' });
+        let data = '';
+        s.on('data', (d: Buffer) => (data += d.toString()));
+        s.write('GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n');
+        while (!data.endsWith(body('hello.txt').toString())) await once(s, 'data');
+        const t0 = Date.now();
+        const closed = once(s, 'close');
+        await then(s);
+        await closed;
+        return { ms: Date.now() - t0, data };
+      })();
+    // Idle after a response: the keep-alive timeout, not the header one.
+    const idle = afterOne(async () => {});
+    // The next request's head starts and never ends: the header timeout from its first bytes.
+    const trickle = afterOne(async (s) => {
+      await new Promise((r) => setTimeout(r, 100));
+      s.write('GET /hello.txt HTTP/1.1\r\n');
+    });
+    // A first head that never ends: the header timeout from the connection's start.
+    const first = (async () => {
+      const s = net.connect({ port, host: '127.0.0.1' });
+      await once(s, 'connect');
+      const t0 = Date.now();
+      s.write('GET /hello.txt HTTP/1.1\r\n');
+      await once(s, 'close');
+      return Date.now() - t0;
+    })();
+    const [a, b, c] = await within(Promise.all([idle, trickle, first]), 10_000, 'clients');
+    assert.ok(a.ms >= keepaliveMs - 20 && a.ms < keepaliveMs + 1000, `idle keep-alive connection closed after ${a.ms} ms (keep-alive timeout ${keepaliveMs})`);
+    assert.ok(b.ms >= 100 + headerMs - 20 && b.ms < keepaliveMs - 200, `a kept-alive head that trickles is cut by the header timeout (${b.ms} ms after the response)`);
+    assert.ok(c >= headerMs - 20 && c < headerMs + 900, `a first head that never ends is cut after ${c} ms (header timeout ${headerMs})`);
+    const ok = await exchange(port, 'GET /hello.txt HTTP/1.0\r\n\r\n');
+    assert.is(parseResponses(ok.data, ['GET']).responses[0]?.status, 200);
+    await stop(server, label('httpd (nginx timeouts)', mode, 2));
+  });
+}
+
+// ---------------------------------------------------------------- the open-file cache
+
+for (const mode of MODES) {
+  test(label('httpd --open-file-cache: cached files need no openat, changes show after the validity, eviction keeps answers right', mode, 2), async () => {
+    const name = `cached-${mode}.txt`;
+    writeFileSync(join(www, name), 'version one\n');
+    const { server, port } = await httpd(mode, 2, ['--open-file-cache', '2', '--open-file-cache-valid', '1']);
+    // Ten requests for one file: one openat, then the cached descriptor.
+    const same = await pipelined(port, Array.from({ length: 10 }, () => ['GET', `/${name}`] as [string, string]));
+    assert.ok(same.every((r) => r.status === 200 && r.body.toString() === 'version one\n'), 'ten answers from the cache');
+    // More files than the cache holds, in turns: every answer is still each file's own.
+    const turns = await pipelined(port, [0, 1, 2, 0, 1, 2].map((k) => ['GET', ['/hello.txt', '/cond.bin', `/${name}`][k]!] as [string, string]));
+    turns.forEach((r, i) => {
+      assert.is(r.status, 200);
+      const want = i % 3 === 0 ? body('hello.txt') : i % 3 === 1 ? body('cond.bin') : Buffer.from('version one\n');
+      assert.ok(r.body.equals(want), `request ${i}: its own file after evictions`);
+    });
+    // A change is seen once the entry is older than its validity (1 s; the server's clock has 1 s steps).
+    writeFileSync(join(www, name), 'version two, longer\n');
+    await new Promise((r) => setTimeout(r, 2200));
+    const [after] = await pipelined(port, [['GET', `/${name}`]]);
+    assert.is(after!.body.toString(), 'version two, longer\n');
+    const o = await stop(server, label('httpd (open-file cache)', mode, 2));
+    const opened = o.result.stats.bySyscall['openat']?.completed ?? 0;
+    // Without the cache these 17 requests make 17 openats; with it: the first, the evictions' reopens
+    // (at most 6) and the one after the change.
+    assert.ok(opened <= 9, `openat made ${opened} times for 17 requests`);
   });
 }
 

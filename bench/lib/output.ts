@@ -1,14 +1,17 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { renderVegaLiteSvg } from '../../host/charts/render-svg.js';
+import { chartFile, type Chart } from './charts.js';
 
 /** bench/results/ in the source tree (not build/), or FLEXVM_BENCH_RESULTS. */
 export const RESULTS_DIR = process.env['FLEXVM_BENCH_RESULTS'] ?? fileURLToPath(new URL('../../../bench/results/', import.meta.url));
 
-/** What a suite renders from its results: the Markdown page and the plain-text plot in it. */
+/** What a suite renders from its results: the Markdown page, the plain-text plot in it, and its SVG charts. */
 export interface Report {
   readonly markdown: string;
   readonly plot: string;
+  readonly charts?: readonly Chart[];
 }
 
 /**
@@ -44,11 +47,16 @@ export function readResults(name: string): unknown {
   return json;
 }
 
-/** Writes `<name>.md` and `<name>.plot.txt` under bench/results/ and returns their paths. */
-export function writeReport(name: string, report: Report): string[] {
+/** Writes `<name>.md`, `<name>.plot.txt` and the charts' `<name>.<chart>.svg` under bench/results/; returns their paths. */
+export async function writeReport(name: string, report: Report): Promise<string[]> {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const files = [join(RESULTS_DIR, `${name}.md`), join(RESULTS_DIR, plotFile(name))];
   writeFileSync(files[0]!, report.markdown + '\n');
   writeFileSync(files[1]!, report.plot + '\n');
+  for (const chart of report.charts ?? []) {
+    const file = join(RESULTS_DIR, chartFile(name, chart));
+    writeFileSync(file, await renderVegaLiteSvg(chart.spec));
+    files.push(file);
+  }
   return files;
 }

@@ -9,6 +9,8 @@ import { markdownTable, median } from '../lib/stats.js';
 import { plotSection, type Report, type Suite } from '../lib/output.js';
 import { lineChart } from '../lib/plot.js';
 import { loadNativeAddon } from '../../host/kernel/native/addon.js';
+import { Progress } from '../lib/progress.js';
+import { barChart, chartSection } from '../lib/charts.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CLI = `${ROOT}dist/cli.js`;
@@ -54,7 +56,8 @@ export interface EchoTcpResults {
     id: string;
     label: string;
     /** Keyed by connection count. */
-    byConnections: Record<string, { rps: number[]; medianRps: number; p99ms: number[]; vsNode: number }>;
+    /** Keyed by connection count; latencies are percentiles of every round trip of a round (HDR histogram), per round. */
+    byConnections: Record<string, { rps: number[]; medianRps: number; p50ms?: number[]; p99ms: number[]; p999ms?: number[]; vsNode: number }>;
   }[];
 }
 
@@ -81,7 +84,7 @@ function startServer(config: ServerConfig): Promise<Running> {
   });
 }
 
-function load(port: number, conns: number, seconds: number): Promise<{ rps: number; p50ms: number; p99ms: number; errors: number }> {
+function load(port: number, conns: number, seconds: number): Promise<{ rps: number; p50ms: number; p99ms: number; p999ms: number; errors: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [LOAD, '--port', String(port), '--conns', String(conns), '--seconds', String(seconds)], {
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -106,20 +109,26 @@ async function measure(opts: { rounds: number; scale: number }): Promise<EchoTcp
   const seconds = Math.max(0.5, 2 * opts.scale * 2.5);
   const running: Running[] = [];
   const samples = new Map<string, number[]>();
+  const p50 = new Map<string, number[]>();
   const p99 = new Map<string, number[]>();
+  const p999 = new Map<string, number[]>();
   try {
     for (const s of SERVERS) running.push(await startServer(s));
+    const progress = new Progress('echo-tcp', opts.rounds * CONNS.length * running.length);
     for (let round = 0; round < opts.rounds; round++) {
       for (const conns of CONNS) {
         for (const r of running) {
           const key = `${r.config.id}@${conns}`;
           const result = await load(r.port, conns, seconds);
           (samples.get(key) ?? samples.set(key, []).get(key)!).push(result.rps);
+          (p50.get(key) ?? p50.set(key, []).get(key)!).push(result.p50ms);
           (p99.get(key) ?? p99.set(key, []).get(key)!).push(result.p99ms);
+          (p999.get(key) ?? p999.set(key, []).get(key)!).push(result.p999ms);
+          progress.tick(`round ${round + 1}, ${r.config.id}, ${conns} conns`);
         }
       }
-      process.stderr.write(`echo-tcp: round ${round + 1}/${opts.rounds}\n`);
     }
+    progress.stop();
   } finally {
     for (const r of running) r.child.kill('SIGINT');
   }
@@ -133,10 +142,13 @@ async function measure(opts: { rounds: number; scale: number }): Promise<EchoTcp
     servers: SERVERS.map((s) => ({
       id: s.id,
       label: s.label,
-      byConnections: Object.fromEntries(CONNS.map((c) => [c, { rps: samples.get(`${s.id}@${c}`)!, medianRps: med(s.id, c), p99ms: p99.get(`${s.id}@${c}`)!, vsNode: med(s.id, c) / med('node-net', c) }])),
+      byConnections: Object.fromEntries(CONNS.map((c) => [c, { rps: samples.get(`${s.id}@${c}`)!, medianRps: med(s.id, c), p50ms: p50.get(`${s.id}@${c}`)!, p99ms: p99.get(`${s.id}@${c}`)!, p999ms: p999.get(`${s.id}@${c}`)!, vsNode: med(s.id, c) / med('node-net', c) }])),
     })),
   };
 }
+
+/** The colour of a server's bars: its kernel, or the peer. */
+const groupOf = (id: string): string => (id.startsWith('node') ? 'Node' : id.startsWith('native') ? 'native kernel' : 'os kernel');
 
 /** Compact requests/s for the axis: "12.9k", "187k". */
 const formatRps = (v: number): string => (v >= 1000 ? `${(v / 1000).toPrecision(3)}k` : v.toPrecision(3));
@@ -153,6 +165,26 @@ function render(r: EchoTcpResults): Report {
     height: 18,
     series: r.servers.map((s) => ({ label: s.label, values: conns.map((c) => cell(s, c).medianRps) })),
   });
+  // Latency: the median over rounds of each round's percentile (every round trip in an HDR histogram).
+  const ms = (v: number[] | undefined): string => (v && v.length ? `${median(v).toPrecision(3)}` : '–');
+  const latencyRows = r.servers.map((s) => [s.label, ...conns.map((c) => `${ms(cell(s, c).p50ms)} / ${ms(cell(s, c).p99ms)} / ${ms(cell(s, c).p999ms)}`)]);
+  const at = conns.includes('64') ? '64' : conns[conns.length - 1]!;
+  const charts = [
+    barChart({
+      id: `rps-${at}`,
+      title: `Echo round trips per second at ${at} connections (median)`,
+      axis: 'round trips per second',
+      bars: r.servers.map((s) => ({ label: s.label, value: cell(s, at).medianRps, group: groupOf(s.id) })),
+    }),
+    barChart({
+      id: `p99-${at}`,
+      title: `Echo round-trip latency at ${at} connections: p99 (ms)`,
+      axis: 'p99 round trip, ms',
+      format: '.3~f',
+      axisFormat: '.2~f',
+      bars: r.servers.filter((s) => cell(s, at).p99ms.length).map((s) => ({ label: s.label, value: median(cell(s, at).p99ms), group: groupOf(s.id) })),
+    }),
+  ];
   const { machine } = r;
   const markdown = [
     `# Echo over real TCP: ${r.date.slice(0, 10)}`,
@@ -163,9 +195,14 @@ function render(r: EchoTcpResults): Report {
     '',
     ...plotSection('echo-tcp', chart),
     '',
+    'Round-trip latency in ms, p50 / p99 / p99.9 (every round trip of a round in an HDR histogram; the median over rounds):',
+    '',
+    markdownTable(['echo server', ...conns.map((c) => `${c} conn${c !== '1' ? 's' : ''}`)], latencyRows),
+    '',
+    ...chartSection('echo-tcp', charts),
     'Command: `npm run bench -- echo-tcp`',
   ].join('\n');
-  return { markdown, plot: chart };
+  return { markdown, plot: chart, charts };
 }
 
 export const echoTcp: Suite<EchoTcpResults> = { measure, render };

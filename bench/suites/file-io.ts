@@ -17,6 +17,8 @@ import { machineInfo, spinUs, threadCounts, type MachineInfo } from '../lib/mach
 import { formatNs, markdownTable, median } from '../lib/stats.js';
 import { plotSection, type Report, type Suite } from '../lib/output.js';
 import { lineChart } from '../lib/plot.js';
+import { Progress } from '../lib/progress.js';
+import { barChart, chartSection } from '../lib/charts.js';
 
 const GUEST = fileURLToPath(new URL('../../../bench/guests/fileread.wasm', import.meta.url));
 const NODE_READ = fileURLToPath(new URL('../tools/node-fileread.js', import.meta.url));
@@ -94,13 +96,15 @@ async function measure(opts: { rounds: number; scale: number }): Promise<FileIoR
       const spin = spinUs();
       if (c.mode) vms.set(c.id, await VM.create({ kernel: { kind: 'os', fileIo: c.fileIo }, syscallThreads: c.threads, mode: c.mode, ...(spin !== undefined ? { spinUs: spin } : {}) }));
     }
+    const progress = new Progress('file-io', opts.rounds * CONFIGS.length);
     for (let round = 0; round < opts.rounds; round++) {
       for (const c of CONFIGS) {
         const ns = c.mode ? await measureGuest(vms.get(c.id)!, c, dir, reads) : measureNode(dir, reads, c.sync === true);
         samples.get(c.id)!.push(ns);
+        progress.tick(`round ${round + 1}, ${c.id}`);
       }
-      process.stderr.write(`file-io: round ${round + 1}/${opts.rounds}\n`);
     }
+    progress.stop();
   } finally {
     await Promise.all([...vms.values()].map((vm) => vm.close()));
     rmSync(dir, { recursive: true, force: true });
@@ -141,6 +145,9 @@ function render(r: FileIoResults): Report {
   const rows = r.configurations.map((c) => [c.label, formatNs(c.medianNs), `${Math.round(1e9 / c.medianNs).toLocaleString('en-US')}`, `${(base.medianNs / c.medianNs).toFixed(2)}×`]);
   const chart = plot(r);
   const { machine } = r;
+  const charts = [
+    barChart({ id: 'reads', title: 'Random 4 KiB reads per second (median)', axis: 'reads per second', bars: r.configurations.map((c) => ({ label: c.label, value: 1e9 / c.medianNs, group: c.mode ? 'flexvm' : 'Node' })) }),
+  ];
   const markdown = [
     `# File reads spread over syscall threads: ${r.date.slice(0, 10)}`,
     '',
@@ -150,9 +157,10 @@ function render(r: FileIoResults): Report {
     '',
     ...plotSection('file-io', chart),
     '',
+    ...chartSection('file-io', charts),
     'Command: `npm run bench -- file-io`',
   ].join('\n');
-  return { markdown, plot: chart };
+  return { markdown, plot: chart , charts };
 }
 
 export const fileIo: Suite<FileIoResults> = { measure, render };

@@ -12,6 +12,8 @@ import { machineInfo, type MachineInfo } from '../lib/machine.js';
 import { markdownTable, median, range } from '../lib/stats.js';
 import { plotSection, type Report, type Suite } from '../lib/output.js';
 import { lineChart } from '../lib/plot.js';
+import { Progress } from '../lib/progress.js';
+import { barChart, chartSection } from '../lib/charts.js';
 
 const root = (rel: string): string => fileURLToPath(new URL(`../../../${rel}`, import.meta.url));
 
@@ -81,13 +83,15 @@ async function measure(opts: { rounds: number; scale: number }): Promise<Countin
   const samples = new Map(workloads.map((w) => [w.id, { plain: [] as number[], counted: [] as number[] }]));
   // Warm-up, both ways: V8 tiers a hot function up to TurboFan on its own schedule.
   for (const w of workloads) for (let i = 0; i < 3; i++) for (const counted of [false, true]) await w.run(counted, opts.scale);
+  const progress = new Progress('instruction-counting', opts.rounds * workloads.length);
   for (let round = 0; round < opts.rounds; round++) {
     for (const w of workloads) {
       samples.get(w.id)!.plain.push(await w.run(false, opts.scale));
       samples.get(w.id)!.counted.push(await w.run(true, opts.scale));
+      progress.tick(`round ${round + 1}, ${w.id}`);
     }
-    process.stderr.write(`instruction-counting: round ${round + 1}/${opts.rounds}\n`);
   }
+  progress.stop();
   return {
     suite: 'instruction-counting',
     date: new Date().toISOString(),
@@ -120,6 +124,9 @@ function render(r: CountingResults): Report {
     height: 8,
   });
   const { machine } = r;
+  const charts = [
+    barChart({ id: 'slowdown', title: 'Instruction counting: counted / plain time (median)', axis: 'slowdown', format: '.2f', axisFormat: '.1f', bars: r.workloads.map((w) => ({ label: w.label, value: w.slowdown })) }),
+  ];
   const markdown = [
     `# Instruction counting: ${r.date.slice(0, 10)}`,
     '',
@@ -129,9 +136,10 @@ function render(r: CountingResults): Report {
     '',
     ...plotSection('instruction-counting', chart),
     '',
+    ...chartSection('instruction-counting', charts),
     'Command: `npm run bench -- instruction-counting`',
   ].join('\n');
-  return { markdown, plot: chart };
+  return { markdown, plot: chart, charts };
 }
 
 export const instructionCounting: Suite<CountingResults> = { measure, render };

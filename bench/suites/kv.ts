@@ -11,6 +11,8 @@ import { machineInfo, threadCounts, type MachineInfo } from '../lib/machine.js';
 import { markdownTable, median } from '../lib/stats.js';
 import { plotSection, type Report, type Suite } from '../lib/output.js';
 import { lineChart } from '../lib/plot.js';
+import { Progress } from '../lib/progress.js';
+import { barChart, chartSection } from '../lib/charts.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CLI = `${ROOT}dist/cli.js`;
@@ -128,16 +130,18 @@ async function measure(opts: { rounds: number; scale: number }): Promise<KvResul
   const push = (m: Map<string, number[]>, k: string, v: number): void => void (m.get(k) ?? m.set(k, []).get(k)!).push(v);
   try {
     for (const s of SERVERS) running.push(await startServer(s));
+    const progress = new Progress('kv', opts.rounds * CONNS.length * running.length);
     for (let round = 0; round < opts.rounds; round++) {
       for (const conns of CONNS) {
         for (const r of running) {
           const result = memcaslap(r.port, conns, seconds);
           push(ops, `${r.config.id}@${conns}`, result.ops);
           push(cpu, `${r.config.id}@${conns}`, result.cpu);
-          process.stderr.write(`kv: round ${round + 1} ${r.config.id} ${conns} conns: ${result.ops} ops/s\n`);
+          progress.tick(`round ${round + 1}, ${r.config.id}, ${conns} conns: ${result.ops} ops/s`);
         }
       }
     }
+    progress.stop();
   } finally {
     for (const r of running) r.child.kill('SIGINT');
   }
@@ -191,6 +195,10 @@ function render(r: KvResults): Report {
     series: r.servers.map((s) => ({ label: s.label, values: conns.map((c) => cell(s, c).medianOps) })),
   });
   const { machine } = r;
+  const at = conns.includes('64') ? '64' : conns[conns.length - 1]!;
+  const charts = [
+    barChart({ id: `ops-${at}`, title: `kv: operations per second at ${at} connections (median; 90% get, 10% set)`, axis: 'operations per second', bars: r.servers.map((s) => ({ label: s.label, value: cell(s, at).medianOps })) }),
+  ];
   const markdown = [
     `# kv: memcaslap against the kv guest, memcached and a Node server: ${r.date.slice(0, 10)}`,
     '',
@@ -202,9 +210,10 @@ function render(r: KvResults): Report {
     '',
     ...plotSection('kv', chart),
     '',
+    ...chartSection('kv', charts),
     'Command: `npm run bench -- kv` (FLEXVM_BENCH_KV_CONNS, FLEXVM_BENCH_THREADS, FLEXVM_BENCH_NOTE)',
   ].join('\n');
-  return { markdown, plot: chart };
+  return { markdown, plot: chart, charts };
 }
 
 function THREADS_OF(r: KvResults): string[] {

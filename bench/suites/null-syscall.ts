@@ -8,6 +8,8 @@ import { machineInfo, type MachineInfo } from '../lib/machine.js';
 import { formatNs, markdownTable, median, range } from '../lib/stats.js';
 import { plotSection, type Report, type Suite } from '../lib/output.js';
 import { lineChart } from '../lib/plot.js';
+import { Progress } from '../lib/progress.js';
+import { barChart, chartSection } from '../lib/charts.js';
 
 const GUEST = fileURLToPath(new URL('../../../bench/guests/getpid.wasm', import.meta.url));
 
@@ -84,13 +86,15 @@ async function measureAll(opts: NullSyscallOptions): Promise<NullSyscallResults>
   for (const c of CONFIGS) vms.set(c.id, await VM.create({ syscallThreads: 1, mode: c.mode, syncSpinUs: c.syncSpinUs, ...(c.kernel ? { kernel: c.kernel } : {}) }));
   const samples = new Map<string, number[]>(CONFIGS.map((c) => [c.id, []]));
   try {
+    const progress = new Progress('null-syscall', opts.rounds * CONFIGS.length);
     for (let round = 0; round < opts.rounds; round++) {
       for (const c of CONFIGS) {
         const ns = await measure(vms.get(c.id)!, c, Math.max(1000, Math.round(c.calls * opts.scale)));
         samples.get(c.id)!.push(ns);
+        progress.tick(`round ${round + 1}, ${c.id}`);
       }
-      process.stderr.write(`null-syscall: round ${round + 1}/${opts.rounds}\n`);
     }
+    progress.stop();
   } finally {
     await Promise.all([...vms.values()].map((vm) => vm.close()));
   }
@@ -134,6 +138,17 @@ function render(r: NullSyscallResults): Report {
   const { machine } = r;
   const table = markdownTable(['getpid, as the guest sees it', 'median per call', 'range', 'vs hand-off (spin)', 'vs hand-off (sleep)'], rows);
   const chart = plot(r);
+  const charts = [
+    barChart({
+      id: 'per-call',
+      title: 'Time per getpid as the guest sees it (median, log scale)',
+      axis: 'ns per call',
+      log: true,
+      format: ',.0f',
+      axisFormat: ',.0f',
+      bars: r.configurations.map((c) => ({ label: c.label, value: c.medianNs, group: c.kernel === 'native' ? 'native kernel' : 'virtual kernel' })),
+    }),
+  ];
   const markdown = [
     `# Null system call (getpid): ${r.date.slice(0, 10)}`,
     '',
@@ -143,9 +158,10 @@ function render(r: NullSyscallResults): Report {
     '',
     ...plotSection('null-syscall', chart),
     '',
+    ...chartSection('null-syscall', charts),
     'Command: `npm run bench -- null-syscall`',
   ].join('\n');
-  return { markdown, plot: chart };
+  return { markdown, plot: chart, charts };
 }
 
 export const nullSyscall: Suite<NullSyscallResults> = { measure: measureAll, render };

@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { machineInfo, type MachineInfo } from '../lib/machine.js';
 import { formatNs, markdownTable, median } from '../lib/stats.js';
 import { plotSection, type Report, type Suite } from '../lib/output.js';
+import { Progress } from '../lib/progress.js';
+import { barChart, chartSection } from '../lib/charts.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CLI = `${ROOT}dist/cli.js`;
@@ -66,7 +68,8 @@ function phases(): Record<string, number> {
 
 const RUNS: readonly { id: string; label: string; args: string[] }[] = [
   { id: 'node', label: "`node -e ''` (Node's own start-up, the floor)", args: ['-e', ''] },
-  { id: 'flexvm-run', label: '`flexvm run exit.wasm` (os kernel, 1 syscall thread)', args: [CLI, 'run', GUEST] },
+  { id: 'flexvm-run', label: '`flexvm run exit.wasm` (the default kernel: native where its addon is built)', args: [CLI, 'run', GUEST] },
+  { id: 'flexvm-run-os', label: '`flexvm run --kernel os exit.wasm`', args: [CLI, 'run', '--kernel', 'os', GUEST] },
   { id: 'flexvm-run-virtual', label: '`flexvm run --kernel virtual exit.wasm`', args: [CLI, 'run', '--kernel', 'virtual', GUEST] },
 ];
 const PHASES: readonly { id: string; label: string }[] = [
@@ -82,14 +85,16 @@ async function measure(opts: { rounds: number; scale: number }): Promise<Startup
   const runs: Row[] = RUNS.map((r) => ({ id: r.id, label: r.label, ms: [], medianMs: 0 }));
   const ph: Row[] = PHASES.map((p) => ({ id: p.id, label: p.label, ms: [], medianMs: 0 }));
   const perRound = Math.max(1, Math.round(5 * opts.scale));
+  const progress = new Progress('startup', opts.rounds * perRound);
   for (let round = 0; round < opts.rounds; round++) {
     for (let i = 0; i < perRound; i++) {
       RUNS.forEach((r, k) => runs[k]!.ms.push(timeChild(r.args)));
       const p = phases();
       ph.forEach((row) => row.ms.push(p[row.id]!));
+      progress.tick(`round ${round + 1}`);
     }
-    process.stderr.write(`startup: round ${round + 1}/${opts.rounds}\n`);
   }
+  progress.stop();
   for (const row of [...runs, ...ph]) row.medianMs = median(row.ms);
   return { suite: 'startup', date: new Date().toISOString(), machine: machineInfo(), rounds: opts.rounds, runs, phases: ph };
 }
@@ -102,6 +107,9 @@ function render(r: StartupResults): Report {
   const fmt = (ms: number): string => formatNs(ms * 1e6);
   const max = Math.max(...r.runs.map((x) => x.medianMs));
   const plot = r.runs.map((x) => `${x.id.padEnd(20)} ${bar(x.medianMs, max)} ${fmt(x.medianMs)}`).join('\n');
+  const charts = [
+    barChart({ id: 'wall', title: 'Start-up wall time (median of fresh processes)', axis: 'ms', format: ',.0f', axisFormat: ',.0f', bars: r.runs.map((x) => ({ label: x.label.replace(/`/g, ''), value: x.medianMs })) }),
+  ];
   const markdown = [
     '# Start-up: `flexvm run` of a guest that exits at once',
     '',
@@ -115,8 +123,10 @@ function render(r: StartupResults): Report {
     '',
     ...plotSection('startup', plot),
     '',
+    ...chartSection('startup', charts),
+    'Command: `npm run bench -- startup`',
   ].join('\n');
-  return { markdown, plot };
+  return { markdown, plot, charts };
 }
 
 export const startup: Suite<StartupResults> = { measure, render };

@@ -14,6 +14,8 @@ import { VM, type Mode } from '../../host/index.js';
 import { machineInfo, type MachineInfo } from '../lib/machine.js';
 import { formatNs, markdownTable, median } from '../lib/stats.js';
 import { plotSection, type Report, type Suite } from '../lib/output.js';
+import { Progress } from '../lib/progress.js';
+import { barChart, chartSection } from '../lib/charts.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SOURCE = join(ROOT, 'bench/guests/wasi/syscalls.c');
@@ -91,6 +93,7 @@ async function measure(opts: { rounds: number; scale: number }): Promise<WasiRes
   let calls = 0;
   try {
     for (const c of CONFIGS) if (c.kernel) vms.set(c.id, await VM.create({ kernel: c.kernel, syscallThreads: c.threads, mode: c.mode! }));
+    const progress = new Progress('wasi', opts.rounds * CONFIGS.length);
     for (let round = 0; round < opts.rounds; round++) {
       for (const c of CONFIGS) {
         if (c.kernel) samples.get(c.id)!.push(await measureFlexvm(vms.get(c.id)!, wasm, dir, args));
@@ -99,9 +102,10 @@ async function measure(opts: { rounds: number; scale: number }): Promise<WasiRes
           calls = n.calls;
           samples.get(c.id)!.push(n.ms);
         }
+        progress.tick(`round ${round + 1}, ${c.id}`);
       }
-      process.stderr.write(`wasi: round ${round + 1}/${opts.rounds}\n`);
     }
+    progress.stop();
   } finally {
     await Promise.all([...vms.values()].map((vm) => vm.close()));
     rmSync(dir, { recursive: true, force: true });
@@ -137,6 +141,9 @@ function render(r: WasiResults): Report {
   ]);
   const chart = bars('WASI calls per second (median)', r.configurations.map((c) => ({ label: c.label, value: r.calls / (c.medianMs / 1000) })));
   const { machine } = r;
+  const charts = [
+    barChart({ id: 'calls', title: 'WASI calls per second (median)', axis: 'calls per second', bars: r.configurations.map((c) => ({ label: c.label, value: r.calls / (c.medianMs / 1000) })) }),
+  ];
   const markdown = [
     `# An unmodified WASI program's system calls: ${r.date.slice(0, 10)}`,
     '',
@@ -146,9 +153,10 @@ function render(r: WasiResults): Report {
     '',
     ...plotSection('wasi', chart),
     '',
+    ...chartSection('wasi', charts),
     'Command: `npm run bench -- wasi`',
   ].join('\n');
-  return { markdown, plot: chart };
+  return { markdown, plot: chart , charts };
 }
 
 export const wasi: Suite<WasiResults> = { measure, render };

@@ -1,7 +1,10 @@
 // Closed-loop echo load generator, run as its own process: --conns connections each send a --size
 // message and wait for all of it to come back before sending the next. After --warmup seconds it
 // counts round trips for --seconds seconds, then prints one JSON line and exits (bounded in time).
+// Every round trip's time goes into an HDR histogram (1 µs to 60 s, 3 significant digits), so the
+// percentiles are of all of them, not of a sample.
 import { connect, type Socket } from 'node:net';
+import { build } from 'hdr-histogram-js';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 
@@ -25,7 +28,8 @@ const message = Buffer.alloc(size, 0x61);
 let measuring = false;
 let count = 0;
 let errors = 0;
-const latencies: number[] = [];
+/** Round-trip times in microseconds. */
+const histogram = build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
 const sockets: Socket[] = [];
 
 function start(s: Socket): void {
@@ -36,11 +40,12 @@ function start(s: Socket): void {
     got += d.length;
     while (got >= size) {
       got -= size;
+      const now = performance.now();
       if (measuring) {
         count++;
-        if ((count & 63) === 0) latencies.push(performance.now() - sent);
+        histogram.recordValue(Math.max(1, Math.round((now - sent) * 1000)));
       }
-      sent = performance.now();
+      sent = now;
       s.write(message);
     }
   });
@@ -73,10 +78,9 @@ const t0 = performance.now();
 await new Promise((r) => setTimeout(r, seconds * 1000));
 measuring = false;
 const elapsed = (performance.now() - t0) / 1000;
-latencies.sort((a, b) => a - b);
-const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
+const pct = (p: number): number => histogram.getValueAtPercentile(p) / 1000;
 process.stdout.write(
-  JSON.stringify({ conns, size, seconds: elapsed, requests: count, rps: count / elapsed, errors, p50ms: pct(0.5), p99ms: pct(0.99) }) + '\n',
+  JSON.stringify({ conns, size, seconds: elapsed, requests: count, rps: count / elapsed, errors, p50ms: pct(50), p99ms: pct(99), p999ms: pct(99.9) }) + '\n',
 );
 for (const s of sockets) s.destroy();
 process.exit(0);

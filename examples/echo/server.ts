@@ -176,6 +176,7 @@ const boundLen = new ArrayBuffer(4);
 store<u32>(flexsc.ptr(boundLen), flexsc.SOCKADDR_IN_SIZE);
 flexsc.syscallSync(flexsc.SYS_getsockname, listenFd, <i32>flexsc.ptr(bound), <i32>flexsc.ptr(boundLen));
 logLine("echo-server: listening on " + host + ":" + flexsc.sockaddrPort(flexsc.ptr(bound)).toString());
+flexsc.ready(host + ":" + flexsc.sockaddrPort(flexsc.ptr(bound)).toString());
 
 for (let i = 0; i < accepts; i++) flexsc.accept4(new Acceptor(onAccepted), listenFd, 0, 0, 0);
 flexsc.run();

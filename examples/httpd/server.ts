@@ -18,19 +18,34 @@
 //   * Conditional GET and HEAD: If-None-Match (weak comparison, "*"), else If-Modified-Since:
 //     304 Not Modified, without a body, and the connection stays open.
 //   * Range on GET (Accept-Ranges: bytes): one range "a-b", "a-" or "-n" is a 206 with
-//     Content-Range, its bytes sent with sendfile from a; a range past the end is a 416 with
-//     "Content-Range: bytes */SIZE"; several ranges or an invalid Range get the whole file (a server
-//     may ignore Range), and so does a Range whose If-Range (an ETag or a date) names another
-//     version of the file.
+//     Content-Range, its bytes sent with sendfile from a; several are one 206 whose
+//     multipart/byteranges body has each part's delimiter and fields written, then its bytes sent
+//     with sendfile; ranges past the end are dropped, and when none is left the answer is a 416 with
+//     "Content-Range: bytes */SIZE"; an invalid Range, more than 16 ranges, or overlapping ones
+//     adding up to more than the file get the whole file (a server may ignore Range), and so does a
+//     Range whose If-Range (an ETag or a date) names another version of the file.
 //
-// Timeouts (paper section 4.2: a timer request beside the call, cancelled or cancelling): a
-// connection waiting for a request is closed by cancelling its read when --idle-ms passes without a
-// complete request head (an idle keep-alive connection, or a head that trickles in). While a
-// response is sent the same timer closes the connection if no write or sendfile completed for
-// --idle-ms (a client that stopped reading).
+// Timeouts, as nginx has them (paper section 4.2: a timer request beside the call, cancelled or
+// cancelling), each closing the connection by cancelling the call it waits on:
+//   --header-timeout-ms (nginx's client_header_timeout): a request head must arrive whole within it,
+//     counted from the connection's start or from the first bytes of a kept-alive request;
+//   --keepalive-timeout-ms (keepalive_timeout): how long a kept-alive connection may wait for the
+//     first byte of its next request (also how long a lingering close reads what the client sends);
+//   --send-timeout-ms (send_timeout): while a response is sent, a whole period without a write or
+//     sendfile completing (a client that stopped reading).
+// --idle-ms sets all three (default 5000); 0 disables one. One timer per connection serves them: it
+// is restarted when a connection starts waiting for a request, and when it fires during a response
+// that is moving it sleeps another send period. So a stalled response is cut between one send period
+// and one header or keep-alive period plus one send period after its last progress.
 //
 //   flexvm run examples/httpd/server.wasm --dir examples/httpd/www:/www:ro -- --root /www
-//     [--port 8080] [--host 127.0.0.1] [--idle-ms 5000] [--pages 64] [--accepts 4] [--backlog 511]
+//     [--port 8080] [--host 127.0.0.1] [--idle-ms 5000] [--header-timeout-ms N] [--keepalive-timeout-ms N]
+//     [--send-timeout-ms N] [--open-file-cache MAX] [--open-file-cache-valid SEC]
+//     [--open-file-cache-inactive SEC] [--pages 64] [--accepts 4] [--backlog 511]
+//
+// --open-file-cache MAX (nginx's open_file_cache, off by default): the descriptors and fstat results
+// of up to MAX files served are kept (lib/open-file-cache.ts), so a cached file costs no openat,
+// fstat or close: the per-request calls are the read, the head's write and the sendfile.
 //
 // --port 0 lets the kernel pick a port; the port is printed either way:
 //   httpd: listening on 127.0.0.1:PORT
@@ -46,9 +61,10 @@ import { normalizeTarget } from "./lib/path";
 import { contentType } from "./lib/mime";
 import { responseHead, errorBody } from "./lib/response";
 import { httpDate } from "./lib/date";
-import { parseRange, ByteRange, RANGE_PART, RANGE_UNSATISFIABLE } from "./lib/range";
+import { parseRange, ByteRanges, RANGE_PART, RANGE_UNSATISFIABLE } from "./lib/range";
 import { entityTag, notModified, ifRangeHolds, preconditionFailed } from "./lib/conditional";
 import { AccessLog } from "./lib/access-log";
+import { OpenFileCache, CachedFile } from "./lib/open-file-cache";
 import { logDate } from "./lib/date";
 export { flexsc_resume } from "../../guest/flexsc";
 
@@ -56,7 +72,10 @@ const args = new Args("httpd");
 let port = args.int("port", 8080, 0, 65535);
 let host = args.str("host", "127.0.0.1");
 const listenSpec = args.str("listen", "");
-const idleMs = args.int("idle-ms", 5000, 0);
+const idleMs = args.int("idle-ms", 5000, 0, 0x7fffffff);
+const headerTimeoutMs = args.int("header-timeout-ms", idleMs, 0, 0x7fffffff);
+const keepaliveTimeoutMs = args.int("keepalive-timeout-ms", idleMs, 0, 0x7fffffff);
+const sendTimeoutMs = args.int("send-timeout-ms", idleMs, 0, 0x7fffffff);
 const pages = args.int("pages", 64, 1, 4096);
 const accepts = args.int("accepts", 4, 1, 4096);
 const backlog = args.int("backlog", 511, 1);
@@ -66,6 +85,10 @@ const autoindex = args.has("autoindex");
 const accessLogPath = args.str("access-log", "");
 /** nginx's client_max_body_size: a request announcing a longer body gets 413. */
 const maxBody = args.int("max-body", 1024 * 1024, 0);
+/** nginx's open_file_cache max= (0: off), open_file_cache_valid and inactive=, in seconds. */
+const openFileCacheMax = args.int("open-file-cache", 0, 0, 1 << 20);
+const openFileCacheValid = args.int("open-file-cache-valid", 60, 1, 0x7fffffff);
+const openFileCacheInactive = args.int("open-file-cache-inactive", 60, 1, 0x7fffffff);
 /** nginx's keepalive_requests: the connection closes after this many responses. */
 const keepaliveRequests = args.int("keepalive-requests", 1000, 1);
 args.done();
@@ -128,6 +151,7 @@ const live = new Set<Conn>();
 /** A graceful stop is under way: no new requests on kept-alive connections. */
 let draining = false;
 const accessLog: AccessLog | null = accessLogPath.length > 0 ? new AccessLog(-1) : null;
+const fileCache: OpenFileCache | null = openFileCacheMax > 0 ? new OpenFileCache(openFileCacheMax, openFileCacheValid, openFileCacheInactive) : null;
 
 class Conn extends flexsc.Request {
   fd: i32 = -1;
@@ -149,7 +173,19 @@ class Conn extends flexsc.Request {
   head: ArrayBuffer = new ArrayBuffer(0);
   headSent: i32 = 0;
   fileFd: i32 = -1;
+  /** fileFd belongs to this open-file cache entry (not closed by the response). */
+  cached: CachedFile | null = null;
+  /** The path as the open-file cache names it. */
+  cacheKey: string = "";
   remaining: i64 = 0;
+  /** A multipart/byteranges response: its parts, the next one to send, its boundary and part type. */
+  parts: ByteRanges | null = null;
+  nextPart: i32 = 0;
+  boundary: string = "";
+  partType: string = "";
+  fileSize: i64 = 0;
+  /** The bytes being written are part of the body (a part's delimiter and fields), for the log. */
+  headIsBody: bool = false;
   // Timeouts.
   timer: IdleTimer<Conn> | null = null;
   /** A write or sendfile completed since the timer was last armed. */
@@ -184,7 +220,7 @@ function onAccepted(r: flexsc.Request): void {
     c.fd = <i32>r.result;
     c.peerAddr = load<u32>(flexsc.ptr(changetype<Acceptor>(r).peer) + flexsc.SOCKADDR_IN_SIN_ADDR);
     live.add(c);
-    if (idleMs > 0) c.timer = new IdleTimer<Conn>(c, idleMs, onTimer);
+    if (headerTimeoutMs > 0 || keepaliveTimeoutMs > 0 || sendTimeoutMs > 0) c.timer = new IdleTimer<Conn>(c, headerTimeoutMs, onTimer);
     startTimer(c);
     readMore(c);
   } else if (r.result == -flexsc.ECANCELED || r.result == -flexsc.EBADF) {
@@ -245,9 +281,12 @@ function clockTick(k: Clock): void {
     dateText = httpDate(sec);
     logTime = logDate(sec);
   }
-  // The access log goes out at least once a second (nginx's flush=1s).
+  // The access log goes out at least once a second (nginx's flush=1s); the open-file cache drops
+  // what it no longer uses.
   const log = accessLog;
   if (log !== null) log.flush();
+  const cache = fileCache;
+  if (cache !== null) cache.sweep(nowSec);
   // A millisecond past the change of second, so that the next reading has the new one.
   const ns = 1_000_000_000 - load<i64>(p + flexsc.TIMESPEC_TV_NSEC) + 1_000_000;
   const q = flexsc.ptr(k.sleep);
@@ -283,11 +322,25 @@ function stopClock(): void {
 
 // ------------------------------------------------------------------ timeouts
 
-/** A fresh period from now (a new wait for a request, or lingering). */
+/** The timeout of what the connection does now (0: none). */
+function periodFor(c: Conn): i32 {
+  if (c.phase == SENDING) return sendTimeoutMs;
+  if (c.phase == LINGERING) return keepaliveTimeoutMs;
+  // Waiting for a request: the first byte of a kept-alive one, or the rest of a head.
+  return c.requests > 0 && c.end == c.start ? keepaliveTimeoutMs : headerTimeoutMs;
+}
+
+/** A fresh period from now, of the connection's current timeout (a new wait for a request, or lingering). */
 function startTimer(c: Conn): void {
   const t = c.timer;
   if (t === null) return;
   c.progress = false;
+  const ms = periodFor(c);
+  if (ms == 0) {
+    t.stop();
+    return;
+  }
+  t.setPeriod(ms);
   t.restart();
 }
 
@@ -302,9 +355,12 @@ function onTimer(r: flexsc.Request): void {
   }
   if (r.result != 0) return; // cancelled, and nothing to wait for any more
   if (c.phase == SENDING && c.progress) {
-    // The response is moving: give it another period.
+    // The response is moving: give it another send period (none when that timeout is off).
     c.progress = false;
-    t.arm();
+    if (sendTimeoutMs > 0) {
+      t.setPeriod(sendTimeoutMs);
+      t.arm();
+    }
     return;
   }
   // Nothing happened for a whole period: cancel the call the connection waits on; its handler
@@ -342,7 +398,10 @@ function onRead(r: flexsc.Request): void {
     closeConn(c);
     return;
   }
+  // The first bytes of a kept-alive request: the rest of its head has the header timeout.
+  const wasIdle = c.requests > 0 && c.end == c.start;
   c.end += <i32>r.result;
+  if (wasIdle && headerTimeoutMs != keepaliveTimeoutMs && parseHead(flexsc.ptr(c.buf), c.start, c.end, c.req) == 0) startTimer(c);
   nextRequest(c);
 }
 
@@ -359,6 +418,12 @@ function nextRequest(c: Conn): void {
   }
   c.phase = SENDING;
   c.progress = true;
+  // A timer left idle by a waiting phase without a timeout watches the response from here.
+  const t = c.timer;
+  if (t !== null && !t.busy && sendTimeoutMs > 0) {
+    t.setPeriod(sendTimeoutMs);
+    t.arm();
+  }
   if (n < 0) {
     // The rest of the buffer cannot be trusted to start a request: answer and close.
     c.keepAlive = false;
@@ -397,6 +462,19 @@ function nextRequest(c: Conn): void {
 // ------------------------------------------------------------------ the file
 
 function openFile(c: Conn): void {
+  const cache = fileCache;
+  if (cache !== null) {
+    c.cacheKey = String.UTF8.decodeUnsafe(flexsc.ptr(c.path), <usize>c.pathLen);
+    const e = cache.take(c.cacheKey, nowSec);
+    if (e !== null) {
+      // A cached regular file: no openat, no fstat (and no close at the end).
+      c.cached = e;
+      c.fileFd = e.fd;
+      memory.copy(flexsc.ptr(c.stat), changetype<usize>(e.stat), <usize>e.stat.byteLength);
+      fileResponse(c, flexsc.statSize(flexsc.ptr(c.stat)), flexsc.statMtime(flexsc.ptr(c.stat)));
+      return;
+    }
+  }
   c.handler = onOpened;
   flexsc.openat(c, flexsc.AT_FDCWD, flexsc.ptr(c.path), flexsc.O_RDONLY | flexsc.O_CLOEXEC, 0);
 }
@@ -431,7 +509,10 @@ function onOpened(r: flexsc.Request): void {
 
 function closeFile(c: Conn): void {
   if (c.fileFd < 0) return;
-  flexsc.close(null, c.fileFd);
+  const e = c.cached;
+  if (e !== null) fileCache!.release(e);
+  else flexsc.close(null, c.fileFd);
+  c.cached = null;
   c.fileFd = -1;
 }
 
@@ -476,11 +557,28 @@ function onStat(r: flexsc.Request): void {
     errorResponse(c, 403);
     return;
   }
+  const cache = fileCache;
+  if (cache !== null && !draining) c.cached = cache.put(c.cacheKey, c.fileFd, flexsc.ptr(c.stat), flexsc.STAT_SIZE, nowSec);
   fileResponse(c, flexsc.statSize(flexsc.ptr(c.stat)), flexsc.statMtime(flexsc.ptr(c.stat)));
 }
 
-/** Set by parseRange (used at once). */
-const part = new ByteRange();
+/** Set by parseRange (kept by a multipart response, which takes a fresh one for the next). */
+let ranges = new ByteRanges();
+/** Makes each multipart boundary unique in this server's life. */
+let boundaries: u32 = 0;
+
+/** The delimiter and fields before part `i` of a multipart/byteranges body (RFC 9110 14.6). */
+function partHeadText(c: Conn, i: i32): string {
+  const p = c.parts!;
+  const first = unchecked(p.first[i]);
+  const last = unchecked(p.last[i]);
+  return "\r\n--" + c.boundary + "\r\nContent-Type: " + c.partType + "\r\nContent-Range: bytes " + first.toString() + "-" + last.toString() + "/" + c.fileSize.toString() + "\r\n\r\n";
+}
+
+/** The closing delimiter of a multipart/byteranges body. */
+function closeDelimiter(c: Conn): string {
+  return "\r\n--" + c.boundary + "--\r\n";
+}
 
 /** The open file (`size` bytes, modified at `mtime`) in a 200, 206, 304 or 416. */
 function fileResponse(c: Conn, size: i64, mtime: i64): void {
@@ -509,25 +607,40 @@ function fileResponse(c: Conn, size: i64, mtime: i64): void {
   let status = 200;
   let first: i64 = 0;
   let length = size;
-  // RFC 9110 14.2: Range is for GET (a HEAD is told about the whole file). Several Range fields,
-  // like several ranges, are not served: the whole file is.
+  let type = contentType(flexsc.ptr(c.path), c.pathLen);
+  c.parts = null;
+  // RFC 9110 14.2: Range is for GET (a HEAD is told about the whole file). Several Range fields are
+  // not served: the whole file is.
   const range = req.range;
   if (req.method != METHOD_HEAD && range.count == 1 && ifRangeHolds(buf, req, tag, modified, nowSec)) {
-    const kind = parseRange(buf, range.start, range.end, size, part);
+    const kind = parseRange(buf, range.start, range.end, size, ranges);
     if (kind == RANGE_UNSATISFIABLE) {
       closeFile(c);
       errorResponse(c, 416, "Content-Range: bytes */" + size.toString() + "\r\n");
       return;
     }
-    if (kind == RANGE_PART) {
+    if (kind == RANGE_PART && ranges.count == 1) {
       status = 206;
-      first = part.first;
-      length = part.last - part.first + 1;
-      fields += "Content-Range: bytes " + part.first.toString() + "-" + part.last.toString() + "/" + size.toString() + "\r\n";
+      first = unchecked(ranges.first[0]);
+      length = unchecked(ranges.last[0]) - first + 1;
+      fields += "Content-Range: bytes " + first.toString() + "-" + unchecked(ranges.last[0]).toString() + "/" + size.toString() + "\r\n";
+    } else if (kind == RANGE_PART) {
+      // Several parts: multipart/byteranges, each part with its own delimiter and fields.
+      status = 206;
+      c.parts = ranges;
+      ranges = new ByteRanges();
+      c.nextPart = 0;
+      c.boundary = "flexvm" + (++boundaries).toString().padStart(10, "0") + tag.slice(1, tag.length - 1);
+      c.partType = type;
+      c.fileSize = size;
+      const p = c.parts!;
+      length = <i64>String.UTF8.byteLength(closeDelimiter(c));
+      for (let i = 0; i < p.count; i++) length += <i64>String.UTF8.byteLength(partHeadText(c, i)) + unchecked(p.last[i]) - unchecked(p.first[i]) + 1;
+      type = "multipart/byteranges; boundary=" + c.boundary;
     }
   }
-  const head = responseHead(status, dateText, contentType(flexsc.ptr(c.path), c.pathLen), length, c.keepAlive, fields);
-  c.remaining = req.method == METHOD_HEAD ? 0 : length;
+  const head = responseHead(status, dateText, type, length, c.keepAlive, fields);
+  c.remaining = req.method == METHOD_HEAD || c.parts !== null ? 0 : length;
   c.status = status;
   c.bodyBytes = 0;
   store<i64>(flexsc.ptr(c.offset), first);
@@ -548,13 +661,15 @@ function errorResponse(c: Conn, status: i32, fields: string = ""): void {
   // A HEAD request gets the head only (and may not have been parsed as one: then send the body).
   const withBody = c.req.method != METHOD_HEAD || status == 400 || status == 414 || status == 431 || status == 505;
   if (withBody) text += body;
+  c.parts = null;
   c.remaining = 0;
   c.status = status;
   c.bodyBytes = withBody ? bodyLen : 0;
   sendHead(c, String.UTF8.encode(text));
 }
 
-function sendHead(c: Conn, head: ArrayBuffer): void {
+function sendHead(c: Conn, head: ArrayBuffer, isBody: bool = false): void {
+  c.headIsBody = isBody;
   c.head = head;
   c.headSent = 0;
   c.handler = onHeadWritten;
@@ -569,13 +684,33 @@ function onHeadWritten(r: flexsc.Request): void {
   }
   c.progress = true;
   c.headSent += <i32>r.result;
+  if (c.headIsBody) c.bodyBytes += r.result;
   const left = c.head.byteLength - c.headSent;
   if (left > 0) {
     flexsc.write(c, c.fd, flexsc.ptr(c.head) + <usize>c.headSent, <u32>left);
     return;
   }
   if (c.remaining > 0) sendBody(c);
-  else responseDone(c);
+  else bodyDone(c);
+}
+
+/** A body, or one part of a multipart body, has been sent: the next part, or the end. */
+function bodyDone(c: Conn): void {
+  const p = c.parts;
+  if (p === null || c.nextPart > p.count) {
+    c.parts = null;
+    responseDone(c);
+    return;
+  }
+  const i = c.nextPart++;
+  if (i == p.count) {
+    sendHead(c, String.UTF8.encode(closeDelimiter(c)), true);
+    return;
+  }
+  const first = unchecked(p.first[i]);
+  store<i64>(flexsc.ptr(c.offset), first);
+  c.remaining = unchecked(p.last[i]) - first + 1;
+  sendHead(c, String.UTF8.encode(partHeadText(c, i)), true);
 }
 
 function sendBody(c: Conn): void {
@@ -595,7 +730,7 @@ function onBodySent(r: flexsc.Request): void {
   c.remaining -= r.result;
   c.bodyBytes += r.result;
   if (c.remaining > 0) sendBody(c);
-  else responseDone(c);
+  else bodyDone(c);
 }
 
 function responseDone(c: Conn): void {
@@ -784,6 +919,9 @@ function gracefulStop(): void {
   }
   // No message here: a synchronous call (WASI's fd_write too) is refused once the host asked to stop.
   for (let i = 0; i < acceptors.length; i++) flexsc.cancel(acceptors[i]);
+  // Cached descriptors close now, or when the responses sending from them end.
+  const cache = fileCache;
+  if (cache !== null) cache.clear();
   flexsc.close(null, listenFd);
   const conns = live.values();
   for (let i = 0; i < conns.length; i++) {
@@ -833,6 +971,7 @@ const boundLen = new ArrayBuffer(4);
 store<u32>(flexsc.ptr(boundLen), flexsc.SOCKADDR_IN_SIZE);
 flexsc.syscallSync(flexsc.SYS_getsockname, listenFd, <i32>flexsc.ptr(bound), <i32>flexsc.ptr(boundLen));
 logLine("httpd: listening on " + host + ":" + flexsc.sockaddrPort(flexsc.ptr(bound)).toString());
+flexsc.ready(host + ":" + flexsc.sockaddrPort(flexsc.ptr(bound)).toString());
 
 // The first reading of the clock is synchronous too; the clock's calls keep it current from here.
 const clockRead = flexsc.syscallSync(flexsc.SYS_clock_gettime, flexsc.CLOCK_REALTIME, <i32>flexsc.ptr(clock.now));

@@ -17,6 +17,13 @@ export class IdleTimer<T> extends flexsc.Request {
     this.period = flexsc.timespec(<i64>periodMs * 1_000_000);
   }
 
+  /** Changes the period the next `arm` sleeps (a connection whose phase has its own timeout). */
+  setPeriod(periodMs: i32): void {
+    const p = flexsc.ptr(this.period);
+    store<i64>(p + flexsc.TIMESPEC_TV_SEC, <i64>(periodMs / 1000));
+    store<i64>(p + flexsc.TIMESPEC_TV_NSEC, <i64>(periodMs % 1000) * 1_000_000);
+  }
+
   /** Sleeps one period (the timer must not be in flight). */
   arm(): void {
     flexsc.clock_nanosleep(this, flexsc.CLOCK_MONOTONIC, 0, flexsc.ptr(this.period), 0);

@@ -23,6 +23,13 @@ export declare function host_yield(entry: usize): i32;
 @external("flexvm", "wait")
 export declare function host_wait(addr: usize, expected: i32, timeoutUs: i32): i32;
 
+/**
+ * Tells the embedder the guest is ready (its `guest.ready` promise settles with the UTF-8 text at
+ * `ptr`, at most 1 KiB; only the first call counts). Not a system call: made once per run.
+ */
+@external("flexvm", "ready")
+export declare function host_ready(ptr: usize, len: i32): void;
+
 /** Host waits: wakes whatever sleeps on the word at `addr` (a doorbell: that syscall thread). */
 @external("flexvm", "wake")
 export declare function host_wake(addr: usize): i32;

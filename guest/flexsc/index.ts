@@ -16,6 +16,7 @@ export { execSync, threadCount, mode, processId, controlBlock } from "./pages";
 import { mainLoop, ensureInit, LOOP_SUSPENDED } from "./core";
 import { ENOSYS } from "./abi";
 import { execSync } from "./pages";
+import { host_ready } from "./host";
 
 let exitHook: ((status: i32) => i32) | null = null;
 
@@ -55,4 +56,14 @@ export function flexsc_resume(): void {
 export function syscallSync(nr: i32, a0: i32 = 0, a1: i32 = 0, a2: i32 = 0, a3: i32 = 0, a4: i32 = 0, a5: i32 = 0): i64 {
   if (ensureInit() != 0) return -ENOSYS;
   return execSync(nr, a0, a1, a2, a3, a4, a5, 0);
+}
+
+/**
+ * Tells the embedder that this guest is ready, with a short text it defines (a server passes the
+ * address it listens on, "127.0.0.1:8080"): the embedder's `guest.ready` resolves with it, so nobody
+ * has to parse standard error. Only the first call counts.
+ */
+export function ready(detail: string): void {
+  const bytes = String.UTF8.encode(detail);
+  host_ready(changetype<usize>(bytes), bytes.byteLength);
 }

@@ -17,6 +17,8 @@ export interface GuestTransport {
   scratch(): number | null;
   /** Output written before registration. */
   writeDirect(fd: 1 | 2, data: Uint8Array): void;
+  /** `flexvm.ready`: the guest says it is ready, with its own text. */
+  ready(detail: string): void;
   /**
    * `flexvm.wait`/`flexvm.wake`, used by a guest told to (control field `waits` = WAITS_HOST: a
    * native kernel, whose threads sleep on the kernel's futex). Absent: V8's own waits on the memory.
@@ -45,6 +47,9 @@ export type GuestOutcome =
 export const PROBE_EXPORT_PREFIX = 'flexvm_probe:';
 
 const utf16 = new TextDecoder('utf-16le');
+const utf8 = new TextDecoder();
+/** The most of a guest's ready text that is passed on. */
+const READY_DETAIL_LIMIT = 1024;
 
 /**
  * One guest Wasm instance: links its imports (flexvm, WASI preview1, AssemblyScript's env), runs
@@ -101,7 +106,19 @@ export class GuestInstance {
         return 0;
       },
     };
-    Object.assign(flexvm, { wait: waits.wait, wake: waits.wake });
+    let readySaid = false;
+    const ready = (ptr: number, len: number): void => {
+      count();
+      if (readySaid) return;
+      readySaid = true;
+      this.memory.size; // refreshes the views if the memory grew
+      const bytes = this.memory.u8;
+      const n = Math.max(0, Math.min(len | 0, READY_DETAIL_LIMIT));
+      // A pointer or length past the end is the guest's mistake: it is said ready with what fits.
+      const start = Math.max(0, Math.min(ptr >>> 0, bytes.byteLength));
+      t.ready(utf8.decode(bytes.slice(start, Math.min(start + n, bytes.byteLength))));
+    };
+    Object.assign(flexvm, { wait: waits.wait, wake: waits.wake, ready });
     const needed = WebAssembly.Module.imports(this.module);
     const wasiNames = needed.filter((i) => i.module === 'wasi_snapshot_preview1').map((i) => i.name);
     const wasi = this.identity.wasiProgram

@@ -58,6 +58,9 @@ function runWithSyscallThreads(): void {
     writeDirect(fd, data) {
       post({ type: 'stdio', gid: info.gid, fd, data });
     },
+    ready(detail) {
+      post({ type: 'guest-ready', gid: info.gid, detail });
+    },
   };
   // An unmodified WASI program: the host registers pages on its behalf and serves preview 1 on them.
   const wasiProgram = info.wasi ? new WasiProgram(info.wasi, info.args, info.env, (ctrl) => transport.register(ctrl), (entry) => transport.syscall(entry)) : undefined;

@@ -47,6 +47,7 @@ export class ColocatedGuest {
       shimCall: (nr, a0, a1, a2, a3) => (this.served ? this.calls.shim(this.served, nr, a0, a1, a2, a3) : null),
       scratch: () => (this.layout ? this.layout.ctrl + C_SHIM_SCRATCH : null),
       writeDirect: (fd, data) => this.post({ type: 'stdio', gid: info.gid, fd, data }),
+      ready: (detail) => this.post({ type: 'guest-ready', gid: info.gid, detail }),
     };
     this.instance = new GuestInstance(info.module, info.memory, { name: info.name, args: info.args, env: info.env, memoryImport: info.memoryImport }, transport);
   }

@@ -84,6 +84,12 @@ export interface Guest {
   /** Settles once, when the guest has ended and its statistics are collected. */
   readonly exited: Promise<GuestResult>;
   /**
+   * Resolves with the text the guest passed to libflexsc's `ready()` (the example servers pass the
+   * address they listen on, `127.0.0.1:PORT`), the first time it calls it. Rejects if the guest ends
+   * first. A guest that never calls `ready()` leaves it pending until it ends.
+   */
+  readonly ready: Promise<string>;
+  /**
    * Asks the guest to stop: its loop returns 130, or runs its libflexsc `onShutdown` handler and
    * ends when its work is done. After `graceMs` (default 2000) its thread is terminated (137).
    */

@@ -81,6 +81,8 @@ export type FromWorker =
   | { readonly type: 'registered'; readonly gid: number; readonly layout: ControlLayout; readonly threads: number; readonly colocated: boolean }
   | { readonly type: 'refused'; readonly gid: number; readonly message: string }
   | { readonly type: 'stdio'; readonly gid: number; readonly fd: 1 | 2; readonly data: Uint8Array }
+  /** The guest called `flexvm.ready` (libflexsc's `ready()`). */
+  | { readonly type: 'guest-ready'; readonly gid: number; readonly detail: string }
   | {
       readonly type: 'exit';
       readonly gid: number;

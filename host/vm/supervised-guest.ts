@@ -4,7 +4,7 @@ import type { ControlLayout } from '../guest/control-block.js';
 import { EXIT_INTERRUPTED, EXIT_KILLED, EXIT_TRAP } from '../errors.js';
 import type { Executor, SyscallCounts } from '../syscall/executor.js';
 import type { VmShared } from '../syscall/vm-shared.js';
-import { GUEST_WORKER_URL } from '../worker-entry-points.js';
+import { GUEST_WORKER_URL, workerExecArgv } from '../worker-entry-points.js';
 import type { GuestResult } from './api.js';
 import type { FromWorker, SpawnInfo, ToGuestWorker } from './messages.js';
 import { collectStats } from './stats.js';
@@ -33,6 +33,9 @@ export class SupervisedGuest {
   /** Settles when the result has been delivered (statistics collected, the guest forgotten). */
   readonly result: Promise<GuestResult>;
   private resolve!: (result: GuestResult) => void;
+  /** Settles with the guest's text when it says it is ready; fails if it ends first. */
+  readonly ready: Promise<string>;
+  private readyState: { resolve: (detail: string) => void; reject: (err: Error) => void; settled: boolean };
 
   constructor(
     readonly info: SpawnInfo,
@@ -48,7 +51,12 @@ export class SupervisedGuest {
   ) {
     this.threads = info.threads;
     this.result = new Promise<GuestResult>((r) => (this.resolve = r));
-    this.worker = placement === 'home-thread' ? null : new Worker(GUEST_WORKER_URL, { workerData: info, name: `flexvm-guest-${info.pid}` });
+    let readyState!: typeof this.readyState;
+    this.ready = new Promise<string>((resolve, reject) => (readyState = { resolve, reject, settled: false }));
+    this.readyState = readyState;
+    // An embedder that never looks at `ready` must not get an unhandled rejection when a guest ends unready.
+    this.ready.catch(() => {});
+    this.worker = placement === 'home-thread' ? null : new Worker(GUEST_WORKER_URL, { workerData: info, name: `flexvm-guest-${info.pid}`, execArgv: workerExecArgv() });
     if (this.worker) {
       this.worker.on('message', onMessage);
       this.worker.on('error', (err) => this.ended(EXIT_TRAP, `guest thread failed: ${err.message}`, 0));
@@ -90,6 +98,13 @@ export class SupervisedGuest {
     timer.unref();
   }
 
+  /** The guest said it is ready (only the first time counts). */
+  announced(detail: string): void {
+    if (this.readyState.settled || this.exited) return;
+    this.readyState.settled = true;
+    this.readyState.resolve(detail);
+  }
+
   /**
    * The guest ended: every executing thread forgets it (closing its descriptors) and reports its
    * counts, which join `ownCounts` (those of a guest that ran beside its kernel) in its statistics.
@@ -97,6 +112,10 @@ export class SupervisedGuest {
   ended(status: number, message: string | undefined, importCalls: number, ownCounts: SyscallCounts | null = null, probes?: Record<string, number>): void {
     if (this.exited) return;
     this.exited = true;
+    if (!this.readyState.settled) {
+      this.readyState.settled = true;
+      this.readyState.reject(new Error(`guest ${this.info.name} (pid ${this.info.pid}) ended with status ${status} before it said it was ready${message ? `: ${message}` : ''}`));
+    }
     if (!this.registered) Atomics.sub(this.shared.i32, this.shared.startingWord, 1);
     void this.executor.detach(this.gid).then((counts) => {
       this.onGone(this);

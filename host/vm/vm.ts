@@ -122,7 +122,7 @@ export class VM {
       (g) => this.guests.delete(g.gid),
     );
     this.guests.set(gid, guest);
-    return { pid, name, exited: guest.result, kill: (graceMs = 2000) => guest.kill(graceMs) };
+    return { pid, name, exited: guest.result, ready: guest.ready, kill: (graceMs = 2000) => guest.kill(graceMs) };
   }
 
   /** Spawns a guest and waits for it to exit. */
@@ -168,6 +168,10 @@ export class VM {
       case 'stdio': {
         const p = this.guests.get(m.gid);
         if (p) (m.fd === 1 ? p.stdout : p.stderr)(m.data);
+        return;
+      }
+      case 'guest-ready': {
+        this.guests.get(m.gid)?.announced(m.detail);
         return;
       }
       case 'exit': {

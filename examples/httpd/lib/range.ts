@@ -1,19 +1,25 @@
-// The Range header (RFC 9110 14.1, 14.2) for one file of a known size: "bytes=a-b", "bytes=a-"
-// and "bytes=-n". Only single ranges are served: a server may ignore Range altogether (14.2), so a
-// header that is not valid, or that asks for several ranges ("bytes=0-1,5-6", which would need a
-// multipart/byteranges body), gets the whole file in a 200.
+// The Range header (RFC 9110 14.1, 14.2) for one file of a known size: a set of "a-b", "a-" and
+// "-n" specs. One satisfiable range is served as a 206 with Content-Range; several as a 206 with a
+// multipart/byteranges body (14.6), in the order asked. Specs past the end are dropped; when none is
+// left the answer is 416. A server may ignore Range (14.2), and this one serves the whole file for a
+// header that is not valid, and for sets that are costly and useless (RFC 9110 15.3.7: many small or
+// overlapping ranges): more than MAX_RANGES specs, or parts adding up to more than the file.
 
-/** Serve the whole file: no Range, an invalid one, several ranges, or a unit other than bytes. */
+/** Serve the whole file: no Range, an invalid one, an abusive set, or a unit other than bytes. */
 export const RANGE_NONE: i32 = 0;
-/** Serve bytes [first, last] in a 206. */
+/** Serve the parts in `out` (one: a plain 206; several: multipart/byteranges). */
 export const RANGE_PART: i32 = 1;
-// 416 with "Content-Range: bytes */SIZE": the range starts past the end (or the file is empty).
+// 416 with "Content-Range: bytes */SIZE": every range starts past the end (or the file is empty).
 export const RANGE_UNSATISFIABLE: i32 = 2;
 
-/** The part of the file to send: bytes first to last, both included. */
-export class ByteRange {
-  first: i64 = 0;
-  last: i64 = -1;
+/** The most specs a Range may hold and still be served as ranges. */
+export const MAX_RANGES: i32 = 16;
+
+/** The parts of the file to send, in order: bytes first[i] to last[i], both included. */
+export class ByteRanges {
+  first: StaticArray<i64> = new StaticArray<i64>(MAX_RANGES);
+  last: StaticArray<i64> = new StaticArray<i64>(MAX_RANGES);
+  count: i32 = 0;
 }
 
 /** Larger numbers are held at this value (far past any file: unsatisfiable, or clamped to the end). */
@@ -53,10 +59,11 @@ function number(buf: usize, i: i32, e: i32, out: Num): bool {
 const num = new Num();
 
 /**
- * Reads the Range value buf[s, e) against a file of `size` bytes: RANGE_PART with the bytes in `out`,
- * RANGE_UNSATISFIABLE, or RANGE_NONE (serve the whole file).
+ * Reads the Range value buf[s, e) against a file of `size` bytes: RANGE_PART with the satisfiable
+ * parts in `out`, RANGE_UNSATISFIABLE, or RANGE_NONE (serve the whole file).
  */
-export function parseRange(buf: usize, s: i32, e: i32, size: i64, out: ByteRange): i32 {
+export function parseRange(buf: usize, s: i32, e: i32, size: i64, out: ByteRanges): i32 {
+  out.count = 0;
   // "bytes" is case-insensitive (range-unit is a token compared without case).
   if (e - s < 6) return RANGE_NONE;
   const unit = "bytes=";
@@ -67,9 +74,7 @@ export function parseRange(buf: usize, s: i32, e: i32, size: i64, out: ByteRange
   }
   let i = s + 6;
   let specs = 0;
-  let first: i64 = 0;
-  let last: i64 = 0;
-  let suffix = false;
+  let total: i64 = 0;
   // A list: specs separated by commas with optional whitespace; empty elements are allowed.
   while (i < e) {
     const c = at(buf, i);
@@ -77,7 +82,10 @@ export function parseRange(buf: usize, s: i32, e: i32, size: i64, out: ByteRange
       i++;
       continue;
     }
-    if (++specs > 1) return RANGE_NONE; // several ranges: not served as such
+    if (++specs > MAX_RANGES) return RANGE_NONE;
+    let first: i64 = 0;
+    let last: i64 = 0;
+    let suffix = false;
     if (c == 0x2d) {
       // suffix-range: the last n bytes.
       if (!number(buf, i + 1, e, num)) return RANGE_NONE;
@@ -101,18 +109,23 @@ export function parseRange(buf: usize, s: i32, e: i32, size: i64, out: ByteRange
     }
     // Only whitespace or a comma may follow a spec.
     if (i < e && !isOws(at(buf, i)) && at(buf, i) != 0x2c) return RANGE_NONE;
+    // RFC 9110 14.1.1 lets a suffix of an empty file through, but no 206 can describe zero bytes:
+    // such a spec, a zero-length suffix and one starting past the end are not satisfiable.
+    if (size <= 0) continue;
+    if (suffix) {
+      if (last == 0) continue;
+      first = last >= size ? 0 : size - last;
+      last = size - 1;
+    } else {
+      if (first >= size) continue;
+      if (last >= size) last = size - 1;
+    }
+    total += last - first + 1;
+    if (total > size && out.count > 0) return RANGE_NONE; // overlapping parts adding up to more than the file
+    unchecked((out.first[out.count] = first));
+    unchecked((out.last[out.count] = last));
+    out.count++;
   }
   if (specs == 0) return RANGE_NONE;
-  // RFC 9110 14.1.1 lets a suffix of an empty file through, but no 206 can describe zero bytes.
-  if (size <= 0) return RANGE_UNSATISFIABLE;
-  if (suffix) {
-    if (last == 0) return RANGE_UNSATISFIABLE;
-    out.first = last >= size ? 0 : size - last;
-    out.last = size - 1;
-    return RANGE_PART;
-  }
-  if (first >= size) return RANGE_UNSATISFIABLE;
-  out.first = first;
-  out.last = last >= size ? size - 1 : last;
-  return RANGE_PART;
+  return out.count > 0 ? RANGE_PART : RANGE_UNSATISFIABLE;
 }

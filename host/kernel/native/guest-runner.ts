@@ -96,6 +96,9 @@ export function runNativeGuest(info: SpawnInfo, post: (m: FromWorker) => void): 
     writeDirect(fd, bytes) {
       post({ type: 'stdio', gid: info.gid, fd, data: bytes });
     },
+    ready(detail) {
+      post({ type: 'guest-ready', gid: info.gid, detail });
+    },
     waits: addon.imports(sab),
   };
   // An unmodified WASI program: the host registers pages on its behalf and serves preview 1 on them.

@@ -229,6 +229,19 @@ S('without FLEXVM_NATIVE_INLINE flexvm.wait leaves the entries to the syscall th
   assert.is(await settle(guest, i), 4242);
 });
 
+S('with the idle polls of the readiness set rate-limited (FLEXVM_NATIVE_POLL_US) a parked read still completes', async () => {
+  const { guest } = setup(1, { FLEXVM_NATIVE_POLL_US: '5000', FLEXVM_NATIVE_MAXSPIN_US: '20000' });
+  const [r, w] = await pipe(guest);
+  const read = guest.post(0, SYS_read, [r, SCRATCH, 8]);
+  ring(guest, 0);
+  const until = Date.now() + 1000;
+  while (guest.status(read) !== ST_BUSY && Date.now() < until) await sleep(1);
+  assert.is(guest.status(read), ST_BUSY, 'claimed and parked');
+  new Uint8Array(guest.memory.buffer)[SCRATCH + 300] = 121;
+  assert.is(await call(guest, 0, SYS_write, [w, SCRATCH + 300, 1]), 1);
+  assert.is(await settle(guest, read, 500), 1);
+});
+
 // The suite runs where the addon is available; elsewhere one test says why (and fails in CI).
 if (typeof native !== 'string') S.run();
 else t('native work stealing', () => {});

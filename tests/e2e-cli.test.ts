@@ -57,6 +57,19 @@ test('--help prints the usage and exits 0; no command prints it and exits 2', as
   }
 });
 
+test('a reader that goes away ends the output quietly (model figure1 | head): exit 0, no EPIPE trace', async () => {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [CLI, 'model', 'figure1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  // Read the first chunk, then close our end, as `head -1` does.
+  await new Promise<void>((r) => child.stdout.once('data', () => r()));
+  child.stdout.destroy();
+  const code = await new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+  assert.is(code, 0, err);
+  assert.not.match(err, /EPIPE|Unhandled/);
+});
+
 test('--version prints the package version', async () => {
   const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
   const r = await flexvm('--version');

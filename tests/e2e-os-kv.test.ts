@@ -86,10 +86,10 @@ async function stats(port: number, sub = ''): Promise<Map<string, string>> {
 }
 
 for (const mode of MODES) {
-  withTools(`memccapable -a passes in full [${mode}]`, async () => {
+  withTools(`memccapable passes in full, text and binary protocols [${mode}]`, async () => {
     const { server, port } = await startKv(await pool.get(1), mode);
     try {
-      const r = await runProgram('memccapable', ['-a', '-h', '127.0.0.1', '-p', String(port), '-t', '10'], { timeoutMs: 60_000 });
+      const r = await runProgram('memccapable', ['-h', '127.0.0.1', '-p', String(port), '-t', '10'], { timeoutMs: 60_000 });
       const out = r.stdout.toString() + r.stderr;
       assert.match(out, /All tests passed/, out);
       assert.not.match(out, /\[FAIL\]/, out);
@@ -100,26 +100,26 @@ for (const mode of MODES) {
   });
 }
 
-withTools('memccp, memccat, memcrm, memcstat', async () => {
+for (const binary of [false, true]) withTools(`memccp, memccat, memcrm, memcstat${binary ? ' (--binary)' : ''}`, async () => {
   const { server, port } = await startKv(await pool.get(2), 'exceptionless');
   try {
-    const servers = `--servers=127.0.0.1:${port}`;
+    const servers = binary ? [`--servers=127.0.0.1:${port}`, '--binary'] : [`--servers=127.0.0.1:${port}`];
     const file = join(tmp, 'payload.bin');
     const payload = patternBytes(200_000, 7);
     writeFileSync(file, payload);
-    let r = await runProgram('memccp', [servers, file], { timeoutMs: 20_000 });
+    let r = await runProgram('memccp', [...servers, file], { timeoutMs: 20_000 });
     assert.is(r.code, 0, r.stderr);
-    r = await runProgram('memccat', [servers, 'payload.bin'], { timeoutMs: 20_000 });
+    r = await runProgram('memccat', [...servers, 'payload.bin'], { timeoutMs: 20_000 });
     assert.is(r.code, 0, r.stderr);
     // memccat ends each value it prints with a newline.
     assert.ok(r.stdout.subarray(0, -1).equals(payload) && r.stdout.at(-1) === 10, 'memccat returns the bytes memccp stored');
-    r = await runProgram('memcstat', [servers], { timeoutMs: 20_000 });
+    r = await runProgram('memcstat', [...servers], { timeoutMs: 20_000 });
     assert.is(r.code, 0, r.stderr);
     assert.match(r.stdout.toString(), /curr_items: 1/);
     assert.match(r.stdout.toString(), /version: 1\.6\./);
-    r = await runProgram('memcrm', [servers, 'payload.bin'], { timeoutMs: 20_000 });
+    r = await runProgram('memcrm', [...servers, 'payload.bin'], { timeoutMs: 20_000 });
     assert.is(r.code, 0, r.stderr);
-    r = await runProgram('memccat', [servers, 'payload.bin'], { timeoutMs: 20_000 });
+    r = await runProgram('memccat', [...servers, 'payload.bin'], { timeoutMs: 20_000 });
     assert.is.not(r.code, 0, 'gone after memcrm');
   } finally {
     await stop(server);
@@ -303,5 +303,159 @@ test('flexvm kv: the command line a memcached script uses', async () => {
   c.close();
   await kv.interrupt();
 });
+
+// ---------------------------------------------------------------- the binary protocol, byte for byte
+
+interface BinResponse {
+  opcode: number;
+  status: number;
+  opaque: number;
+  cas: bigint;
+  extras: Buffer;
+  key: Buffer;
+  value: Buffer;
+}
+
+/** One binary request (protocol_binary.h's 24-byte header, then extras, key, value). */
+function binRequest(opcode: number, o: { key?: string | Buffer; extras?: Buffer; value?: Buffer; cas?: bigint; opaque?: number; magic?: number } = {}): Buffer {
+  const key = typeof o.key === 'string' ? Buffer.from(o.key) : (o.key ?? Buffer.alloc(0));
+  const extras = o.extras ?? Buffer.alloc(0);
+  const value = o.value ?? Buffer.alloc(0);
+  const h = Buffer.alloc(24);
+  h[0] = o.magic ?? 0x80;
+  h[1] = opcode;
+  h.writeUInt16BE(key.length, 2);
+  h[4] = extras.length;
+  h.writeUInt32BE(extras.length + key.length + value.length, 8);
+  h.writeUInt32BE(o.opaque ?? opcode, 12);
+  h.writeBigUInt64BE(o.cas ?? 0n, 16);
+  return Buffer.concat([h, extras, key, value]);
+}
+
+const be32 = (...v: number[]): Buffer => Buffer.concat(v.map((x) => { const b = Buffer.alloc(4); b.writeUInt32BE(x >>> 0); return b; }));
+const be64 = (v: bigint): Buffer => { const b = Buffer.alloc(8); b.writeBigUInt64BE(v); return b; };
+
+/** Reads `n` binary responses from a raw connection. */
+async function binResponses(c: Raw, n: number, ms = 10_000): Promise<BinResponse[]> {
+  const out: BinResponse[] = [];
+  const until = Date.now() + ms;
+  while (out.length < n) {
+    const d = c.data;
+    if (d.length >= 24 && d.length >= 24 + d.readUInt32BE(8)) {
+      assert.is(d[0], 0x81, 'response magic');
+      const keylen = d.readUInt16BE(2);
+      const extlen = d[4]!;
+      const body = d.readUInt32BE(8);
+      out.push({ opcode: d[1]!, status: d.readUInt16BE(6), opaque: d.readUInt32BE(12), cas: d.readBigUInt64BE(16), extras: d.subarray(24, 24 + extlen), key: d.subarray(24 + extlen, 24 + extlen + keylen), value: d.subarray(24 + extlen + keylen, 24 + body) });
+      c.data = d.subarray(24 + body);
+      continue;
+    }
+    if (c.closed || Date.now() > until) throw new Error(`${out.length} of ${n} binary responses (${c.data.length} bytes pending)`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  return out;
+}
+
+for (const mode of MODES) {
+  test(`binary protocol: commands, statuses and quiet forms, byte for byte [${mode}]`, async () => {
+    const { server, port } = await startKv(await pool.get(1), mode);
+    const c = new Raw(port);
+    try {
+      await c.ready();
+      const set = (key: string, value: string | Buffer, flags = 0, cas = 0n, opcode = 0x01) => binRequest(opcode, { key, extras: be32(flags, 0), value: typeof value === 'string' ? Buffer.from(value) : value, cas });
+      // set, get, getk: flags in the extras, the same cas, the key only for the K forms.
+      c.socket.write(Buffer.concat([set('k', 'abc', 0xdeadbeef), binRequest(0x00, { key: 'k' }), binRequest(0x0c, { key: 'k' })]));
+      let [s, g, gk] = await binResponses(c, 3);
+      assert.equal([s!.opcode, s!.status, s!.value.length], [0x01, 0, 0]);
+      assert.ok(s!.cas > 0n, 'a cas unique');
+      assert.equal([g!.status, g!.extras.readUInt32BE(0), g!.value.toString(), g!.key.length, g!.cas], [0, 0xdeadbeef, 'abc', 0, s!.cas]);
+      assert.equal([gk!.key.toString(), gk!.value.toString(), gk!.opaque], ['k', 'abc', 0x0c]);
+      // Quiet gets: misses say nothing; a noop ends the batch; hits answer.
+      c.socket.write(Buffer.concat([binRequest(0x09, { key: 'nope', opaque: 1 }), binRequest(0x0d, { key: 'k', opaque: 2 }), binRequest(0x0d, { key: 'nope2', opaque: 3 }), binRequest(0x0a, { opaque: 4 })]));
+      const quiet = await binResponses(c, 2);
+      assert.equal(quiet.map((r) => [r.opcode, r.opaque]), [[0x0d, 2], [0x0a, 4]]);
+      // Misses and conflicts, with memcached's statuses and texts.
+      c.socket.write(Buffer.concat([
+        binRequest(0x00, { key: 'nope' }),
+        set('k', 'x', 0, 0n, 0x02), // add an existing key
+        set('nope', 'x', 0, 0n, 0x03), // replace a missing key
+        binRequest(0x0e, { key: 'nope', value: Buffer.from('x') }), // append to a missing key
+        set('k', 'x', 0, s!.cas + 1000n), // set with a cas that does not match
+        binRequest(0x04, { key: 'k', cas: s!.cas + 1000n }), // delete with a cas that does not match
+        binRequest(0x20), // SASL: not supported
+        binRequest(0x00, { key: 'k', extras: be32(1) }), // GET takes no extras
+      ]));
+      const errs = await binResponses(c, 8);
+      assert.equal(errs.map((r) => r.status), [0x0001, 0x0002, 0x0001, 0x0005, 0x0002, 0x0002, 0x0081, 0x0004]);
+      assert.equal(errs.map((r) => r.value.toString()), ['Not found', 'Data exists for key.', 'Not found', 'Not stored.', 'Data exists for key.', 'Data exists for key.', 'Unknown command', 'Invalid arguments']);
+      // cas that matches, append and prepend, delete.
+      c.socket.write(Buffer.concat([set('k', 'mid', 7, s!.cas), binRequest(0x0e, { key: 'k', value: Buffer.from('>') }), binRequest(0x0f, { key: 'k', value: Buffer.from('<') }), binRequest(0x00, { key: 'k' })]));
+      const [cs, ap, pp, g2] = await binResponses(c, 4);
+      assert.equal([cs!.status, ap!.status, pp!.status, g2!.value.toString(), g2!.extras.readUInt32BE(0)], [0, 0, 0, '<mid>', 7]);
+      c.socket.write(Buffer.concat([binRequest(0x04, { key: 'k' }), binRequest(0x04, { key: 'k' })]));
+      assert.equal((await binResponses(c, 2)).map((r) => r.status), [0, 0x0001]);
+      // incr and decr: a missing counter with the "do not create" expiry, created with its initial value, 64-bit results.
+      const delta = (d: bigint, initial: bigint, exp: number) => Buffer.concat([be64(d), be64(initial), be32(exp)]);
+      c.socket.write(Buffer.concat([
+        binRequest(0x05, { key: 'n', extras: delta(1n, 0n, 0xffffffff) }),
+        binRequest(0x05, { key: 'n', extras: delta(1n, 10n, 0) }),
+        binRequest(0x05, { key: 'n', extras: delta(5n, 0n, 0) }),
+        binRequest(0x06, { key: 'n', extras: delta(100n, 0n, 0) }),
+        binRequest(0x05, { key: 'k2', extras: delta(1n, 0n, 0) }),
+        set('text', 'abc'),
+        binRequest(0x05, { key: 'text', extras: delta(1n, 0n, 0) }),
+        binRequest(0x00, { key: 'n' }),
+      ]));
+      const ar = await binResponses(c, 8);
+      assert.equal(ar.map((r) => r.status), [0x0001, 0, 0, 0, 0, 0, 0x0006, 0]);
+      assert.equal(ar.slice(1, 5).map((r) => r.value.readBigUInt64BE(0)), [10n, 15n, 0n, 0n]);
+      assert.is(ar[7]!.value.toString().trim(), '0', 'the counter is stored as text');
+      // A value over many small writes, then one past the item size limit (the connection goes on).
+      const big = Buffer.alloc(300_000, 0x61);
+      for (let i = 0; i < big.length; i += 777) big[i] = i & 0xff;
+      const req = set('big', big);
+      for (let i = 0; i < req.length; i += 4096) {
+        c.socket.write(req.subarray(i, i + 4096));
+        await new Promise((r) => setImmediate(r));
+      }
+      c.socket.write(Buffer.concat([binRequest(0x00, { key: 'big' }), binRequest(0x01, { key: 'huge', extras: be32(0, 0), value: Buffer.alloc(2 * 1024 * 1024) }), binRequest(0x0a)]));
+      const [bs, bg, huge, noop] = await binResponses(c, 4, 30_000);
+      assert.is(bs!.status, 0);
+      assert.ok(bg!.value.equals(big), 'the value read back intact');
+      assert.equal([huge!.status, huge!.value.toString(), noop!.opcode], [0x0003, 'Too large.', 0x0a]);
+      // STAT: a packet per line, then an empty one; VERSION.
+      c.socket.write(Buffer.concat([binRequest(0x10), binRequest(0x0b)]));
+      const stats: BinResponse[] = [];
+      for (;;) {
+        const [r] = await binResponses(c, 1);
+        stats.push(r!);
+        if (r!.key.length === 0) break;
+      }
+      const names = new Map(stats.map((r) => [r.key.toString(), r.value.toString()]));
+      assert.ok(Number(names.get('pid')) > 0 && names.has('curr_items') && names.has('cmd_get'), [...names.keys()].join(','));
+      const [ver] = await binResponses(c, 1);
+      assert.match(ver!.value.toString(), /^1\.6\./);
+      // QUIT answers, then closes; a bad magic on a binary connection closes it too.
+      c.socket.write(binRequest(0x07));
+      const [q] = await binResponses(c, 1);
+      assert.is(q!.opcode, 0x07);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.ok(c.closed, 'closed after quit');
+      const d = new Raw(port);
+      await d.ready();
+      d.socket.write(Buffer.concat([binRequest(0x0a), binRequest(0x0a, { magic: 0x42 })]));
+      await binResponses(d, 1);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.ok(d.closed, 'closed after a bad magic');
+      // A text connection beside them is unaffected.
+      const t = new Raw(port);
+      assert.is(await t.request('get big\r\n', 'END\r\n'), `VALUE big 0 ${big.length}\r\n${big.toString('latin1')}\r\nEND\r\n`);
+      t.close();
+    } finally {
+      c.close();
+      await stop(server);
+    }
+  });
+}
 
 test.run();

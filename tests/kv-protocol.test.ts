@@ -237,6 +237,16 @@ function metaScript(): KvScript {
     .io('ms s1 1\r\ny\r\n', 'HD\r\n')
     .io('mg s1 v\r\n', 'VA 1\r\ny\r\n');
   s.case('me').io('me m2\r\n', `ME m2 exp=-1 la=${D} cas=${D} fetch=no cls=${D} size=${D}\r\n`).io('me absent\r\n', 'EN\r\n');
+  s.case('meta b: base64 keys, binary keys returned encoded')
+    .io('ms AP9rZXk= 3 b k\r\nabc\r\n', 'HD b kAP9rZXk=\r\n')
+    .io('mg AP9rZXk= b v k f\r\n', 'VA 3 b kAP9rZXk= f0\r\nabc\r\n')
+    .io('ms Zm9v 2 b\r\nhi\r\n', 'HD b\r\n')
+    .io('get foo\r\n', 'VALUE foo 0 2\r\nhi\r\nEND\r\n')
+    .io('ma Zm9v b\r\n', 'CLIENT_ERROR cannot increment or decrement non-numeric value\r\n')
+    .io('md Zm9v b q\r\nmn\r\n', 'MN\r\n')
+    .io('get foo\r\n', 'END\r\n')
+    .io('mg Zm9v! b v\r\n', 'CLIENT_ERROR error decoding key\r\n')
+    .io('ms Zm9 2 b\r\nhi\r\nmn\r\n', 'CLIENT_ERROR error decoding key\r\nMN\r\n');
   s.case('meta and text see the same items').io('set tm 3 0 2\r\nhi\r\n', 'STORED\r\n').io('mg tm v f\r\n', 'VA 2 f3\r\nhi\r\n').io('ms tm 2 F4\r\nyo\r\n', 'HD\r\n').io('get tm\r\n', 'VALUE tm 4 2\r\nyo\r\nEND\r\n');
   return s;
 }

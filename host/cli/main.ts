@@ -95,6 +95,13 @@ function examplesText(): string {
 `;
 }
 
+// A reader that goes away (`flexvm model figure1 | head`) ends the output, as it ends any Unix tool's:
+// exit quietly rather than die on an unhandled EPIPE.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 main(process.argv.slice(2)).then(
   (status) => {
     process.exitCode = status;

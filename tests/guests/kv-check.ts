@@ -62,9 +62,12 @@ let sent = 0;
 let waitingClose = false;
 
 class Step extends flexsc.Request {}
+/** A read waits at most 3 s for bytes: a stalled server fails the case, a busy one (a 4 MB block under load) does not. */
 class Timer extends flexsc.Request {
   ts: ArrayBuffer = flexsc.timespec(3_000_000_000);
   fired: bool = false;
+  /** Bytes arrived since the timer was armed: it sleeps another period instead of giving up. */
+  progressed: bool = false;
 }
 const io: Step = new Step(null);
 const timer: Timer = new Timer(onTimer);
@@ -217,14 +220,23 @@ function startRead(): void {
   io.handler = onRead;
   timer.fired = false;
   flexsc.read(io, fd, changetype<usize>(rx) + <usize>rxLen, <u32>(rx.byteLength - rxLen));
-  if (!timer.busy) flexsc.clock_nanosleep(timer, flexsc.CLOCK_MONOTONIC, 0, flexsc.ptr(timer.ts), 0);
+  if (!timer.busy) {
+    timer.progressed = false;
+    flexsc.clock_nanosleep(timer, flexsc.CLOCK_MONOTONIC, 0, flexsc.ptr(timer.ts), 0);
+  }
 }
 
 function onTimer(r: flexsc.Request): void {
-  if (r.result == 0 && io.busy) {
-    changetype<Timer>(r).fired = true;
-    flexsc.cancel(io);
+  if (!io.busy) return;
+  const t = changetype<Timer>(r);
+  if (r.result != 0 || t.progressed) {
+    // Cancelled as the last block ended while the next read was posted, or bytes came: a fresh period.
+    t.progressed = false;
+    flexsc.clock_nanosleep(t, flexsc.CLOCK_MONOTONIC, 0, flexsc.ptr(t.ts), 0);
+    return;
   }
+  t.fired = true;
+  flexsc.cancel(io);
 }
 
 function onRead(r: flexsc.Request): void {
@@ -248,6 +260,7 @@ function onRead(r: flexsc.Request): void {
     return;
   }
   rxLen += <i32>r.result;
+  timer.progressed = true;
   const m = match();
   if (m == 0) {
     startRead();

@@ -3,6 +3,7 @@
 // connection is also the request that carries its reads; `writer` carries its writes.
 import * as flexsc from "../../../guest/flexsc";
 import { Output } from "./output";
+import { itemData } from "./item";
 
 /** Input buffer: commands and data blocks arrive here (a data block larger than it streams through). */
 export const RBUF: i32 = 16384;
@@ -55,8 +56,21 @@ export class MetaSet {
   base64: bool = false;
 }
 
+/** The protocol a connection speaks, known from its first byte (memcached decides the same way). */
+export const PROTO_UNKNOWN: i32 = 0;
+export const PROTO_TEXT: i32 = 1;
+export const PROTO_BINARY: i32 = 2;
+
 export class Conn extends flexsc.Request {
   fd: i32 = -1;
+  proto: i32 = PROTO_UNKNOWN;
+  // The binary request being answered: its opcode and opaque (echoed), and for a storage command
+  // its key (kept while the value arrives) and whether it is quiet.
+  binOpcode: u8 = 0;
+  binOpaque: u32 = 0;
+  binKey: ArrayBuffer = new ArrayBuffer(256);
+  binKeyLen: i32 = 0;
+  binQuiet: bool = false;
   rbuf: ArrayBuffer = new ArrayBuffer(RBUF);
   rstart: i32 = 0;
   rend: i32 = 0;
@@ -92,6 +106,47 @@ export class Conn extends flexsc.Request {
 
   @inline get base(): usize {
     return changetype<usize>(this.rbuf);
+  }
+
+  /** Starts filling the item `it` with a value of `need` bytes, for the storage command `cmd`. */
+  beginValue(it: usize, need: i32, cmd: i32, casIn: u64): void {
+    this.item = it;
+    this.got = 0;
+    this.need = need;
+    this.nreadCmd = cmd;
+    this.casIn = casIn;
+    this.meta = null;
+    this.state = S_NREAD;
+  }
+
+  /** Copies what has arrived of the value into the item; true once it is whole. */
+  fillValue(): bool {
+    const want = this.need - this.got;
+    const avail = this.rend - this.rstart;
+    const n = avail < want ? avail : want;
+    if (n > 0) {
+      memory.copy(itemData(this.item) + <usize>this.got, this.base + <usize>this.rstart, <usize>n);
+      this.got += n;
+      this.rstart += n;
+    }
+    return this.got >= this.need;
+  }
+
+  /** Starts discarding `n` bytes of input as they arrive (a value that will not be stored). */
+  beginSwallow(n: i64): void {
+    this.swallow = n;
+    this.state = S_SWALLOW;
+  }
+
+  /** Discards what has arrived of them; true once all are gone (the connection reads commands again). */
+  swallowInput(): bool {
+    const avail = <i64>(this.rend - this.rstart);
+    const n = avail < this.swallow ? avail : this.swallow;
+    this.rstart += <i32>n;
+    this.swallow -= n;
+    if (this.swallow > 0) return false;
+    this.state = S_CMD;
+    return true;
   }
 
   /** Moves unparsed input to the front of the buffer (only while no read is in flight). */

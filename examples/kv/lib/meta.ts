@@ -2,14 +2,18 @@
 // two-letter reply codes (HD, VA, EN, NS, EX, NF, MN, ME). Returned flags follow the order of the
 // request. The q flag hides the nominal replies (EN for mg; HD for ms; HD and NF for md and ma), so
 // a client can pipeline quietly and end with mn.
-import { Conn, MetaSet, S_NREAD, S_SWALLOW, NR_SET, NR_ADD, NR_REPLACE, NR_APPEND, NR_PREPEND, NR_CAS } from "./conn";
-import { Tokens, validKey } from "./tokens";
+import { Conn, MetaSet, NR_SET, NR_ADD, NR_REPLACE, NR_APPEND, NR_PREPEND, NR_CAS } from "./conn";
+import { Tokens, validKey, KEY_MAX } from "./tokens";
 import { parseU64, parseU32, parseI32, parseOk, writeU64 } from "./numbers";
 import { server } from "./context";
 import { ALLOC_TOO_LARGE, MISS_EXPIRED, MISS_FLUSHED } from "./store";
 import { IT_FLAGS, IT_CAS, IT_EXP, IT_TIME, IT_CLS, ST_FETCHED, itemKey, itemData, itemNBytes, itemNKey, itemState, itemTotal } from "./item";
 import { storeItem, applyDelta, deltaLen, deltaItem, scratchPtr, DELTA_OK, DELTA_MISS, DELTA_NON_NUMERIC, DELTA_EXISTS } from "./text";
 import { Output } from "./output";
+import { base64Decode, base64Encode } from "./base64";
+
+/** A meta key decoded from base64 (the b flag). */
+const binaryKey = new ArrayBuffer(256);
 
 const CONTINUE: i32 = -1;
 const OPAQUE_MAX: i32 = 32;
@@ -132,7 +136,6 @@ function parseFlags(t: Tokens, from: i32): void {
       return;
     }
   }
-  if (f.base64) f.error = "CLIENT_ERROR base64 keys are not supported by flexvm kv";
 }
 
 /** Writes the return flags the request asked for, in its order. */
@@ -147,7 +150,8 @@ function returnFlags(out: Output, t: Tokens, from: i32, it: usize, key: usize, n
         break;
       case 0x6b: // k
         out.str(" k");
-        out.bytes(key, nkey);
+        if (f.base64) out.str(base64Encode(key, nkey));
+        else out.bytes(key, nkey);
         break;
       case 0x62: out.str(" b"); break;
       default:
@@ -187,6 +191,26 @@ export function metaCommand(c: Conn, t: Tokens): i32 {
   if (t.count < 2 || !validKey(t.ptr(1), t.len(1))) {
     out.line("CLIENT_ERROR bad command line format");
     return CONTINUE;
+  }
+  // The b flag: the key is base64; it is decoded before anything looks it up (ms flags start after its length).
+  const flagsFrom = cmd == 0x73 ? 3 : 2;
+  for (let i = flagsFrom; i < t.count; i++) {
+    if (t.len(i) != 1 || load<u8>(t.ptr(i)) != 0x62) continue;
+    const kp = changetype<usize>(binaryKey);
+    const n = base64Decode(t.ptr(1), t.len(1), kp, KEY_MAX);
+    if (n <= 0) {
+      out.line("CLIENT_ERROR error decoding key");
+      if (cmd == 0x73 && t.count >= 3) {
+        // The data block follows regardless: do not read it as commands.
+        const vlen = parseI32(t.ptr(2), t.len(2));
+        if (parseOk && vlen >= 0) {
+          c.beginSwallow(vlen + 2);
+        }
+      }
+      return CONTINUE;
+    }
+    t.substitute(1, kp, n);
+    break;
   }
   if (cmd == 0x65) {
     metaDebug(c, t);
@@ -288,23 +312,20 @@ function metaSet(c: Conn, t: Tokens): i32 {
   if (f.error.length > 0) {
     out.line(f.error);
     // The data block follows regardless: do not read it as commands.
-    c.swallow = vlen + 2;
-    c.state = S_SWALLOW;
+    c.beginSwallow(vlen + 2);
     return CONTINUE;
   }
   const m = f.mode | 0x20; // lower case
   if (f.mode != 0 && m != 0x73 && m != 0x65 && m != 0x61 && m != 0x70 && m != 0x72) {
     out.line("CLIENT_ERROR invalid mode for ms STORE");
-    c.swallow = vlen + 2;
-    c.state = S_SWALLOW;
+    c.beginSwallow(vlen + 2);
     return CONTINUE;
   }
   const db = server().store;
   const it = db.alloc(t.ptr(1), t.len(1), f.clientFlags, db.realtime(f.hasTtl ? f.ttl : 0), <i32>vlen);
   if (it == 0) {
     out.line(db.allocError == ALLOC_TOO_LARGE ? "SERVER_ERROR object too large for cache" : "SERVER_ERROR out of memory storing object");
-    c.swallow = vlen + 2;
-    c.state = S_SWALLOW;
+    c.beginSwallow(vlen + 2);
     return CONTINUE;
   }
   const ms = new MetaSet();
@@ -315,6 +336,7 @@ function metaSet(c: Conn, t: Tokens): i32 {
     if (ch == 0x4f || ch == 0x6b || ch == 0x63 || ch == 0x62) ret += String.fromCharCode(ch);
   }
   ms.ret = ret;
+  ms.base64 = f.base64;
   ms.opaque = f.opaque;
   ms.quiet = f.quiet;
   ms.mode = f.mode == 0 ? 0x73 : m;
@@ -323,12 +345,9 @@ function metaSet(c: Conn, t: Tokens): i32 {
   ms.explicitCas = f.explicitCas;
   ms.invalidate = f.invalidate;
   ms.vivifyTtl = f.hasVivify ? f.vivify : -1;
+  c.beginValue(it, <i32>vlen, NR_SET, 0);
   c.meta = ms;
-  c.item = it;
-  c.got = 0;
-  c.need = <i32>vlen;
   c.noreply = false;
-  c.state = S_NREAD;
   return CONTINUE;
 }
 
@@ -388,7 +407,8 @@ export function completeMetaSet(c: Conn, it: usize): void {
       out.str(ms.opaque);
     } else if (ch == 0x6b) {
       out.str(" k");
-      out.bytes(kp, nkey);
+      if (ms.base64) out.str(base64Encode(kp, nkey));
+      else out.bytes(kp, nkey);
     } else if (ch == 0x63) {
       if (stored != 0) {
         out.str(" c");

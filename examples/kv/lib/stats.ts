@@ -38,34 +38,42 @@ function cpu(): string {
 }
 
 export function writeStats(c: Conn, t: Tokens): void {
+  const group = t.count == 1 ? "" : t.count == 2 ? String.UTF8.decodeUnsafe(t.ptr(1), <usize>t.len(1)) : "?";
+  const r = renderStats(group, c.out);
+  if (r == STATS_RESET) reply(c, "RESET");
+  else if (r == STATS_UNKNOWN) reply(c, "ERROR");
+  else c.out.line("END");
+}
+
+/** renderStats' answers: lines written; the counters were reset (nothing written); no such group. */
+export const STATS_LINES: i32 = 0;
+export const STATS_RESET: i32 = 1;
+export const STATS_UNKNOWN: i32 = 2;
+
+/**
+ * The "STAT name value" lines of a stats group ("" for the general counters, "settings", "items",
+ * "slabs", "sizes", "conns"), or "reset": shared by the text protocol and the binary one (which
+ * sends each line as a packet).
+ */
+export function renderStats(group: string, out: Output): i32 {
   const s = server();
-  const out = c.out;
-  if (t.count == 1) {
-    general(out);
-  } else if (t.is(1, "reset") && t.count == 2) {
+  if (group == "") general(out);
+  else if (group == "reset") {
     resetCounters(s.store.stats);
     s.totalConns = 0;
     s.rejectedConns = 0;
     s.bytesRead = 0;
     s.bytesWritten = 0;
-    reply(c, "RESET");
-    return;
-  } else if (t.is(1, "settings") && t.count == 2) {
-    settings(out);
-  } else if (t.is(1, "items") && t.count == 2) {
-    items(out);
-  } else if (t.is(1, "slabs") && t.count == 2) {
-    slabs(out);
-  } else if (t.is(1, "sizes") && t.count == 2) {
-    // Not tracked (memcached's -o track_sizes is off by default too).
-    statS(out, "sizes_status", "disabled");
-  } else if (t.is(1, "conns") && t.count == 2) {
+    return STATS_RESET;
+  } else if (group == "settings") settings(out);
+  else if (group == "items") items(out);
+  else if (group == "slabs") slabs(out);
+  // Not tracked (memcached's -o track_sizes is off by default too).
+  else if (group == "sizes") statS(out, "sizes_status", "disabled");
+  else if (group == "conns") {
     // Nothing per connection is kept for this report.
-  } else {
-    reply(c, "ERROR");
-    return;
-  }
-  out.line("END");
+  } else return STATS_UNKNOWN;
+  return STATS_LINES;
 }
 
 function resetCounters(st: Counters): void {

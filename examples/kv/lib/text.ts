@@ -3,7 +3,7 @@
 // its item as it arrives, over as many reads as it takes; a retrieval line is answered key by key,
 // so a multiget of any length streams through without being buffered whole.
 import {
-  Conn, MAX_LINE, OUT_SOFT, S_CMD, S_NREAD, S_SWALLOW, S_GET, S_SKIPLINE,
+  Conn, PROTO_UNKNOWN, PROTO_TEXT, PROTO_BINARY, MAX_LINE, OUT_SOFT, S_CMD, S_NREAD, S_SWALLOW, S_GET, S_SKIPLINE,
   NR_SET, NR_ADD, NR_REPLACE, NR_APPEND, NR_PREPEND, NR_CAS, G_GET, G_GETS, G_GAT, G_GATS,
 } from "./conn";
 import { Tokens, validKey, KEY_MAX } from "./tokens";
@@ -14,6 +14,7 @@ import { ALLOC_TOO_LARGE, MISS_EXPIRED, MISS_FLUSHED } from "./store";
 import { IT_FLAGS, IT_CAS, IT_EXP, itemKey, itemData, itemNBytes, itemNKey } from "./item";
 import { writeStats } from "./stats";
 import { metaCommand, completeMetaSet } from "./meta";
+import { binaryInput, MAGIC_REQUEST } from "./binary";
 import { logLine } from "../../lib/args";
 
 /** processInput's answers: read more input; wait for the write in flight; close the connection. */
@@ -35,6 +36,11 @@ export function reply(c: Conn, s: string): void {
 
 /** Parses and answers everything that can be answered with the input at hand. */
 export function processInput(c: Conn): i32 {
+  if (c.proto == PROTO_UNKNOWN) {
+    if (c.rend == c.rstart) return P_MORE;
+    c.proto = load<u8>(c.base + <usize>c.rstart) == MAGIC_REQUEST ? PROTO_BINARY : PROTO_TEXT;
+  }
+  if (c.proto == PROTO_BINARY) return binaryInput(c);
   for (;;) {
     if (c.out.len >= OUT_SOFT) return P_PAUSE;
     let r: i32;
@@ -162,7 +168,7 @@ function dispatch(c: Conn): i32 {
     if (f) f();
     return P_CLOSE;
   }
-  // Binary protocol requests start with the magic byte 0x80: not spoken here (see the README).
+  // (A connection whose first byte is the binary magic 0x80 speaks the binary protocol: binary.ts.)
   reply(c, "ERROR");
   return CONTINUE;
 }
@@ -205,33 +211,16 @@ function update(c: Conn, cmd: i32, countOk: bool): i32 {
       const old = db.find(t.ptr(1), t.len(1), false);
       if (old != 0) db.unlink(old);
     }
-    c.swallow = vlen + 2;
-    c.state = S_SWALLOW;
+    c.beginSwallow(vlen + 2);
     return CONTINUE;
   }
-  c.item = it;
-  c.got = 0;
-  c.need = <i32>vlen;
-  c.nreadCmd = cmd;
-  c.casIn = casIn;
-  c.meta = null;
-  c.state = S_NREAD;
+  c.beginValue(it, <i32>vlen, cmd, casIn);
   return CONTINUE;
 }
 
 /** Copies the data block into the item; at its end checks the CRLF and stores. */
 function nreadStep(c: Conn): i32 {
-  const avail = c.rend - c.rstart;
-  if (c.got < c.need) {
-    const want = c.need - c.got;
-    const n = avail < want ? avail : want;
-    if (n > 0) {
-      memory.copy(itemData(c.item) + <usize>c.got, c.base + <usize>c.rstart, <usize>n);
-      c.got += n;
-      c.rstart += n;
-    }
-    if (c.got < c.need) return P_MORE;
-  }
+  if (!c.fillValue()) return P_MORE;
   if (c.rend - c.rstart < 2) return P_MORE;
   const tail = load<u16>(c.base + <usize>c.rstart);
   c.rstart += 2;
@@ -330,13 +319,7 @@ export function storeItem(it: usize, cmd: i32, casIn: u64, explicitCas: u64 = 0)
 }
 
 function swallowStep(c: Conn): i32 {
-  const avail = <i64>(c.rend - c.rstart);
-  const n = avail < c.swallow ? avail : c.swallow;
-  c.rstart += <i32>n;
-  c.swallow -= n;
-  if (c.swallow > 0) return P_MORE;
-  c.state = S_CMD;
-  return CONTINUE;
+  return c.swallowInput() ? CONTINUE : P_MORE;
 }
 
 function skipStep(c: Conn): i32 {

@@ -12,11 +12,23 @@ export class Tokens {
   count: i32 = 0;
   /** More than MAX_TOKENS tokens. */
   overflow: bool = false;
+  /** A token replaced by bytes elsewhere (a meta key decoded from base64), or -1. */
+  private substituted: i32 = -1;
+  private subPtr: usize = 0;
+  private subLen: i32 = 0;
+
+  /** Token i reads as the `n` bytes at `p` until the next split. */
+  substitute(i: i32, p: usize, n: i32): void {
+    this.substituted = i;
+    this.subPtr = p;
+    this.subLen = n;
+  }
 
   split(base: usize, from: i32, to: i32): void {
     this.base = base;
     this.count = 0;
     this.overflow = false;
+    this.substituted = -1;
     let i = from;
     while (i < to) {
       while (i < to && load<u8>(base + <usize>i) == 0x20) i++;
@@ -34,9 +46,11 @@ export class Tokens {
   }
 
   @inline ptr(i: i32): usize {
+    if (i == this.substituted) return this.subPtr;
     return this.base + <usize>unchecked(this.start[i]);
   }
   @inline len(i: i32): i32 {
+    if (i == this.substituted) return this.subLen;
     return unchecked(this.end[i]) - unchecked(this.start[i]);
   }
 

@@ -253,7 +253,7 @@ test('guests that cannot be loaded: exit 1 with a clear message', async () => {
     [['run', file('text.wasm', 'hello, not wasm\n')], /flexvm: error: .*text\.wasm is not a WebAssembly module \(bad magic number\)/],
     [['run', file('truncated.wasm', new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 9]))], /flexvm: error: .*truncated\.wasm is not valid WebAssembly/],
     [['run', file('nomemory.wasm', memoryModule(true, false))], /flexvm: error: .*nomemory\.wasm does not import a memory; flexvm guests import a shared memory/],
-    [['run', file('component.wasm', new Uint8Array([0, 0x61, 0x73, 0x6d, 0x0d, 0, 1, 0]))], /flexvm: error: .*component\.wasm is a WebAssembly component/],
+    [['run', file('component.wasm', new Uint8Array([0, 0x61, 0x73, 0x6d, 0x0d, 0, 1, 0]))], /flexvm: error: .*component\.wasm is a component that cannot be run/],
     [['run', file('unshared.wasm', memoryModule(false))], /flexvm: error: .*unshared\.wasm imports a memory that is not shared/],
     [['run', '--with', join(tmp, 'missing-companion.wasm'), HELLO], /flexvm: error: .*missing-companion\.wasm: no such file/],
   ];

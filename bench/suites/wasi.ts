@@ -1,16 +1,19 @@
 // An unmodified, system-call-heavy WASI program (bench/guests/wasi/syscalls.c: small file writes and
-// reads, a directory walk, short lines to standard error) under node:wasi and under flexvm: sync
-// and exception-less with 1 and 2 syscall threads, on each kernel; side by side in interleaved
-// rounds, medians. The program is built with Debian's clang and wasi-libc at run time (never
-// committed). Calls per second count the program's WASI calls (counted under node:wasi, where
-// every import is wrapped; the same program makes the same calls everywhere).
+// reads, a directory walk, short lines to standard error) under node:wasi, under jco with
+// preview2-shim (the program made a preview 2 component with jco's `new` and its preview 1 adapter)
+// and under flexvm: the preview 1 module sync and exception-less with 1 and 2 syscall threads, and
+// the component exception-less, on each kernel; side by side in interleaved rounds, medians. The
+// program is built with Debian's clang and wasi-libc at run time (never committed). Calls per
+// second count the program's WASI calls (counted under node:wasi, where every import is wrapped;
+// the same program makes the same calls everywhere; a component makes them through the adapter).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { VM, type Mode } from '../../host/index.js';
+import { loadNativeAddon } from '../../host/kernel/native/addon.js';
 import { machineInfo, type MachineInfo } from '../lib/machine.js';
 import { formatNs, markdownTable, median } from '../lib/stats.js';
 import { plotSection, type Report, type Suite } from '../lib/output.js';
@@ -20,23 +23,35 @@ import { barChart, chartSection } from '../lib/charts.js';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const SOURCE = join(ROOT, 'bench/guests/wasi/syscalls.c');
 const NODE_WASI = fileURLToPath(new URL('../tools/node-wasi-run.js', import.meta.url));
+const JCO_PREVIEW2 = fileURLToPath(new URL('../tools/jco-preview2-run.js', import.meta.url));
+
+type Kernel = 'virtual' | 'os' | 'native';
 
 interface Config {
   readonly id: string;
   readonly label: string;
-  readonly kernel: 'virtual' | 'os' | null;
+  /** null: a peer (node:wasi, or jco with preview2-shim when `component`). */
+  readonly kernel: Kernel | null;
   readonly mode: Mode | null;
   readonly threads: number;
+  /** Runs the preview 2 component instead of the preview 1 module. */
+  readonly component: boolean;
 }
 
-const CONFIGS: readonly Config[] = [
-  { id: 'node-wasi', label: 'node:wasi (baseline)', kernel: null, mode: null, threads: 0 },
-  ...(['os', 'virtual'] as const).flatMap((kernel): Config[] => [
-    { id: `${kernel}-sync-1`, label: `flexvm, ${kernel} kernel, sync, 1 syscall thread`, kernel, mode: 'sync', threads: 1 },
-    { id: `${kernel}-exceptionless-1`, label: `flexvm, ${kernel} kernel, exceptionless, 1 syscall thread`, kernel, mode: 'exceptionless', threads: 1 },
-    { id: `${kernel}-exceptionless-2`, label: `flexvm, ${kernel} kernel, exceptionless, 2 syscall threads`, kernel, mode: 'exceptionless', threads: 2 },
-  ]),
-];
+function configs(): Config[] {
+  const kernels: Kernel[] = ['os', 'virtual'];
+  if (typeof loadNativeAddon() !== 'string') kernels.push('native');
+  return [
+    { id: 'node-wasi', label: 'node:wasi (baseline)', kernel: null, mode: null, threads: 0, component: false },
+    { id: 'jco-preview2', label: 'jco + preview2-shim (component)', kernel: null, mode: null, threads: 0, component: true },
+    ...kernels.flatMap((kernel): Config[] => [
+      { id: `${kernel}-sync-1`, label: `flexvm, ${kernel} kernel, sync, 1 syscall thread`, kernel, mode: 'sync', threads: 1, component: false },
+      { id: `${kernel}-exceptionless-1`, label: `flexvm, ${kernel} kernel, exceptionless, 1 syscall thread`, kernel, mode: 'exceptionless', threads: 1, component: false },
+      { id: `${kernel}-exceptionless-2`, label: `flexvm, ${kernel} kernel, exceptionless, 2 syscall threads`, kernel, mode: 'exceptionless', threads: 2, component: false },
+      { id: `${kernel}-component-exceptionless-1`, label: `flexvm, ${kernel} kernel, component, exceptionless, 1 syscall thread`, kernel, mode: 'exceptionless', threads: 1, component: true },
+    ]),
+  ];
+}
 
 export interface WasiResults {
   suite: 'wasi';
@@ -49,13 +64,17 @@ export interface WasiResults {
   configurations: (Config & { ms: number[]; medianMs: number })[];
 }
 
-function build(): string {
+/** The program as a preview 1 module (clang) and as a preview 2 command component (jco new + adapter). */
+async function build(): Promise<{ wasm: string; component: string }> {
   const out = join(ROOT, 'build/bench/wasi');
   mkdirSync(out, { recursive: true });
   const wasm = join(out, 'syscalls.wasm');
   const r = spawnSync('clang', ['--target=wasm32-wasi', '-O2', SOURCE, '-o', wasm], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`wasi bench: cannot build ${SOURCE} (clang, lld, wasi-libc and libclang-rt-dev-wasm32 are needed): ${r.stderr || r.error}`);
-  return wasm;
+  const { componentNew, preview1AdapterCommandPath } = await import('@bytecodealliance/jco');
+  const component = join(out, 'syscalls.component.wasm');
+  writeFileSync(component, await componentNew(readFileSync(wasm), [['wasi_snapshot_preview1', readFileSync(preview1AdapterCommandPath())]]));
+  return { wasm, component };
 }
 
 /** One flexvm run: from the program's "start" line to its "end" line, as they reach the host. */
@@ -84,8 +103,16 @@ function measureNode(wasm: string, dir: string, args: string[]): { ms: number; c
   return JSON.parse(r.stdout.trim()) as { ms: number; calls: number };
 }
 
+/** jco with preview2-shim, in its own process: the time of the component's `run` (transpiling is not timed). */
+function measureJco(component: string, dir: string, args: string[]): number {
+  const r = spawnSync(process.execPath, ['--no-warnings', JCO_PREVIEW2, '--measure', component, dir, '/data', ...args], { encoding: 'utf8', timeout: 300_000 });
+  if (r.status !== 0) throw new Error(`jco + preview2-shim run failed: ${r.stderr}`);
+  return (JSON.parse(r.stdout.trim().split('\n').pop()!) as { ms: number }).ms;
+}
+
 async function measure(opts: { rounds: number; scale: number }): Promise<WasiResults> {
-  const wasm = build();
+  const CONFIGS = configs();
+  const { wasm, component } = await build();
   const args = [String(Math.max(20, Math.round(100 * opts.scale))), String(Math.max(200, Math.round(2000 * opts.scale))), '2'];
   const dir = mkdtempSync(join(tmpdir(), 'flexvm-wasi-bench-'));
   const vms = new Map<string, VM>();
@@ -96,7 +123,8 @@ async function measure(opts: { rounds: number; scale: number }): Promise<WasiRes
     const progress = new Progress('wasi', opts.rounds * CONFIGS.length);
     for (let round = 0; round < opts.rounds; round++) {
       for (const c of CONFIGS) {
-        if (c.kernel) samples.get(c.id)!.push(await measureFlexvm(vms.get(c.id)!, wasm, dir, args));
+        if (c.kernel) samples.get(c.id)!.push(await measureFlexvm(vms.get(c.id)!, c.component ? component : wasm, dir, args));
+        else if (c.component) samples.get(c.id)!.push(measureJco(component, dir, args));
         else {
           const n = measureNode(wasm, dir, args);
           calls = n.calls;
@@ -147,7 +175,7 @@ function render(r: WasiResults): Report {
   const markdown = [
     `# An unmodified WASI program's system calls: ${r.date.slice(0, 10)}`,
     '',
-    `bench/guests/wasi/syscalls.c with arguments \`${r.args.join(' ')}\` (files, lines, rounds): ${r.calls.toLocaleString('en-US')} WASI calls per run, median of ${r.rounds} rounds. Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}, Node ${machine.node}. jco with preview2-shim is not measured: jco is not a dependency of this project (see docs/wasi.md).`,
+    `bench/guests/wasi/syscalls.c with arguments \`${r.args.join(' ')}\` (files, lines, rounds): ${r.calls.toLocaleString('en-US')} WASI calls per run, median of ${r.rounds} rounds. Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}, Node ${machine.node}. The component rows run the same program made a preview 2 component (jco \`new\` with its preview 1 adapter): under jco with preview2-shim, and under flexvm.`,
     '',
     markdownTable(['runtime', 'wall time', 'WASI calls/s', 'per call', 'vs node:wasi'], rows),
     '',

@@ -123,6 +123,22 @@ export function unlinkat(req: Request | null, dirfd: i32, path: usize, flags: i3
 export function renameat(req: Request | null, olddirfd: i32, oldpath: usize, newdirfd: i32, newpath: usize): i32 {
   return submit(req, 264, <i32>olddirfd, <i32>oldpath, <i32>newdirfd, <i32>newpath, 0, 0, olddirfd, 0);
 }
+/** flags: AT_SYMLINK_FOLLOW; both paths stay inside the grants, a link to outside one cannot be made */
+export function linkat(req: Request | null, olddirfd: i32, oldpath: usize, newdirfd: i32, newpath: usize, flags: i32): i32 {
+  return submit(req, 265, <i32>olddirfd, <i32>oldpath, <i32>newdirfd, <i32>newpath, <i32>flags, 0, olddirfd, 0);
+}
+/** the target is stored as given; following it never leaves the grant */
+export function symlinkat(req: Request | null, target: usize, newdirfd: i32, linkpath: usize): i32 {
+  return submit(req, 266, <i32>target, <i32>newdirfd, <i32>linkpath, 0, 0, 0, newdirfd, 0);
+}
+/** the target's bytes, not NUL-terminated, truncated to bufsiz */
+export function readlinkat(req: Request | null, dirfd: i32, path: usize, buf: usize, bufsiz: u32): i32 {
+  return submit(req, 267, <i32>dirfd, <i32>path, <i32>buf, <i32>bufsiz, 0, 0, dirfd, 0);
+}
+/** path 0: the descriptor itself (as Linux); times: two timespecs (access, modification), 0 for now; tv_nsec UTIME_NOW or UTIME_OMIT */
+export function utimensat(req: Request | null, dirfd: i32, path: usize, times: usize, flags: i32): i32 {
+  return submit(req, 280, <i32>dirfd, <i32>path, <i32>times, <i32>flags, 0, 0, dirfd, 0);
+}
 export function accept4(req: Request | null, fd: i32, addr: usize, addrlen: usize, flags: i32): i32 {
   return submit(req, 288, <i32>fd, <i32>addr, <i32>addrlen, <i32>flags, 0, 0, fd, 2);
 }

@@ -248,6 +248,10 @@ export const SYS_mkdirat = 258;
 export const SYS_newfstatat = 262;
 export const SYS_unlinkat = 263;
 export const SYS_renameat = 264;
+export const SYS_linkat = 265;
+export const SYS_symlinkat = 266;
+export const SYS_readlinkat = 267;
+export const SYS_utimensat = 280;
 export const SYS_accept4 = 288;
 export const SYS_epoll_create1 = 291;
 export const SYS_pipe2 = 293;
@@ -304,6 +308,10 @@ export const SYSCALLS: readonly SyscallInfo[] = [
   { name: 'newfstatat', nr: 262, route: 0, waits: 0, args: [{ name: 'dirfd', type: 'fd', slot: 0 }, { name: 'path', type: 'cstr', slot: 1 }, { name: 'statbuf', type: 'ptr', slot: 2 }, { name: 'flags', type: 'i32', slot: 3 }], handler: 'sysNewfstatat' },
   { name: 'unlinkat', nr: 263, route: 0, waits: 0, args: [{ name: 'dirfd', type: 'fd', slot: 0 }, { name: 'path', type: 'cstr', slot: 1 }, { name: 'flags', type: 'i32', slot: 2 }], handler: 'sysUnlinkat' },
   { name: 'renameat', nr: 264, route: 0, waits: 0, args: [{ name: 'olddirfd', type: 'fd', slot: 0 }, { name: 'oldpath', type: 'cstr', slot: 1 }, { name: 'newdirfd', type: 'i32', slot: 2 }, { name: 'newpath', type: 'cstr', slot: 3 }], handler: 'sysRenameat' },
+  { name: 'linkat', nr: 265, route: 0, waits: 0, args: [{ name: 'olddirfd', type: 'fd', slot: 0 }, { name: 'oldpath', type: 'cstr', slot: 1 }, { name: 'newdirfd', type: 'i32', slot: 2 }, { name: 'newpath', type: 'cstr', slot: 3 }, { name: 'flags', type: 'i32', slot: 4 }], handler: 'sysLinkat' },
+  { name: 'symlinkat', nr: 266, route: 1, waits: 0, args: [{ name: 'target', type: 'cstr', slot: 0 }, { name: 'newdirfd', type: 'fd', slot: 1 }, { name: 'linkpath', type: 'cstr', slot: 2 }], handler: 'sysSymlinkat' },
+  { name: 'readlinkat', nr: 267, route: 0, waits: 0, args: [{ name: 'dirfd', type: 'fd', slot: 0 }, { name: 'path', type: 'cstr', slot: 1 }, { name: 'buf', type: 'ptr', slot: 2 }, { name: 'bufsiz', type: 'u32', slot: 3 }], handler: 'sysReadlinkat' },
+  { name: 'utimensat', nr: 280, route: 0, waits: 0, args: [{ name: 'dirfd', type: 'fd', slot: 0 }, { name: 'path', type: 'ptr', slot: 1 }, { name: 'times', type: 'ptr', slot: 2 }, { name: 'flags', type: 'i32', slot: 3 }], handler: 'sysUtimensat' },
   { name: 'accept4', nr: 288, route: 0, waits: 2, args: [{ name: 'fd', type: 'fd', slot: 0 }, { name: 'addr', type: 'ptr', slot: 1 }, { name: 'addrlen', type: 'ptr', slot: 2 }, { name: 'flags', type: 'i32', slot: 3 }], handler: 'sysAccept4' },
   { name: 'epoll_create1', nr: 291, route: -1, waits: 0, args: [{ name: 'flags', type: 'i32', slot: 0 }], handler: 'sysEpollCreate1' },
   { name: 'pipe2', nr: 293, route: -1, waits: 0, args: [{ name: 'fds', type: 'ptr', slot: 0 }, { name: 'flags', type: 'i32', slot: 1 }], handler: 'sysPipe2' },
@@ -386,6 +394,14 @@ export interface SyscallHandlers<H> {
   sysUnlinkat: H;
   /** renameat */
   sysRenameat: H;
+  /** linkat */
+  sysLinkat: H;
+  /** symlinkat */
+  sysSymlinkat: H;
+  /** readlinkat */
+  sysReadlinkat: H;
+  /** utimensat */
+  sysUtimensat: H;
   /** accept4 */
   sysAccept4: H;
   /** epoll_create1 */
@@ -524,7 +540,10 @@ export const ERRNO_NAMES: Readonly<Record<number, string>> = {
 export const AT_FDCWD = -100;
 export const AT_SYMLINK_NOFOLLOW = 256;
 export const AT_REMOVEDIR = 512;
+export const AT_SYMLINK_FOLLOW = 1024;
 export const AT_EMPTY_PATH = 4096;
+export const UTIME_NOW = 1073741823;
+export const UTIME_OMIT = 1073741822;
 export const O_RDONLY = 0;
 export const O_WRONLY = 1;
 export const O_RDWR = 2;

@@ -5,7 +5,7 @@ import { programKind } from '../wasi/wasi-module.js';
 const STDIN_MAX = 64 << 20;
 
 /**
- * The host's standard input for a WASI program, when it is a file or a pipe (`prog < file`,
+ * The host's standard input for a WASI program or component, when it is a file or a pipe (`prog < file`,
  * `cmd | flexvm run prog.wasm`): read to its end before the program starts and served by the kernel
  * as its fd 0. A terminal, a socket or nothing is left alone (the program reads end of file), so an
  * interactive shell or a supervising process never blocks the start. flexvm guests keep their
@@ -14,7 +14,7 @@ const STDIN_MAX = 64 << 20;
  */
 export function hostStdinFor(file: string): Uint8Array | undefined {
   try {
-    if (programKind(readFileSync(file)) !== 'wasi') return undefined;
+    if (programKind(readFileSync(file)) === 'flexvm') return undefined;
     const st = fstatSync(0);
     if (!st.isFIFO() && !st.isFile()) return undefined;
   } catch {

@@ -14,6 +14,7 @@ import { makeProcessSpec } from '../syscall/process-spec.js';
 import { SyscallThread } from '../syscall/syscall-thread.js';
 import { VmShared } from '../syscall/vm-shared.js';
 import { WasiProgram } from '../wasi/wasi-program.js';
+import { ComponentInstance } from '../wasi/preview2/component-instance.js';
 
 const info = workerData as SpawnInfo;
 const post = (m: FromWorker): void => parentPort!.postMessage(m);
@@ -63,8 +64,11 @@ function runWithSyscallThreads(): void {
     },
   };
   // An unmodified WASI program: the host registers pages on its behalf and serves preview 1 on them.
-  const wasiProgram = info.wasi ? new WasiProgram(info.wasi, info.args, info.env, (ctrl) => transport.register(ctrl), (entry) => transport.syscall(entry)) : undefined;
-  const instance = new GuestInstance(info.module, info.memory, { name: info.name, args: info.args, env: info.env, memoryImport: info.memoryImport, ...(wasiProgram ? { wasiProgram } : {}) }, transport);
+  const wasiProgram = info.wasi && !info.component ? new WasiProgram(info.wasi, info.args, info.env, (ctrl) => transport.register(ctrl), (entry) => transport.syscall(entry)) : undefined;
+  // A preview 2 component: its wasi:* interfaces are served on a port the host registers for it.
+  const instance = info.component && info.wasi
+    ? new ComponentInstance(info.component, info.memory, info.wasi, info.args, info.env, (ctrl) => transport.register(ctrl), (entry) => transport.syscall(entry))
+    : new GuestInstance(info.module, info.memory, { name: info.name, args: info.args, env: info.env, memoryImport: info.memoryImport, ...(wasiProgram ? { wasiProgram } : {}) }, transport);
   const outcome = instance.start();
   if (outcome.kind === 'exit') {
     post({ type: 'exit', gid: info.gid, status: outcome.status, message: outcome.message, importCalls: instance.importCalls, probes: instance.probes() });

@@ -2,6 +2,7 @@ import type { GuestRunnerRef } from '../syscall/executor.js';
 import type { Grant, KernelOptions, Limits } from '../kernel/kernel.js';
 import type { ControlLayout } from '../guest/control-block.js';
 import type { WasiSpawn } from '../wasi/wasi-spawn.js';
+import type { RunnableComponent } from '../wasi/preview2/component-instance.js';
 
 /** Everything a thread needs to run a guest instance (guest worker, or a syscall worker in epoll mode). */
 export interface SpawnInfo {
@@ -35,6 +36,8 @@ export interface SpawnInfo {
   readonly trace: boolean;
   /** An unmodified WASI program: where the host's region is, its preopens and listeners. */
   readonly wasi: WasiSpawn | null;
+  /** A preview 2 component (then `wasi` is its port's layout and preopens). */
+  readonly component: RunnableComponent | null;
 }
 
 /** A registered guest, as the syscall threads learn about it. */

@@ -109,6 +109,7 @@ export class VM {
       kernel: placement === 'worker-with-kernel' ? this.kernel : null,
       trace: this.options.trace !== undefined,
       wasi,
+      component: loaded.info.component ?? null,
     };
     Atomics.add(this.shared.i32, this.shared.startingWord, 1);
     const guest = new SupervisedGuest(

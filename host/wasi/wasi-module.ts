@@ -15,7 +15,19 @@ export interface WasiLayout {
   readonly hostRegionBytes: number;
 }
 
+/**
+ * A component's port: the shared memory the host registers for it (its core modules keep their own
+ * memories). Page 0 is left unused (no control block at address 0), then 16 pages (1 MiB) of control
+ * block, syscall pages and scratch through which the kernel's data is copied.
+ */
+export const COMPONENT_PORT_LAYOUT: WasiLayout = { totalPages: 17, programMaxPages: 1, hostRegion: 65536, hostRegionBytes: 16 * 65536 };
+
 const COMPONENT_LAYER = [0x0d, 0x00, 0x01, 0x00];
+
+/** A component: the header's version and layer fields (bytes 4-7) say so; nothing else is read. */
+export function isComponent(bytes: Uint8Array): boolean {
+  return bytes.length >= 8 && COMPONENT_LAYER.every((b, i) => bytes[4 + i] === b);
+}
 
 /**
  * A flexvm guest imports from module `flexvm` (it registers its own control block); a component
@@ -23,7 +35,7 @@ const COMPONENT_LAYER = [0x0d, 0x00, 0x01, 0x00];
  * no imports at all) that the loader rewrites.
  */
 export function programKind(bytes: Uint8Array): ProgramKind {
-  if (bytes.length >= 8 && COMPONENT_LAYER.every((b, i) => bytes[4 + i] === b)) return 'component';
+  if (isComponent(bytes)) return 'component';
   for (const s of readSections(bytes)) {
     if (s.id !== SECTION.import) continue;
     const r = new Reader(bytes, s.start, s.end);

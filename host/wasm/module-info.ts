@@ -5,7 +5,9 @@
  * instead of as a LinkError.
  */
 
-import { programKind, prepareWasiProgram, type WasiLayout } from '../wasi/wasi-module.js';
+import { COMPONENT_PORT_LAYOUT, isComponent, programKind, prepareWasiProgram, type WasiLayout } from '../wasi/wasi-module.js';
+import { ComponentError, prepareComponent } from '../wasi/preview2/component-code.js';
+import type { RunnableComponent } from '../wasi/preview2/component-instance.js';
 import { WasmFormatError } from '../wasi/wasm-binary.js';
 
 export interface MemoryImport {
@@ -21,6 +23,8 @@ export interface ModuleInfo {
   readonly module: WebAssembly.Module;
   /** A stock WASI program, rewritten at load: where its memory and the host's region are. */
   readonly wasi?: WasiLayout;
+  /** A WASI preview 2 component, transpiled by jco (then `module` is its first core module). */
+  readonly component?: RunnableComponent;
   readonly memory: MemoryImport | null;
   readonly exportsMemory: boolean;
   readonly imports: readonly WebAssembly.ModuleImportDescriptor[];
@@ -104,9 +108,7 @@ export async function inspectModule(bytes: Uint8Array, label = 'module'): Promis
   if (bytes.length < 8 || WASM_MAGIC.some((b, i) => bytes[i] !== b)) {
     throw new InvalidModuleError(`${label} is not a WebAssembly module (bad magic number)`);
   }
-  if (bytes.length >= 8 && bytes[4] === 0x0d && bytes[6] === 0x01) {
-    throw new InvalidModuleError(`${label} is a WebAssembly component (WASI preview 2), which flexvm does not run yet; preview 1 modules run as they are`);
-  }
+  if (isComponent(bytes)) return inspectComponent(bytes, label);
   let module: WebAssembly.Module;
   try {
     module = await WebAssembly.compile(bytes);
@@ -135,5 +137,35 @@ export async function inspectModule(bytes: Uint8Array, label = 'module'): Promis
     exportsMemory: exports.some((e) => e.kind === 'memory'),
     imports: WebAssembly.Module.imports(module),
     exports,
+  };
+}
+
+/**
+ * A component (its header's layer field is 1): transpiled by jco (cached by content hash), its core
+ * modules compiled here. Its "memory" is the port the host registers on its behalf.
+ */
+async function inspectComponent(bytes: Uint8Array, label: string): Promise<ModuleInfo> {
+  let component: RunnableComponent;
+  try {
+    const code = await prepareComponent(bytes);
+    const modules: Record<string, WebAssembly.Module> = {};
+    for (const [name, data] of Object.entries(code.modules)) modules[name] = await WebAssembly.compile(data);
+    component = { js: code.js, modules, imports: code.imports };
+  } catch (err) {
+    if (err instanceof ComponentError) throw new InvalidModuleError(`${label} is a component that cannot be run: ${err.message}`);
+    if (err instanceof WebAssembly.CompileError) throw new InvalidModuleError(`${label}: a core module of the component is not valid (${err.message})`);
+    throw err;
+  }
+  const first = Object.values(component.modules)[0];
+  if (!first) throw new InvalidModuleError(`${label} is a component that cannot be run: it has no core modules`);
+  const pages = COMPONENT_PORT_LAYOUT.totalPages;
+  return {
+    module: first,
+    wasi: COMPONENT_PORT_LAYOUT,
+    component,
+    memory: { module: '', name: '', initial: pages, maximum: pages, shared: true },
+    exportsMemory: false,
+    imports: [],
+    exports: [],
   };
 }

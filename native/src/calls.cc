@@ -955,6 +955,141 @@ int64_t sysGetdents64(Call& c) {
   return r >= 0 ? r : err();
 }
 
+// ------------------------------------------------------------------ links and times
+// symlinkat, readlinkat, linkat, utimensat: added for WASI's path_symlink, path_readlink, path_link
+// and the filestat_set_times functions (owned by the WASI work; kept in this block). The sandbox's
+// rules hold: a symlink's target is stored as given and followed only by openat2 beneath the grant,
+// a hard link is made only between names of one grant (EXDEV otherwise, as across mounts), and a
+// read-only grant answers EROFS (EEXIST first for a taken name, ENOENT for a missing one).
+
+// "/proc/self/fd/N": a name for an O_PATH descriptor that calls without an fd form can follow.
+std::string procFd(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+int64_t sysSymlinkat(Call& c) {
+  int64_t tlen = c.g->mem.cstrlen(uint32_t(c.a[0]), FLEXVM_PATH_MAX - 1);
+  if (tlen == -1) return -EFAULT;
+  if (tlen == -2) return -ENAMETOOLONG;
+  if (tlen == 0) return -ENOENT;
+  std::string target(reinterpret_cast<const char*>(c.g->mem.at(uint32_t(c.a[0]), uint64_t(tlen))), size_t(tlen));
+  Resolved r;
+  int e = resolvePath(*c.g, c.a[1], uint32_t(c.a[2]), r);
+  if (e < 0) return e;
+  if (r.grant < 0) return r.synthetic ? -EEXIST : -EACCES;
+  if (r.rest.empty()) return -EEXIST;
+  if (c.g->grants[size_t(r.grant)].readOnly) return exists(*c.g, r) ? -EEXIST : -EROFS;
+  std::string name;
+  int dir = openParent(*c.g, r, &name);
+  if (dir < 0) return dir;
+  int rr = ::symlinkat(target.c_str(), dir, name.c_str());
+  int e2 = errno;
+  ::close(dir);
+  return rr == 0 ? 0 : -e2;
+}
+
+int64_t sysReadlinkat(Call& c) {
+  int size = int(c.a[3]);
+  if (size <= 0) return -EINVAL;
+  uint8_t* out = c.g->mem.at(uint32_t(c.a[2]), uint32_t(size));
+  if (!out) return -EFAULT;
+  Resolved r;
+  int e = resolvePath(*c.g, c.a[0], uint32_t(c.a[1]), r);
+  if (e < 0) return e;
+  if (r.grant < 0) return r.synthetic ? -EINVAL : -ENOENT;
+  if (r.rest.empty()) return -EINVAL;  // a grant's root: a directory
+  std::string name;
+  int dir = openParent(*c.g, r, &name);
+  if (dir < 0) return dir;
+  ssize_t n = ::readlinkat(dir, name.c_str(), reinterpret_cast<char*>(out), size_t(size));
+  int e2 = errno;
+  ::close(dir);
+  return n >= 0 ? n : -e2;
+}
+
+int64_t sysLinkat(Call& c) {
+  int flags = int(c.a[4]);
+  if (flags & ~AT_SYMLINK_FOLLOW) return -EINVAL;
+  Resolved from, to;
+  int e = resolvePath(*c.g, c.a[0], uint32_t(c.a[1]), from);
+  if (e < 0) return e;
+  e = resolvePath(*c.g, c.a[2], uint32_t(c.a[3]), to);
+  if (e < 0) return e;
+  if (from.grant < 0) return from.synthetic ? -EPERM : -ENOENT;
+  if (from.rest.empty()) return -EPERM;  // a grant's root: a directory
+  if (to.grant < 0) return to.synthetic ? -EEXIST : -EACCES;
+  if (to.rest.empty()) return -EEXIST;
+  if (c.g->grants[size_t(to.grant)].readOnly) return exists(*c.g, to) ? -EEXIST : -EROFS;
+  if (from.grant != to.grant) return -EXDEV;
+  std::string b;
+  int db = openParent(*c.g, to, &b);
+  if (db < 0) return db;
+  int rr;
+  int e2;
+  if (flags & AT_SYMLINK_FOLLOW) {
+    // Followed beneath the grant by openat2; the link is made to what it reached.
+    int src = openBeneath(*c.g, from, O_PATH, 0);
+    if (src < 0) {
+      ::close(db);
+      return src;
+    }
+    rr = ::linkat(AT_FDCWD, procFd(src).c_str(), db, b.c_str(), AT_SYMLINK_FOLLOW);
+    e2 = errno;
+    ::close(src);
+  } else {
+    std::string a;
+    int da = openParent(*c.g, from, &a);
+    if (da < 0) {
+      ::close(db);
+      return da;
+    }
+    rr = ::linkat(da, a.c_str(), db, b.c_str(), 0);
+    e2 = errno;
+    ::close(da);
+  }
+  ::close(db);
+  return rr == 0 ? 0 : -e2;
+}
+
+int64_t sysUtimensat(Call& c) {
+  int flags = int(c.a[3]);
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return -EINVAL;
+  struct timespec ts[2];
+  const struct timespec* times = nullptr;
+  if (c.a[2] != 0) {
+    if (!c.g->mem.copyIn(ts, uint32_t(c.a[2]), sizeof ts)) return -EFAULT;
+    times = ts;
+  }
+  if (c.a[1] == 0) {
+    // The descriptor itself.
+    File* f = argFile(c, 0, c.file);
+    if (!f) return -EBADF;
+    if (f->kind == Kind::Synthetic) return -EACCES;
+    if (f->readOnly) return -EROFS;
+    return ::futimens(f->fd, times) == 0 ? 0 : err();
+  }
+  Resolved r;
+  int e = resolvePath(*c.g, c.a[0], uint32_t(c.a[1]), r);
+  if (e < 0) return e;
+  if (r.grant < 0) return r.synthetic ? -EACCES : -ENOENT;
+  if (c.g->grants[size_t(r.grant)].readOnly) return exists(*c.g, r) ? -EROFS : -ENOENT;
+  int rr;
+  int e2;
+  if ((flags & AT_SYMLINK_NOFOLLOW) && !r.rest.empty()) {
+    std::string name;
+    int dir = openParent(*c.g, r, &name);
+    if (dir < 0) return dir;
+    rr = ::utimensat(dir, name.c_str(), times, AT_SYMLINK_NOFOLLOW);
+    e2 = errno;
+    ::close(dir);
+  } else {
+    int fd = openBeneath(*c.g, r, O_PATH, 0);
+    if (fd < 0) return fd;
+    rr = ::utimensat(AT_FDCWD, procFd(fd).c_str(), times, 0);
+    e2 = errno;
+    ::close(fd);
+  }
+  return rr == 0 ? 0 : -e2;
+}
+
 // ------------------------------------------------------------------ the table
 
 using Handler = int64_t (*)(Call&);
@@ -1004,6 +1139,10 @@ struct Table {
     h[FLEXVM_SYS_epoll_create1] = sysEpollCreate1;
     h[FLEXVM_SYS_pipe2] = sysPipe2;
     h[FLEXVM_SYS_getrandom] = sysGetrandom;
+    h[FLEXVM_SYS_linkat] = sysLinkat;
+    h[FLEXVM_SYS_symlinkat] = sysSymlinkat;
+    h[FLEXVM_SYS_readlinkat] = sysReadlinkat;
+    h[FLEXVM_SYS_utimensat] = sysUtimensat;
   }
 };
 

@@ -2,7 +2,7 @@
 // (`clang --target=wasm32-wasi -O2`, no --sysroot), AssemblyScript with @assemblyscript/wasi-shim.
 // Outputs go to build/tests/wasi-programs/ (never committed) and are rebuilt when the source is newer.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -58,4 +58,20 @@ export function cTest(file: string): (name: string, fn: () => Promise<void>) => 
   if (process.env['CI']) return (name) => test(name, () => assert.unreachable(`${why}: CI must provide it (.ci/run installs clang, lld, wasi-libc and libclang-rt-dev-wasm32)`));
   console.log(`  (${why}: the C tests in ${file} are skipped; CI installs it)`);
   return test.skip;
+}
+
+/**
+ * A preview 2 command component made from tests/guests/wasi-c/NAME.c: the preview 1 program built
+ * with clang, then `jco new` with jco's bundled preview 1 command adapter (`--wasi-command`), at
+ * test time. Returns the .component.wasm path.
+ */
+export async function buildComponent(name: string): Promise<string> {
+  const core = buildC(name);
+  const out = join(OUT, `${name}.component.wasm`);
+  if (fresh(core, out)) return out;
+  const { componentNew, preview1AdapterCommandPath } = await import('@bytecodealliance/jco');
+  const adapter = readFileSync(preview1AdapterCommandPath());
+  const bytes = await componentNew(readFileSync(core), [['wasi_snapshot_preview1', adapter]]);
+  writeFileSync(out, bytes);
+  return out;
 }

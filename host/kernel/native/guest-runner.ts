@@ -14,6 +14,7 @@ import { GuestInstance, type GuestOutcome, type GuestTransport } from '../../gue
 import { Handoff, type HandoffWaits } from '../../guest/handoff.js';
 import type { FromWorker, SpawnInfo, ToGuestWorker } from '../../vm/messages.js';
 import { WasiProgram } from '../../wasi/wasi-program.js';
+import { ComponentInstance } from '../../wasi/preview2/component-instance.js';
 import { loadNativeAddon, type NativeLocal } from './addon.js';
 import type { NativeRunnerData } from './executor.js';
 
@@ -102,10 +103,13 @@ export function runNativeGuest(info: SpawnInfo, post: (m: FromWorker) => void): 
     waits: addon.imports(sab),
   };
   // An unmodified WASI program: the host registers pages on its behalf and serves preview 1 on them.
-  const wasiProgram = info.wasi
+  const wasiProgram = info.wasi && !info.component
     ? new WasiProgram(info.wasi, info.args, info.env, (ctrl) => transport.register(ctrl), (entry) => transport.syscall(entry), futex)
     : undefined;
-  const instance = new GuestInstance(info.module, info.memory, { name: info.name, args: info.args, env: info.env, memoryImport: info.memoryImport, ...(wasiProgram ? { wasiProgram } : {}) }, transport);
+  // A preview 2 component: its wasi:* interfaces are served on a port the host registers for it.
+  const instance = info.component && info.wasi
+    ? new ComponentInstance(info.component, info.memory, info.wasi, info.args, info.env, (ctrl) => transport.register(ctrl), (entry) => transport.syscall(entry), futex)
+    : new GuestInstance(info.module, info.memory, { name: info.name, args: info.args, env: info.env, memoryImport: info.memoryImport, ...(wasiProgram ? { wasiProgram } : {}) }, transport);
   const finish = (outcome: GuestOutcome & { kind: 'exit' }): void => {
     // Calls parked on this thread hold their descriptions: drop them before the host closes the table.
     local?.close();

@@ -114,12 +114,12 @@ export function baseDir(k: OsKernel, p: OsProcess, c: Call, dirfd: number, path:
 }
 
 /** The last name of a path as written, before normalisation ("." and ".." matter to rmdir and rename). */
-function lastName(path: ParsedPath): string | undefined {
+export function lastName(path: ParsedPath): string | undefined {
   return path.components[path.components.length - 1];
 }
 
 /** A place where something is created: a name outside every grant is EACCES below a synthetic directory, else ENOENT. */
-function creationPlace(sb: Sandbox, components: readonly string[]): Place {
+export function creationPlace(sb: Sandbox, components: readonly string[]): Place {
   const place = sb.place(components);
   if (place !== null) return place;
   const parent = components.length > 0 ? sb.place(components.slice(0, -1)) : null;
@@ -130,14 +130,14 @@ function creationPlace(sb: Sandbox, components: readonly string[]): Place {
  * Refuses a change to an existing name below a read-only grant with EROFS (a missing one is ENOENT:
  * Linux looks the path up before it looks at the mount).
  */
-function* refuseReadOnly(place: GrantPlace, w: Walk, name: string): FsOp<void> {
+export function* refuseReadOnly(place: GrantPlace, w: Walk, name: string): FsOp<void> {
   if (!place.grant.readOnly) return;
   yield* fsLstat(at(w.dir, name));
   throw new SysError(EROFS);
 }
 
 /** A grant place with a name of its own (not a grant root, not above the grants), or `errno`. */
-function namedPlace(place: Place, errno: number): GrantPlace {
+export function namedPlace(place: Place, errno: number): GrantPlace {
   if (place.kind === 'synthetic' || place.rest.length === 0) throw new SysError(errno);
   return place;
 }
@@ -146,7 +146,7 @@ function namedPlace(place: Place, errno: number): GrantPlace {
  * Runs `body` with a walk beneath `place`'s grant standing in the directory of its last name (which
  * it must have), and releases the walk however `body` ends.
  */
-function* inParent<T>(place: GrantPlace, body: (w: Walk, name: string) => FsOp<T>): FsOp<T> {
+export function* inParent<T>(place: GrantPlace, body: (w: Walk, name: string) => FsOp<T>): FsOp<T> {
   const w = new Walk(place.grant);
   try {
     const name = yield* w.parent(place.rest);

@@ -28,10 +28,28 @@ export type FsRequest =
   | { readonly op: 'rmdir'; readonly path: Buffer }
   | { readonly op: 'rename'; readonly from: Buffer; readonly to: Buffer }
   | { readonly op: 'ftruncate'; readonly fd: number; readonly length: number }
-  | { readonly op: 'fsync'; readonly fd: number; readonly dataOnly: boolean };
+  | { readonly op: 'fsync'; readonly fd: number; readonly dataOnly: boolean }
+  // symlinkat, linkat, utimensat (times in seconds, as Node takes them)
+  | { readonly op: 'symlink'; readonly target: Buffer; readonly path: Buffer }
+  | { readonly op: 'link'; readonly from: Buffer; readonly to: Buffer }
+  | { readonly op: 'utimes'; readonly path: Buffer; readonly atime: number; readonly mtime: number; readonly follow: boolean }
+  | { readonly op: 'futimes'; readonly fd: number; readonly atime: number; readonly mtime: number };
 
 /** A file operation: yields requests, returns its result. */
 export type FsOp<T> = Generator<FsRequest, T, unknown>;
+
+export function* fsSymlink(target: Buffer, path: Buffer): FsOp<void> {
+  yield { op: 'symlink', target, path };
+}
+export function* fsLink(from: Buffer, to: Buffer): FsOp<void> {
+  yield { op: 'link', from, to };
+}
+export function* fsUtimes(path: Buffer, atime: number, mtime: number, follow: boolean): FsOp<void> {
+  yield { op: 'utimes', path, atime, mtime, follow };
+}
+export function* fsFutimes(fd: number, atime: number, mtime: number): FsOp<void> {
+  yield { op: 'futimes', fd, atime, mtime };
+}
 
 /** Stats with nanosecond times (bigint), as fstat needs them. */
 export type HostStats = fs.BigIntStats;
@@ -136,6 +154,14 @@ function performSync(r: FsRequest): unknown {
       return fs.ftruncateSync(r.fd, r.length);
     case 'fsync':
       return r.dataOnly ? fs.fdatasyncSync(r.fd) : fs.fsyncSync(r.fd);
+    case 'symlink':
+      return fs.symlinkSync(r.target, r.path);
+    case 'link':
+      return fs.linkSync(r.from, r.to);
+    case 'utimes':
+      return r.follow ? fs.utimesSync(r.path, r.atime, r.mtime) : fs.lutimesSync(r.path, r.atime, r.mtime);
+    case 'futimes':
+      return fs.futimesSync(r.fd, r.atime, r.mtime);
   }
 }
 
@@ -186,6 +212,14 @@ function performAsync(r: FsRequest, cb: Callback): void {
       return fs.ftruncate(r.fd, r.length, cb);
     case 'fsync':
       return r.dataOnly ? fs.fdatasync(r.fd, cb) : fs.fsync(r.fd, cb);
+    case 'symlink':
+      return fs.symlink(r.target, r.path, (e) => cb(e));
+    case 'link':
+      return fs.link(r.from, r.to, cb);
+    case 'utimes':
+      return r.follow ? fs.utimes(r.path, r.atime, r.mtime, cb) : fs.lutimes(r.path, r.atime, r.mtime, cb);
+    case 'futimes':
+      return fs.futimes(r.fd, r.atime, r.mtime, cb);
   }
 }
 

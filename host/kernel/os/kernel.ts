@@ -10,6 +10,7 @@ import type { EventLoopKernel } from '../capabilities.js';
 import { PENDING, type Call, type Kernel, type KernelContext, type ProcessSpec } from '../kernel.js';
 import { sysEpollCtl } from './epoll.js';
 import * as fileCalls from './file-calls.js';
+import * as linkCalls from './link-calls.js';
 import { fstatSlot } from './file-calls.js';
 import { acquireFile, NOT_A_FILE } from './file-io.js';
 import { asyncDriver, syncDriver, type FsDriver, type FsOp } from './fs-driver.js';
@@ -34,7 +35,7 @@ const HANDLERS = dispatchTable<OsKernel, OsProcess>({
   // Kernel-neutral (common/).
   ...commonEpoll, ...commonPipe, ...commonSocketCalls, ...commonTimeCalls, sysGetpid,
   // This kernel's own.
-  ...ioCalls, ...fileCalls, ...socketCalls, ...timeCalls, sysSendfile, sysPoll, sysEpollCtl, sysGetrandom,
+  ...ioCalls, ...fileCalls, ...linkCalls, ...socketCalls, ...timeCalls, sysSendfile, sysPoll, sysEpollCtl, sysGetrandom,
 });
 
 /** The system calls this kernel implements (every other number answers -ENOSYS). */

@@ -149,6 +149,18 @@ export class Sandbox {
     for (const g of this.grants) g.close();
   }
 
+  /**
+   * The grant whose host directory holds `hostPath` (a real path, such as an open descriptor's
+   * /proc link reads), or null: what a call on a descriptor alone checks (utimensat's read-only rule).
+   */
+  grantHolding(hostPath: Buffer): GrantRoot | null {
+    for (const grant of this.grants) {
+      const root = grant.host;
+      if (hostPath.equals(root) || (hostPath.length > root.length && hostPath.subarray(0, root.length).equals(root) && (hostPath[root.length] === 0x2f || root.equals(Buffer.from('/'))))) return grant;
+    }
+    return null;
+  }
+
   /** Stat of a directory above the grants. */
   syntheticStat(components: readonly string[]): StatInfo {
     return objectStat(SYNTHETIC_DEV, syntheticIno(components), S_IFDIR | 0o555, this.born, 0, 2);

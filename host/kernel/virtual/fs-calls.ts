@@ -15,6 +15,8 @@ import {
   O_CREAT,
   O_DIRECTORY,
   O_EXCL,
+  O_NOFOLLOW,
+  ELOOP,
   O_RDONLY,
   O_TRUNC,
   PATH_MAX,
@@ -28,12 +30,12 @@ import type { Call } from '../kernel.js';
 import type { Description } from '../common/description.js';
 import { OPEN_STATUS_FLAGS } from '../common/io-calls.js';
 import { DirDescription, FileDescription } from './file.js';
-import { DirInode, FileInode, type Inode } from './fs.js';
+import { DirInode, FileInode, SymlinkInode, type Inode } from './fs.js';
 import type { VirtualKernel } from './kernel.js';
 import type { VirtualProcess } from './process.js';
 
 /** Where a relative path starts: the directory behind `dirfd`, or the working directory ("/"). */
-function startDir(k: VirtualKernel, p: VirtualProcess, dirfd: number, path: ParsedPath): DirInode {
+export function startDir(k: VirtualKernel, p: VirtualProcess, dirfd: number, path: ParsedPath): DirInode {
   if (path.absolute || dirfd === AT_FDCWD) return k.fs.root;
   const d = p.fds.lookup(dirfd);
   if (!(d instanceof DirDescription)) throw new SysError(ENOTDIR);
@@ -50,16 +52,22 @@ export function sysOpenat(k: VirtualKernel, p: VirtualProcess, c: Call): number 
   if ((flags & O_CREAT) !== 0) {
     if ((flags & O_DIRECTORY) !== 0) return -EINVAL;
     const ref = k.fs.resolveParent(start, path);
-    const existing = k.fs.lookup(ref);
+    let existing = k.fs.lookup(ref);
     if (existing === undefined) {
       inode = k.fs.createFile(ref, mode);
     } else {
       if ((flags & O_EXCL) !== 0) return -EEXIST;
+      // An existing symlink is followed (its target must exist here), unless O_NOFOLLOW.
+      if (existing instanceof SymlinkInode) {
+        if ((flags & O_NOFOLLOW) !== 0) return -ELOOP;
+        existing = k.fs.resolve(start, path);
+      }
       if (existing instanceof DirInode || ref.trailingSlash) return -EISDIR;
       inode = existing;
     }
   } else {
-    inode = k.fs.resolve(start, path);
+    inode = k.fs.resolve(start, path, (flags & O_NOFOLLOW) === 0);
+    if (inode instanceof SymlinkInode) return -ELOOP; // O_NOFOLLOW met a symlink
     if ((flags & O_DIRECTORY) !== 0 && !(inode instanceof DirInode)) return -ENOTDIR;
   }
   const access = flags & O_ACCMODE;
@@ -94,7 +102,7 @@ export function sysNewfstatat(k: VirtualKernel, p: VirtualProcess, c: Call): num
     return 0;
   }
   const path = parsePath(bytes);
-  writeStat(p.memory, statPtr, k.fs.resolve(startDir(k, p, dirfd, path), path).stat());
+  writeStat(p.memory, statPtr, k.fs.resolve(startDir(k, p, dirfd, path), path, (flags & AT_SYMLINK_NOFOLLOW) === 0).stat());
   return 0;
 }
 

@@ -11,12 +11,16 @@ import {
   ENOTDIR,
   EROFS,
   ENOTEMPTY,
+  ELOOP,
+  EPERM,
+  DT_LNK,
   S_IFDIR,
+  S_IFLNK,
   S_IFREG,
 } from '../../abi/v1.js';
 import { SysError } from '../../errors.js';
 import { blocksFor, type StatInfo } from '../common/stat.js';
-import type { ParsedPath } from '../common/path.js';
+import { parsePath, type ParsedPath } from '../common/path.js';
 import type { Timespec } from '../common/time.js';
 
 /** Device number of the virtual filesystem. */
@@ -157,6 +161,24 @@ export class FileInode extends Inode {
   }
 }
 
+/** A symbolic link: its target, stored as given (resolved only when followed, inside this tree). */
+export class SymlinkInode extends Inode {
+  constructor(fs: FileSystem, ino: number, readonly target: Uint8Array) {
+    super(fs, ino, S_IFLNK | 0o777, 1);
+  }
+
+  get size(): number {
+    return this.target.length;
+  }
+
+  get direntType(): number {
+    return DT_LNK;
+  }
+}
+
+/** Symlinks followed in one lookup before it answers ELOOP (Linux's limit). */
+export const MAX_SYMLINK_FOLLOWS = 40;
+
 interface DirEntry {
   readonly inode: Inode;
   readonly cookie: number;
@@ -238,8 +260,8 @@ export interface ParentRef {
 
 /**
  * The in-memory inode tree shared by every guest of a kernel. Paths resolve component by component
- * as on Linux ("a/.." needs "a" to be a directory; ".." at "/" stays at "/"); there are no symlinks
- * and no permission checks (guests act as root). Names are byte strings (see common/path.ts).
+ * as on Linux ("a/.." needs "a" to be a directory; ".." at "/" stays at "/"); symlinks are followed
+ * (at most 40 per lookup, then ELOOP) and never lead out of this tree; there are no permission checks (guests act as root). Names are byte strings (see common/path.ts).
  */
 export class FileSystem {
   readonly root: DirInode;
@@ -253,10 +275,12 @@ export class FileSystem {
     this.root = new DirInode(this, newIno(), 0o755, null);
   }
 
-  /** The inode `path` names, starting at `start` when relative. */
-  resolve(start: DirInode, path: ParsedPath): Inode {
-    let cur: Inode = path.absolute ? this.root : start;
-    for (const name of path.components) cur = this.step(cur, name);
+  /**
+   * The inode `path` names, starting at `start` when relative. Symlinks on the way are followed
+   * (a relative target from the directory holding the link); the last one only when `follow`.
+   */
+  resolve(start: DirInode, path: ParsedPath, follow = true): Inode {
+    const cur = this.walk(path.absolute ? this.root : start, path.components, follow, { n: 0 });
     if (path.trailingSlash && !(cur instanceof DirInode)) throw new SysError(ENOTDIR);
     return cur;
   }
@@ -264,10 +288,28 @@ export class FileSystem {
   /** The directory that holds (or would hold) the last component of `path`. */
   resolveParent(start: DirInode, path: ParsedPath): ParentRef {
     const n = path.components.length;
-    let cur: Inode = path.absolute ? this.root : start;
-    for (let i = 0; i < n - 1; i++) cur = this.step(cur, path.components[i]!);
+    const cur = this.walk(path.absolute ? this.root : start, path.components.slice(0, Math.max(0, n - 1)), true, { n: 0 });
     if (!(cur instanceof DirInode)) throw new SysError(ENOTDIR);
     return { dir: cur, name: n === 0 ? null : path.components[n - 1]!, trailingSlash: path.trailingSlash };
+  }
+
+  /** Walks `names` from `dir`, following symlinks (the last only when `followLast`), at most 40 in all. */
+  private walk(dir: DirInode, names: readonly string[], followLast: boolean, follows: { n: number }): Inode {
+    let cur: Inode = dir;
+    for (let i = 0; i < names.length; i++) {
+      if (!(cur instanceof DirInode)) throw new SysError(ENOTDIR);
+      const from: DirInode = cur;
+      let next = this.step(from, names[i]!);
+      if (next instanceof SymlinkInode && (followLast || i < names.length - 1)) {
+        if (++follows.n > MAX_SYMLINK_FOLLOWS) throw new SysError(ELOOP);
+        if (next.target.length === 0) throw new SysError(ENOENT);
+        const target = parsePath(next.target);
+        next = this.walk(target.absolute ? this.root : from, target.components, true, follows);
+        if (target.trailingSlash && !(next instanceof DirInode)) throw new SysError(ENOTDIR);
+      }
+      cur = next;
+    }
+    return cur;
   }
 
   /** The inode a resolved parent reference names (undefined when absent). */
@@ -294,6 +336,29 @@ export class FileSystem {
     const dir = new DirInode(this, this.newIno(), mode & 0o1777 & ~UMASK, ref.dir);
     ref.dir.link(name, dir);
     return dir;
+  }
+
+  /** symlinkat: a new link at `ref` holding `target` as given. */
+  symlink(ref: ParentRef, target: Uint8Array): SymlinkInode {
+    if (target.length === 0) throw new SysError(ENOENT);
+    const name = ref.name;
+    if (name === null || name === '.' || name === '..' || ref.dir.get(name) !== undefined) throw new SysError(EEXIST);
+    if (ref.dir.removed) throw new SysError(ENOENT);
+    if (ref.dir.readOnly) throw new SysError(EROFS);
+    const link = new SymlinkInode(this, this.newIno(), target);
+    ref.dir.link(name, link);
+    return link;
+  }
+
+  /** linkat: another name for `inode` (never a directory: EPERM, as Linux). */
+  hardLink(inode: Inode, ref: ParentRef): void {
+    if (inode instanceof DirInode) throw new SysError(EPERM);
+    if (inode.nlink === 0) throw new SysError(ENOENT);
+    const name = this.newName(ref);
+    if (ref.dir.readOnly) throw new SysError(EROFS);
+    ref.dir.link(name, inode);
+    inode.nlink++;
+    inode.ctime = this.now();
   }
 
   /** unlink (removeDir false) or rmdir (removeDir true) with Linux's errors. */

@@ -15,6 +15,7 @@ import { CLOCK_READ_COST_NS, VirtualClock } from './clock.js';
 import { sysEpollCtl } from './epoll.js';
 import { FileSystem } from './fs.js';
 import * as fsCalls from './fs-calls.js';
+import * as linkCalls from './link-calls.js';
 import { copyGrant } from './grants.js';
 import * as ioCalls from './io-calls.js';
 import { Network } from './network.js';
@@ -31,7 +32,7 @@ const HANDLERS = dispatchTable<VirtualKernel, VirtualProcess>({
   // Kernel-neutral (common/).
   ...commonEpoll, ...commonPipe, ...commonSocketCalls, ...commonTimeCalls, sysGetpid,
   // This kernel's own.
-  ...ioCalls, ...fsCalls, ...socketCalls, ...timeCalls, sysPoll, sysEpollCtl, sysGetrandom,
+  ...ioCalls, ...fsCalls, ...linkCalls, ...socketCalls, ...timeCalls, sysPoll, sysEpollCtl, sysGetrandom,
 });
 
 /** The system calls this kernel implements (every other number answers -ENOSYS). */

@@ -172,12 +172,13 @@ export function fdCalls(ctx: WasiContext): Record<string, WasiFn> {
       const r = ctx.sys.call(SYS_ftruncate, f.kfd, f.kfd, lo32(s), hi32(s));
       return r < 0 ? errno(r) : OK;
     },
-    fd_filestat_set_times(fd: number, _atim: bigint, _mtim: bigint, fst: number) {
+    fd_filestat_set_times(fd: number, atim: bigint, mtim: bigint, fst: number) {
       const f = need(ctx, fd, R.FD_FILESTAT_SET_TIMES);
       if (isErr(f)) return f;
       if (fst & ~0xf) return E.INVAL;
       if ((fst & FSTFLAGS.ATIM && fst & FSTFLAGS.ATIM_NOW) || (fst & FSTFLAGS.MTIM && fst & FSTFLAGS.MTIM_NOW)) return E.INVAL;
-      return E.NOSYS; // flexvm's kernels have no utimensat yet
+      const r = ctx.sys.utimens(f.kfd, 0, u64(atim), u64(mtim), fst, 0);
+      return r < 0 ? errno(r) : OK;
     },
     fd_pread(fd: number, iovs: number, count: number, offset: bigint, nread: number) {
       const f = need(ctx, fd, R.FD_READ | R.FD_SEEK);

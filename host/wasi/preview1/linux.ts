@@ -2,7 +2,7 @@ import {
   SYS_fstat, SYS_newfstatat, SYS_openat, SYS_close, SYS_lseek, SYS_getdents64, SYS_fcntl, SYS_clock_gettime,
   STAT_SIZE, STAT_ST_DEV, STAT_ST_INO, STAT_ST_NLINK, STAT_ST_MODE, STAT_ST_SIZE, STAT_ST_ATIME_SEC, STAT_ST_ATIME_NSEC,
   STAT_ST_MTIME_SEC, STAT_ST_MTIME_NSEC, STAT_ST_CTIME_SEC, STAT_ST_CTIME_NSEC, S_IFMT, S_IFREG, S_IFDIR, S_IFCHR,
-  S_IFBLK, S_IFLNK, S_IFSOCK, S_IFIFO, ENAMETOOLONG, PATH_MAX,
+  S_IFBLK, S_IFLNK, S_IFSOCK, S_IFIFO, ENAMETOOLONG, PATH_MAX, SYS_utimensat, UTIME_NOW, UTIME_OMIT,
 } from '../../abi/v1.js';
 import type { GuestMemory } from '../../memory/guest-memory.js';
 import type { SyscallPort, SysCall } from '../syscall-port.js';
@@ -126,6 +126,22 @@ export class LinuxCalls {
 
   fcntl(kfd: number, cmd: number, arg = 0): number {
     return this.call(SYS_fcntl, kfd, kfd, cmd, arg);
+  }
+
+  /**
+   * utimensat from WASI's fstflags (ATIM 1, ATIM_NOW 2, MTIM 4, MTIM_NOW 8) and nanosecond times;
+   * `path` 0: the descriptor itself. A time neither set nor "now" is left alone (UTIME_OMIT).
+   */
+  utimens(kfd: number, path: number, atim: bigint, mtim: bigint, fst: number, flags: number): number {
+    const ts = this.alloc(32);
+    const v = this.mem().view;
+    const put = (at: number, ns: bigint, set: boolean, now: boolean): void => {
+      v.setBigInt64(at, set ? ns / 1_000_000_000n : 0n, true);
+      v.setBigInt64(at + 8, set ? ns % 1_000_000_000n : BigInt(now ? UTIME_NOW : UTIME_OMIT), true);
+    };
+    put(ts, atim, (fst & 1) !== 0, (fst & 2) !== 0);
+    put(ts + 16, mtim, (fst & 4) !== 0, (fst & 8) !== 0);
+    return this.call(SYS_utimensat, kfd, kfd, path, ts, flags);
   }
 
   /** clock_gettime in nanoseconds, or a negative errno. */

@@ -1,5 +1,5 @@
 import {
-  SYS_mkdirat, SYS_unlinkat, SYS_renameat, AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, O_RDONLY, O_WRONLY, O_RDWR, O_CREAT,
+  SYS_mkdirat, SYS_unlinkat, SYS_renameat, SYS_linkat, SYS_symlinkat, SYS_readlinkat, AT_SYMLINK_FOLLOW, PATH_MAX, AT_SYMLINK_NOFOLLOW, AT_REMOVEDIR, O_RDONLY, O_WRONLY, O_RDWR, O_CREAT,
   O_DIRECTORY, O_EXCL, O_TRUNC, O_APPEND, O_NONBLOCK, O_DSYNC, O_SYNC, O_NOFOLLOW, S_IFMT, S_IFDIR,
 } from '../../abi/v1.js';
 import {
@@ -116,7 +116,8 @@ export function pathCalls(ctx: WasiContext): Record<string, WasiFn> {
       if (isErr(p)) return p;
       if (fst & ~0xf) return E.INVAL;
       if ((fst & FSTFLAGS.ATIM && fst & FSTFLAGS.ATIM_NOW) || (fst & FSTFLAGS.MTIM && fst & FSTFLAGS.MTIM_NOW)) return E.INVAL;
-      return E.NOSYS; // flexvm's kernels have no utimensat yet
+      const r = ctx.sys.utimens(p.kdir, p.path, u64(_atim), u64(_mtim), fst, _lookup & LOOKUP_SYMLINK_FOLLOW ? 0 : AT_SYMLINK_NOFOLLOW);
+      return r < 0 ? errno(r) : OK;
     },
     path_create_directory: simple(SYS_mkdirat, R.PATH_CREATE_DIRECTORY, 0),
     path_remove_directory: simple(SYS_unlinkat, R.PATH_REMOVE_DIRECTORY, AT_REMOVEDIR),
@@ -134,24 +135,38 @@ export function pathCalls(ctx: WasiContext): Record<string, WasiFn> {
       if (isErr(a)) return a;
       const b = resolve(ctx, newFd, R.PATH_LINK_TARGET, newPtr, newLen);
       if (isErr(b)) return b;
-      return E.NOSYS; // flexvm's kernels have no linkat yet
+      if (_lookup & ~LOOKUP_SYMLINK_FOLLOW) return E.INVAL;
+      const r = ctx.sys.call(SYS_linkat, a.kdir, a.kdir, a.path, b.kdir, b.path, _lookup & LOOKUP_SYMLINK_FOLLOW ? AT_SYMLINK_FOLLOW : 0);
+      return r < 0 ? errno(r) : OK;
     },
     path_symlink(oldPtr: number, oldLen: number, fd: number, newPtr: number, newLen: number) {
-      mem().check(oldPtr, oldLen);
+      const target = mem().copy(oldPtr, oldLen);
       const b = resolve(ctx, fd, R.PATH_SYMLINK, newPtr, newLen);
       if (isErr(b)) return b;
-      return E.NOSYS; // flexvm's kernels have no symlinkat yet
+      if (target.includes(0)) return E.INVAL;
+      if (target.length === 0) return E.NOENT;
+      // The target is stored as written and resolved only inside the grant when followed; an
+      // absolute one names nothing a capability reaches, so it is refused here (EPERM, as wasmtime
+      // and node:wasi answer).
+      if (target[0] === 0x2f) return E.PERM;
+      const t = ctx.sys.path(target);
+      if (t < 0) return errno(t);
+      const r = ctx.sys.call(SYS_symlinkat, b.kdir, t, b.kdir, b.path);
+      return r < 0 ? errno(r) : OK;
     },
     path_readlink(fd: number, ptr: number, len: number, buf: number, bufLen: number, used: number) {
       const p = resolve(ctx, fd, R.PATH_READLINK, ptr, len);
       if (isErr(p)) return p;
       mem().check(buf, bufLen);
       mem().check(used, 4);
-      // Without readlinkat in the kernels, a name that is not a symlink still answers as Linux does.
-      const st = ctx.sys.statat(p.kdir, p.path, AT_SYMLINK_NOFOLLOW);
-      if (isErr(st)) return errno(st);
-      if (filetypeOf(st.mode) !== FILETYPE.SYMBOLIC_LINK) return E.INVAL;
-      return E.NOSYS;
+      const tmp = ctx.sys.alloc(PATH_MAX);
+      const n = ctx.sys.call(SYS_readlinkat, p.kdir, p.kdir, p.path, tmp, PATH_MAX);
+      if (n < 0) return errno(n);
+      // A buffer too small gets the target's first bytes (Linux's and wasmtime's answer).
+      const k = Math.min(n, bufLen >>> 0);
+      mem().write(buf, mem().copy(tmp, k));
+      mem().setU32(used, k);
+      return OK;
     },
   };
 }

@@ -238,6 +238,61 @@ int main(int argc, char **argv) {
   EXPECT("path_unlink_file f2", __wasi_path_unlink_file(3, "f2"), 0);
   EXPECT("path_remove_directory", __wasi_path_remove_directory(3, "d"), 0);
 
+  // links and times
+  EXPECT("path_open l.txt", open_at(3, "l.txt", __WASI_OFLAGS_CREAT, RW | __WASI_RIGHTS_FD_FILESTAT_SET_TIMES, 0, &g), 0);
+  EXPECT("fd_write l.txt", write_all(g, "link"), 4);
+  EXPECT("fd_filestat_set_times", __wasi_fd_filestat_set_times(g, 1000000000000000000ull, 1200000000000000007ull, __WASI_FSTFLAGS_ATIM | __WASI_FSTFLAGS_MTIM), 0);
+  EXPECT("fd_filestat_get after set_times", __wasi_fd_filestat_get(g, &fs), 0);
+  EXPECT("fd_filestat_set_times mtim", fs.mtim / 1000000000ull, 1200000000);
+  EXPECT("fd_filestat_set_times atim", fs.atim / 1000000000ull, 1000000000);
+  EXPECT("fd_filestat_set_times both ATIM and ATIM_NOW", __wasi_fd_filestat_set_times(g, 0, 0, __WASI_FSTFLAGS_ATIM | __WASI_FSTFLAGS_ATIM_NOW), __WASI_ERRNO_INVAL);
+  EXPECT("fd_filestat_set_times bad fd", __wasi_fd_filestat_set_times(77, 0, 0, __WASI_FSTFLAGS_MTIM_NOW), __WASI_ERRNO_BADF);
+  __wasi_fd_close(g);
+  EXPECT("path_filestat_set_times", __wasi_path_filestat_set_times(3, 0, "l.txt", 0, 1300000000000000000ull, __WASI_FSTFLAGS_MTIM), 0);
+  EXPECT("path_filestat_get after set_times", __wasi_path_filestat_get(3, 0, "l.txt", &fs), 0);
+  EXPECT("path_filestat_set_times mtim", fs.mtim / 1000000000ull, 1300000000);
+  EXPECT("path_filestat_set_times atim kept", fs.atim / 1000000000ull, 1000000000);
+  EXPECT("path_filestat_set_times missing", __wasi_path_filestat_set_times(3, 0, "nope", 0, 0, __WASI_FSTFLAGS_MTIM_NOW), __WASI_ERRNO_NOENT);
+  EXPECT("path_filestat_set_times escapes", __wasi_path_filestat_set_times(3, 0, "../x", 0, 0, __WASI_FSTFLAGS_MTIM_NOW), __WASI_ERRNO_NOTCAPABLE);
+  EXPECT("path_symlink", __wasi_path_symlink("l.txt", 3, "sl"), 0);
+  EXPECT("path_symlink exists", __wasi_path_symlink("l.txt", 3, "sl"), __WASI_ERRNO_EXIST);
+  EXPECT("path_symlink absolute target", __wasi_path_symlink("/etc/passwd", 3, "abs"), __WASI_ERRNO_PERM);
+  EXPECT("path_symlink escaping link name", __wasi_path_symlink("l.txt", 3, "../sl"), __WASI_ERRNO_NOTCAPABLE);
+  {
+    char target[16];
+    __wasi_size_t used = 0;
+    EXPECT("path_readlink", __wasi_path_readlink(3, "sl", (uint8_t *)target, sizeof target, &used), 0);
+    check("path_readlink target", used == 5 && memcmp(target, "l.txt", 5) == 0, "used %ld %ld", (long)used, 0);
+    EXPECT("path_readlink short buffer", __wasi_path_readlink(3, "sl", (uint8_t *)target, 2, &used), 0);
+    EXPECT("path_readlink short buffer used", used, 2);
+    EXPECT("path_readlink a file", __wasi_path_readlink(3, "l.txt", (uint8_t *)target, sizeof target, &used), __WASI_ERRNO_INVAL);
+    EXPECT("path_readlink missing", __wasi_path_readlink(3, "nope", (uint8_t *)target, sizeof target, &used), __WASI_ERRNO_NOENT);
+  }
+  EXPECT("path_open through the symlink", open_at(3, "sl", 0, __WASI_RIGHTS_FD_READ, 0, &g), 0);
+  __wasi_fd_close(g);
+  EXPECT("path_open the symlink nofollow", __wasi_path_open(3, 0, "sl", 0, __WASI_RIGHTS_FD_READ, 0, 0, &g), __WASI_ERRNO_LOOP);
+  EXPECT("path_filestat_get symlink nofollow", __wasi_path_filestat_get(3, 0, "sl", &fs), 0);
+  EXPECT("path_filestat_get symlink type", fs.filetype, __WASI_FILETYPE_SYMBOLIC_LINK);
+  EXPECT("path_symlink dangling", __wasi_path_symlink("nowhere", 3, "dl"), 0);
+  EXPECT("path_open dangling", open_at(3, "dl", 0, __WASI_RIGHTS_FD_READ, 0, &g), __WASI_ERRNO_NOENT);
+  EXPECT("path_symlink leading out", __wasi_path_symlink("../../../../etc/passwd", 3, "out"), 0);
+  {
+    __wasi_errno_t e = open_at(3, "out", 0, __WASI_RIGHTS_FD_READ, 0, &g);
+    check("path_open leading out refused", e != 0, "errno %ld %ld", (long)e, 0);
+  }
+  EXPECT("path_link", __wasi_path_link(3, 0, "l.txt", 3, "hl"), 0);
+  EXPECT("path_filestat_get hard link", __wasi_path_filestat_get(3, 0, "hl", &fs), 0);
+  EXPECT("path_link nlink", fs.nlink, 2);
+  EXPECT("path_link exists", __wasi_path_link(3, 0, "l.txt", 3, "hl"), __WASI_ERRNO_EXIST);
+  EXPECT("path_link missing", __wasi_path_link(3, 0, "nope", 3, "hl2"), __WASI_ERRNO_NOENT);
+  EXPECT("path_link escapes", __wasi_path_link(3, 0, "l.txt", 3, "../hl"), __WASI_ERRNO_NOTCAPABLE);
+  EXPECT("path_link bad fd", __wasi_path_link(3, 0, "l.txt", 88, "hl2"), __WASI_ERRNO_BADF);
+  EXPECT("path_unlink_file sl", __wasi_path_unlink_file(3, "sl"), 0);
+  EXPECT("path_unlink_file dl", __wasi_path_unlink_file(3, "dl"), 0);
+  EXPECT("path_unlink_file out", __wasi_path_unlink_file(3, "out"), 0);
+  EXPECT("path_unlink_file hl", __wasi_path_unlink_file(3, "hl"), 0);
+  EXPECT("path_unlink_file l.txt", __wasi_path_unlink_file(3, "l.txt"), 0);
+
   // poll_oneoff
   __wasi_subscription_t subs[3];
   __wasi_event_t evs[3];

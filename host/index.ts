@@ -1,10 +1,10 @@
 // flexvm's embedding API.
-export { VM, createVM, parseGrant } from './vm/vm.js';
-export type { VMOptions, SpawnOptions, Guest, GuestResult, Mode } from './vm/vm.js';
+export { VM, createVM, parseGrant, streamSink } from './vm/vm.js';
+export type { VMOptions, SpawnOptions, Guest, GuestResult, Mode, StdioSink } from './vm/vm.js';
 export type { GuestStats, SyscallCount, ThreadStats } from './vm/stats.js';
 export { formatStats } from './vm/stats.js';
 export { InvalidModuleError } from './wasm/module-info.js';
-export { PENDING, DEFAULT_LIMITS } from './kernel/kernel.js';
+export { PENDING, DEFAULT_LIMITS, STDIO_QUEUE_LIMIT } from './kernel/kernel.js';
 export type { Kernel, KernelModule, KernelOptions, ModuleKernelOptions, KernelContext, Call, ProcessSpec, Grant, Limits, Stdio } from './kernel/kernel.js';
 export type { KnownKernelOptions } from './kernel/registry.js';
 export { KERNEL_NAMES } from './kernel/registry.js';

@@ -8,7 +8,7 @@
 // run off the end of memory. Allowed operations work and land in the host directory; nothing
 // outside it changes. A grant given as HOST:GUEST:ro reads but answers EROFS to every change. Errno
 // choices as host/kernel/os/sandbox.ts documents them.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -40,6 +40,8 @@ function tree(): { root: string; data: string; outside: string } {
   symlinkSync('f.txt', join(data, 'inner')); // stays inside: allowed
   symlinkSync('../outside', join(data, 'escape')); // a directory link leading out
   symlinkSync(join(outside, 'secret.txt'), join(data, 'abs')); // an absolute file link leading out
+  // A hard link to a file outside: the same file, so it is served (a documented limit: docs/security.md).
+  linkSync(join(outside, 'secret.txt'), join(data, 'hard'));
   return { root, data, outside };
 }
 
@@ -76,7 +78,7 @@ for (const { mode, threads } of CONFIGS) {
       ['read:/data/sub/../f.txt', '10 hello data'],
       ['stat:/data/sub/g.txt', '0 size=6'],
       ['at:/data/sub:../f.txt', /^\d+$/],
-      ['list:/data', '5 abs,escape,f.txt,inner,sub'],
+      ['list:/data', '6 abs,escape,f.txt,hard,inner,sub'],
       // The directories above the grants exist, read-only, and list only the grants.
       ['list:/', '1 data'],
       ['mkdir:/newtop', -EACCES],
@@ -86,6 +88,16 @@ for (const { mode, threads } of CONFIGS) {
       ['read:/data/sub/../../outside/secret.txt', -ENOENT],
       ['at:/data/sub:../../outside/secret.txt', -ENOENT],
       ['stat:/../../../etc/passwd', -ENOENT],
+      // ".." in other spellings: doubled or dotted separators climb the same way; percent-encoded
+      // dots are plain names (no such file); climbing out and back in is allowed.
+      ['read:/data//../outside/secret.txt', -ENOENT],
+      ['read:/data/./../outside/secret.txt', -ENOENT],
+      ['read:/data/sub/.././../outside/secret.txt', -ENOENT],
+      ['read:/data/%2e%2e/outside/secret.txt', -ENOENT],
+      ['read:/data/..%2foutside%2fsecret.txt', -ENOENT],
+      ['stat:/data/../data/f.txt', '0 size=10'],
+      // A hard link inside the grant is the file it links: served (documented, not refusable by path).
+      ['read:/data/hard', '6 secret'],
       // Absolute paths outside the grants, the host's own path included.
       ['open:/etc/passwd', -ENOENT],
       [`open:${join(outside, 'secret.txt')}`, -ENOENT],
@@ -122,7 +134,7 @@ for (const { mode, threads } of CONFIGS) {
       ['unlink:/data/sub/g.txt', 0],
       ['unlink:/data/inner', 0],
       ['read:/data/moved.txt', '7 written'],
-      ['list:/data', '6 abs,escape,f.txt,made,moved.txt,sub'],
+      ['list:/data', '7 abs,escape,f.txt,hard,made,moved.txt,sub'],
     ];
     const vm = await pool.get(threads);
     const o = await run(vm, PROBE, { mode, args: expected.map(([op]) => op), dirs: [`${data}:/data`] });
@@ -168,7 +180,7 @@ for (const mode of MODES) {
     const expected: [string, string | number][] = [
       ['read:/data/f.txt', '10 hello data'],
       ['read:/data/inner', '10 hello data'],
-      ['list:/data', '5 abs,escape,f.txt,inner,sub'],
+      ['list:/data', '6 abs,escape,f.txt,hard,inner,sub'],
       ['write:/data/f.txt:x', -EROFS],
       ['write:/data/new.txt:x', -EROFS],
       ['mkdir:/data/made', -EROFS],
@@ -185,7 +197,7 @@ for (const mode of MODES) {
     assert.is(o.status, 0, `status\n${o.stdout}\n${o.stderr}`);
     const got = results(o, expected.map(([op]) => op));
     expected.forEach(([op, want], i) => assert.is(got[i], String(want), `${label('fs-probe :ro', mode, 2)}: ${op}`));
-    assert.equal(readdirSync(data).sort(), ['abs', 'escape', 'f.txt', 'inner', 'sub'], 'nothing created or removed');
+    assert.equal(readdirSync(data).sort(), ['abs', 'escape', 'f.txt', 'hard', 'inner', 'sub'], 'nothing created or removed');
     assert.is(readFileSync(join(data, 'f.txt'), 'utf8'), 'hello data', 'not truncated');
     assert.equal(readdirSync(join(data, 'sub')), ['g.txt']);
   });

@@ -204,6 +204,17 @@ test('an AssemblyScript wasi-shim program (own memory, TLSF heap grown to 8 MiB)
   }
 });
 
+test('--max-memory caps a WASI program: one that may grow past it is refused clearly, not given less', async () => {
+  // Its memory is allocated at full size (its maximum, 1 GiB when undeclared, plus the host region).
+  const wasm = buildAs('hello');
+  const refused = await cli(['run', '--kernel', 'virtual', '--max-memory', '512M', wasm]);
+  assert.is(refused.status, 1, refused.stderr);
+  assert.match(refused.stderr, /WASI program that may grow to 1048576 KiB of memory, more than the limit of 524288 KiB \(--max-memory\)/);
+  assert.is(refused.stdout, '');
+  const ran = await cli(['run', '--kernel', 'virtual', '--max-memory', '1G', wasm, 'p']);
+  assert.is(ran.status, 5, ran.stderr);
+});
+
 ctest('--stats and --trace see a WASI program\'s calls (they are syscall entries)', async () => {
   const dir = mkdtempSync(join(tmp, 'st-'));
   const r = await cli(['run', buildC('preview1'), '--dir', `${dir}::/sandbox`, '--env', 'PROBE=1', '--stats', '--trace', '--', 'one', 'two words']);

@@ -6,6 +6,7 @@
 //
 //   flexvm run examples/echo/server.wasm -- [--port 7] [--accepts 4] [--idle-ms 0] [--size 16384]
 //                                           [--host 127.0.0.1] [--pages 64] [--backlog 1024] [--verbose]
+//                                           [--max-conns 0]
 //
 // --verbose: a line on standard error when a connection is accepted and when its close completes
 // (with why it was closed), so a supervisor or a test can see every connection through to its end.
@@ -13,9 +14,12 @@
 // --pages: syscall pages of 64 entries (calls in flight). Every idle connection holds one entry for
 // its pending read (two with --idle-ms), and calls that wait for the outside world may use 7/8 of
 // the entries, so N idle connections need about N / 56 pages (default 64: some 3,500 connections).
+// Past that, or past --max-conns (0: no limit of its own), a new connection is closed at once,
+// counted, and the first refusal logged (examples/lib/capacity.ts); the accepts stay posted.
 import * as flexsc from "../../guest/flexsc";
 import { Args, failed, logLine } from "../lib/args";
 import { IdleTimer } from "../lib/idle-timer";
+import { ConnectionLimit } from "../lib/capacity";
 export { flexsc_resume } from "../../guest/flexsc";
 
 const args = new Args("echo-server");
@@ -27,7 +31,11 @@ const host = args.str("host", "127.0.0.1");
 const pages = args.int("pages", 64, 1, 4096);
 const backlog = args.int("backlog", 1024, 1);
 const verbose = args.has("verbose");
+const maxConns = args.int("max-conns", 0, 0);
 args.done();
+
+// A connection waits on its read, and on its idle timer with --idle-ms.
+const limit = new ConnectionLimit("echo-server", maxConns, idleMs > 0 ? 2 : 1, accepts);
 
 let listenFd: i32 = -1;
 
@@ -54,7 +62,7 @@ function onAccepted(r: flexsc.Request): void {
   if (r.result < 0) {
     if (r.result == -flexsc.ECANCELED || r.result == -flexsc.EBADF) return;
     logLine("echo-server: accept: " + r.result.toString());
-  } else {
+  } else if (limit.admit(<i32>r.result)) {
     const c = new Conn(onRead);
     c.fd = <i32>r.result;
     if (verbose) logLine("echo-server: accepted fd " + c.fd.toString());
@@ -107,6 +115,7 @@ function onIdle(r: flexsc.Request): void {
 
 function closeConn(c: Conn, r: i64): void {
   c.closed = true;
+  limit.closed();
   const t = c.timer;
   if (t !== null) t.stop();
   if (!verbose) {

@@ -41,7 +41,7 @@
 //   flexvm run examples/httpd/server.wasm --dir examples/httpd/www:/www:ro -- --root /www
 //     [--port 8080] [--host 127.0.0.1] [--idle-ms 5000] [--header-timeout-ms N] [--keepalive-timeout-ms N]
 //     [--send-timeout-ms N] [--open-file-cache MAX] [--open-file-cache-valid SEC]
-//     [--open-file-cache-inactive SEC] [--pages 64] [--accepts 4] [--backlog 511]
+//     [--open-file-cache-inactive SEC] [--pages 64] [--accepts 4] [--backlog 511] [--max-conns 0]
 //
 // --open-file-cache MAX (nginx's open_file_cache, off by default): the descriptors and fstat results
 // of up to MAX files served are kept (lib/open-file-cache.ts), so a cached file costs no openat,
@@ -52,10 +52,13 @@
 // --pages: syscall pages of 64 entries (calls in flight). Each idle connection holds its read and
 // its timer; calls that wait for the outside world may use 7/8 of the entries, so N idle
 // connections need about N / 28 pages (default 64: some 1,800 idle connections; the clock's sleep
-// and the accepts take a few more).
+// and the accepts take a few more). Past that, or past --max-conns (0: no limit of its own), a new
+// connection is closed at once, counted, and the first refusal logged (examples/lib/capacity.ts);
+// the accepts stay posted.
 import * as flexsc from "../../guest/flexsc";
 import { Args, failed, logLine } from "../lib/args";
 import { IdleTimer } from "../lib/idle-timer";
+import { ConnectionLimit } from "../lib/capacity";
 import { HttpRequest, parseHead, MAX_HEAD, METHOD_HEAD, METHOD_OTHER } from "./lib/request";
 import { normalizeTarget } from "./lib/path";
 import { contentType } from "./lib/mime";
@@ -91,7 +94,10 @@ const openFileCacheValid = args.int("open-file-cache-valid", 60, 1, 0x7fffffff);
 const openFileCacheInactive = args.int("open-file-cache-inactive", 60, 1, 0x7fffffff);
 /** nginx's keepalive_requests: the connection closes after this many responses. */
 const keepaliveRequests = args.int("keepalive-requests", 1000, 1);
+const maxConns = args.int("max-conns", 0, 0);
 args.done();
+/** A connection waits on its read (or a write to a slow client), and on its timer; the server on its accepts and its clock. */
+const limit = new ConnectionLimit("httpd", maxConns, 2, accepts + 1);
 if (listenSpec.length > 0) {
   // --listen ADDR:PORT, or PORT alone, as nginx's listen directive.
   const colon = listenSpec.lastIndexOf(":");
@@ -215,6 +221,8 @@ function onAccepted(r: flexsc.Request): void {
   if (r.result >= 0 && draining) {
     // Accepted as the stop began (its cancellation lost the race): not served.
     flexsc.close(null, <i32>r.result);
+  } else if (r.result >= 0 && !limit.admit(<i32>r.result)) {
+    // Refused (closed): the accept is re-posted below.
   } else if (r.result >= 0) {
     const c = new Conn(null);
     c.fd = <i32>r.result;
@@ -772,6 +780,7 @@ function closeConn(c: Conn): void {
   if (c.phase == CLOSED) return;
   c.phase = CLOSED;
   live.delete(c);
+  limit.closed();
   const t = c.timer;
   if (t !== null) t.stop();
   closeFile(c);

@@ -15,6 +15,7 @@
 // the kernel pick the port).
 import * as flexsc from "../../guest/flexsc";
 import { failed, logLine } from "../lib/args";
+import { ConnectionLimit } from "../lib/capacity";
 import { parseConfig } from "./lib/config";
 import { Store } from "./lib/store";
 import { Server, setServer } from "./lib/context";
@@ -49,16 +50,40 @@ class Refusal extends flexsc.Request {
   fd: i32 = -1;
 }
 const TOO_MANY = String.UTF8.encode("ERROR Too many open connections\r\n");
+let refusalLogged = false;
+/** What the syscall pages hold: a connection waits on its read; the server on its accepts and its clock. */
+const capacity = new ConnectionLimit("kv", 0, 1, ACCEPTS + 1);
+
+/**
+ * Past -c, or past what the syscall pages hold: a connection waits on its read, and the accept
+ * re-posted after it needs an entry too. Without this check a server whose pages ran out would hold
+ * its own accept back and stop answering new clients without a word.
+ */
+function refuses(): string | null {
+  if (srv.currConns >= config.maxConns) return "-c " + config.maxConns.toString() + " reached";
+  if (!capacity.pagesHoldOneMore(srv.currConns)) return "its syscall pages hold no more waiting calls (raise --pages)";
+  return null;
+}
 
 function onAccepted(r: flexsc.Request): void {
   if (r.result >= 0) {
     const fd = <i32>r.result;
-    if (srv.currConns >= config.maxConns) {
+    const why = refuses();
+    if (why !== null) {
       srv.rejectedConns++;
+      if (!refusalLogged) {
+        refusalLogged = true;
+        logLine("kv: refusing new connections, " + srv.currConns.toString() + " open: " + why +
+          " (each is answered and closed at once, counted in stats rejected_connections; said again when accepting again)");
+      }
       const x = new Refusal(onRefused);
       x.fd = fd;
       flexsc.write(x, fd, flexsc.ptr(TOO_MANY), <u32>TOO_MANY.byteLength);
     } else {
+      if (refusalLogged) {
+        refusalLogged = false;
+        logLine("kv: accepting connections again, " + (srv.currConns + 1).toString() + " open (rejected_connections " + srv.rejectedConns.toString() + ")");
+      }
       const c = new Conn(onRead, onWritten);
       c.fd = fd;
       srv.currConns++;

@@ -11,7 +11,7 @@ export * from "./calls";
 export * from "./structs";
 export { Request } from "./request";
 export { init, onShutdown, submit, cancel, mainLoop, runOnce, pending, LOOP_SUSPENDED, EXIT_INTERRUPTED } from "./core";
-export { execSync, threadCount, mode, processId, controlBlock } from "./pages";
+export { execSync, threadCount, mode, processId, controlBlock, waitRoom, waitCapacity } from "./pages";
 
 import { mainLoop, ensureInit, LOOP_SUSPENDED } from "./core";
 import { ENOSYS } from "./abi";

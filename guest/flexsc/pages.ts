@@ -176,6 +176,35 @@ export function controlBlock(): usize {
   return ctrl;
 }
 
+/**
+ * Entries still free for calls that wait for the outside world (reads, accepts, timers) on the
+ * syscall thread with the fewest: how many more such calls are sure to be posted rather than held
+ * back (throttled) until others finish. A server compares it with what a new connection needs, and
+ * refuses the connection rather than let its accept be held back. In the sync and epoll modes
+ * waiting calls take no entry (the guest's reactor parks them): there it is i32.MAX_VALUE.
+ */
+export function waitRoom(): i32 {
+  if (hostMode != MODE_EXCEPTIONLESS || registerResult != 0) return i32.MAX_VALUE;
+  let least = i32.MAX_VALUE;
+  for (let t = 0; t < threads; t++) {
+    const room = unchecked(eventCap[t]) - unchecked(eventBusy[t]);
+    if (room < least) least = room;
+  }
+  return least;
+}
+
+/**
+ * Entries for calls that wait for the outside world, over every syscall thread, counted as if each
+ * thread had only as many as the one with the fewest: what a server may plan to hold at once (each
+ * connection's waiting calls, its accepts, its timers). i32.MAX_VALUE in the sync and epoll modes.
+ */
+export function waitCapacity(): i32 {
+  if (hostMode != MODE_EXCEPTIONLESS || registerResult != 0) return i32.MAX_VALUE;
+  let least = i32.MAX_VALUE;
+  for (let t = 0; t < threads; t++) if (unchecked(eventCap[t]) < least) least = unchecked(eventCap[t]);
+  return least * threads;
+}
+
 /** The syscall thread for a call routed by descriptor `fd` (-1 or negative: any thread). */
 export function threadFor(fd: i32): i32 {
   if (hostMode != MODE_EXCEPTIONLESS) return 0; // one blocking caller: everything on thread 0

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { parseConnectRule } from '../kernel/common/connect-policy.js';
 import type { Grant, Limits } from '../kernel/kernel.js';
 import { DirSpecError, parseDirSpec, parseMapdirSpec } from '../vm/grants.js';
 import type { Mode } from '../vm/vm.js';
@@ -24,8 +25,10 @@ export interface RunOptions {
   readonly spinUs: number;
   readonly trace: boolean;
   readonly listenAny: boolean;
-  /** The VM's limits per guest (--max-fds, --max-pending); absent: the defaults. */
+  /** The VM's limits per guest (--max-fds, --max-pending, --max-memory); absent: the defaults. */
   readonly limits: Partial<Limits>;
+  /** Addresses guests may connect() to (--allow-connect, repeatable); empty: loopback only. */
+  readonly allowConnect: readonly string[];
   /** --model PROFILE: count the main guest's instructions and model the run on that CPU profile. */
   readonly model: string | null;
   /** --model-requests N: what the run's counts are divided by (default 1: the whole run). */
@@ -63,6 +66,8 @@ const OPTIONS = {
   'listen-any': { type: 'boolean' },
   'max-fds': { type: 'string' },
   'max-pending': { type: 'string' },
+  'max-memory': { type: 'string' },
+  'allow-connect': { type: 'string', multiple: true },
   model: { type: 'string' },
   'model-requests': { type: 'string' },
   'model-json': { type: 'string' },
@@ -189,11 +194,38 @@ export function parseRunOptions(argv: readonly string[], wantsGuest: boolean, de
     spinUs: positiveInt('spin-us', v['spin-us'], 100, 0, 1_000_000),
     trace: v.trace ?? false,
     listenAny: v['listen-any'] ?? false,
-    limits: limitsOf(v['max-fds'], v['max-pending']),
+    limits: { ...limitsOf(v['max-fds'], v['max-pending']), ...memoryLimitOf(v['max-memory']) },
+    allowConnect: allowConnectOf(v['allow-connect'] ?? []),
     model: v.model ?? null,
     modelRequests: positiveInt('model-requests', v['model-requests'], 1, 1, Number.MAX_SAFE_INTEGER),
     modelJson: v['model-json'] ?? null,
   };
+}
+
+/** --allow-connect rules, checked here so that a typo is a usage error, not a guest that cannot connect. */
+function allowConnectOf(specs: readonly string[]): string[] {
+  if (specs.includes('none')) {
+    if (specs.length > 1) throw new UsageError('--allow-connect none allows nothing: give it alone');
+    return ['none'];
+  }
+  for (const spec of specs) {
+    try {
+      parseConnectRule(spec);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  return [...specs];
+}
+
+/** --max-memory SIZE: bytes, or with K, M or G (binary units); 64K to 4G, rounded down to 64 KiB pages. */
+function memoryLimitOf(value: string | undefined): Partial<Limits> {
+  if (value === undefined) return {};
+  const m = /^(\d+)([KMG])?(?:i?B)?$/i.exec(value);
+  const unit = { K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[(m?.[2] ?? '').toUpperCase() as 'K' | 'M' | 'G'] ?? 1;
+  const bytes = m ? Number(m[1]) * unit : NaN;
+  if (!(bytes >= 65536 && bytes <= 4 * 1024 ** 3)) throw new UsageError(`--max-memory must be a size from 64K to 4G (e.g. 256M), got ${JSON.stringify(value)}`);
+  return { maxMemory: Math.floor(bytes / 65536) * 65536 };
 }
 
 /** Only the limits given on the command line: the VM fills in the rest from DEFAULT_LIMITS. */

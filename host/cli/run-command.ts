@@ -23,7 +23,10 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
     return { file, args };
   });
   const vm = await VM.create({
-    kernel: opts.kernel === 'os' ? { kind: 'os', allowNonLoopbackListen: opts.listenAny } : opts.kernel === 'native' ? { kind: 'native', allowNonLoopbackListen: opts.listenAny } : { kind: opts.kernel },
+    kernel: {
+      ...(opts.kernel === 'os' || opts.kernel === 'native' ? { kind: opts.kernel, allowNonLoopbackListen: opts.listenAny } : { kind: opts.kernel }),
+      ...(opts.allowConnect.length > 0 ? { allowConnect: opts.allowConnect } : {}),
+    },
     syscallThreads: opts.syscallThreads,
     mode: opts.mode,
     spinUs: opts.spinUs,

@@ -40,6 +40,10 @@ Options for run and demo:
                                  starts, passed as fd 3 (then 4...), before the preopens (repeatable)
   --listen-any                   os and native kernels: let guests listen on all addresses (default: listeners
                                  bind 127.0.0.1 only)
+  --allow-connect ADDR[/PREFIX][:PORT]
+                                 let guests connect() to these IPv4 addresses (repeatable; e.g.
+                                 10.0.0.0/8:5432). Default: loopback only (127.0.0.0/8); given
+                                 rules replace it; "none" allows nothing. Past them: -EACCES
   --env KEY=VALUE, --env KEY     set an environment variable for the guest; KEY alone passes this
                                  process's value (repeatable)
   --with "GUEST.wasm [ARGS]"     start another guest in the same VM first, e.g. a server the main
@@ -48,6 +52,8 @@ Options for run and demo:
                                  calls that create one fail with -EMFILE (default: ${DEFAULT_LIMITS.maxFds})
   --max-pending N                calls a guest may have in flight, on all its syscall threads
                                  together; past it, new calls but close fail with -EAGAIN (default: ${DEFAULT_LIMITS.maxPending})
+  --max-memory SIZE              linear memory per guest (e.g. 256M; 64K-4G, default: ${DEFAULT_LIMITS.maxMemory / 1024 ** 2}M):
+                                 caps the module's declared maximum; memory.grow past it fails
   --stats                        print the run's statistics to standard error at exit
   --stats-json FILE              write them as JSON to FILE
   --spin-us N                    idle polling of a syscall thread before it sleeps, at least (it

@@ -66,7 +66,18 @@ export interface Call {
 /** Where a guest's standard output and error go (the embedder's sinks). */
 export interface Stdio {
   write(fd: 1 | 2, data: Uint8Array): void;
+  /**
+   * Bytes written to `fd` that the embedder's sink has not taken yet. Optional: without it the
+   * stream is unbounded. With it, a write finds room only below STDIO_QUEUE_LIMIT and otherwise
+   * waits (or answers -EAGAIN when it may not wait), as a pipe does.
+   */
+  queued?(fd: 1 | 2): number;
+  /** Calls `then` once, after queued(fd) has dropped (with queued). */
+  whenDrained?(fd: 1 | 2, then: () => void): void;
 }
+
+/** Bytes a guest's standard output (and, separately, its error) may have queued for the sink. */
+export const STDIO_QUEUE_LIMIT = 1 << 20;
 
 /** A host directory made visible to a guest at `guestPath`. */
 export interface Grant {
@@ -83,9 +94,18 @@ export interface Limits {
   readonly maxFds: number;
   /** Calls in flight per guest; past it, new calls fail with -EAGAIN. */
   readonly maxPending: number;
+  /**
+   * Linear memory per guest, in bytes (whole 64 KiB pages): the host caps the module's declared
+   * maximum (up to 4 GiB) at this, so memory.grow past it fails in the guest; a module needing more
+   * at start is refused.
+   */
+  readonly maxMemory: number;
 }
 
-export const DEFAULT_LIMITS: Limits = { maxFds: 65536, maxPending: 65536 };
+/** 1 GiB of guest memory by default: well below the 4 GiB a module may declare. */
+export const DEFAULT_MAX_MEMORY = 1 << 30;
+
+export const DEFAULT_LIMITS: Limits = { maxFds: 65536, maxPending: 65536, maxMemory: DEFAULT_MAX_MEMORY };
 
 /** What the runtime tells a kernel about a guest when it attaches. */
 export interface ProcessSpec {
@@ -150,6 +170,11 @@ export interface KernelModule<O extends KernelOptions = KernelOptions> {
  */
 export interface KernelOptions {
   readonly kind: string;
+  /**
+   * Addresses guests may connect() to, every kernel: `ADDR[/PREFIX][:PORT]` rules (common/connect-policy.ts);
+   * absent: loopback only; ['none']: nothing. Past them connect() is EACCES.
+   */
+  readonly allowConnect?: readonly string[];
 }
 
 /** An embedder's kernel: `kind` is the URL of a module exporting a KernelModule, which reads `options`. */

@@ -105,7 +105,7 @@ export class CallRunner {
 
   private errorResult(err: unknown, g: ServedGuest, call: EntryCall): number {
     if (err instanceof SysError) return -err.errno;
-    this.log(internalError(`${g.name}: kernel failed on syscall ${call.sysno}: ${(err as Error)?.stack ?? String(err)}`));
+    g.diagnose(internalError(`${g.name}: kernel failed on syscall ${call.sysno}: ${(err as Error)?.stack ?? String(err)}`), this.log);
     return -EIO;
   }
 }

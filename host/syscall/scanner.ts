@@ -66,7 +66,7 @@ export class Scanner {
     let span = (tail - g.nextSeq) >>> 0;
     if (span > g.entryCount) {
       // More published than there are entries: the guest broke the protocol. Resynchronise.
-      this.log(`${g.name}: sq_tail jumped by ${span}; resynchronising`);
+      g.diagnose(`${g.name}: sq_tail jumped by ${span}; resynchronising`, this.log);
       span = 0;
     }
     if (this.bySeq.length < span) this.bySeq = new Int32Array(Math.max(span, this.bySeq.length * 2)).fill(-1);

@@ -1,3 +1,4 @@
+import { RateLimiter } from './rate-limit.js';
 import {
   CW_COMPLETIONS, CW_GUEST_WAITING, CW_SHUTDOWN, CW_SHIM_ENTRY, CW_SHIM_SEQ, ENTRIES_PER_PAGE, ST_DONE,
   threadLineW, hostLineW, entryW, maskW,
@@ -17,6 +18,12 @@ export const SYSNO_LIMIT = 512;
  */
 export const GUEST_COUNTERS_BYTES = 64;
 export const GC_PENDING = 0;
+/** Diagnostics the guest triggered (all threads), and those held back by the rate limit. */
+export const GC_DIAGNOSTICS = 1;
+export const GC_DIAGNOSTICS_SUPPRESSED = 2;
+/** Bytes of standard output (word 3) and error (word 4) posted to the main thread and not yet taken by the sink. */
+export const GC_STDOUT_QUEUED = 3;
+export const GC_STDERR_QUEUED = 4;
 
 /**
  * What one syscall thread knows about one registered guest: word offsets into its shared memory,
@@ -65,6 +72,16 @@ export class ServedGuest {
   readonly submittedBySysno = new Uint32Array(SYSNO_LIMIT);
   readonly completedBySysno = new Uint32Array(SYSNO_LIMIT);
   attached = true;
+  /** Rate limit of the diagnostics this guest triggers on this thread. */
+  readonly diagnostics = new RateLimiter();
+
+  /** A diagnostic the guest caused: counted in its statistics, printed within its rate limit. */
+  diagnose(message: string, log: (line: string) => void): void {
+    Atomics.add(this.counters, GC_DIAGNOSTICS, 1);
+    const line = this.diagnostics.admit(message);
+    if (line === null) Atomics.add(this.counters, GC_DIAGNOSTICS_SUPPRESSED, 1);
+    else log(line);
+  }
   /** This thread's pending wait on the guest's doorbell for it. */
   readonly bellWaiter = new BellWaiter();
   /** A guest running on this thread (epoll mode) that returned to the event loop to wait. */

@@ -7,6 +7,7 @@ import { makeProcessSpec } from './process-spec.js';
 import { GuestMemory } from '../memory/guest-memory.js';
 import { ServedGuest } from './served-guest.js';
 import { ColocatedGuest } from '../placement/colocated-guest.js';
+import { RateLimiter } from './rate-limit.js';
 import { loadKernelModule } from '../kernel/registry.js';
 import type { AttachInfo, FromWorker, SpawnInfo, SyscallWorkerData, ToSyscallWorker } from '../vm/messages.js';
 import { SyscallThread } from './syscall-thread.js';
@@ -15,6 +16,12 @@ import { VmShared } from './vm-shared.js';
 const data = workerData as SyscallWorkerData;
 const post = (m: FromWorker): void => parentPort!.postMessage(m);
 const log = (message: string): void => post({ type: 'log', message: `syscall thread ${data.index}: ${message}` });
+/** The kernel's diagnostics, which guests can trigger too (a listen that fails...): rate-limited. */
+const kernelLimit = new RateLimiter(20, 2);
+const kernelLog = (message: string): void => {
+  const line = kernelLimit.admit(message);
+  if (line !== null) log(line);
+};
 
 let kernel: Kernel | null = null;
 let thread: SyscallThread;
@@ -47,7 +54,7 @@ function spawnColocated(info: SpawnInfo): void {
 async function main(): Promise<void> {
   const mod = await loadKernelModule(data.kernel);
   const executes = mod.placement === 'per-thread' || data.index === 0;
-  kernel = executes ? mod.createKernel(data.kernel, { thread: data.index, threadCount: data.count, log }) : null;
+  kernel = executes ? mod.createKernel(data.kernel, { thread: data.index, threadCount: data.count, log: kernelLog }) : null;
   thread = new SyscallThread({
     index: data.index,
     count: data.count,

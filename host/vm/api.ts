@@ -31,6 +31,14 @@ export interface VMOptions {
   trace?: (line: string) => void;
 }
 
+/** Takes a guest's output; a returned promise holds the bytes as queued until it settles. */
+export type StdioSink = (data: Uint8Array) => unknown;
+
+/** A sink into a Node stream that settles once the stream has flushed the bytes (its back-pressure). */
+export function streamSink(stream: NodeJS.WritableStream): StdioSink {
+  return (d) => new Promise<void>((resolve) => stream.write(d, () => resolve()));
+}
+
 /** Options of `vm.spawn` and `vm.run`. */
 export interface SpawnOptions {
   /** argv[1..]; argv[0] is the guest's name. */
@@ -44,10 +52,14 @@ export interface SpawnOptions {
   dirs?: readonly (string | Grant)[];
   /** Bytes readable on descriptor 0, then end of file (default: end of file at once). */
   stdin?: string | Uint8Array;
-  /** Receives the guest's standard output (default: this process's). */
-  stdout?: (data: Uint8Array) => void;
-  /** Receives the guest's standard error (default: this process's). */
-  stderr?: (data: Uint8Array) => void;
+  /**
+   * Receives the guest's standard output (default: this process's, with its back-pressure). A sink
+   * may return a promise: until it settles the bytes count as queued, and a guest with
+   * STDIO_QUEUE_LIMIT bytes queued on a stream waits to write more, as on a full pipe.
+   */
+  stdout?: StdioSink;
+  /** Receives the guest's standard error (default: this process's); as stdout. */
+  stderr?: StdioSink;
   /** This guest's mode (default: the VM's). */
   mode?: Mode;
   /** The name in messages and statistics, and argv[0] (default: the file's name without `.wasm`). */

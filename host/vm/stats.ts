@@ -47,6 +47,8 @@ export interface GuestStats {
   /** Submissions delayed because every entry of their thread was busy. */
   throttled: number;
   handlers: number;
+  /** Host diagnostics the guest triggered (a tail that jumped...), and those the rate limit held back. */
+  diagnostics: { raised: number; suppressed: number };
   perThread: ThreadStats[];
 }
 
@@ -63,6 +65,7 @@ export function collectStats(
   mode: number,
   counts: readonly (Record<number, [number, number]> | null)[],
   importCalls: number,
+  diagnostics: { raised: number; suppressed: number } = { raised: 0, suppressed: 0 },
 ): GuestStats {
   const bySyscall: Record<string, SyscallCount> = {};
   let submitted = 0;
@@ -127,6 +130,7 @@ export function collectStats(
     },
     throttled: guest['throttled'] ?? 0,
     handlers: guest['handlers'] ?? 0,
+    diagnostics,
     perThread,
   };
 }
@@ -141,6 +145,7 @@ export function formatStats(name: string, s: GuestStats): string {
   lines.push(`  wake-ups:       ${s.wakeups.doorbells} doorbells, ${s.wakeups.threadWakeups} thread wake-ups, ${s.wakeups.guestNotifies} guest notifies`);
   lines.push(`  mode switches:  ${s.modeSwitches}`);
   lines.push(`  cancellations:  ${s.cancellations.requested} requested, ${s.cancellations.won} won, ${s.cancellations.lost} lost`);
+  if (s.diagnostics.raised > 0) lines.push(`  diagnostics:    ${s.diagnostics.raised} raised, ${s.diagnostics.suppressed} held back by the rate limit`);
   const rows = Object.entries(s.bySyscall).sort((a, b) => b[1].submitted - a[1].submitted);
   if (rows.length) {
     lines.push('  by call:');

@@ -1,3 +1,5 @@
+import { GC_DIAGNOSTICS, GC_DIAGNOSTICS_SUPPRESSED } from '../syscall/served-guest.js';
+import type { StdioSink } from './api.js';
 import { Worker } from 'node:worker_threads';
 import { C_COMPLETIONS, CW_COMPLETIONS, CW_SHUTDOWN, MODE_EPOLL } from '../abi/v1.js';
 import type { ControlLayout } from '../guest/control-block.js';
@@ -40,8 +42,8 @@ export class SupervisedGuest {
   constructor(
     readonly info: SpawnInfo,
     readonly placement: Placement,
-    readonly stdout: (d: Uint8Array) => void,
-    readonly stderr: (d: Uint8Array) => void,
+    readonly stdout: StdioSink,
+    readonly stderr: StdioSink,
     private readonly executor: Executor,
     private readonly shared: VmShared,
     /** Messages from its worker, into the VM's switch. */
@@ -120,7 +122,9 @@ export class SupervisedGuest {
     void this.executor.detach(this.gid).then((counts) => {
       this.onGone(this);
       if (this.worker) void this.worker.terminate();
-      const stats = collectStats(this.info.memory, this.layout, this.threads, this.info.mode, [ownCounts, ...counts], importCalls);
+      const c = new Int32Array(this.info.counters);
+      const diagnostics = { raised: Atomics.load(c, GC_DIAGNOSTICS), suppressed: Atomics.load(c, GC_DIAGNOSTICS_SUPPRESSED) };
+      const stats = collectStats(this.info.memory, this.layout, this.threads, this.info.mode, [ownCounts, ...counts], importCalls, diagnostics);
       const { pid, name } = this.info;
       const result: GuestResult = message ? { pid, name, status, message, stats } : { pid, name, status, stats };
       this.resolve(probes ? { ...result, probes } : result);

@@ -4,17 +4,18 @@ import { DEFAULT_LIMITS, type KernelModule, type KernelOptions, type Limits } fr
 import { loadKernelModule } from '../kernel/registry.js';
 import type { ModuleInfo } from '../wasm/module-info.js';
 import type { Executor, ExecutorContext } from '../syscall/executor.js';
-import { GUEST_COUNTERS_BYTES } from '../syscall/served-guest.js';
+import { GC_STDERR_QUEUED, GC_STDOUT_QUEUED, GUEST_COUNTERS_BYTES } from '../syscall/served-guest.js';
 import { VmShared } from '../syscall/vm-shared.js';
 import { WorkerExecutor } from '../syscall/worker-executor.js';
-import { MODES, type Guest, type GuestResult, type Mode, type SpawnOptions, type VMOptions } from './api.js';
+import { MODES, streamSink, type Guest, type GuestResult, type Mode, type SpawnOptions, type VMOptions } from './api.js';
 import { parseGrant } from './grants.js';
 import { wasiSpawn } from '../wasi/wasi-spawn.js';
 import { loadGuest } from './guest-module.js';
 import type { FromWorker, SpawnInfo } from './messages.js';
 import { SupervisedGuest, type Placement } from './supervised-guest.js';
 
-export type { Mode, VMOptions, SpawnOptions, GuestResult, Guest } from './api.js';
+export type { Mode, VMOptions, SpawnOptions, GuestResult, Guest, StdioSink } from './api.js';
+export { streamSink } from './api.js';
 export { parseGrant } from './grants.js';
 
 /**
@@ -73,7 +74,7 @@ export class VM {
   async spawn(wasm: string | Uint8Array | ModuleInfo, options: SpawnOptions = {}): Promise<Guest> {
     if (this.closed) throw new Error('the VM is closed');
     const label = typeof wasm === 'string' ? wasm : options.name ?? 'guest';
-    const loaded = await loadGuest(wasm, label);
+    const loaded = await loadGuest(wasm, label, this.options.limits.maxMemory);
     const mode = MODES[options.mode ?? this.mode];
     if (mode === undefined) throw new RangeError(`unknown mode ${JSON.stringify(options.mode)}`);
     const wasi = loaded.info.wasi ? wasiSpawn(loaded.info.wasi, options, mode, label) : null;
@@ -115,8 +116,8 @@ export class VM {
     const guest = new SupervisedGuest(
       info,
       placement,
-      options.stdout ?? ((d) => process.stdout.write(d)),
-      options.stderr ?? ((d) => process.stderr.write(d)),
+      options.stdout ?? streamSink(process.stdout),
+      options.stderr ?? streamSink(process.stderr),
       this.executor,
       this.shared,
       (m) => this.onMessage(m),
@@ -168,7 +169,24 @@ export class VM {
       }
       case 'stdio': {
         const p = this.guests.get(m.gid);
-        if (p) (m.fd === 1 ? p.stdout : p.stderr)(m.data);
+        if (!p) return;
+        // The bytes stay counted as queued until the sink has them (the guest's back-pressure).
+        const counters = new Int32Array(p.info.counters);
+        const word = m.fd === 1 ? GC_STDOUT_QUEUED : GC_STDERR_QUEUED;
+        const taken = (): void => {
+          Atomics.sub(counters, word, m.data.length);
+          Atomics.notify(counters, word);
+        };
+        let r: unknown;
+        try {
+          r = (m.fd === 1 ? p.stdout : p.stderr)(m.data);
+        } catch (e) {
+          taken();
+          this.options.log(`${p.info.name}: standard ${m.fd === 1 ? 'output' : 'error'} sink failed: ${(e as Error).message}`);
+          return;
+        }
+        if (r instanceof Promise) r.then(taken, taken);
+        else taken();
         return;
       }
       case 'guest-ready': {

@@ -253,6 +253,25 @@ void Attach(const FunctionCallbackInfo<Value>& a) {
       g->grants.push_back(std::move(gr));
     }
   }
+  // The connect() allow-list, flattened as [net, prefix, port (-1: any)] triples; absent, loopback
+  // only (127.0.0.0/8, and 0.0.0.0: this host, as Linux connects it), as ConnectPolicy's default.
+  Local<Value> rules = prop(iso, o, "connectRules");
+  if (!rules->IsArray()) {
+    g->connectRules.push_back(ConnectRule{0x7f000000u, 8, -1});
+    g->connectRules.push_back(ConnectRule{0, 32, -1});
+  } else {
+    Local<Array> arr = rules.As<Array>();
+    for (uint32_t i = 0; i + 2 < arr->Length(); i += 3) {
+      auto num = [&](uint32_t k) {
+        return arr->Get(iso->GetCurrentContext(), k).ToLocalChecked()->NumberValue(iso->GetCurrentContext()).FromMaybe(0);
+      };
+      ConnectRule r;
+      r.net = uint32_t(num(i));
+      r.prefix = int(num(i + 1));
+      r.port = int(num(i + 2));
+      g->connectRules.push_back(r);
+    }
+  }
   Local<Value> stdio = prop(iso, o, "stdio");
   if (stdio->IsString() && strOf(iso, stdio) == "pipes") {
     // The guest's standard streams are pipes; the embedder takes the other ends (takeStdio).

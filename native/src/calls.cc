@@ -563,6 +563,7 @@ int64_t sysConnect(Call& c) {
     struct sockaddr_in a;
     e = readInet(c, uint32_t(c.a[1]), uint32_t(c.a[2]), &a, false);
     if (e < 0) return e;
+    if (!c.g->connectAllowed(ntohl(a.sin_addr.s_addr), ntohs(a.sin_port))) return -EACCES;
     if (::connect(f->fd, reinterpret_cast<struct sockaddr*>(&a), sizeof a) == 0) return 0;
     if (errno != EINPROGRESS) return err();
     if (guestNonblocking(f) || !c.mayPark) return -EINPROGRESS;

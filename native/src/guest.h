@@ -24,6 +24,13 @@ struct Grant {
   bool readOnly = false;
 };
 
+// One rule of the connect() allow-list (host order): a network of `prefix` leading bits, a port or any (-1).
+struct ConnectRule {
+  uint32_t net = 0;
+  int prefix = 32;
+  int port = -1;
+};
+
 struct Limits {
   uint32_t maxFds = 65536;
   uint32_t maxPending = 65536;
@@ -84,6 +91,15 @@ class Guest {
   const bool listenAny;
   FdTable fds;
   std::vector<Grant> grants;
+  // Where connect() may go (set at attach); past it, EACCES before any packet leaves.
+  std::vector<ConnectRule> connectRules;
+  bool connectAllowed(uint32_t addr, int port) const {
+    for (const ConnectRule& r : connectRules) {
+      uint32_t mask = r.prefix == 0 ? 0 : 0xffffffffu << (32 - r.prefix);
+      if ((addr & mask) == r.net && (r.port < 0 || r.port == port)) return true;
+    }
+    return false;
+  }
   // Calls accepted and not completed, over all threads (--max-pending).
   std::atomic<int> pending{0};
   std::atomic<bool> attached{true};

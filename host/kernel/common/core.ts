@@ -1,3 +1,4 @@
+import type { ConnectPolicy } from './connect-policy.js';
 import type { Scheduler } from './scheduler.js';
 import type { Timespec } from './time.js';
 import type { VirtualTime } from '../capabilities.js';
@@ -18,4 +19,6 @@ export interface KernelCore {
    * calls its pollIdleTick, so a guest polling in a loop sees its timers expire.
    */
   readonly virtualTime: VirtualTime | null;
+  /** The addresses connect() may reach (EACCES past them). */
+  readonly connectPolicy: ConnectPolicy;
 }

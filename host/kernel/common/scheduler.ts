@@ -91,7 +91,8 @@ export interface SchedulerOptions {
  * instead of PENDING, so `complete` is never called before syscall() has returned.
  *
  * Notifications made outside a system call are only queued here; the virtual kernel flushes them
- * itself at the end of detach and idle, so the order of retries depends on nothing but the calls.
+ * itself at the end of detach and idle, so the order of retries depends on nothing but the calls
+ * (and when a standard stream's sink drains, the one change that comes from outside).
  * The os kernel, whose changes come from the event loop, uses EventLoopScheduler (os/scheduler.ts).
  */
 export class Scheduler {

@@ -1,4 +1,5 @@
 import {
+  EACCES,
   AF_INET,
   AF_UNSPEC,
   EAFNOSUPPORT,
@@ -155,6 +156,8 @@ export function sysConnect(k: KernelCore, p: ProcessBase<unknown>, c: Call): num
   const a = readSockaddr(p.memory, c.a1, c.a2);
   if (a.len < SOCKADDR_IN_SIZE) return -EINVAL;
   if (a.family !== AF_INET) return -EAFNOSUPPORT;
+  // Outgoing access is granted, never assumed (--allow-connect; loopback only by default).
+  if (!k.connectPolicy.allows(a.addr, a.port)) return -EACCES;
   const r = s.connect(a);
   if (r !== -EINPROGRESS) return r;
   if (mustNotWait(c, s)) return -EINPROGRESS;

@@ -44,6 +44,8 @@ export interface NativeAttachOptions {
   readonly maxFds: number;
   readonly maxPending: number;
   readonly listenAny: boolean;
+  /** The connect() allow-list as [net, prefix, port (-1: any)] triples (ConnectPolicy); absent: loopback only. */
+  readonly connectRules?: readonly number[];
   readonly grants: readonly { hostPath: string; guestPath: string; readOnly?: boolean }[];
   /** Host descriptors to duplicate as the guest's 0, 1, 2 (-1: none), or new pipes (takeStdio). */
   readonly stdio: readonly [number, number, number] | 'pipes';

@@ -1,9 +1,11 @@
 import { availableParallelism } from 'node:os';
+import { ConnectPolicy } from '../common/connect-policy.js';
 import type { AttachInfo } from '../../vm/messages.js';
 import type { Executor, ExecutorContext, GuestRunnerRef, SyscallCounts } from '../../syscall/executor.js';
 import type { NativeAddon } from './addon.js';
 import { nativeKernelOptions } from './options.js';
 import { GuestStreams } from './streams.js';
+import { GC_STDERR_QUEUED, GC_STDOUT_QUEUED } from '../../syscall/served-guest.js';
 import { traceLines } from './trace.js';
 import { GuestMemory } from '../../memory/guest-memory.js';
 
@@ -16,6 +18,8 @@ const TRACE_EVERY_MS = 20;
 export interface NativeRunnerData {
   readonly executor: number;
   readonly listenAny: boolean;
+  /** The connect() allow-list, flattened for the addon (NativeAttachOptions.connectRules). */
+  readonly connectRules: readonly number[];
 }
 
 /**
@@ -38,7 +42,8 @@ export class NativeExecutor implements Executor {
     private readonly addon: NativeAddon,
     private readonly id: number,
   ) {
-    const data: NativeRunnerData = { executor: id, listenAny: nativeKernelOptions(context.kernel).allowNonLoopbackListen };
+    const rules = ConnectPolicy.from(context.kernel.allowConnect).rules.flatMap((r) => [r.net, r.prefix, r.port ?? -1]);
+    const data: NativeRunnerData = { executor: id, listenAny: nativeKernelOptions(context.kernel).allowNonLoopbackListen, connectRules: rules };
     this.guestRunner = { name: 'native', data };
   }
 
@@ -63,7 +68,29 @@ export class NativeExecutor implements Executor {
     }
     const fds = this.addon.takeStdio(this.id, guest.gid);
     if (!fds) return;
-    this.streams.set(guest.gid, new GuestStreams(fds, guest.stdin, (fd, data) => this.context.report({ type: 'stdio', gid: guest.gid, fd, data })));
+    // Counted as queued until the VM's sink has them (the VM subtracts them then), as other kernels do.
+    const counters = new Int32Array(guest.counters);
+    const word = (fd: 1 | 2): number => (fd === 1 ? GC_STDOUT_QUEUED : GC_STDERR_QUEUED);
+    this.streams.set(
+      guest.gid,
+      new GuestStreams(
+        fds,
+        guest.stdin,
+        (fd, data) => {
+          Atomics.add(counters, word(fd), data.length);
+          this.context.report({ type: 'stdio', gid: guest.gid, fd, data });
+        },
+        {
+          queued: (fd) => Atomics.load(counters, word(fd)),
+          whenDrained: (fd, then) => {
+            const seen = Atomics.load(counters, word(fd));
+            const waited = Atomics.waitAsync(counters, word(fd), seen);
+            if (waited.async) void waited.value.then(then);
+            else queueMicrotask(then);
+          },
+        },
+      ),
+    );
   }
 
   async detach(gid: number): Promise<(SyscallCounts | null)[]> {

@@ -65,6 +65,7 @@ export function runNativeGuest(info: SpawnInfo, post: (m: FromWorker) => void): 
           maxFds: info.limits.maxFds,
           maxPending: info.limits.maxPending,
           listenAny: data.listenAny,
+          connectRules: data.connectRules,
           grants: info.grants,
           stdio: 'pipes',
           local: epoll,

@@ -10,7 +10,7 @@ export interface NativeKernelOptions {
 }
 
 /** The native kernel as VMOptions.kernel names it. */
-export type NativeKernelConfig = { readonly kind: 'native' } & Partial<NativeKernelOptions>;
+export type NativeKernelConfig = { readonly kind: 'native' } & Omit<KernelOptions, 'kind'> & Partial<NativeKernelOptions>;
 
 export function nativeKernelOptions(options: KernelOptions): NativeKernelOptions {
   const o = options as Partial<NativeKernelOptions> & { extra?: unknown };

@@ -1,23 +1,50 @@
 import * as net from 'node:net';
+import { STDIO_QUEUE_LIMIT } from '../kernel.js';
+
+/** How full the embedder's sinks are (the VM's per-stream counters of bytes not yet taken). */
+export interface SinkPressure {
+  queued(fd: 1 | 2): number;
+  /** Calls `then` once queued(fd) may have dropped. */
+  whenDrained(fd: 1 | 2, then: () => void): void;
+}
 
 /**
  * The host's ends of a native guest's standard streams (pipes the addon made at attach): what the
  * guest writes on 1 and 2 goes to the embedder's sinks, the spawn's stdin is written into 0 and
- * closed (then EOF). Real pipes, so a guest that writes faster than the sink reads waits, as a
- * process writing to a full pipe does.
+ * closed (then EOF). Real pipes: once STDIO_QUEUE_LIMIT bytes of a stream wait for its sink, the
+ * host stops reading that pipe until the sink takes some, so the pipe fills and a guest that writes
+ * faster than the sink takes waits (or gets EAGAIN), as a process writing to a full pipe does.
  */
 export class GuestStreams {
   private readonly outputs: net.Socket[] = [];
   private readonly ended: Promise<void>[] = [];
+  /** The guest has gone: read what is left whatever the sinks' state. */
+  private leaving = false;
 
-  constructor(fds: readonly [number, number, number], stdin: Uint8Array | null, sink: (fd: 1 | 2, data: Uint8Array) => void) {
+  constructor(
+    fds: readonly [number, number, number],
+    stdin: Uint8Array | null,
+    sink: (fd: 1 | 2, data: Uint8Array) => void,
+    pressure?: SinkPressure,
+  ) {
     const input = new net.Socket({ fd: fds[0], readable: false, writable: true });
     input.on('error', () => {}); // the guest left without reading it all: EPIPE, nothing to report
     if (stdin && stdin.length) input.end(stdin);
     else input.destroy();
     for (const fd of [1, 2] as const) {
       const s = new net.Socket({ fd: fds[fd], readable: true, writable: false });
-      s.on('data', (d: Buffer) => sink(fd, new Uint8Array(d.buffer, d.byteOffset, d.length)));
+      // Reading stops while the sink is full; a drain that leaves it full waits for the next one.
+      const resumeWhenRoom = (): void => {
+        if (this.leaving || pressure!.queued(fd) < STDIO_QUEUE_LIMIT) s.resume();
+        else pressure!.whenDrained(fd, resumeWhenRoom);
+      };
+      s.on('data', (d: Buffer) => {
+        sink(fd, new Uint8Array(d.buffer, d.byteOffset, d.length));
+        if (pressure && !this.leaving && pressure.queued(fd) >= STDIO_QUEUE_LIMIT && !s.isPaused()) {
+          s.pause();
+          pressure.whenDrained(fd, resumeWhenRoom);
+        }
+      });
       s.on('error', () => {});
       this.outputs.push(s);
       this.ended.push(new Promise((r) => s.once('close', () => r())));
@@ -26,6 +53,9 @@ export class GuestStreams {
 
   /** Resolves once both outputs reached EOF (the guest's ends are closed), or after `ms`. */
   async drained(ms = 1000): Promise<void> {
+    // The guest has gone: what is left is at most a pipe's capacity, so take it whatever the sink's state.
+    this.leaving = true;
+    for (const s of this.outputs) s.resume();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(this.ended), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
     clearTimeout(timer);

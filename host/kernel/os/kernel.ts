@@ -1,3 +1,4 @@
+import { ConnectPolicy } from '../common/connect-policy.js';
 import * as fs from 'node:fs';
 import { EBADF } from '../../abi/v1.js';
 import { dispatchTable, implemented, sysGetpid } from '../common/dispatch.js';
@@ -64,6 +65,7 @@ export class OsKernel implements Kernel<OsProcess>, EventLoopKernel {
   readonly options: OsKernelOptions;
   readonly orphans = new Orphans();
   readonly socketEnv: SocketEnvironment;
+  readonly connectPolicy: ConnectPolicy;
   private readonly processes = new Set<OsProcess>();
   private readonly logSink: (message: string) => void;
   private inodeCounter = 0;
@@ -74,6 +76,7 @@ export class OsKernel implements Kernel<OsProcess>, EventLoopKernel {
     this.thread = context?.thread ?? 0;
     this.threadCount = Math.max(1, context?.threadCount ?? 1);
     this.options = osKernelOptions(options);
+    this.connectPolicy = ConnectPolicy.forKernel(options.allowConnect, this.logSink);
     this.fsd = this.colocated || this.options.fileIo === 'auto' ? syncDriver : asyncDriver;
     this.sched = new EventLoopScheduler(this.logSink);
     this.socketEnv = {

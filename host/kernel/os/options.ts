@@ -1,3 +1,5 @@
+import type { KernelOptions } from '../kernel.js';
+
 /**
  * Options of the os kernel (VMOptions.kernel: `{ kind: 'os', ...OsKernelConfig }`; what is left out takes its default):
  *
@@ -20,7 +22,7 @@ export interface OsKernelOptions {
 export const DEFAULT_OS_OPTIONS: OsKernelOptions = { allowNonLoopbackListen: false, fileIo: 'auto' };
 
 /** The os kernel as VMOptions.kernel names it: its kind and any options that differ from the defaults. */
-export type OsKernelConfig = { readonly kind: 'os' } & Partial<OsKernelOptions>;
+export type OsKernelConfig = { readonly kind: 'os' } & Omit<KernelOptions, 'kind'> & Partial<OsKernelOptions>;
 
 /** The options of an os kernel, defaults filled in (fields of other types read as their default). */
 export function osKernelOptions(config: Partial<OsKernelOptions> = {}): OsKernelOptions {

@@ -1,3 +1,4 @@
+import { ConnectPolicy } from '../common/connect-policy.js';
 import { EBADF } from '../../abi/v1.js';
 import { SysError } from '../../errors.js';
 import { dispatchTable, implemented, sysGetpid } from '../common/dispatch.js';
@@ -10,7 +11,7 @@ import * as commonTimeCalls from '../common/time-calls.js';
 import type { Timespec } from '../common/time.js';
 import type { VirtualTime, VirtualTimeKernel } from '../capabilities.js';
 import type { VirtualKernelOptions } from './options.js';
-import type { Call, Kernel, KernelContext, ProcessSpec } from '../kernel.js';
+import type { Call, Kernel, KernelContext, ProcessSpec, Stdio } from '../kernel.js';
 import { CLOCK_READ_COST_NS, VirtualClock } from './clock.js';
 import { sysEpollCtl } from './epoll.js';
 import { FileSystem } from './fs.js';
@@ -52,12 +53,14 @@ export class VirtualKernel implements Kernel<VirtualProcess>, VirtualTimeKernel 
   readonly sched: Scheduler;
   readonly random: DeterministicRandom;
   readonly socketEnv: SocketEnvironment;
+  readonly connectPolicy: ConnectPolicy;
   private readonly log: (message: string) => void;
   private readonly processes = new Set<VirtualProcess>();
   private inodeCounter = 0;
 
   constructor(options: Partial<VirtualKernelOptions> = {}, context?: KernelContext) {
     this.log = context ? (m) => context.log(m) : () => {};
+    this.connectPolicy = ConnectPolicy.forKernel(options.allowConnect, this.log);
     this.clock = new VirtualClock(options.epochMs);
     this.sched = new Scheduler({ name: 'virtual kernel', timers: this.clock, log: this.log });
     this.random = new DeterministicRandom(options.seed ?? 0);
@@ -85,10 +88,11 @@ export class VirtualKernel implements Kernel<VirtualProcess>, VirtualTimeKernel 
     for (const grant of spec.grants) copyGrant(this.fs, grant, this.log);
     const p = new VirtualProcess(spec);
     const now = this.clock.realtime();
+    const stdio = this.settlingDrains(spec.stdio);
     const streams = [
       new StdinDescription(spec.stdin ? spec.stdin.slice() : new Uint8Array(0), this.newIno(), now),
-      stdoutDescription(spec.stdio, 1, this.newIno(), now),
-      stdoutDescription(spec.stdio, 2, this.newIno(), now),
+      stdoutDescription(stdio, 1, this.newIno(), now),
+      stdoutDescription(stdio, 2, this.newIno(), now),
     ];
     streams.forEach((d, fd) => {
       if (p.fds.hasRoom()) p.fds.install(fd, d);
@@ -134,6 +138,26 @@ export class VirtualKernel implements Kernel<VirtualProcess>, VirtualTimeKernel 
     // A poll that may not wait and found nothing lets virtual time pass like a clock read (no livelock).
     pollIdleTick: () => this.clock.advance(CLOCK_READ_COST_NS),
   };
+
+  /**
+   * The embedder's sink drains from the event loop, outside any system call, where this kernel's
+   * scheduler only queues the retries it causes: settle them then, or a writer parked on a full
+   * standard stream waits until some other call or timer happens to flush (forever, for a guest
+   * whose only call is that write).
+   */
+  private settlingDrains(stdio: Stdio): Stdio {
+    const whenDrained = stdio.whenDrained;
+    if (whenDrained === undefined) return stdio;
+    return {
+      write: (fd, data) => stdio.write(fd, data),
+      ...(stdio.queued ? { queued: (fd: 1 | 2) => stdio.queued!(fd) } : {}),
+      whenDrained: (fd, then) =>
+        whenDrained.call(stdio, fd, () => {
+          then();
+          this.sched.flush();
+        }),
+    };
+  }
 
   private release(p: VirtualProcess, fd: number): void {
     // No dup: the description had this one descriptor.

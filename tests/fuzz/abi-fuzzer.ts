@@ -1,0 +1,389 @@
+/**
+ * The ABI fuzzer: a host-side driver that plays a hostile guest against the real host half of the
+ * protocol (SyscallThread) and a real kernel (virtual or os), writing straight into the guest's
+ * shared memory: random and adversarial entries (every status value, random syscall numbers,
+ * pointers at and past the end of memory, lengths that wrap, entries rewritten while BUSY, cancels of
+ * FREE entries, tails that jump, a control block scribbled on mid-run), seeded so that a failure
+ * replays. The host must never throw or hang: every entry the fuzzer posted and did not itself
+ * corrupt ends DONE with a sensible result (a value, or -errno from the ABI's table; -ENOSYS for a
+ * number the kernel does not implement), cancelled ones included.
+ *
+ * Used by tests/abi-fuzz.test.ts (a short seeded run per kernel) and `npm run fuzz` (long runs).
+ */
+import {
+  ABI_VERSION, C_CTRL_SIZE, C_ENTRY_SIZE, C_MAGIC, C_PAGE_COUNT, C_PAGES_PTR, C_VERSION, E_ARG0, E_FLAGS,
+  E_RET, E_RET_HI, E_SEQ, E_STATUS, E_SYSNO, E_THREAD, ENOSYS, ENTRIES_PER_PAGE, ENTRY_SIZE, ERRNO_NAMES, MAGIC,
+  PAGE_SIZE, ST_BUSY, ST_CANCEL, ST_DONE, ST_FREE, ST_SUBMITTED, T_CANCEL_TAIL, T_SQ_TAIL, THREAD_LINES, ctrlSize,
+  subMaskOffset,
+} from '../../host/abi/v1.js';
+import { DEFAULT_LIMITS, type Kernel, type ProcessSpec } from '../../host/kernel/kernel.js';
+import { OS_SYSCALLS, OsKernel, PROCESS_SHARED_BYTES } from '../../host/kernel/os/index.js';
+import { VIRTUAL_SYSCALLS, VirtualKernel } from '../../host/kernel/virtual/index.js';
+import { GuestMemory } from '../../host/memory/guest-memory.js';
+import { acceptControlBlock, isRefusal, validateControlBlock } from '../../host/guest/control-block.js';
+import { ServedGuest } from '../../host/syscall/served-guest.js';
+import { SyscallThread } from '../../host/syscall/syscall-thread.js';
+import { VmShared } from '../../host/syscall/vm-shared.js';
+
+export type FuzzKernel = 'virtual' | 'os';
+
+export interface FuzzOptions {
+  readonly kernel: FuzzKernel;
+  readonly seed: number;
+  /** Entries to post (adversarial actions come on top). */
+  readonly entries: number;
+  /** Syscall threads (default 2). */
+  readonly threads?: number;
+  /** How long the final drain may take before an entry counts as hung (default 5 s). */
+  readonly drainMs?: number;
+}
+
+export interface FuzzReport {
+  readonly kernel: FuzzKernel;
+  readonly seed: number;
+  /** Entries posted, and how they ended. */
+  posted: number;
+  completed: number;
+  /** Completed entries that were held to the promise (posted into an entry never recycled, before no jump). */
+  kept: number;
+  cancelled: number;
+  /** Adversarial actions: entries rewritten while in flight, statuses forced, FREE entries cancelled, tail jumps, control-block scribbles. */
+  rewrites: number;
+  forced: number;
+  freeCancels: number;
+  tailJumps: number;
+  scribbles: number;
+  /** Lines the host logged (must stay bounded: diagnostics are rate-limited). */
+  logLines: number;
+  /** Broken promises: a thrown pass, a hung entry, a senseless result. Empty when the host held. */
+  readonly failures: string[];
+}
+
+/** mulberry32: small, fast, seedable. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const KNOWN_ERRNOS = new Set(Object.keys(ERRNO_NAMES).map(Number));
+const PAGES = 4;
+const MEMORY_PAGES = 16; // 1 MiB of guest memory
+
+/**
+ * An entry the fuzzer posted. `promised`: it must end DONE. A tail that jumps (or a scribbled
+ * control block) strands what was posted before it on that thread: the host rightly waits for a
+ * tail that covers it, so those are still checked when they complete but may stay pending.
+ */
+type Tracked = { sysno: number; seq: number; thread: number; cancelled: boolean; promised: boolean; rewritten: boolean };
+
+class Fuzz {
+  readonly rnd: () => number;
+  readonly wasm = new WebAssembly.Memory({ initial: MEMORY_PAGES, maximum: MEMORY_PAGES, shared: true });
+  readonly mem = new GuestMemory(this.wasm);
+  readonly i32 = new Int32Array(this.wasm.buffer);
+  readonly ctrl = 4096;
+  readonly pagesPtr: number;
+  readonly scratch: number;
+  readonly end = MEMORY_PAGES * 65536;
+  readonly sqTail: number[];
+  readonly cancelTail: number[];
+  /** Entries posted and not corrupted by the fuzzer: each must end DONE. */
+  readonly tracked = new Map<number, Tracked>();
+  /**
+   * Entries the fuzzer corrupted (status forced, FREE cancelled), with the step it did: no promise;
+   * recycled (forced FREE, whatever the host is doing with them) some steps later.
+   */
+  readonly poisoned = new Map<number, number>();
+  /**
+   * Entries once recycled: the host may still be running the call the fuzzer took them from (a
+   * guest that frees a BUSY entry breaks the protocol), and may answer it, or lose track of the next
+   * call there; so calls posted into them are checked for sensible results but may stay unanswered.
+   */
+  readonly recycled = new Set<number>();
+  steps = 0;
+  readonly implemented: Set<number>;
+
+  constructor(
+    readonly o: Required<FuzzOptions>,
+    readonly report: FuzzReport,
+  ) {
+    this.rnd = prng(o.seed);
+    this.pagesPtr = (this.ctrl + ctrlSize(PAGES) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+    this.scratch = this.pagesPtr + PAGES * PAGE_SIZE;
+    this.sqTail = new Array(o.threads).fill(0);
+    this.cancelTail = new Array(o.threads).fill(0);
+    this.implemented = new Set(o.kernel === 'os' ? OS_SYSCALLS : VIRTUAL_SYSCALLS);
+    const m = this.mem;
+    m.setU32(this.ctrl + C_MAGIC, MAGIC);
+    m.setU32(this.ctrl + C_VERSION, ABI_VERSION);
+    m.setU32(this.ctrl + C_CTRL_SIZE, ctrlSize(PAGES));
+    m.setU32(this.ctrl + C_PAGE_COUNT, PAGES);
+    m.setU32(this.ctrl + C_PAGES_PTR, this.pagesPtr);
+    m.setU32(this.ctrl + C_ENTRY_SIZE, ENTRY_SIZE);
+  }
+
+  int(n: number): number {
+    return Math.floor(this.rnd() * n);
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.int(xs.length)]!;
+  }
+  entryAddr(index: number): number {
+    return this.pagesPtr + index * ENTRY_SIZE;
+  }
+  status(index: number): number {
+    return Atomics.load(this.i32, this.entryAddr(index) >> 2);
+  }
+  threadWord(t: number, field: number): number {
+    return (this.ctrl + THREAD_LINES + t * 64 + field) >> 2;
+  }
+  setSubBit(index: number): void {
+    const page = Math.floor(index / ENTRIES_PER_PAGE);
+    const word = (this.ctrl + subMaskOffset(PAGES) + page * 8 + (index & 32 ? 4 : 0)) >> 2;
+    Atomics.or(this.i32, word, 1 << (index & 31));
+  }
+
+  /** An argument: mostly the values that break things. */
+  arg(): number {
+    const r = this.int(12);
+    if (r === 0) return 0;
+    if (r === 1) return this.pick([1, 2, 3, -1, -100, 0x7fffffff, -0x80000000, 0xffff, 4096]);
+    if (r === 2) return this.end - this.pick([0, 1, 4, 8, 16, 64]); // at the end of memory
+    if (r === 3) return this.end + this.int(1 << 20); // past it
+    if (r === 4) return (0xffffffff - this.int(4096)) | 0; // lengths and pointers that wrap
+    if (r <= 7) return this.scratch + this.int(this.end - this.scratch - 256); // valid, in scratch memory
+    if (r <= 9) return this.int(24); // descriptors
+    return (this.rnd() * 0x1_0000_0000) | 0;
+  }
+
+  sysno(): number {
+    const r = this.int(10);
+    if (r < 7) return this.pick([...this.implemented]);
+    if (r < 9) return this.int(512);
+    return (this.rnd() * 0x1_0000_0000) | 0;
+  }
+
+  freeEntry(t: number): number {
+    const start = this.int(PAGES * ENTRIES_PER_PAGE);
+    for (let k = 0; k < PAGES * ENTRIES_PER_PAGE; k++) {
+      const index = (start + k) % (PAGES * ENTRIES_PER_PAGE);
+      if (Math.floor(index / ENTRIES_PER_PAGE) % this.o.threads !== t) continue;
+      if (this.tracked.has(index) || this.poisoned.has(index) || this.status(index) !== ST_FREE) continue;
+      return index;
+    }
+    return -1;
+  }
+
+  post(t: number, sysno: number, args: number[], flags: number): boolean {
+    const index = this.freeEntry(t);
+    if (index < 0) return false;
+    const e = this.entryAddr(index);
+    const m = this.mem;
+    m.setI32(e + E_SYSNO, sysno);
+    for (let i = 0; i < 6; i++) m.setI32(e + E_ARG0 + i * 4, args[i] ?? 0);
+    m.setI32(e + E_FLAGS, flags);
+    m.setI32(e + E_SEQ, this.sqTail[t]!);
+    m.setI32(e + E_THREAD, t);
+    this.tracked.set(index, { sysno, seq: this.sqTail[t]!, thread: t, cancelled: false, promised: !this.recycled.has(index), rewritten: false });
+    Atomics.store(this.i32, e >> 2, ST_SUBMITTED);
+    this.setSubBit(index);
+    this.sqTail[t]!++;
+    Atomics.store(this.i32, this.threadWord(t, T_SQ_TAIL), this.sqTail[t]!);
+    this.report.posted++;
+    return true;
+  }
+
+  /** libflexsc's cancel: SUBMITTED or BUSY -> CANCEL, then the cancel tail. */
+  cancel(index: number): boolean {
+    const w = this.entryAddr(index) >> 2;
+    let ok = Atomics.compareExchange(this.i32, w, ST_SUBMITTED, ST_CANCEL) === ST_SUBMITTED;
+    if (!ok) ok = Atomics.compareExchange(this.i32, w, ST_BUSY, ST_CANCEL) === ST_BUSY;
+    if (!ok) return false;
+    const t = this.tracked.get(index)?.thread ?? Math.floor(index / ENTRIES_PER_PAGE) % this.o.threads;
+    this.setSubBit(index);
+    this.cancelTail[t]!++;
+    Atomics.store(this.i32, this.threadWord(t, T_CANCEL_TAIL), this.cancelTail[t]!);
+    return true;
+  }
+
+  /** Takes the results of DONE entries, checks them, frees the entries; recycles old poisoned ones. */
+  harvest(): void {
+    for (const [index, at] of this.poisoned) {
+      if (this.steps - at < 2048 && this.poisoned.size < (PAGES * ENTRIES_PER_PAGE) / 2) continue;
+      Atomics.store(this.i32, this.entryAddr(index) >> 2, ST_FREE);
+      this.poisoned.delete(index);
+      this.recycled.add(index);
+    }
+    for (const [index, tr] of this.tracked) {
+      if (this.status(index) !== ST_DONE) continue;
+      const e = this.entryAddr(index);
+      const r = this.mem.i32At(e + E_RET_HI) * 0x1_0000_0000 + this.mem.u32(e + E_RET);
+      if (r < 0) {
+        if (r < -4095 || !KNOWN_ERRNOS.has(-r)) this.report.failures.push(`seed ${this.o.seed}: syscall ${tr.sysno} answered ${r}, not an errno of the ABI`);
+        if (!this.implemented.has(tr.sysno) && r !== -ENOSYS && !tr.cancelled && !tr.rewritten && !this.recycled.has(index)) {
+          this.report.failures.push(`seed ${this.o.seed}: unimplemented syscall ${tr.sysno} answered ${r}, not -ENOSYS`);
+        }
+      }
+      if (tr.cancelled) this.report.cancelled++;
+      if (tr.promised) this.report.kept++;
+      this.report.completed++;
+      this.tracked.delete(index);
+      Atomics.store(this.i32, e >> 2, ST_FREE);
+    }
+  }
+
+  /** One adversarial or ordinary step. */
+  step(): void {
+    this.steps++;
+    const t = this.int(this.o.threads);
+    const a = this.int(100);
+    const inflight = [...this.tracked.keys()];
+    if (a < 70 || inflight.length === 0) {
+      const sysno = this.sysno();
+      const flags = this.pick([0, 0, 0, 1, 1, (this.rnd() * 0x1_0000_0000) | 0]);
+      if (!this.post(t, sysno, [this.arg(), this.arg(), this.arg(), this.arg(), this.arg(), this.arg()], flags)) {
+        // Every entry of the thread is taken (calls that wait): cancel some, as a guest would.
+        for (const [index, tr] of this.tracked) if (tr.thread === t && this.rnd() < 0.25 && this.cancel(index)) tr.cancelled = true;
+      }
+    } else if (a < 78) {
+      // Rewrite an entry in flight (its arguments, even its number): the host read what it needed
+      // when it claimed it, or reads the new values; either way no crash.
+      const index = this.pick(inflight);
+      const e = this.entryAddr(index);
+      for (let i = 0; i < 6; i++) if (this.rnd() < 0.5) this.mem.setI32(e + E_ARG0 + i * 4, this.arg());
+      if (this.rnd() < 0.2) this.mem.setI32(e + E_SYSNO, this.sysno());
+      this.tracked.get(index)!.rewritten = true;
+      this.report.rewrites++;
+    } else if (a < 84) {
+      const index = this.pick(inflight);
+      if (this.cancel(index)) this.tracked.get(index)!.cancelled = true;
+    } else if (a < 85) {
+      // Force a status (any value) onto an entry in flight: the fuzzer gives up on it.
+      const index = this.pick(inflight);
+      Atomics.store(this.i32, this.entryAddr(index) >> 2, this.pick([ST_FREE, ST_SUBMITTED, ST_BUSY, ST_DONE, ST_CANCEL, 5, 7, -1, 0x7fffffff]));
+      this.setSubBit(index);
+      this.tracked.delete(index);
+      this.poisoned.set(index, this.steps);
+      this.report.forced++;
+    } else if (a < 86) {
+      // Cancel a FREE entry (status CANCEL written over FREE, its bit and the cancel tail bumped).
+      const index = this.freeEntry(t);
+      if (index >= 0) {
+        Atomics.store(this.i32, this.entryAddr(index) >> 2, ST_CANCEL);
+        this.setSubBit(index);
+        this.cancelTail[t]!++;
+        Atomics.store(this.i32, this.threadWord(t, T_CANCEL_TAIL), this.cancelTail[t]!);
+        this.poisoned.set(index, this.steps);
+        this.report.freeCancels++;
+      }
+    } else if (a < 87) {
+      // The tail jumps (forwards or backwards); the guest then carries on from the new value, so
+      // entries posted before it that the host had not taken are stranded until cancelled.
+      const jump = this.pick([1, 2, 63, 64, 65, 4096, 1 << 30, -1, -64, (this.rnd() * 0x1_0000_0000) | 0]);
+      this.sqTail[t] = (this.sqTail[t]! + jump) | 0;
+      Atomics.store(this.i32, this.threadWord(t, T_SQ_TAIL), this.sqTail[t]!);
+      for (const tr of this.tracked.values()) if (tr.thread === t) tr.promised = false;
+      this.report.tailJumps++;
+    } else if (a < 88) {
+      // Scribble on the control block: any word after the registration header (the host took the
+      // layout at registration and must not trust what the guest writes later).
+      const words = (ctrlSize(PAGES) - 64) >> 2;
+      const w = (this.ctrl + 64) / 4 + this.int(words);
+      const old = Atomics.load(this.i32, w);
+      Atomics.store(this.i32, w, this.rnd() < 0.5 ? (this.rnd() * 0x1_0000_0000) | 0 : old + this.pick([1, -1, 64, -64]));
+      this.report.scribbles++;
+      // Keep the guest's own tails truthful to what it wrote (a scribbled tail is a jump).
+      for (let th = 0; th < this.o.threads; th++) {
+        this.sqTail[th] = Atomics.load(this.i32, this.threadWord(th, T_SQ_TAIL));
+        this.cancelTail[th] = Atomics.load(this.i32, this.threadWord(th, T_CANCEL_TAIL));
+      }
+      for (const tr of this.tracked.values()) tr.promised = false;
+    } else {
+      // Scribble on the memory a call is using (its buffers live in scratch).
+      const at = this.scratch + this.int(this.end - this.scratch - 8);
+      this.mem.setI32(at, (this.rnd() * 0x1_0000_0000) | 0);
+    }
+  }
+}
+
+function makeKernel(kind: FuzzKernel, thread: number, threads: number, log: (m: string) => void): Kernel<unknown> {
+  const context = { thread, threadCount: threads, log };
+  return (kind === 'os' ? new OsKernel({ kind: 'os', fileIo: 'threadpool' }, context) : new VirtualKernel({ kind: 'virtual' }, context)) as Kernel<unknown>;
+}
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+/** Runs one seeded fuzz session; resolves with its report (failures empty when the host held). */
+export async function fuzzAbi(options: FuzzOptions): Promise<FuzzReport> {
+  const o: Required<FuzzOptions> = { threads: 2, drainMs: 5000, ...options };
+  const report: FuzzReport = {
+    kernel: o.kernel, seed: o.seed, posted: 0, completed: 0, kept: 0, cancelled: 0, rewrites: 0, forced: 0, freeCancels: 0,
+    tailJumps: 0, scribbles: 0, logLines: 0, failures: [],
+  };
+  const f = new Fuzz(o, report);
+  const v = validateControlBlock(f.mem, f.ctrl);
+  if (isRefusal(v)) throw new Error(v.message);
+  acceptControlBlock(f.mem, v, o.threads, 0, 1);
+  const log = () => void report.logLines++;
+  const shared = VmShared.create(o.threads);
+  const spec: ProcessSpec = {
+    pid: 1, name: `fuzz-${o.seed}`, memory: f.mem, grants: [], stdin: null, stdio: { write: () => {} },
+    limits: { ...DEFAULT_LIMITS, maxFds: 256, maxPending: 1024 }, fdClasses: o.threads, shared: new SharedArrayBuffer(PROCESS_SHARED_BYTES),
+  };
+  // The virtual kernel lives on thread 0 (the others forward to it); the os kernel on every thread.
+  const kernels: (Kernel<unknown> | null)[] = [];
+  const threads: SyscallThread[] = [];
+  for (let t = 0; t < o.threads; t++) {
+    const k = o.kernel === 'os' || t === 0 ? makeKernel(o.kernel, t, o.threads, log) : null;
+    kernels.push(k);
+    const thread = new SyscallThread({ index: t, count: o.threads, kernel: k, shared, spinUs: 0, limits: spec.limits, autoRun: false, log });
+    thread.attach(new ServedGuest(1, 1, spec.name, f.mem, v, o.threads, t, true, k ? k.attach(spec) : null));
+    threads.push(thread);
+  }
+  const pass = (): void => {
+    for (const th of threads) {
+      try {
+        th.pass();
+      } catch (e) {
+        report.failures.push(`seed ${o.seed}: a syscall thread threw: ${(e as Error).stack ?? e}`);
+      }
+    }
+  };
+  try {
+    let steps = 0;
+    while (report.posted < o.entries && report.failures.length === 0) {
+      if (steps > o.entries * 50) {
+        report.failures.push(`seed ${o.seed}: no progress: ${report.posted} entries posted in ${steps} steps`);
+        break;
+      }
+      f.step();
+      if (++steps % 8 === 0) {
+        pass();
+        f.harvest();
+      }
+      if (steps % 64 === 0) await tick();
+    }
+    // The end: cancel everything still in flight and wait for each to be answered.
+    const deadline = Date.now() + o.drainMs;
+    while ([...f.tracked.values()].some((tr) => tr.promised) && Date.now() < deadline) {
+      for (const [index, tr] of f.tracked) if (f.status(index) !== ST_DONE && f.cancel(index)) tr.cancelled = true;
+      pass();
+      f.harvest();
+      await tick();
+    }
+    for (const [index, tr] of f.tracked) {
+      if (tr.promised) report.failures.push(`seed ${o.seed}: entry ${index} (syscall ${tr.sysno}, status ${f.status(index)}) never completed`);
+    }
+  } finally {
+    for (let t = 0; t < o.threads; t++) {
+      const k = kernels[t];
+      k?.close?.();
+    }
+  }
+  return report;
+}

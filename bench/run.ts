@@ -4,7 +4,9 @@
 // SUITE.plot.txt from the SUITE.json already there, measuring nothing. Either way the suite's table in
 // README.md (between its results markers) is rewritten from the same JSON. Never part of `npm test`.
 // Environment: FLEXVM_BENCH_THREADS ("1,2,4,8": syscall-thread counts), FLEXVM_BENCH_RESULTS (where
-// results go), FLEXVM_BENCH_SPIN_US (file-io: the syscall threads' idle polling before they sleep).
+// results go), FLEXVM_BENCH_SPIN_US (file-io: the syscall threads' idle polling before they sleep),
+// FLEXVM_BENCH_CONNS ("64": echo-tcp's and httpd's connection counts), FLEXVM_BENCH_ONLY (a regular
+// expression: echo-tcp's and httpd's servers to run, by id).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -55,6 +57,8 @@ Suites (all of them when none is named):
   null-syscall   one getpid as the guest sees it: direct, hand-off, exception-less batches
   echo-tcp       64-byte echo round trips over real TCP against a Node net server
   file-io        random 4 KiB pread64s against Node's fs
+  httpd          ab against the httpd guest (every real kernel and mode, 1 and 2 syscall threads),
+                 a node:http static server and nginx with one worker
   startup        flexvm run of a guest that exits at once, against plain node
   kv             the kv example (memcached protocol) against memcached
   wasi           unmodified WASI programs
@@ -68,6 +72,12 @@ Options:
 Results go to bench/results/ (FLEXVM_BENCH_RESULTS overrides): SUITE.json, SUITE.md, SUITE.plot.txt and
 one SVG chart per question (SUITE.CHART.svg, drawn with vega-lite). A progress bar with the time left
 shows on a terminal (a line per tenth of the run elsewhere).
+
+Environment:
+  FLEXVM_BENCH_THREADS=1,2,4,8   syscall-thread counts (echo-tcp, httpd)
+  FLEXVM_BENCH_CONNS=64          connection counts (echo-tcp, httpd)
+  FLEXVM_BENCH_ONLY=REGEX        servers to run, by id (echo-tcp, httpd; e.g. "nginx|node-http|native-")
+  FLEXVM_BENCH_SPIN_US=N         file-io: the syscall threads' idle polling before they sleep
 `;
 
 let parsed;

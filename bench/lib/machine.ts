@@ -41,3 +41,22 @@ export function spinUs(): number | undefined {
   const n = Number(process.env['FLEXVM_BENCH_SPIN_US']);
   return Number.isInteger(n) && n >= 0 ? n : undefined;
 }
+
+/** Connection counts to compare: FLEXVM_BENCH_CONNS (e.g. "64"), or `fallback`. */
+export function connCounts(fallback: readonly number[]): readonly number[] {
+  const env = process.env['FLEXVM_BENCH_CONNS'];
+  if (!env) return fallback;
+  const list = env.split(',').map(Number).filter((n) => Number.isInteger(n) && n >= 1 && n <= 20000);
+  return list.length ? list : fallback;
+}
+
+/**
+ * Keeps the configurations whose id matches FLEXVM_BENCH_ONLY (a regular expression, e.g.
+ * "nginx|node-http|native-exceptionless"); all of them when it is unset.
+ */
+export function onlyConfigs<T extends { readonly id: string }>(configs: readonly T[]): readonly T[] {
+  const env = process.env['FLEXVM_BENCH_ONLY'];
+  if (!env) return configs;
+  const re = new RegExp(env);
+  return configs.filter((c) => re.test(c.id));
+}

@@ -4,7 +4,7 @@
 // drives one of them at a time, configurations interleaved round by round; medians over the rounds.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { machineInfo, threadCounts, type MachineInfo } from '../lib/machine.js';
+import { connCounts, machineInfo, onlyConfigs, threadCounts, type MachineInfo } from '../lib/machine.js';
 import { markdownTable, median } from '../lib/stats.js';
 import { plotSection, type Report, type Suite } from '../lib/output.js';
 import { lineChart } from '../lib/plot.js';
@@ -16,7 +16,7 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CLI = `${ROOT}dist/cli.js`;
 const LOAD = fileURLToPath(new URL('../tools/echo-load.js', import.meta.url));
 const NODE_ECHO = fileURLToPath(new URL('../tools/node-echo-server.js', import.meta.url));
-const CONNS = [1, 16, 64, 256];
+const CONNS = connCounts([1, 16, 64, 256]);
 
 interface ServerConfig {
   readonly id: string;
@@ -33,13 +33,16 @@ function guest(mode: string, threads: number, kernel: 'os' | 'native' = 'os'): S
 }
 
 const THREADS = threadCounts([1, 2]);
+// The baseline always runs (every ratio is to it); FLEXVM_BENCH_ONLY picks among the guests.
 const SERVERS: readonly ServerConfig[] = [
   { id: 'node-net', label: 'Node `net` echo server (baseline)', args: [NODE_ECHO, '0'] },
-  ...THREADS.map((t) => guest('exceptionless', t)),
-  ...THREADS.map((t) => guest('epoll', t)),
-  ...THREADS.map((t) => guest('sync', t)),
-  // The native kernel (where its addon is built): the same guest, real system calls by native threads.
-  ...(typeof loadNativeAddon() === 'string' ? [] : (['exceptionless', 'epoll', 'sync'] as const).flatMap((m) => THREADS.map((t) => guest(m, t, 'native')))),
+  ...onlyConfigs([
+    ...THREADS.map((t) => guest('exceptionless', t)),
+    ...THREADS.map((t) => guest('epoll', t)),
+    ...THREADS.map((t) => guest('sync', t)),
+    // The native kernel (where its addon is built): the same guest, real system calls by native threads.
+    ...(typeof loadNativeAddon() === 'string' ? [] : (['exceptionless', 'epoll', 'sync'] as const).flatMap((m) => THREADS.map((t) => guest(m, t, 'native')))),
+  ]),
 ];
 
 /** bench/results/echo-tcp.json. */

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadNativeAddon } from '../../host/kernel/native/addon.js';
-import { machineInfo, threadCounts, type MachineInfo } from '../lib/machine.js';
+import { connCounts, machineInfo, onlyConfigs, threadCounts, type MachineInfo } from '../lib/machine.js';
 import { markdownTable, median } from '../lib/stats.js';
 import type { Report, Suite } from '../lib/output.js';
 import { Progress } from '../lib/progress.js';
@@ -19,7 +19,7 @@ import { barChart, chartSection } from '../lib/charts.js';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CLI = `${ROOT}dist/cli.js`;
 const NODE_STATIC = fileURLToPath(new URL('../tools/node-static-server.js', import.meta.url));
-const CONNS = [16, 64, 256];
+const CONNS = connCounts([16, 64, 256]);
 const FILES = [
   { name: 'small.bin', bytes: 64 },
   { name: 'page.bin', bytes: 8192 },
@@ -68,12 +68,12 @@ http { access_log off; sendfile on; keepalive_requests 1000000; client_body_temp
 
 const THREADS = threadCounts([1, 2]);
 const NGINX_PORT = 18080 + (process.pid % 1000);
-const SERVERS: readonly ServerConfig[] = [
+const SERVERS: readonly ServerConfig[] = onlyConfigs([
   ...(spawnSync('/usr/sbin/nginx', ['-v']).status === 0 ? [nginx(NGINX_PORT)] : []),
   { id: 'node-http', label: 'static server on node:http, memory cache', command: process.execPath, args: (docroot) => [NODE_STATIC, docroot, '0'] },
   ...(typeof loadNativeAddon() === 'string' ? [] : (['exceptionless', 'epoll', 'sync'] as const).flatMap((m) => THREADS.map((t) => guest('native', m, t)))),
   ...(['exceptionless', 'epoll', 'sync'] as const).flatMap((m) => THREADS.map((t) => guest('os', m, t))),
-];
+]);
 
 export interface HttpdResults {
   suite: 'httpd';

@@ -11,11 +11,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
 
 #include "executor.h"
+#include "inline.h"
 #include "local.h"
 #include "sandbox.h"
 
@@ -93,6 +95,7 @@ struct Bound {
   std::shared_ptr<v8::BackingStore> store;
   std::unique_ptr<GuestMemory> mem;
   std::shared_ptr<LocalRunner> local;
+  std::unique_ptr<InlineRunner> inliner;  // flexvm.wait's runs on the guest's own thread
   Binding binding;
   bool resolved = false;
   Global<Function> self;
@@ -136,6 +139,13 @@ void CreateExecutor(const FunctionCallbackInfo<Value>& a) {
   o.spinNs = int64_t(numArg(a, 1, 100)) * 1000;
   o.maxSpinNs = std::max(o.spinNs, int64_t(numArg(a, 2, 100)) * 1000);
   o.trace = a.Length() > 3 && a[3]->IsTrue();
+  // Switches for interleaved A/B runs (docs/native-kernel.md, "Measured choices").
+  const char* steal = getenv("FLEXVM_NATIVE_STEAL");
+  const char* inl = getenv("FLEXVM_NATIVE_INLINE");
+  o.steal = !(steal && strcmp(steal, "0") == 0);
+  o.inlineWait = inl && strcmp(inl, "1") == 0;
+  if (const char* poll = getenv("FLEXVM_NATIVE_POLL_US")) o.pollNs = int64_t(atoi(poll)) * 1000;
+  if (const char* ms = getenv("FLEXVM_NATIVE_MAXSPIN_US")) o.maxSpinNs = std::max(o.spinNs, int64_t(atoi(ms)) * 1000);
   auto ex = std::make_shared<Executor>(o);
   if (!ex->ok()) return throwError(iso, std::string("cannot create the syscall threads' epoll sets: ") + strerror(errno));
   std::lock_guard<std::mutex> lock(gMu);
@@ -364,12 +374,10 @@ int32_t* checkedWord(const GuestMemory& mem, double addr) {
   return reinterpret_cast<int32_t*>(at);
 }
 
-// Wakes what sleeps on `addr` of guest memory `mem`: a syscall thread if it is one of its doorbells.
-void wakeWord(Bound* b, const GuestMemory& mem, int32_t* word, uint32_t addr) {
-  std::shared_ptr<Guest> g;
-  std::shared_ptr<Executor> ex;
+// The guest and executor a bound function's memory belongs to (looked up once it registered).
+void resolve(Bound* b, const GuestMemory& mem, std::shared_ptr<Guest>* g, std::shared_ptr<Executor>* ex) {
   if (b) {
-    if (!b->resolved || !(g = b->binding.g.lock())) {
+    if (!b->resolved || !(*g = b->binding.g.lock())) {
       std::lock_guard<std::mutex> lock(gMu);
       auto it = gByBase.find(mem.store()->Data());
       if (it != gByBase.end()) {
@@ -377,16 +385,23 @@ void wakeWord(Bound* b, const GuestMemory& mem, int32_t* word, uint32_t addr) {
         b->resolved = true;
       }
     }
-    g = b->binding.g.lock();
-    ex = b->binding.ex.lock();
+    *g = b->binding.g.lock();
+    *ex = b->binding.ex.lock();
   } else {
     std::lock_guard<std::mutex> lock(gMu);
     auto it = gByBase.find(mem.store()->Data());
     if (it != gByBase.end()) {
-      g = it->second.g.lock();
-      ex = it->second.ex.lock();
+      *g = it->second.g.lock();
+      *ex = it->second.ex.lock();
     }
   }
+}
+
+// Wakes what sleeps on `addr` of guest memory `mem`: a syscall thread if it is one of its doorbells.
+void wakeWord(Bound* b, const GuestMemory& mem, int32_t* word, uint32_t addr) {
+  std::shared_ptr<Guest> g;
+  std::shared_ptr<Executor> ex;
+  resolve(b, mem, &g, &ex);
   if (g && ex) {
     uint32_t first = g->ctrl + FLEXVM_THREAD_LINES;
     if (addr >= first && addr < first + 64u * uint32_t(g->threads) && (addr - first) % 64 == FLEXVM_T_DOORBELL) {
@@ -423,12 +438,29 @@ void Wake(const FunctionCallbackInfo<Value>& a) {
 }
 
 // The guest's imports flexvm.wait(addr, expected, timeout_us) -> i32 and flexvm.wake(addr) -> i32.
+// A wait on the completions word of a guest served by syscall threads is the paper's flexsc_wait:
+// the guest's own thread first runs what is pending (InlineRunner), and sleeps only if nothing
+// completed. A timeout of 0 runs what is pending without sleeping.
 void ImportWait(const FunctionCallbackInfo<Value>& a) {
   Bound& b = boundOf(a);
-  int32_t* w = checkedWord(*b.mem, numArg(a, 0, -1));
+  double addr = numArg(a, 0, -1);
+  int32_t* w = checkedWord(*b.mem, addr);
   if (!w) return a.GetReturnValue().Set(-EFAULT);
+  int32_t expected = intArg(a, 1);
   int32_t us = intArg(a, 2, -1);
-  a.GetReturnValue().Set(futexWait(w, intArg(a, 1), us < 0 ? -1 : int64_t(us) * 1000));
+  std::shared_ptr<Guest> g;
+  std::shared_ptr<Executor> ex;
+  resolve(&b, *b.mem, &g, &ex);
+  if (g && ex && g->scanned && uint32_t(addr) == g->ctrl + FLEXVM_C_COMPLETIONS) {
+    if (aload(w) != expected) return a.GetReturnValue().Set(1);
+    if (ex->options.inlineWait) {
+      if (!b.inliner || !b.inliner->serves(*ex, g)) b.inliner = std::make_unique<InlineRunner>(*ex, g);
+      b.inliner->run();
+      if (aload(w) != expected) return a.GetReturnValue().Set(1);
+    }
+    if (us == 0) return a.GetReturnValue().Set(2);
+  }
+  a.GetReturnValue().Set(futexWait(w, expected, us < 0 ? -1 : int64_t(us) * 1000));
 }
 
 void ImportWake(const FunctionCallbackInfo<Value>& a) {

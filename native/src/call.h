@@ -16,7 +16,8 @@ struct Call {
   GuestRef g;
   int index = 0;  // entry index in the pages, or kShimIndex
   bool local = false;  // made on the guest's own thread (epoll mode): no masks, no completions word
-  int thread = 0;
+  int thread = 0;      // the thread line it was posted to
+  uint32_t seq = 0;    // its posting's seq (a cancellation names the posting, not only the entry)
   int32_t sysno = 0;
   int32_t a[6] = {};
   int32_t flags = 0;

@@ -17,6 +17,7 @@
 #include "call.h"
 #include "guest.h"
 #include "reactor.h"
+#include "runner.h"
 
 namespace flexvm {
 
@@ -25,6 +26,9 @@ struct ExecutorOptions {
   int64_t spinNs = 100000;     // idle polling before sleeping (adaptive from here...)
   int64_t maxSpinNs = 100000;  // ...up to here, doubled after sleeps that ended soon
   bool trace = false;
+  bool steal = true;           // an idle thread serves lines whose own thread is busy or asleep
+  bool inlineWait = false;     // flexvm.wait runs the guest's pending entries on its own thread first
+  int64_t pollNs = 0;          // while idle, look at the readiness set at most this often
 };
 
 // One completed call, for --trace (formatted in JavaScript).
@@ -34,38 +38,51 @@ struct TraceRecord {
   int64_t result;
 };
 
-class Executor;
-
-class SyscallThread final : public Sink {
+class SyscallThread final : public Runner {
  public:
   SyscallThread(Executor& ex, int index);
   void start();
   void join();
   void wake() { reactor_.wake(); }
   bool ok() const { return reactor_.ok(); }
-  void finish(Call* c, int64_t result) override;
   void pokeAll() override;
+  // From another runner: keep this call that would block (posted to this thread's line) in this
+  // thread's readiness loop; interrupt the parked call of posting `seq` in entry `index`.
+  void handOver(Call* c);
+  void forwardCancel(const GuestRef& g, int index, uint32_t seq);
+  // What the thread does now: a thief leaves the lines of a spinning thread alone (it is about to
+  // look at them itself) and serves those of a busy or sleeping one.
+  enum State : int { kSpinning = 0, kRunning = 1, kSleeping = 2 };
+  State state() const { return State(state_.load(std::memory_order_relaxed)); }
 
  private:
+  struct Message {
+    Call* park = nullptr;  // a call to park, or (null) a cancellation of g's entry `index`
+    GuestRef g;
+    int index = 0;
+    uint32_t seq = 0;
+  };
   void loop();
   void refresh();
   int pass();
-  int scanGuest(const GuestRef& g);
-  int scanPages(const GuestRef& g, ThreadState& s, uint32_t tail);
-  bool cancelEntry(const GuestRef& g, ThreadState& s, int index, int32_t* e, uint32_t span);
-  void cancelledBeforeClaim(const GuestRef& g, int index);
-  void runEntry(const GuestRef& g, int index);
-  void flush(Guest& g);
-  void flushAll();
+  int steal();
+  int drainMailbox();
+  void park(Call* c) override;
+  int parkHolder(int) const override { return index_; }
+  void cancelClaimed(const GuestRef& g, int index, uint32_t seq, int holder) override;
+  void cancelHere(const GuestRef& g, int index, uint32_t seq);
   void setNeedsWakeup(int32_t v);
 
-  Executor& ex_;
   const int index_;
   Reactor reactor_;
   std::thread th_;
   std::vector<GuestRef> guests_;
   uint64_t gen_ = ~uint64_t(0);
-  std::vector<GuestRef> toFlush_;
+  std::atomic<int> state_{kRunning};
+  std::mutex mbMu_;
+  std::vector<Message> mailbox_;
+  std::atomic<int> mailCount_{0};
+  bool lineBusy_ = false;  // a pass found one of this thread's own lines held by another runner
 };
 
 class Executor {
@@ -83,6 +100,7 @@ class Executor {
   GuestRef find(int gid);
   void wakeThread(int t);
   void wakeAll();
+  SyscallThread* thread(int t) { return t >= 0 && t < int(threads_.size()) ? threads_[size_t(t)].get() : nullptr; }
   std::vector<TraceRecord> takeTrace();
   void addTrace(const TraceRecord& r);
 

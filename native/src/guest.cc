@@ -10,15 +10,20 @@ Guest::Guest(int gid_, int pid_, std::string name_, GuestMemory mem_, uint32_t c
       pageCount(pageCount_), entryCount(pageCount_ * FLEXVM_ENTRIES_PER_PAGE), threads(threads_), limits(limits_),
       listenAny(listenAny_), fds(limits_.maxFds) {
   for (int t = 0; t < threads; t++) {
+    auto l = std::make_unique<LineState>();
+    for (uint32_t p = uint32_t(t); p < pageCount; p += uint32_t(threads)) l->owned.push_back(p);
+    l->carryLo.assign(l->owned.size(), 0);
+    l->carryHi.assign(l->owned.size(), 0);
+    l->bySeq.assign(entryCount, -1);
+    lines.push_back(std::move(l));
+  }
+  for (int t = 0; t <= threads; t++) {
     auto s = std::make_unique<ThreadState>();
-    for (uint32_t p = uint32_t(t); p < pageCount; p += uint32_t(threads)) s->owned.push_back(p);
-    s->carryLo.assign(s->owned.size(), 0);
-    s->carryHi.assign(s->owned.size(), 0);
     s->doneLo.assign(pageCount, 0);
     s->doneHi.assign(pageCount, 0);
-    s->bySeq.assign(entryCount, -1);
     ts.push_back(std::move(s));
   }
+  claims.reset(new EntryClaim[entryCount]);
 }
 
 Guest::~Guest() {

@@ -36,19 +36,42 @@ struct Limits {
   uint32_t maxPending = 65536;
 };
 
-// What syscall thread t keeps about one guest (only thread t touches it).
-struct ThreadState {
+// The scan state of one thread line u (the pages p with p % threads == u and the line's sq_tail):
+// whoever serves the line holds `lock` for the whole batch, so a line's entries start in seq order
+// whichever thread (or the guest's own thread) serves it.
+struct LineState {
+  std::atomic<int32_t> lock{0};
   uint32_t nextSeq = 0;
   int32_t seenCancel = 0;
-  int32_t seenShim = 0;
-  std::vector<uint32_t> owned;  // pages p with p % threads == t
+  // What the last holder scanned up to, for would-be thieves to look at without the lock.
+  std::atomic<uint32_t> scannedTail{0};
+  std::atomic<int32_t> scannedCancel{0};
+  std::vector<uint32_t> owned;  // pages p with p % threads == u
   std::vector<uint32_t> carryLo, carryHi;
+  std::vector<int32_t> bySeq;
+};
+
+// What one runner (syscall thread t, or the guest's own thread: slot `threads`) keeps about a guest:
+// completions not yet announced and per-call counters. Only that runner touches it.
+struct ThreadState {
   std::vector<uint32_t> doneLo, doneHi;  // by page: completions not yet announced
   std::vector<uint32_t> dirty;           // pages with bits in doneLo/doneHi
   int pendingDone = 0;
-  std::vector<int32_t> bySeq;
+  int32_t seenShim = 0;
   uint32_t submitted[kSysnoLimit] = {};
   uint32_t completed[kSysnoLimit] = {};
+};
+
+// The host's own record of an entry's current claim (host memory: a guest cannot forge it).
+// `seq` names the posting that was claimed; `state` holds kClaimed, kCancelSeen and the index of the
+// syscall thread whose readiness loop holds the call if it parked.
+struct EntryClaim {
+  std::atomic<uint32_t> seq{0};
+  std::atomic<int32_t> state{0};
+  static constexpr int32_t kClaimed = 1;
+  static constexpr int32_t kCancelSeen = 2;
+  static int32_t holder(int32_t state) { return state >> 8; }
+  static int32_t make(int holder) { return kClaimed | (holder << 8); }
 };
 
 class Guest {
@@ -86,7 +109,11 @@ class Guest {
   // The host's ends of the standard-stream pipes made at attach (stdin's write end, stdout's and
   // stderr's read ends), until the embedder takes them (-1: taken or none).
   int stdioHost[3] = {-1, -1, -1};
+  // Slots 0..threads-1: syscall thread t; slot `threads`: the guest's own thread (inline runs).
   std::vector<std::unique_ptr<ThreadState>> ts;
+  std::vector<std::unique_ptr<LineState>> lines;
+  std::unique_ptr<EntryClaim[]> claims;
+  int inlineSlot() const { return threads; }
 
   int32_t* ctrlWord(uint32_t off) const { return mem.word(ctrl + off); }
   int32_t* threadLine(int t, uint32_t off) const { return mem.word(ctrl + FLEXVM_THREAD_LINES + 64 * t + off); }
@@ -96,11 +123,8 @@ class Guest {
   }
   int32_t* subMask(uint32_t page) const { return mem.word(ctrl + FLEXVM_SUB_MASK_OFFSET(pageCount) + page * 8); }
   int32_t* doneMask(uint32_t page) const { return mem.word(ctrl + FLEXVM_DONE_MASK_OFFSET(pageCount) + page * 8); }
-  // Counter increments from the only thread that writes the word.
-  void bumpHost(int t, uint32_t off, int32_t n = 1) const {
-    int32_t* w = hostLine(t, off);
-    __atomic_store_n(w, __atomic_load_n(w, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
-  }
+  // Counter increments (atomic: a line's counters may be bumped by a thief or the guest's own thread).
+  void bumpHost(int t, uint32_t off, int32_t n = 1) const { __atomic_fetch_add(hostLine(t, off), n, __ATOMIC_RELAXED); }
 };
 
 using GuestRef = std::shared_ptr<Guest>;

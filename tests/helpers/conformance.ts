@@ -24,6 +24,8 @@ import { NATIVE_HEAP_START, NativeTestKernel } from './native-kernel.js';
 export interface SubjectOptions {
   /** Listening beyond the loopback interface (os and native; the virtual network has no other). */
   readonly allowNonLoopbackListen?: boolean;
+  /** Outgoing connections granted beyond the default loopback (os and native: a host network). */
+  readonly allowConnect?: readonly string[];
 }
 
 /** Where setup's `files` appear in the guest: a host directory granted there, on every kernel. */

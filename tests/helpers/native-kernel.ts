@@ -15,6 +15,7 @@ import { HW_NEXT_SEQ, ST_DONE, TW_DOORBELL, TW_NEEDS_WAKEUP, hostLineW, threadLi
 import { PENDING, type Call, type Kernel, type ProcessSpec } from '../../host/kernel/kernel.js';
 import type { NativeAddon } from '../../host/kernel/native/addon.js';
 import { FakeGuest } from './fake-guest.js';
+import { ConnectPolicy } from '../../host/kernel/common/connect-policy.js';
 
 /** Syscall pages per test guest (64 entries each): enough for every call a case keeps in flight. */
 const PAGES = 2;
@@ -37,6 +38,8 @@ export interface NativeProcess {
 
 export interface NativeTestKernelOptions {
   readonly allowNonLoopbackListen?: boolean;
+  /** The connect() allow-list, as the kernels' `allowConnect` option (default: loopback only). */
+  readonly allowConnect?: readonly string[];
 }
 
 export class NativeTestKernel implements Kernel<NativeProcess> {
@@ -69,6 +72,7 @@ export class NativeTestKernel implements Kernel<NativeProcess> {
       maxFds: spec.limits.maxFds,
       maxPending: spec.limits.maxPending,
       listenAny: this.options.allowNonLoopbackListen ?? false,
+      connectRules: ConnectPolicy.from(this.options.allowConnect).rules.flatMap((r) => [r.net, r.prefix, r.port ?? -1]),
       grants: spec.grants.map((g) => ({ hostPath: g.hostPath, guestPath: g.guestPath, readOnly: g.readOnly ?? false })),
       stdio: 'pipes',
     });

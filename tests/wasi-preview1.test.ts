@@ -138,6 +138,16 @@ for (const kernel of ['virtual', 'os'] as const) {
  * Where node:wasi (uvwasi) answers differently, and why flexvm follows the specification instead.
  * Each entry is a check of the probe that fails under node:wasi.
  */
+/**
+ * Checks whose outcome under node:wasi depends on timing, so they are compared with nothing: its
+ * poll_oneoff waits on a libuv timer counted from the loop's cached time, which can fire up to a
+ * millisecond early (a clean-clone CI run saw 1.23 ms for a 2 ms clock subscription). flexvm's own
+ * check of the same wait runs, and must pass, in every other probe test.
+ */
+const NODE_WASI_TIMING: Record<string, string> = {
+  'poll_oneoff clock waited': 'libuv timers count from the cached loop time: an early wake-up of up to 1 ms',
+};
+
 const NODE_WASI_DIFFERS: Record<string, string> = {
   'clock_time_get bad pointer': 'node:wasi answers EOVERFLOW for an out-of-bounds pointer; the witx errno for a bad address is EFAULT',
   'random_get bad pointer': 'EOVERFLOW again instead of EFAULT',
@@ -178,6 +188,8 @@ ctest('the probe under node:wasi: the same lines but for the documented differen
   const unexplained: string[] = [];
   for (const l of node.filter((x) => /^(ok|FAIL) /.test(x))) {
     const name = nameOf(l);
+    // A wait node:wasi may end early, where flexvm's must not: not compared either way.
+    if (NODE_WASI_TIMING[name]) continue;
     const same = ourByName.get(name) === l;
     if (!same && !NODE_WASI_DIFFERS[name]) unexplained.push(`${l} | flexvm: ${ourByName.get(name)}`);
     if (same && NODE_WASI_DIFFERS[name]) unexplained.push(`${name} is listed as different but is not`);

@@ -1,3 +1,5 @@
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+
 // The worker entry points. This file sits at the top of the host's tree, so the same relative URLs
 // hold after tsc (build/host/) and after rollup (dist/, whose entry names keep these folders).
 export const SYSCALL_WORKER_URL = new URL('./syscall/syscall-worker.js', import.meta.url);
@@ -24,4 +26,28 @@ export function workerExecArgv(execArgv: readonly string[] = process.execArgv): 
     kept.push(arg);
   }
   return kept;
+}
+
+// Options Node refuses in a worker's execArgv (ERR_WORKER_INVALID_EXEC_ARGV): V8's flags, such as
+// `--expose-gc`, `--jitless` or `--stack-size`, which are process-wide and so already hold in every
+// worker. Node has no list of them; the first refusal names them, and they are left out from then on.
+const refusedInWorkers = new Set<string>();
+const REFUSED = /invalid execArgv flags: (.*)$/;
+
+/**
+ * A worker running `url` with the parent's Node options (workerExecArgv), less those Node refuses
+ * in a worker, which it learns from the first refusal.
+ */
+export function startWorker(url: URL, options: Omit<WorkerOptions, 'execArgv'>): Worker {
+  for (;;) {
+    const execArgv = workerExecArgv().filter((a) => !refusedInWorkers.has(a));
+    try {
+      return new Worker(url, { ...options, execArgv });
+    } catch (e) {
+      const named = (e as { code?: string }).code === 'ERR_WORKER_INVALID_EXEC_ARGV' ? REFUSED.exec((e as Error).message)?.[1] : undefined;
+      const fresh = (named ?? '').split(/,\s*|\s+/).filter((a) => execArgv.includes(a));
+      if (fresh.length === 0) throw e;
+      for (const a of fresh) refusedInWorkers.add(a);
+    }
+  }
 }

@@ -1,7 +1,7 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { AttachInfo, FromWorker, SpawnInfo, SyscallWorkerData, ToSyscallWorker } from '../vm/messages.js';
 import { internalError } from '../errors.js';
-import { SYSCALL_WORKER_URL, workerExecArgv } from '../worker-entry-points.js';
+import { SYSCALL_WORKER_URL, startWorker } from '../worker-entry-points.js';
 import type { Executor, ExecutorContext, SyscallCounts } from './executor.js';
 
 /** The JavaScript executor: one Node worker per syscall thread, each running a SyscallThread. */
@@ -25,7 +25,7 @@ export class WorkerExecutor implements Executor {
         limits: c.limits,
         trace: c.trace,
       };
-      const worker = new Worker(SYSCALL_WORKER_URL, { workerData: data, name: `flexvm-syscall-${index}`, execArgv: workerExecArgv() });
+      const worker = startWorker(SYSCALL_WORKER_URL, { workerData: data, name: `flexvm-syscall-${index}` });
       this.workers.push(worker);
       ready.push(
         new Promise<void>((resolve, reject) => {

@@ -1,5 +1,5 @@
-import { Worker } from 'node:worker_threads';
-import { GUEST_WORKER_URL, workerExecArgv } from '../worker-entry-points.js';
+import type { Worker } from 'node:worker_threads';
+import { GUEST_WORKER_URL, startWorker } from '../worker-entry-points.js';
 import type { SpareWorkerData, SpawnInfo, ToGuestWorker } from './messages.js';
 
 /**
@@ -22,7 +22,7 @@ let spare: { readonly worker: Worker; dead: boolean } | null = null;
 export function prestartGuestWorker(runner: string | null): void {
   if (spare !== null && !spare.dead) return;
   const data: SpareWorkerData = { spare: true, runner };
-  const worker = new Worker(GUEST_WORKER_URL, { workerData: data, name: 'flexvm-guest', execArgv: workerExecArgv() });
+  const worker = startWorker(GUEST_WORKER_URL, { workerData: data, name: 'flexvm-guest' });
   const entry = { worker, dead: false };
   const gone = (): void => {
     entry.dead = true;
@@ -45,7 +45,7 @@ export function guestWorker(info: SpawnInfo): Worker {
     s.worker.postMessage({ type: 'start', info } satisfies ToGuestWorker);
     return s.worker;
   }
-  return new Worker(GUEST_WORKER_URL, { workerData: info, name: `flexvm-guest-${info.pid}`, execArgv: workerExecArgv() });
+  return startWorker(GUEST_WORKER_URL, { workerData: info, name: `flexvm-guest-${info.pid}` });
 }
 
 /** Ends the spare if nobody took it (vm.close: the VM's threads end with it). */

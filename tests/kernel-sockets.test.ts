@@ -12,6 +12,16 @@ import * as net from 'node:net';
 import * as assert from 'uvu/assert';
 import {
   AF_INET,
+  SO_KEEPALIVE,
+  SO_REUSEADDR,
+  SO_TYPE,
+  TCP_NODELAY,
+  ENOPROTOOPT,
+  EFAULT,
+  F_GETFD,
+  FD_CLOEXEC,
+  SYS_setsockopt,
+  SYS_getsockopt,
   AF_INET6,
   AF_UNIX,
   EACCES,
@@ -78,7 +88,7 @@ import {
   SYS_write,
   SYS_writev,
 } from '../host/abi/v1.js';
-import { getsockopt as getopt, setsockopt as setopt, socket } from './helpers/kernel-calls.js';
+import { accept, collect, getsockopt as getopt, hostClient, listener, recv, send, setsockopt as setopt, socket, sockname } from './helpers/kernel-calls.js';
 import { conformance, HOST_NETWORK, type CaseScope, type SubjectOptions } from './helpers/conformance.js';
 import { now, parked, PendingCall, settled, until, within, type TestProcess } from './helpers/kernel-harness.js';
 
@@ -86,46 +96,6 @@ type P = TestProcess<unknown>;
 
 /** Options of the kernels that reach the host's network (the virtual one has no other interface). */
 const REAL_OPTIONS: CaseScope = { kernels: ['os', 'native'], why: 'allowNonLoopbackListen: the virtual network has only its loopback' };
-
-/** A listening socket on 127.0.0.1 with an ephemeral port. */
-function listener(p: P, backlog = 16): { fd: number; port: number } {
-  const fd = socket(p);
-  assert.is(now(p.sys(SYS_bind, fd, p.sockaddr(0), 16)), 0);
-  assert.is(now(p.sys(SYS_listen, fd, backlog)), 0);
-  return { fd, port: sockname(p, fd).port };
-}
-
-function sockname(p: P, fd: number, call = SYS_getsockname) {
-  const addr = p.alloc(16);
-  const len = p.int(16);
-  assert.is(now(p.sys(call, fd, addr, len)), 0);
-  return p.readSockaddr(addr);
-}
-
-/** Everything a socket receives, and when it ended. */
-function collect(s: net.Socket) {
-  const chunks: Buffer[] = [];
-  const out = { error: null as Error | null, get text() { return Buffer.concat(chunks).toString(); }, get length() { return chunks.reduce((n, c) => n + c.length, 0); }, ended: false };
-  s.on('data', (c) => chunks.push(c));
-  s.on('end', () => (out.ended = true));
-  s.on('error', (e) => (out.error = e));
-  return out;
-}
-
-async function accept(p: P, fd: number, flags = 0): Promise<number> {
-  return settled(p.sys(SYS_accept4, fd, 0, 0, flags));
-}
-
-function send(p: P, fd: number, text: string | Uint8Array, flags = 0): number | PendingCall {
-  const [ptr, len] = p.data(text);
-  return p.sysWith({ flags }, SYS_write, fd, ptr, len);
-}
-
-async function recv(p: P, fd: number, max = 65536, flags = 0): Promise<string | number> {
-  const buf = p.alloc(max);
-  const n = await settled(p.sys(SYS_recvfrom, fd, buf, max, flags, 0, 0));
-  return n <= 0 ? n : p.string(buf, n);
-}
 
 /** Bytes the socket holds for the guest to read (a peek that never waits), 0 when none. */
 function buffered(p: P, fd: number): number {
@@ -152,20 +122,7 @@ await conformance('sockets', (test, subject) => {
   const setup = (options: SubjectOptions = {}) => subject.setup({ name: 'server' }, options);
 
   /** A real client, connected. */
-  function client(port: number): Promise<net.Socket> {
-    return within(
-      new Promise((resolve, reject) => {
-        const c = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
-        subject.peer(c);
-        c.once('connect', () => resolve(c));
-        c.once('error', reject);
-        // Tests reset connections on purpose: an unhandled 'error' must not end the run.
-        c.on('error', () => {});
-      }),
-      5000,
-      'connect',
-    );
-  }
+  const client = (port: number) => hostClient(port, subject.peer);
 
   /** A guest server socket connected to a real client. */
   async function connection(p: P) {
@@ -385,6 +342,205 @@ await conformance('sockets', (test, subject) => {
     assert.is(await recv(p, sfd), 'ping');
     assert.is(await settled(send(p, sfd, 'pong')), 4);
     assert.is(await recv(q, cfd), 'pong');
+  });
+
+  /** Two guests of one kernel, connected: a server socket of p's and a client socket of q's. */
+  async function guestPair() {
+    const { p, spawn } = setup();
+    const q = spawn({ name: 'client' });
+    const l = listener(p);
+    const client = socket(q);
+    const conn = q.sys(SYS_connect, client, q.sockaddr(l.port), 16);
+    const server = await accept(p, l.fd);
+    assert.ok(server >= 0, `accept4 returned ${server}`);
+    assert.is(await settled(conn), 0);
+    return { p, q, l, server, client };
+  }
+
+  test('guest peers see each other\'s addresses; address lengths are in/out and truncate as on Linux', async () => {
+    const { p, q, l, server, client } = await guestPair();
+    const here = { family: AF_INET, port: l.port, addr: '127.0.0.1' };
+    const there = sockname(q, client);
+    assert.is(there.addr, '127.0.0.1');
+    assert.ok(there.port > 0, 'connect bound the client to an ephemeral port');
+    assert.equal(sockname(p, server), here);
+    assert.equal(sockname(p, server, SYS_getpeername), there);
+    assert.equal(sockname(q, client, SYS_getpeername), here);
+    // accept4 stores the peer's address and its length.
+    const second = socket(q);
+    const conn = q.sys(SYS_connect, second, q.sockaddr(l.port), 16);
+    const addr = p.alloc(16);
+    const len = p.int(16);
+    assert.ok((await settled(p.sys(SYS_accept4, l.fd, addr, len, 0))) >= 0);
+    assert.is(await settled(conn), 0);
+    assert.is(p.i32(len), 16);
+    assert.equal(p.readSockaddr(addr), sockname(q, second));
+    // A short buffer gets what fits, and the full length is reported.
+    const short = p.alloc(16);
+    p.memory.fill(short, 16, 0xee);
+    const shortLen = p.int(4);
+    assert.is(now(p.sys(SYS_getpeername, server, short, shortLen)), 0);
+    assert.is(p.i32(shortLen), 16);
+    assert.equal([...p.bytes(short, 6)], [AF_INET, 0, there.port >> 8, there.port & 0xff, 0xee, 0xee], 'only 4 bytes were written');
+    assert.is(now(p.sys(SYS_getsockname, server, short, p.int(-1))), -EINVAL);
+    assert.is(now(p.sys(SYS_getsockname, server, short, 0x7fff_fff0)), -EFAULT);
+    // recvfrom on TCP reports no source address: a length of 0.
+    assert.is(await settled(send(q, client, 'x')), 1);
+    const fromLen = p.int(16);
+    assert.is(await settled(p.sys(SYS_recvfrom, server, p.alloc(4), 4, 0, p.alloc(16), fromLen)), 1);
+    assert.is(p.i32(fromLen), 0);
+    assert.is(now(p.sys(SYS_getpeername, l.fd, p.alloc(16), p.int(16))), -ENOTCONN, 'a listener has no peer');
+    assert.is(now(p.sys(SYS_getpeername, 99, p.alloc(16), p.int(16))), -EBADF);
+    assert.is(sockname(q, socket(q)).port, 0, 'an unbound socket has port 0');
+  });
+
+  test('connect between guests: refused, not granted, bad addresses, 0.0.0.0 is this host, already connected', async () => {
+    const { p, spawn } = setup();
+    const q = spawn({ name: 'client' });
+    // A port nobody listens on: a listener's, closed.
+    const gone = listener(p);
+    assert.is(now(p.sys(SYS_close, gone.fd)), 0);
+    const c = socket(q);
+    assert.is(await settled(q.sys(SYS_connect, c, q.sockaddr(gone.port), 16)), -ECONNREFUSED);
+    assert.is(now(q.sys(SYS_connect, c, q.sockaddr(80, '10.1.2.3'), 16)), -EACCES, 'not granted: loopback only by default');
+    assert.is(now(q.sys(SYS_connect, c, q.sockaddr(80), 4)), -EINVAL, 'shorter than a sockaddr_in');
+    assert.is(now(q.sys(SYS_connect, c, q.sockaddr(80, '127.0.0.1', AF_INET6), 16)), -EAFNOSUPPORT);
+    assert.is(now(q.sys(SYS_connect, c, 0x7fff_fff0, 16)), -EFAULT);
+    const l = listener(p);
+    assert.is(await settled(q.sys(SYS_connect, c, q.sockaddr(l.port, '127.0.0.2'), 16)), -ECONNREFUSED, 'the listener is bound to 127.0.0.1 only');
+    // The socket that was refused connects afterwards.
+    const conn = q.sys(SYS_connect, c, q.sockaddr(l.port, '0.0.0.0'), 16);
+    assert.ok((await accept(p, l.fd)) >= 0);
+    assert.is(await settled(conn), 0, '0.0.0.0 means this host');
+    assert.is(sockname(q, c, SYS_getpeername).port, l.port);
+    assert.is(now(q.sys(SYS_connect, c, q.sockaddr(l.port), 16)), -EISCONN);
+    assert.is(now(p.sys(SYS_connect, l.fd, p.sockaddr(l.port), 16)), -EISCONN, 'a listening socket');
+    assert.is(now(q.sys(SYS_connect, 99, q.sockaddr(l.port), 16)), -EBADF);
+    assert.is(now(q.sys(SYS_connect, 1, q.sockaddr(l.port), 16)), -ENOTSOCK);
+    // A client bound first keeps its port, and a 0.0.0.0 bind becomes loopback.
+    const bound = socket(q);
+    assert.is(now(q.sys(SYS_bind, bound, q.sockaddr(gone.port, '0.0.0.0'), 16)), 0);
+    const boundConn = q.sys(SYS_connect, bound, q.sockaddr(l.port), 16);
+    assert.ok((await accept(p, l.fd)) >= 0);
+    assert.is(await settled(boundConn), 0);
+    assert.equal(sockname(q, bound), { family: AF_INET, port: gone.port, addr: '127.0.0.1' });
+  });
+
+  test('between guests: SHUT_WR is end of file after the data, the other direction goes on, a waiting reader sees the close', async () => {
+    const { p, q, server, client } = await guestPair();
+    assert.is(await settled(send(q, client, 'last words')), 10);
+    assert.is(now(q.sys(SYS_shutdown, client, SHUT_WR)), 0);
+    assert.is(now(send(q, client, 'more')), -EPIPE, 'we shut down writing');
+    assert.is(await recv(p, server), 'last words');
+    assert.is(await recv(p, server), 0, 'end of file after the data');
+    assert.is(await settled(send(p, server, 'reply')), 5, 'half-closed: the other direction still works');
+    assert.is(await recv(q, client), 'reply');
+    const waiting = q.sys(SYS_read, client, q.alloc(8), 8);
+    assert.is(now(p.sys(SYS_close, server)), 0);
+    assert.is(await settled(waiting), 0, 'a waiting reader sees the end when the peer closes');
+  });
+
+  test('between guests: closing with unread data resets the peer; its reads see the data, then the reset once', async () => {
+    const { p, q, server, client } = await guestPair();
+    assert.is(await settled(send(p, server, 'unread by the client')), 20);
+    assert.is(await settled(send(q, client, 'never read by the server')), 24);
+    // Let the client's bytes reach the server's side before it closes.
+    await until(() => buffered(p, server) === 24, 2000, 'the server holds the client\'s bytes');
+    assert.is(now(p.sys(SYS_close, server)), 0);
+    assert.is(await recv(q, client), 'unread by the client', 'data that arrived before the reset is readable');
+    assert.is(await recv(q, client), -ECONNRESET);
+    assert.is(await recv(q, client), 0, 'reported once');
+    assert.is(await settled(send(q, client, 'x')), -EPIPE);
+  });
+
+  test('between guests: a waiting reader is woken by the peer\'s reset', async () => {
+    const { p, q, server, client } = await guestPair();
+    assert.is(await settled(send(q, client, 'unread')), 6);
+    await until(() => buffered(p, server) === 6, 2000, 'the server holds the bytes');
+    const reader = q.sys(SYS_read, client, q.alloc(8), 8);
+    assert.is(now(p.sys(SYS_close, server)), 0);
+    assert.is(await settled(reader), -ECONNRESET);
+  });
+
+  test('listen: a negative backlog, listening again, and the errors', async () => {
+    const { p, q, l, client } = await guestPair();
+    const fresh = socket(p);
+    assert.is(await settled(p.sys(SYS_listen, fresh, -1)), 0, 'a negative backlog means the maximum');
+    assert.is(getopt(p, fresh, SOL_SOCKET, SO_ACCEPTCONN), 1);
+    assert.ok(sockname(p, fresh).port > 0, 'listen without bind picks a port');
+    assert.is(await settled(p.sys(SYS_listen, l.fd, 3)), 0, 'listening again changes the backlog');
+    assert.is(now(q.sys(SYS_listen, client, 5)), -EINVAL, 'a connected socket cannot listen');
+    assert.is(now(p.sys(SYS_listen, 99, 5)), -EBADF);
+    assert.is(now(p.sys(SYS_listen, 1, 5)), -ENOTSOCK);
+  });
+
+  test('accept4 between guests: flags, and the errors', async () => {
+    const { p, q, l, server } = await guestPair();
+    assert.is(now(p.sys(SYS_accept4, l.fd, 0, 0, 0x1)), -EINVAL, 'unknown flags');
+    assert.is(now(p.sys(SYS_accept4, socket(p), 0, 0, 0)), -EINVAL, 'not listening');
+    assert.is(now(p.sys(SYS_accept4, server, 0, 0, 0)), -EINVAL, 'a connected socket');
+    assert.is(now(p.sys(SYS_accept4, 99, 0, 0, 0)), -EBADF);
+    assert.is(now(p.sys(SYS_accept4, 1, 0, 0, 0)), -ENOTSOCK);
+    const c = socket(q);
+    const conn = q.sys(SYS_connect, c, q.sockaddr(l.port), 16);
+    const fd = await accept(p, l.fd, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    assert.ok(fd >= 0, `accept4 returned ${fd}`);
+    assert.is(await settled(conn), 0);
+    assert.is(now(p.sys(SYS_fcntl, fd, F_GETFL, 0)), O_RDWR | O_NONBLOCK);
+    assert.is(now(p.sys(SYS_fcntl, fd, F_GETFD, 0)), FD_CLOEXEC);
+  });
+
+  test('socket options: stored and returned as Linux sizes them; read-only and unknown ones refused', async () => {
+    const { p } = setup();
+    const s = socket(p);
+    assert.is(setopt(p, s, SOL_SOCKET, SO_REUSEADDR, 5), 0);
+    assert.is(getopt(p, s, SOL_SOCKET, SO_REUSEADDR), 1, 'a boolean');
+    assert.is(setopt(p, s, SOL_SOCKET, SO_KEEPALIVE, 1), 0);
+    assert.is(getopt(p, s, SOL_SOCKET, SO_KEEPALIVE), 1);
+    assert.is(setopt(p, s, IPPROTO_TCP, TCP_NODELAY, 1), 0);
+    assert.is(getopt(p, s, IPPROTO_TCP, TCP_NODELAY), 1);
+    assert.is(getopt(p, s, SOL_SOCKET, SO_TYPE), SOCK_STREAM);
+    assert.is(getopt(p, s, SOL_SOCKET, SO_ACCEPTCONN), 0);
+    assert.is(getopt(p, s, SOL_SOCKET, SO_ERROR), 0);
+    assert.is(setopt(p, s, SOL_SOCKET, SO_SNDBUF, 65536), 0);
+    assert.is(getopt(p, s, SOL_SOCKET, SO_SNDBUF), 131072, 'Linux doubles the request');
+    assert.is(setopt(p, s, SOL_SOCKET, SO_RCVBUF, 1), 0);
+    assert.is(getopt(p, s, SOL_SOCKET, SO_RCVBUF), 2304, 'and applies a minimum');
+    assert.is(setopt(p, s, SOL_SOCKET, SO_TYPE, 1), -ENOPROTOOPT, 'read-only');
+    assert.is(setopt(p, s, SOL_SOCKET, 999, 1), -ENOPROTOOPT);
+    assert.is(getopt(p, s, SOL_SOCKET, 999), -ENOPROTOOPT);
+    assert.is(setopt(p, s, IPPROTO_TCP, 99, 1), -ENOPROTOOPT);
+    assert.is(setopt(p, s, 77, 1, 1), -ENOPROTOOPT, 'unknown level');
+    assert.is(now(p.sys(SYS_setsockopt, s, SOL_SOCKET, SO_REUSEADDR, p.int(1), 2)), -EINVAL, 'optlen < 4');
+    assert.is(now(p.sys(SYS_setsockopt, s, SOL_SOCKET, SO_REUSEADDR, 0x7fff_fff0, 4)), -EFAULT);
+    // getsockopt stores at most the caller's length, and that length.
+    const val = p.int(-1);
+    const len = p.int(2);
+    assert.is(now(p.sys(SYS_getsockopt, s, SOL_SOCKET, SO_SNDBUF, val, len)), 0);
+    assert.is(p.i32(len), 2);
+    assert.equal([...p.bytes(val, 4)], [0x00, 0x00, 0xff, 0xff], '131072 = 0x20000: the low two bytes only');
+    assert.is(now(p.sys(SYS_getsockopt, s, SOL_SOCKET, SO_SNDBUF, val, p.int(-4))), -EINVAL);
+    assert.is(now(p.sys(SYS_getsockopt, s, SOL_SOCKET, SO_SNDBUF, val, 0x7fff_fff0)), -EFAULT);
+    assert.is(setopt(p, 1, SOL_SOCKET, SO_REUSEADDR, 1), -ENOTSOCK);
+  });
+
+  test('accepted sockets inherit the listener\'s options', async () => {
+    const { p, spawn } = setup();
+    const q = spawn({ name: 'client' });
+    const l = socket(p);
+    assert.is(setopt(p, l, SOL_SOCKET, SO_KEEPALIVE, 1), 0);
+    assert.is(setopt(p, l, IPPROTO_TCP, TCP_NODELAY, 1), 0);
+    assert.is(setopt(p, l, SOL_SOCKET, SO_RCVBUF, 10000), 0);
+    assert.is(now(p.sys(SYS_bind, l, p.sockaddr(0), 16)), 0);
+    assert.is(await settled(p.sys(SYS_listen, l, 4)), 0);
+    const c = socket(q);
+    const conn = q.sys(SYS_connect, c, q.sockaddr(sockname(p, l).port), 16);
+    const s = await accept(p, l);
+    assert.is(await settled(conn), 0);
+    assert.is(getopt(p, s, SOL_SOCKET, SO_KEEPALIVE), 1);
+    assert.is(getopt(p, s, IPPROTO_TCP, TCP_NODELAY), 1);
+    assert.is(getopt(p, s, SOL_SOCKET, SO_RCVBUF), 20000);
+    assert.is(getopt(p, s, SOL_SOCKET, SO_ACCEPTCONN), 0);
   });
 
   test('bind: loopback only by default, EINVAL twice, port in use reported by listen', async () => {

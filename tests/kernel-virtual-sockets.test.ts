@@ -412,48 +412,6 @@ test('closing a descriptor completes its waiting accept and reads with EBADF', (
   assert.is(recv(a, server), 0, 'the peer sees end of file');
 });
 
-test('sendfile: file to socket, pipe and file; offsets; errors', () => {
-  const { a, b } = setup({ '/www/index.html': 'Hello, sendfile!', '/dst': '' });
-  const { server, client } = connection(a, b);
-  const file = now(a.sys(SYS_openat, AT_FDCWD, a.cstr('/www/index.html'), O_RDONLY, 0));
-  assert.is(now(a.sys(SYS_sendfile, server, file, 0, 5)), 5);
-  assert.is(now(a.sys(SYS_sendfile, server, file, 0, 100)), 11, 'stops at end of file');
-  assert.is(recv(b, client), 'Hello, sendfile!');
-  assert.is(now(a.sys(SYS_sendfile, server, file, 0, 100)), 0);
-  const off = a.alloc(8);
-  a.setI64(off, 7);
-  assert.is(now(a.sys(SYS_sendfile, server, file, off, 4)), 4);
-  assert.is(a.i64(off), 11, 'the offset is advanced');
-  assert.is(now(a.sys(SYS_lseek, file, 0, 0, 1)), 16, 'the file offset is not');
-  assert.is(recv(b, client), 'send');
-  const fds = a.alloc(8);
-  now(a.sys(SYS_pipe2, fds, 0));
-  a.setI64(off, 0);
-  assert.is(now(a.sys(SYS_sendfile, a.i32(fds + 4), file, off, 5)), 5);
-  assert.is(recv(a, a.i32(fds)) , -ENOTSOCK);
-  const pbuf = a.alloc(8);
-  assert.is(now(a.sys(SYS_read, a.i32(fds), pbuf, 8)), 5);
-  assert.is(a.string(pbuf, 5), 'Hello');
-  const dst = now(a.sys(SYS_openat, AT_FDCWD, a.cstr('/dst'), O_WRONLY, 0));
-  a.setI64(off, 7);
-  assert.is(now(a.sys(SYS_sendfile, dst, file, off, 100)), 9);
-  const rd = now(a.sys(SYS_openat, AT_FDCWD, a.cstr('/dst'), O_RDONLY, 0));
-  const fbuf = a.alloc(16);
-  assert.is(now(a.sys(SYS_read, rd, fbuf, 16)), 9);
-  assert.is(a.string(fbuf, 9), 'sendfile!');
-  // Errors.
-  assert.is(now(a.sys(SYS_sendfile, server, a.i32(fds), 0, 1)), -EINVAL, 'input must be a regular file');
-  assert.is(now(a.sys(SYS_sendfile, server, 99, 0, 1)), -EBADF);
-  assert.is(now(a.sys(SYS_sendfile, 99, file, 0, 1)), -EBADF);
-  assert.is(now(a.sys(SYS_sendfile, server, dst, 0, 1)), -EBADF, 'input not readable');
-  assert.is(now(a.sys(SYS_sendfile, rd, file, 0, 1)), -EBADF, 'output not writable');
-  const app = now(a.sys(SYS_openat, AT_FDCWD, a.cstr('/dst'), O_WRONLY | O_APPEND, 0));
-  assert.is(now(a.sys(SYS_sendfile, app, file, 0, 1)), -EINVAL, 'an O_APPEND output');
-  a.setI64(off, -1);
-  assert.is(now(a.sys(SYS_sendfile, server, file, off, 1)), -EINVAL);
-  assert.is(now(a.sys(SYS_sendfile, server, file, 0x7fff_fff0, 1)), -EFAULT);
-});
-
 test('sendfile waits like a write when the socket is full', () => {
   const big = String.fromCharCode(...pattern(1000)).repeat(300);
   const { a, b } = setup({ '/big': big });

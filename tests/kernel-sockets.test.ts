@@ -74,6 +74,7 @@ import {
   SYS_connect,
   SYS_fcntl,
   SYS_fstat,
+  SYS_pipe2,
   SYS_poll,
   SYS_getpeername,
   SYS_getsockname,
@@ -460,6 +461,38 @@ await conformance('sockets', (test, subject) => {
     const reader = q.sys(SYS_read, client, q.alloc(8), 8);
     assert.is(now(p.sys(SYS_close, server)), 0);
     assert.is(await settled(reader), -ECONNRESET);
+  });
+
+  test('between guests: a read waits and returns what is there; MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL; the errors', async () => {
+    const { p, q, server, client } = await guestPair();
+    const buf = p.alloc(100);
+    const read = parked(p.sys(SYS_read, server, buf, 100));
+    assert.is(await settled(send(q, client, 'partial')), 7);
+    assert.is(await settled(read), 7);
+    assert.is(p.string(buf, 7), 'partial');
+    assert.is(await recv(p, server, 10, MSG_DONTWAIT), -EAGAIN);
+    assert.is(await settled(send(q, client, 'peekaboo')), 8);
+    await until(() => buffered(p, server) === 8, 2000, 'the bytes arrived');
+    assert.is(await recv(p, server, 4, MSG_PEEK), 'peek');
+    assert.is(await recv(p, server, 100), 'peekaboo', 'peeking left the bytes');
+    const all = p.alloc(10);
+    const waitAll = parked(p.sys(SYS_recvfrom, server, all, 10, MSG_WAITALL, 0, 0));
+    assert.is(await settled(send(q, client, 'abcd')), 4);
+    // (The waiting call takes the first bytes as they come: give them time to arrive.)
+    await new Promise((r) => setTimeout(r, 50));
+    assert.not.ok(waitAll.done, 'MSG_WAITALL waits for the whole buffer');
+    assert.is(await settled(send(q, client, 'efghijkl')), 8);
+    assert.is(await settled(waitAll), 10);
+    assert.is(p.string(all, 10), 'abcdefghij');
+    assert.is(await recv(p, server), 'kl');
+    assert.is(await recv(p, socket(p)), -ENOTCONN);
+    assert.is(await settled(send(p, socket(p), 'x')), -EPIPE, 'writing an unconnected TCP socket (Linux)');
+    assert.is(now(p.sys(SYS_recvfrom, server, 0x7fff_fff0, 10, 0, 0, 0)), -EFAULT);
+    assert.is(now(p.sys(SYS_sendto, server, 0x7fff_fff0, 10, 0, 0, 0)), -EFAULT);
+    const fds = p.alloc(8);
+    assert.is(now(p.sys(SYS_pipe2, fds, 0)), 0);
+    assert.is(now(p.sys(SYS_recvfrom, p.i32(fds), buf, 1, 0, 0, 0)), -ENOTSOCK);
+    assert.is(now(p.sys(SYS_sendto, p.i32(fds + 4), buf, 1, 0, 0, 0)), -ENOTSOCK);
   });
 
   test('listen: a negative backlog, listening again, and the errors', async () => {

@@ -284,36 +284,6 @@ test('a listener closing resets queued connections and refuses waiting ones', ()
   assert.is(now(connect(b, socket(b), 6000)), -ECONNREFUSED, 'the port is free');
 });
 
-test('reads wait for data and return what is there; MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL', () => {
-  const { a, b } = setup();
-  const { server, client } = connection(a, b);
-  const buf = a.alloc(100);
-  const read = parked(a.sys(SYS_read, server, buf, 100));
-  now(send(b, client, 'partial'));
-  assert.is(read.result, 7);
-  assert.is(a.string(buf, 7), 'partial');
-  assert.is(recv(a, server, 10, MSG_DONTWAIT), -EAGAIN);
-  now(send(b, client, 'peekaboo'));
-  assert.is(recv(a, server, 4, MSG_PEEK), 'peek');
-  assert.is(recv(a, server, 100), 'peekaboo', 'peeking left the bytes');
-  const all = a.alloc(10);
-  const waitAll = parked(a.sys(SYS_recvfrom, server, all, 10, MSG_WAITALL, 0, 0));
-  now(send(b, client, 'abcd'));
-  assert.is(waitAll.done, false, 'MSG_WAITALL waits for the whole buffer');
-  now(send(b, client, 'efghijkl'));
-  assert.is(waitAll.result, 10);
-  assert.is(a.string(all, 10), 'abcdefghij');
-  assert.is(recv(a, server), 'kl');
-  assert.is(recv(a, socket(a)), -ENOTCONN);
-  assert.is(now(send(a, socket(a), 'x')), -EPIPE, 'writing an unconnected TCP socket (Linux)');
-  assert.is(now(a.sys(SYS_recvfrom, server, 0x7fff_fff0, 10, 0, 0, 0)), -EFAULT);
-  assert.is(now(a.sys(SYS_sendto, server, 0x7fff_fff0, 10, 0, 0, 0)), -EFAULT);
-  const fds = a.alloc(8);
-  now(a.sys(SYS_pipe2, fds, 0));
-  assert.is(now(a.sys(SYS_recvfrom, a.i32(fds), buf, 1, 0, 0, 0)), -ENOTSOCK);
-  assert.is(now(a.sys(SYS_sendto, a.i32(fds + 4), buf, 1, 0, 0, 0)), -ENOTSOCK);
-});
-
 test('after the peer closed: writes fail at once, and the socket still names its peer (CLOSE_WAIT)', () => {
   const { a, b } = setup();
   const { server, client } = connection(a, b, 8081);

@@ -57,6 +57,7 @@ import {
   POLLIN,
   POLLOUT,
   SHUT_RD,
+  SHUT_RDWR,
   SHUT_WR,
   SOCK_CLOEXEC,
   SOCK_DGRAM,
@@ -493,6 +494,41 @@ await conformance('sockets', (test, subject) => {
     assert.is(now(p.sys(SYS_pipe2, fds, 0)), 0);
     assert.is(now(p.sys(SYS_recvfrom, p.i32(fds), buf, 1, 0, 0, 0)), -ENOTSOCK);
     assert.is(now(p.sys(SYS_sendto, p.i32(fds + 4), buf, 1, 0, 0, 0)), -ENOTSOCK);
+  });
+
+  test('shutdown between guests: SHUT_RD keeps what is buffered, SHUT_RDWR sends the end, a listener\'s SHUT_RD stops it; the errors', async () => {
+    const { p, q, l, server, client } = await guestPair();
+    assert.is(now(p.sys(SYS_shutdown, server, 7)), -EINVAL);
+    assert.is(now(p.sys(SYS_shutdown, socket(p), SHUT_WR)), -ENOTCONN);
+    assert.is(now(p.sys(SYS_shutdown, 99, SHUT_WR)), -EBADF);
+    assert.is(await settled(send(q, client, 'before')), 6);
+    await until(() => buffered(p, server) === 6, 2000, 'the bytes arrived');
+    assert.is(await recv(p, server, 1), 'b');
+    assert.is(now(p.sys(SYS_shutdown, server, SHUT_RD)), 0);
+    assert.is(await recv(p, server), 'efore', 'buffered data stays readable');
+    assert.is(await recv(p, server), 0, 'then end of file');
+    assert.is(now(p.sys(SYS_shutdown, server, SHUT_RDWR)), 0);
+    assert.is(await recv(q, client), 0, 'the peer got our FIN');
+    assert.is(now(p.sys(SYS_shutdown, server, SHUT_RDWR)), 0, 'repeating is fine');
+    // Shutting down the read side of a listener stops it listening.
+    assert.is(now(p.sys(SYS_shutdown, l.fd, SHUT_WR)), 0);
+    assert.is(getopt(p, l.fd, SOL_SOCKET, SO_ACCEPTCONN), 1);
+    const acc = parked(p.sys(SYS_accept4, l.fd, 0, 0, 0));
+    assert.is(now(p.sys(SYS_shutdown, l.fd, SHUT_RD)), 0);
+    assert.is(await settled(acc), -EINVAL);
+    assert.is(getopt(p, l.fd, SOL_SOCKET, SO_ACCEPTCONN), 0);
+    assert.is(await settled(q.sys(SYS_connect, socket(q), q.sockaddr(l.port), 16)), -ECONNREFUSED);
+  });
+
+  test('between guests: closing a descriptor completes its waiting accept and reads with EBADF; the peer sees the end', async () => {
+    const { p, q, l, server, client } = await guestPair();
+    const acc = parked(p.sys(SYS_accept4, l.fd, 0, 0, 0));
+    assert.is(now(p.sys(SYS_close, l.fd)), 0);
+    assert.is(await settled(acc), -EBADF);
+    const read = parked(q.sys(SYS_read, client, q.alloc(4), 4));
+    assert.is(now(q.sys(SYS_close, client)), 0);
+    assert.is(await settled(read), -EBADF);
+    assert.is(await recv(p, server), 0, 'the peer sees end of file');
   });
 
   test('listen: a negative backlog, listening again, and the errors', async () => {

@@ -335,31 +335,6 @@ test('non-blocking writes fill the 256 KiB buffer, then EAGAIN; a blocking one w
   assert.equal(a.bytes(out, n), data);
 });
 
-test('shutdown: SHUT_RD, SHUT_RDWR, and errors', () => {
-  const { a, b } = setup();
-  const { server, client } = connection(a, b);
-  assert.is(now(a.sys(SYS_shutdown, server, 7)), -EINVAL);
-  assert.is(now(a.sys(SYS_shutdown, socket(a), SHUT_WR)), -ENOTCONN);
-  assert.is(now(a.sys(SYS_shutdown, 99, SHUT_WR)), -EBADF);
-  now(send(b, client, 'before'));
-  assert.is(recv(a, server, 1), 'b');
-  assert.is(now(a.sys(SYS_shutdown, server, SHUT_RD)), 0);
-  assert.is(recv(a, server), 'efore', 'buffered data stays readable');
-  assert.is(recv(a, server), 0, 'then end of file');
-  assert.is(now(a.sys(SYS_shutdown, server, SHUT_RDWR)), 0);
-  assert.is(recv(b, client), 0, 'the peer got our FIN');
-  assert.is(now(a.sys(SYS_shutdown, server, SHUT_RDWR)), 0, 'repeating is fine');
-  // Shutting down the read side of a listener stops it listening.
-  const l = listener(a, 4444);
-  assert.is(now(a.sys(SYS_shutdown, l, SHUT_WR)), 0);
-  assert.is(getopt(a, l, SOL_SOCKET, SO_ACCEPTCONN), 1);
-  const acc = parked(a.sys(SYS_accept4, l, 0, 0, 0));
-  assert.is(now(a.sys(SYS_shutdown, l, SHUT_RD)), 0);
-  assert.is(acc.result, -EINVAL);
-  assert.is(getopt(a, l, SOL_SOCKET, SO_ACCEPTCONN), 0);
-  assert.is(now(connect(b, socket(b), 4444)), -ECONNREFUSED);
-});
-
 test('socket buffer sizes: the virtual network\'s defaults and Linux\'s maximum (the shared suite has the other options)', () => {
   const { a } = setup();
   const s = socket(a);
@@ -367,19 +342,6 @@ test('socket buffer sizes: the virtual network\'s defaults and Linux\'s maximum 
   assert.is(getopt(a, s, SOL_SOCKET, SO_RCVBUF), 131072);
   assert.is(setopt(a, s, SOL_SOCKET, SO_RCVBUF, -1), 0);
   assert.is(getopt(a, s, SOL_SOCKET, SO_RCVBUF), 425984, 'the maximum');
-});
-
-test('closing a descriptor completes its waiting accept and reads with EBADF', () => {
-  const { a, b } = setup();
-  const lfd = listener(a, 5001);
-  const acc = parked(a.sys(SYS_accept4, lfd, 0, 0, 0));
-  now(a.sys(SYS_close, lfd));
-  assert.is(acc.result, -EBADF);
-  const { server, client } = connection(a, b, 5002);
-  const read = parked(b.sys(SYS_read, client, b.alloc(4), 4));
-  now(b.sys(SYS_close, client));
-  assert.is(read.result, -EBADF);
-  assert.is(recv(a, server), 0, 'the peer sees end of file');
 });
 
 test('sendfile waits like a write when the socket is full', () => {

@@ -142,12 +142,15 @@ await conformance('sockets', (test, subject) => {
     assert.is(now(p.sys(SYS_socket, AF_INET, SOCK_DGRAM, 0)), -EPROTONOSUPPORT);
     assert.is(now(p.sys(SYS_socket, AF_INET, SOCK_STREAM, 17)), -EPROTONOSUPPORT);
     assert.is(now(p.sys(SYS_socket, AF_INET, SOCK_STREAM | 0x100, 0)), -EINVAL);
+    assert.is(now(p.sys(SYS_socket, AF_INET, SOCK_STREAM | 0x10000, 0)), -EINVAL, 'unknown flag bits');
+    assert.is(now(p.sys(SYS_socket, AF_INET, 12, 0)), -EINVAL, 'a type beyond SOCK_MAX');
     assert.is(now(p.sys(SYS_socket, AF_INET, SOCK_STREAM, IPPROTO_TCP)), 3);
     const nb = socket(p, SOCK_NONBLOCK | SOCK_CLOEXEC);
     assert.is(now(p.sys(SYS_fcntl, nb, F_GETFL, 0)), O_RDWR | O_NONBLOCK);
     const st = p.statBuf();
     assert.is(now(p.sys(SYS_fstat, nb, st)), 0);
-    assert.is(p.readStat(st).mode & 0o170000, S_IFSOCK);
+    assert.is(p.readStat(st).mode, S_IFSOCK | 0o777);
+    assert.is(getopt(p, nb, SOL_SOCKET, SO_TYPE), SOCK_STREAM);
     assert.is(now(p.sys(SYS_lseek, nb, 0, 0, 0)), -ESPIPE);
     assert.is(now(p.sys(SYS_bind, 1, p.sockaddr(0), 16)), -ENOTSOCK);
   });
@@ -348,7 +351,7 @@ await conformance('sockets', (test, subject) => {
 
   /** Two guests of one kernel, connected: a server socket of p's and a client socket of q's. */
   async function guestPair() {
-    const { p, spawn } = setup();
+    const { h, p, spawn } = setup();
     const q = spawn({ name: 'client' });
     const l = listener(p);
     const client = socket(q);
@@ -356,7 +359,7 @@ await conformance('sockets', (test, subject) => {
     const server = await accept(p, l.fd);
     assert.ok(server >= 0, `accept4 returned ${server}`);
     assert.is(await settled(conn), 0);
-    return { p, q, l, server, client };
+    return { h, p, q, l, server, client };
   }
 
   test('guest peers see each other\'s addresses; address lengths are in/out and truncate as on Linux', async () => {
@@ -529,6 +532,24 @@ await conformance('sockets', (test, subject) => {
     assert.is(now(q.sys(SYS_close, client)), 0);
     assert.is(await settled(read), -EBADF);
     assert.is(await recv(p, server), 0, 'the peer sees end of file');
+  });
+
+  test('detach between guests: the peers see the end or a reset; the detached guest\'s own calls are dropped', async () => {
+    const { h, p, q, server, client } = await guestPair();
+    void server;
+    const other = listener(p);
+    const unaccepted = socket(q);
+    assert.is(await settled(q.sys(SYS_connect, unaccepted, q.sockaddr(other.port), 16)), 0);
+    assert.is(await settled(send(q, unaccepted, 'unread at detach')), 16);
+    const waiting = parked(q.sys(SYS_read, client, q.alloc(4), 4));
+    const ownWait = parked(p.sys(SYS_accept4, listener(p).fd, 0, 0, 0));
+    // Let the bytes reach the unaccepted connection's queue before its listener goes.
+    await new Promise((r) => setTimeout(r, 20));
+    h.detach(p);
+    assert.is(await settled(waiting), 0, 'the accepted peer closed cleanly');
+    assert.is(await recv(q, unaccepted), -ECONNRESET, 'the unaccepted connection was reset');
+    assert.not.ok(ownWait.done, 'the detached guest\'s own calls are dropped, never completed');
+    assert.is(await settled(q.sys(SYS_connect, socket(q), q.sockaddr(other.port), 16)), -ECONNREFUSED, 'its listener is gone');
   });
 
   test('listen: a negative backlog, listening again, and the errors', async () => {

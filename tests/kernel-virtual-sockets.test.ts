@@ -146,24 +146,6 @@ function pattern(n: number): Uint8Array {
   return b;
 }
 
-test('socket(): domains, types, protocols, flags', () => {
-  const { a } = setup();
-  assert.is(now(a.sys(SYS_socket, AF_INET6, SOCK_STREAM, 0)), -EAFNOSUPPORT);
-  assert.is(now(a.sys(SYS_socket, AF_UNIX, SOCK_STREAM, 0)), -EAFNOSUPPORT);
-  assert.is(now(a.sys(SYS_socket, AF_INET, SOCK_DGRAM, 0)), -EPROTONOSUPPORT);
-  assert.is(now(a.sys(SYS_socket, AF_INET, SOCK_STREAM, 17)), -EPROTONOSUPPORT);
-  assert.is(now(a.sys(SYS_socket, AF_INET, SOCK_STREAM | 0x10000, 0)), -EINVAL, 'unknown flag bits');
-  assert.is(now(a.sys(SYS_socket, AF_INET, 12, 0)), -EINVAL, 'type beyond SOCK_MAX');
-  const fd = now(a.sys(SYS_socket, AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP));
-  assert.is(fd, 3);
-  assert.is(now(a.sys(SYS_fcntl, fd, F_GETFL, 0)), O_RDWR | O_NONBLOCK);
-  const st = a.statBuf();
-  assert.is(now(a.sys(SYS_fstat, fd, st)), 0);
-  assert.is(a.readStat(st).mode, S_IFSOCK | 0o777);
-  assert.is(now(a.sys(SYS_lseek, fd, 0, 0, 0)), -ESPIPE);
-  assert.is(getopt(a, fd, SOL_SOCKET, SO_TYPE), SOCK_STREAM);
-});
-
 test('bind: addresses, ports, conflicts and SO_REUSEADDR', () => {
   const { a, b } = setup({ '/file': '' });
   const s1 = socket(a);
@@ -363,23 +345,6 @@ test('sendfile waits like a write when the socket is full', () => {
   assert.is(now(a.sysWith({ flags: EF_NOWAIT }, SYS_sendfile, server, nbFile, 0, size)), SOCKET_BUFFER);
   assert.is(now(a.sysWith({ flags: EF_NOWAIT }, SYS_sendfile, server, nbFile, 0, size)), -EAGAIN);
   assert.is(now(a.sys(SYS_lseek, nbFile, 0, 0, 1)), SOCKET_BUFFER);
-});
-
-test('detach closes a guest\'s sockets: peers see end of file or a reset', () => {
-  const { h, a, b } = setup();
-  const { client } = connection(a, b);
-  const c2 = socket(b);
-  listener(a, 8090);
-  assert.is(now(connect(b, c2, 8090)), 0);
-  now(send(b, c2, 'unread at detach'));
-  const waiting = parked(b.sys(SYS_read, client, b.alloc(4), 4));
-  const ownWait = parked(a.sys(SYS_accept4, listener(a, 8091), 0, 0, 0));
-  h.detach(a);
-  assert.is(waiting.result, 0, 'the accepted peer closed cleanly');
-  assert.is(recv(b, c2), -ECONNRESET, 'the unaccepted connection was reset');
-  assert.is(ownWait.done, false, 'the detached guest\'s own calls are dropped, never completed');
-  assert.is(ownWait.cancellable, false);
-  assert.is(now(connect(b, socket(b), 8080)), -ECONNREFUSED);
 });
 
 test.run();

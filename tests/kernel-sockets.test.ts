@@ -552,6 +552,33 @@ await conformance('sockets', (test, subject) => {
     assert.is(await settled(q.sys(SYS_connect, socket(q), q.sockaddr(other.port), 16)), -ECONNREFUSED, 'its listener is gone');
   });
 
+  test('between guests: after a reset the first write reports it, then EPIPE; the socket has no peer and cannot shut down', async () => {
+    const { p, q, server, client } = await guestPair();
+    assert.is(await settled(send(q, client, 'unread')), 6);
+    await until(() => buffered(p, server) === 6, 2000, 'the bytes arrived');
+    assert.is(now(p.sys(SYS_close, server)), 0);
+    await until(() => (revents(q, client, POLLOUT) & POLLERR) !== 0, 2000, 'the reset arrived');
+    assert.is(await settled(send(q, client, 'x')), -ECONNRESET);
+    assert.is(await settled(send(q, client, 'x')), -EPIPE);
+    assert.is(now(q.sys(SYS_getpeername, client, q.alloc(16), q.int(16))), -ENOTCONN);
+    assert.is(now(q.sys(SYS_shutdown, client, SHUT_WR)), -ENOTCONN);
+  });
+
+  test('between guests: a listener closing resets the connections nobody accepted', async () => {
+    const { p, spawn } = setup();
+    const q = spawn({ name: 'client' });
+    const l = listener(p, 4);
+    const queued = socket(q);
+    assert.is(await settled(q.sys(SYS_connect, queued, q.sockaddr(l.port), 16)), 0);
+    assert.is(await settled(send(q, queued, 'lost')), 4);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.is(now(p.sys(SYS_close, l.fd)), 0);
+    assert.is(await recv(q, queued), -ECONNRESET);
+    assert.is(await recv(q, queued), 0, 'then end of file');
+    assert.is(await settled(send(q, queued, 'x')), -EPIPE);
+    assert.is(await settled(q.sys(SYS_connect, socket(q), q.sockaddr(l.port), 16)), -ECONNREFUSED, 'the port is free');
+  });
+
   test('listen: a negative backlog, listening again, and the errors', async () => {
     const { p, q, l, client } = await guestPair();
     const fresh = socket(p);

@@ -3,8 +3,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  ST_DONE, ST_BUSY, ST_SUBMITTED, ECANCELED, EAGAIN, EIO, ENOENT, hostLineW, threadLineW, TW_SQ_TAIL, H_CANCEL_WON, H_CANCEL_LOST, H_NOTIFIES,
-  H_BATCHES, H_CLAIMED, E_SEQ, C_SHIM_ENTRY, C_SHIM_SEQ, E_SYSNO, E_ARG0, E_THREAD, E_STATUS,
+  ST_DONE, ST_BUSY, ST_SUBMITTED, ECANCELED, EAGAIN, EIO, ENOENT, hostLineW, threadLineW, entryW, TW_SQ_TAIL, HW_CANCEL_WON, HW_CANCEL_LOST, HW_NOTIFIES,
+  HW_BATCHES, HW_CLAIMED, EW_SEQ, EW_STATUS, CW_SHIM_SEQ, C_SHIM_ENTRY, E_SYSNO, E_ARG0, E_THREAD,
   E_RET,
 } from '../host/abi/v1.js';
 import { DEFAULT_LIMITS, PENDING, type Limits } from '../host/kernel/kernel.js';
@@ -30,8 +30,8 @@ function setup(pages = 2, threads = 1, limits: Limits = DEFAULT_LIMITS) {
   return { guest, kernel, thread, logs, make };
 }
 
-function hostCounter(guest: FakeGuest, t: number, offset: number): number {
-  return Atomics.load(guest.i32, hostLineW(guest.ctrl, t) + (offset >> 2));
+function hostCounter(guest: FakeGuest, t: number, word: number): number {
+  return Atomics.load(guest.i32, hostLineW(guest.ctrl, t) + word);
 }
 
 test('a posted entry is claimed, run and completed with its result; its done bit and completions move', () => {
@@ -45,8 +45,8 @@ test('a posted entry is claimed, run and completed with its result; its done bit
   assert.is(guest.result(i), 1234);
   assert.ok(guest.doneBit(i));
   assert.is(guest.completions(), before + 1);
-  assert.is(hostCounter(guest, 0, H_CLAIMED), 1);
-  assert.is(hostCounter(guest, 0, H_BATCHES), 1);
+  assert.is(hostCounter(guest, 0, HW_CLAIMED), 1);
+  assert.is(hostCounter(guest, 0, HW_BATCHES), 1);
   assert.is(thread.pass(), 0, 'nothing new: no work');
 });
 
@@ -91,7 +91,7 @@ test('cancellation before the claim: answered -ECANCELED and never run', () => {
   assert.is(kernel.seen.length, 0);
   assert.is(guest.status(i), ST_DONE);
   assert.is(guest.result(i), -ECANCELED);
-  assert.is(hostCounter(guest, 0, H_CANCEL_WON), 1);
+  assert.is(hostCounter(guest, 0, HW_CANCEL_WON), 1);
 });
 
 test('cancellation of a parked call wins: the kernel is interrupted', () => {
@@ -105,7 +105,7 @@ test('cancellation of a parked call wins: the kernel is interrupted', () => {
   assert.is(guest.status(i), ST_DONE);
   assert.is(guest.result(i), -ECANCELED);
   assert.is(kernel.parked.length, 0);
-  assert.is(hostCounter(guest, 0, H_CANCEL_WON), 1);
+  assert.is(hostCounter(guest, 0, HW_CANCEL_WON), 1);
 });
 
 test('cancellation racing completion: the call finished first, its result stands (aio_cancel semantics)', () => {
@@ -120,7 +120,7 @@ test('cancellation racing completion: the call finished first, its result stands
   kernel.release(42);
   assert.is(guest.status(i), ST_DONE);
   assert.is(guest.result(i), 42);
-  assert.is(hostCounter(guest, 0, H_CANCEL_LOST), 1);
+  assert.is(hostCounter(guest, 0, HW_CANCEL_LOST), 1);
 });
 
 test('cancellation after completion is too late: the entry stays DONE with its result', () => {
@@ -159,11 +159,11 @@ test('the waiting guest is notified; a busy one is not', () => {
   const { guest, thread } = setup();
   guest.post(0, 39);
   thread.pass();
-  assert.is(hostCounter(guest, 0, H_NOTIFIES), 0);
+  assert.is(hostCounter(guest, 0, HW_NOTIFIES), 0);
   guest.setWaiting(true);
   guest.post(0, 39);
   thread.pass();
-  assert.is(hostCounter(guest, 0, H_NOTIFIES), 1);
+  assert.is(hostCounter(guest, 0, HW_NOTIFIES), 1);
 });
 
 test('a hostile tail (far beyond the entries) is survived and logged', () => {
@@ -172,7 +172,7 @@ test('a hostile tail (far beyond the entries) is survived and logged', () => {
   assert.not.throws(() => thread.pass());
   assert.ok(logs.some((l) => l.includes('resynchronising')));
   // The thread goes on with the next honest entry.
-  const seqWord = (guest.entry(5) + E_SEQ) >> 2;
+  const seqWord = entryW(guest.pagesPtr, 5) + EW_SEQ;
   guest.post(0, 39, [3], 0, 5);
   Atomics.store(guest.i32, seqWord, 0x40000000);
   Atomics.store(guest.i32, threadLineW(guest.ctrl, 0) + TW_SQ_TAIL, 0x40000001);
@@ -182,7 +182,7 @@ test('a hostile tail (far beyond the entries) is survived and logged', () => {
 
 test('entries with garbage status or fields are ignored, not fatal', () => {
   const { guest, kernel, thread } = setup();
-  for (let i = 0; i < 64; i++) Atomics.store(guest.i32, guest.entry(i) >> 2, 0x7777 + i);
+  for (let i = 0; i < 64; i++) Atomics.store(guest.i32, entryW(guest.pagesPtr, i) + EW_STATUS, 0x7777 + i);
   const i = guest.post(0, 39, [1], 0, 10);
   assert.not.throws(() => thread.pass());
   assert.is(guest.status(i), ST_DONE);
@@ -222,12 +222,12 @@ test('the shim entry runs on the thread it names', () => {
   guest.mem.setI32(w + E_SYSNO, 39);
   guest.mem.setI32(w + E_ARG0, 55);
   guest.mem.setI32(w + E_THREAD, 0);
-  Atomics.store(guest.i32, (w + E_STATUS) >> 2, ST_SUBMITTED);
-  Atomics.add(guest.i32, (guest.ctrl + C_SHIM_SEQ) >> 2, 1);
+  Atomics.store(guest.i32, (w >>> 2) + EW_STATUS, ST_SUBMITTED);
+  Atomics.add(guest.i32, (guest.ctrl >>> 2) + CW_SHIM_SEQ, 1);
   thread.pass();
   assert.is(kernel.seen[0]!.a0, 55);
   assert.is(guest.mem.i32At(w + E_RET), 55);
-  assert.is(Atomics.load(guest.i32, (w + E_STATUS) >> 2), ST_DONE);
+  assert.is(Atomics.load(guest.i32, (w >>> 2) + EW_STATUS), ST_DONE);
 });
 
 test('after detach the guest is forgotten and late completions are dropped', () => {

@@ -29,14 +29,11 @@ import {
   SYS_write,
 } from '../host/abi/v1.js';
 import { virtualTimeOf } from '../host/kernel/capabilities.js';
-import { pipe } from './helpers/kernel-calls.js';
+import { accept, epoll, listener, pattern, pipe, PIPE_CAPACITY, recv, send, socket } from './helpers/kernel-calls.js';
 import { conformance, type CaseScope } from './helpers/conformance.js';
-import { now, parked, settled, type PendingCall, type TestProcess } from './helpers/kernel-harness.js';
+import { now, parked, settled, type TestProcess } from './helpers/kernel-harness.js';
 
 type P = TestProcess<unknown>;
-
-/** A pipe's capacity: Linux's default, which the virtual and os kernels' pipes copy. */
-const PIPE_CAPACITY = 64 * 1024;
 
 /**
  * A connect that waits on a full backlog: Linux drops the SYN (the native kernel's sockets are
@@ -45,44 +42,7 @@ const PIPE_CAPACITY = 64 * 1024;
  */
 const CONNECT_WAITS: CaseScope = { kernels: ['virtual', 'native'], why: 'the os kernel resets connections beyond its backlog' };
 
-function pattern(n: number, seed = 0): Uint8Array {
-  const b = new Uint8Array(n);
-  for (let i = 0; i < n; i++) b[i] = (i * 7 + seed) & 0xff;
-  return b;
-}
-
-const epoll = (p: P) => now(p.sys(SYS_epoll_create1, 0));
-
-function socket(p: P): number {
-  return now(p.sys(SYS_socket, AF_INET, SOCK_STREAM, 0));
-}
-
-function listener(p: P, backlog: number): number {
-  const fd = socket(p);
-  assert.is(now(p.sys(SYS_bind, fd, p.sockaddr(0), 16)), 0);
-  assert.is(now(p.sys(SYS_listen, fd, backlog)), 0);
-  return fd;
-}
-
-function portOf(p: P, fd: number): number {
-  const addr = p.alloc(16);
-  assert.is(now(p.sys(SYS_getsockname, fd, addr, p.int(16))), 0);
-  return p.readSockaddr(addr).port;
-}
-
 const connect = (p: P, fd: number, port: number) => p.sys(SYS_connect, fd, p.sockaddr(port), 16);
-const accept = (p: P, fd: number) => settled(p.sys(SYS_accept4, fd, 0, 0, 0));
-
-function send(p: P, fd: number, data: string): number | PendingCall {
-  const [ptr, len] = p.data(data);
-  return p.sys(SYS_write, fd, ptr, len);
-}
-
-async function recv(p: P, fd: number, max = 4096): Promise<string | number> {
-  const buf = p.alloc(max);
-  const n = await settled(p.sys(SYS_recvfrom, fd, buf, max, 0, 0, 0));
-  return n <= 0 ? n : p.string(buf, n);
-}
 
 await conformance('cancellation', (test, subject) => {
   const setup = () => subject.setup();
@@ -137,8 +97,7 @@ await conformance('cancellation', (test, subject) => {
   test('cancellation: a waiting accept, a waiting connect, a waiting read', async () => {
     const { p: a, spawn } = subject.setup({ name: 'server' });
     const b = spawn({ name: 'client' });
-    const lfd = listener(a, 0);
-    const port = portOf(a, lfd);
+    const { fd: lfd, port } = listener(a, 0);
     const acc = parked(a.sys(SYS_accept4, lfd, 0, 0, 0));
     assert.is(acc.cancel(), true);
     assert.is((await settled(acc)), -ECANCELED);

@@ -46,23 +46,16 @@ import {
   SYS_sendfile,
   SYS_sendto,
   SYS_shutdown,
-  SYS_getsockname,
   SYS_socket,
   SYS_unlinkat,
   SYS_write,
 } from '../host/abi/v1.js';
 import { conformance, DATA } from './helpers/conformance.js';
+import { sockname } from './helpers/kernel-calls.js';
 import { now, parked, settled, type SpawnOptions, type TestProcess } from './helpers/kernel-harness.js';
 
 type P = TestProcess<unknown>;
 const F = `${DATA}/f`;
-
-/** The port a listening socket got. */
-function port(p: P, fd: number): number {
-  const addr = p.alloc(16);
-  assert.is(now(p.sys(SYS_getsockname, fd, addr, p.int(16))), 0);
-  return p.readSockaddr(addr).port;
-}
 
 await conformance('limits', (test, subject) => {
   const setup = (spawn: SpawnOptions = {}) => subject.setup({ files: { f: 'file' }, ...spawn });
@@ -82,7 +75,7 @@ await conformance('limits', (test, subject) => {
     now(p.sys(SYS_listen, l, 1));
     const q = spawn();
     const c = now(q.sys(SYS_socket, AF_INET, SOCK_STREAM, 0));
-    assert.is(await settled(q.sys(SYS_connect, c, q.sockaddr(port(p, l)), 16)), 0);
+    assert.is(await settled(q.sys(SYS_connect, c, q.sockaddr(sockname(p, l).port), 16)), 0);
     assert.is(await settled(p.sys(SYS_accept4, l, 0, 0, 0)), -EMFILE);
     now(p.sys(SYS_close, 0));
     if (subject.name === 'os') {

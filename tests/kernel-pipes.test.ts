@@ -32,18 +32,9 @@ import {
   SYS_write,
   SYS_writev,
 } from '../host/abi/v1.js';
-import { pipe } from './helpers/kernel-calls.js';
+import { pattern, pipe, PIPE_CAPACITY } from './helpers/kernel-calls.js';
 import { conformance } from './helpers/conformance.js';
 import { now, parked, settled, type SpawnOptions } from './helpers/kernel-harness.js';
-
-/** A pipe's capacity: Linux's default (16 pages), which the virtual and os kernels' pipes copy. */
-const PIPE_CAPACITY = 64 * 1024;
-
-function pattern(n: number, seed = 0): Uint8Array {
-  const b = new Uint8Array(n);
-  for (let i = 0; i < n; i++) b[i] = (i * 7 + seed) & 0xff;
-  return b;
-}
 
 await conformance('pipes', (test, subject) => {
   const setup = (spawn: SpawnOptions = {}) => subject.setup(spawn);

@@ -60,14 +60,11 @@ import {
   SYS_socket,
   SYS_write,
 } from '../host/abi/v1.js';
-import { pipe } from './helpers/kernel-calls.js';
+import { epoll, pipe, PIPE_CAPACITY } from './helpers/kernel-calls.js';
 import { conformance, DATA, HOST_NETWORK } from './helpers/conformance.js';
 import { now, parked, settled, until, within, type TestProcess } from './helpers/kernel-harness.js';
 
 type P = TestProcess<unknown>;
-const PIPE_CAPACITY = 64 * 1024;
-
-const epoll = (p: P) => now(p.sys(SYS_epoll_create1, 0));
 const ctl = (p: P, ep: number, op: number, fd: number, events: number, lo = fd, hi = 0) =>
   now(p.sys(SYS_epoll_ctl, ep, op, fd, p.epollEvent(events, lo, hi)));
 

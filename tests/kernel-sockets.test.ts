@@ -12,6 +12,16 @@ import * as net from 'node:net';
 import * as assert from 'uvu/assert';
 import {
   AF_INET,
+  SO_KEEPALIVE,
+  SO_REUSEADDR,
+  SO_TYPE,
+  TCP_NODELAY,
+  ENOPROTOOPT,
+  EFAULT,
+  F_GETFD,
+  FD_CLOEXEC,
+  SYS_setsockopt,
+  SYS_getsockopt,
   AF_INET6,
   AF_UNIX,
   EACCES,
@@ -47,6 +57,7 @@ import {
   POLLIN,
   POLLOUT,
   SHUT_RD,
+  SHUT_RDWR,
   SHUT_WR,
   SOCK_CLOEXEC,
   SOCK_DGRAM,
@@ -64,6 +75,7 @@ import {
   SYS_connect,
   SYS_fcntl,
   SYS_fstat,
+  SYS_pipe2,
   SYS_poll,
   SYS_getpeername,
   SYS_getsockname,
@@ -78,7 +90,7 @@ import {
   SYS_write,
   SYS_writev,
 } from '../host/abi/v1.js';
-import { getsockopt as getopt, setsockopt as setopt, socket } from './helpers/kernel-calls.js';
+import { accept, collect, getsockopt as getopt, hostClient, listener, recv, send, setsockopt as setopt, socket, sockname } from './helpers/kernel-calls.js';
 import { conformance, HOST_NETWORK, type CaseScope, type SubjectOptions } from './helpers/conformance.js';
 import { now, parked, PendingCall, settled, until, within, type TestProcess } from './helpers/kernel-harness.js';
 
@@ -86,46 +98,6 @@ type P = TestProcess<unknown>;
 
 /** Options of the kernels that reach the host's network (the virtual one has no other interface). */
 const REAL_OPTIONS: CaseScope = { kernels: ['os', 'native'], why: 'allowNonLoopbackListen: the virtual network has only its loopback' };
-
-/** A listening socket on 127.0.0.1 with an ephemeral port. */
-function listener(p: P, backlog = 16): { fd: number; port: number } {
-  const fd = socket(p);
-  assert.is(now(p.sys(SYS_bind, fd, p.sockaddr(0), 16)), 0);
-  assert.is(now(p.sys(SYS_listen, fd, backlog)), 0);
-  return { fd, port: sockname(p, fd).port };
-}
-
-function sockname(p: P, fd: number, call = SYS_getsockname) {
-  const addr = p.alloc(16);
-  const len = p.int(16);
-  assert.is(now(p.sys(call, fd, addr, len)), 0);
-  return p.readSockaddr(addr);
-}
-
-/** Everything a socket receives, and when it ended. */
-function collect(s: net.Socket) {
-  const chunks: Buffer[] = [];
-  const out = { error: null as Error | null, get text() { return Buffer.concat(chunks).toString(); }, get length() { return chunks.reduce((n, c) => n + c.length, 0); }, ended: false };
-  s.on('data', (c) => chunks.push(c));
-  s.on('end', () => (out.ended = true));
-  s.on('error', (e) => (out.error = e));
-  return out;
-}
-
-async function accept(p: P, fd: number, flags = 0): Promise<number> {
-  return settled(p.sys(SYS_accept4, fd, 0, 0, flags));
-}
-
-function send(p: P, fd: number, text: string | Uint8Array, flags = 0): number | PendingCall {
-  const [ptr, len] = p.data(text);
-  return p.sysWith({ flags }, SYS_write, fd, ptr, len);
-}
-
-async function recv(p: P, fd: number, max = 65536, flags = 0): Promise<string | number> {
-  const buf = p.alloc(max);
-  const n = await settled(p.sys(SYS_recvfrom, fd, buf, max, flags, 0, 0));
-  return n <= 0 ? n : p.string(buf, n);
-}
 
 /** Bytes the socket holds for the guest to read (a peek that never waits), 0 when none. */
 function buffered(p: P, fd: number): number {
@@ -152,20 +124,7 @@ await conformance('sockets', (test, subject) => {
   const setup = (options: SubjectOptions = {}) => subject.setup({ name: 'server' }, options);
 
   /** A real client, connected. */
-  function client(port: number): Promise<net.Socket> {
-    return within(
-      new Promise((resolve, reject) => {
-        const c = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
-        subject.peer(c);
-        c.once('connect', () => resolve(c));
-        c.once('error', reject);
-        // Tests reset connections on purpose: an unhandled 'error' must not end the run.
-        c.on('error', () => {});
-      }),
-      5000,
-      'connect',
-    );
-  }
+  const client = (port: number) => hostClient(port, subject.peer);
 
   /** A guest server socket connected to a real client. */
   async function connection(p: P) {
@@ -183,12 +142,15 @@ await conformance('sockets', (test, subject) => {
     assert.is(now(p.sys(SYS_socket, AF_INET, SOCK_DGRAM, 0)), -EPROTONOSUPPORT);
     assert.is(now(p.sys(SYS_socket, AF_INET, SOCK_STREAM, 17)), -EPROTONOSUPPORT);
     assert.is(now(p.sys(SYS_socket, AF_INET, SOCK_STREAM | 0x100, 0)), -EINVAL);
+    assert.is(now(p.sys(SYS_socket, AF_INET, SOCK_STREAM | 0x10000, 0)), -EINVAL, 'unknown flag bits');
+    assert.is(now(p.sys(SYS_socket, AF_INET, 12, 0)), -EINVAL, 'a type beyond SOCK_MAX');
     assert.is(now(p.sys(SYS_socket, AF_INET, SOCK_STREAM, IPPROTO_TCP)), 3);
     const nb = socket(p, SOCK_NONBLOCK | SOCK_CLOEXEC);
     assert.is(now(p.sys(SYS_fcntl, nb, F_GETFL, 0)), O_RDWR | O_NONBLOCK);
     const st = p.statBuf();
     assert.is(now(p.sys(SYS_fstat, nb, st)), 0);
-    assert.is(p.readStat(st).mode & 0o170000, S_IFSOCK);
+    assert.is(p.readStat(st).mode, S_IFSOCK | 0o777);
+    assert.is(getopt(p, nb, SOL_SOCKET, SO_TYPE), SOCK_STREAM);
     assert.is(now(p.sys(SYS_lseek, nb, 0, 0, 0)), -ESPIPE);
     assert.is(now(p.sys(SYS_bind, 1, p.sockaddr(0), 16)), -ENOTSOCK);
   });
@@ -385,6 +347,317 @@ await conformance('sockets', (test, subject) => {
     assert.is(await recv(p, sfd), 'ping');
     assert.is(await settled(send(p, sfd, 'pong')), 4);
     assert.is(await recv(q, cfd), 'pong');
+  });
+
+  /** Two guests of one kernel, connected: a server socket of p's and a client socket of q's. */
+  async function guestPair() {
+    const { h, p, spawn } = setup();
+    const q = spawn({ name: 'client' });
+    const l = listener(p);
+    const client = socket(q);
+    const conn = q.sys(SYS_connect, client, q.sockaddr(l.port), 16);
+    const server = await accept(p, l.fd);
+    assert.ok(server >= 0, `accept4 returned ${server}`);
+    assert.is(await settled(conn), 0);
+    return { h, p, q, l, server, client };
+  }
+
+  test('guest peers see each other\'s addresses; address lengths are in/out and truncate as on Linux', async () => {
+    const { p, q, l, server, client } = await guestPair();
+    const here = { family: AF_INET, port: l.port, addr: '127.0.0.1' };
+    const there = sockname(q, client);
+    assert.is(there.addr, '127.0.0.1');
+    assert.ok(there.port > 0, 'connect bound the client to an ephemeral port');
+    assert.equal(sockname(p, server), here);
+    assert.equal(sockname(p, server, SYS_getpeername), there);
+    assert.equal(sockname(q, client, SYS_getpeername), here);
+    // accept4 stores the peer's address and its length.
+    const second = socket(q);
+    const conn = q.sys(SYS_connect, second, q.sockaddr(l.port), 16);
+    const addr = p.alloc(16);
+    const len = p.int(16);
+    assert.ok((await settled(p.sys(SYS_accept4, l.fd, addr, len, 0))) >= 0);
+    assert.is(await settled(conn), 0);
+    assert.is(p.i32(len), 16);
+    assert.equal(p.readSockaddr(addr), sockname(q, second));
+    // A short buffer gets what fits, and the full length is reported.
+    const short = p.alloc(16);
+    p.memory.fill(short, 16, 0xee);
+    const shortLen = p.int(4);
+    assert.is(now(p.sys(SYS_getpeername, server, short, shortLen)), 0);
+    assert.is(p.i32(shortLen), 16);
+    assert.equal([...p.bytes(short, 6)], [AF_INET, 0, there.port >> 8, there.port & 0xff, 0xee, 0xee], 'only 4 bytes were written');
+    assert.is(now(p.sys(SYS_getsockname, server, short, p.int(-1))), -EINVAL);
+    assert.is(now(p.sys(SYS_getsockname, server, short, 0x7fff_fff0)), -EFAULT);
+    // recvfrom on TCP reports no source address: a length of 0.
+    assert.is(await settled(send(q, client, 'x')), 1);
+    const fromLen = p.int(16);
+    assert.is(await settled(p.sys(SYS_recvfrom, server, p.alloc(4), 4, 0, p.alloc(16), fromLen)), 1);
+    assert.is(p.i32(fromLen), 0);
+    assert.is(now(p.sys(SYS_getpeername, l.fd, p.alloc(16), p.int(16))), -ENOTCONN, 'a listener has no peer');
+    assert.is(now(p.sys(SYS_getpeername, 99, p.alloc(16), p.int(16))), -EBADF);
+    assert.is(sockname(q, socket(q)).port, 0, 'an unbound socket has port 0');
+  });
+
+  test('connect between guests: refused, not granted, bad addresses, 0.0.0.0 is this host, already connected', async () => {
+    const { p, spawn } = setup();
+    const q = spawn({ name: 'client' });
+    // A port nobody listens on: a listener's, closed.
+    const gone = listener(p);
+    assert.is(now(p.sys(SYS_close, gone.fd)), 0);
+    const c = socket(q);
+    assert.is(await settled(q.sys(SYS_connect, c, q.sockaddr(gone.port), 16)), -ECONNREFUSED);
+    assert.is(now(q.sys(SYS_connect, c, q.sockaddr(80, '10.1.2.3'), 16)), -EACCES, 'not granted: loopback only by default');
+    assert.is(now(q.sys(SYS_connect, c, q.sockaddr(80), 4)), -EINVAL, 'shorter than a sockaddr_in');
+    assert.is(now(q.sys(SYS_connect, c, q.sockaddr(80, '127.0.0.1', AF_INET6), 16)), -EAFNOSUPPORT);
+    assert.is(now(q.sys(SYS_connect, c, 0x7fff_fff0, 16)), -EFAULT);
+    const l = listener(p);
+    assert.is(await settled(q.sys(SYS_connect, c, q.sockaddr(l.port, '127.0.0.2'), 16)), -ECONNREFUSED, 'the listener is bound to 127.0.0.1 only');
+    // The socket that was refused connects afterwards.
+    const conn = q.sys(SYS_connect, c, q.sockaddr(l.port, '0.0.0.0'), 16);
+    assert.ok((await accept(p, l.fd)) >= 0);
+    assert.is(await settled(conn), 0, '0.0.0.0 means this host');
+    assert.is(sockname(q, c, SYS_getpeername).port, l.port);
+    assert.is(now(q.sys(SYS_connect, c, q.sockaddr(l.port), 16)), -EISCONN);
+    assert.is(now(p.sys(SYS_connect, l.fd, p.sockaddr(l.port), 16)), -EISCONN, 'a listening socket');
+    assert.is(now(q.sys(SYS_connect, 99, q.sockaddr(l.port), 16)), -EBADF);
+    assert.is(now(q.sys(SYS_connect, 1, q.sockaddr(l.port), 16)), -ENOTSOCK);
+    // A client bound first keeps its port, and a 0.0.0.0 bind becomes loopback.
+    const bound = socket(q);
+    assert.is(now(q.sys(SYS_bind, bound, q.sockaddr(gone.port, '0.0.0.0'), 16)), 0);
+    const boundConn = q.sys(SYS_connect, bound, q.sockaddr(l.port), 16);
+    assert.ok((await accept(p, l.fd)) >= 0);
+    assert.is(await settled(boundConn), 0);
+    assert.equal(sockname(q, bound), { family: AF_INET, port: gone.port, addr: '127.0.0.1' });
+  });
+
+  test('between guests: SHUT_WR is end of file after the data, the other direction goes on, a waiting reader sees the close', async () => {
+    const { p, q, server, client } = await guestPair();
+    assert.is(await settled(send(q, client, 'last words')), 10);
+    assert.is(now(q.sys(SYS_shutdown, client, SHUT_WR)), 0);
+    assert.is(now(send(q, client, 'more')), -EPIPE, 'we shut down writing');
+    assert.is(await recv(p, server), 'last words');
+    assert.is(await recv(p, server), 0, 'end of file after the data');
+    assert.is(await settled(send(p, server, 'reply')), 5, 'half-closed: the other direction still works');
+    assert.is(await recv(q, client), 'reply');
+    const waiting = q.sys(SYS_read, client, q.alloc(8), 8);
+    assert.is(now(p.sys(SYS_close, server)), 0);
+    assert.is(await settled(waiting), 0, 'a waiting reader sees the end when the peer closes');
+  });
+
+  test('between guests: closing with unread data resets the peer; its reads see the data, then the reset once', async () => {
+    const { p, q, server, client } = await guestPair();
+    assert.is(await settled(send(p, server, 'unread by the client')), 20);
+    assert.is(await settled(send(q, client, 'never read by the server')), 24);
+    // Let the client's bytes reach the server's side before it closes.
+    await until(() => buffered(p, server) === 24, 2000, 'the server holds the client\'s bytes');
+    assert.is(now(p.sys(SYS_close, server)), 0);
+    assert.is(await recv(q, client), 'unread by the client', 'data that arrived before the reset is readable');
+    assert.is(await recv(q, client), -ECONNRESET);
+    assert.is(await recv(q, client), 0, 'reported once');
+    assert.is(await settled(send(q, client, 'x')), -EPIPE);
+  });
+
+  test('between guests: a waiting reader is woken by the peer\'s reset', async () => {
+    const { p, q, server, client } = await guestPair();
+    assert.is(await settled(send(q, client, 'unread')), 6);
+    await until(() => buffered(p, server) === 6, 2000, 'the server holds the bytes');
+    const reader = q.sys(SYS_read, client, q.alloc(8), 8);
+    assert.is(now(p.sys(SYS_close, server)), 0);
+    assert.is(await settled(reader), -ECONNRESET);
+  });
+
+  test('between guests: a read waits and returns what is there; MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL; the errors', async () => {
+    const { p, q, server, client } = await guestPair();
+    const buf = p.alloc(100);
+    const read = parked(p.sys(SYS_read, server, buf, 100));
+    assert.is(await settled(send(q, client, 'partial')), 7);
+    assert.is(await settled(read), 7);
+    assert.is(p.string(buf, 7), 'partial');
+    assert.is(await recv(p, server, 10, MSG_DONTWAIT), -EAGAIN);
+    assert.is(await settled(send(q, client, 'peekaboo')), 8);
+    await until(() => buffered(p, server) === 8, 2000, 'the bytes arrived');
+    assert.is(await recv(p, server, 4, MSG_PEEK), 'peek');
+    assert.is(await recv(p, server, 100), 'peekaboo', 'peeking left the bytes');
+    const all = p.alloc(10);
+    const waitAll = parked(p.sys(SYS_recvfrom, server, all, 10, MSG_WAITALL, 0, 0));
+    assert.is(await settled(send(q, client, 'abcd')), 4);
+    // (The waiting call takes the first bytes as they come: give them time to arrive.)
+    await new Promise((r) => setTimeout(r, 50));
+    assert.not.ok(waitAll.done, 'MSG_WAITALL waits for the whole buffer');
+    assert.is(await settled(send(q, client, 'efghijkl')), 8);
+    assert.is(await settled(waitAll), 10);
+    assert.is(p.string(all, 10), 'abcdefghij');
+    assert.is(await recv(p, server), 'kl');
+    assert.is(await recv(p, socket(p)), -ENOTCONN);
+    assert.is(await settled(send(p, socket(p), 'x')), -EPIPE, 'writing an unconnected TCP socket (Linux)');
+    assert.is(now(p.sys(SYS_recvfrom, server, 0x7fff_fff0, 10, 0, 0, 0)), -EFAULT);
+    assert.is(now(p.sys(SYS_sendto, server, 0x7fff_fff0, 10, 0, 0, 0)), -EFAULT);
+    const fds = p.alloc(8);
+    assert.is(now(p.sys(SYS_pipe2, fds, 0)), 0);
+    assert.is(now(p.sys(SYS_recvfrom, p.i32(fds), buf, 1, 0, 0, 0)), -ENOTSOCK);
+    assert.is(now(p.sys(SYS_sendto, p.i32(fds + 4), buf, 1, 0, 0, 0)), -ENOTSOCK);
+  });
+
+  test('shutdown between guests: SHUT_RD keeps what is buffered, SHUT_RDWR sends the end, a listener\'s SHUT_RD stops it; the errors', async () => {
+    const { p, q, l, server, client } = await guestPair();
+    assert.is(now(p.sys(SYS_shutdown, server, 7)), -EINVAL);
+    assert.is(now(p.sys(SYS_shutdown, socket(p), SHUT_WR)), -ENOTCONN);
+    assert.is(now(p.sys(SYS_shutdown, 99, SHUT_WR)), -EBADF);
+    assert.is(await settled(send(q, client, 'before')), 6);
+    await until(() => buffered(p, server) === 6, 2000, 'the bytes arrived');
+    assert.is(await recv(p, server, 1), 'b');
+    assert.is(now(p.sys(SYS_shutdown, server, SHUT_RD)), 0);
+    assert.is(await recv(p, server), 'efore', 'buffered data stays readable');
+    assert.is(await recv(p, server), 0, 'then end of file');
+    assert.is(now(p.sys(SYS_shutdown, server, SHUT_RDWR)), 0);
+    assert.is(await recv(q, client), 0, 'the peer got our FIN');
+    assert.is(now(p.sys(SYS_shutdown, server, SHUT_RDWR)), 0, 'repeating is fine');
+    // Shutting down the read side of a listener stops it listening.
+    assert.is(now(p.sys(SYS_shutdown, l.fd, SHUT_WR)), 0);
+    assert.is(getopt(p, l.fd, SOL_SOCKET, SO_ACCEPTCONN), 1);
+    const acc = parked(p.sys(SYS_accept4, l.fd, 0, 0, 0));
+    assert.is(now(p.sys(SYS_shutdown, l.fd, SHUT_RD)), 0);
+    assert.is(await settled(acc), -EINVAL);
+    assert.is(getopt(p, l.fd, SOL_SOCKET, SO_ACCEPTCONN), 0);
+    assert.is(await settled(q.sys(SYS_connect, socket(q), q.sockaddr(l.port), 16)), -ECONNREFUSED);
+  });
+
+  test('between guests: closing a descriptor completes its waiting accept and reads with EBADF; the peer sees the end', async () => {
+    const { p, q, l, server, client } = await guestPair();
+    const acc = parked(p.sys(SYS_accept4, l.fd, 0, 0, 0));
+    assert.is(now(p.sys(SYS_close, l.fd)), 0);
+    assert.is(await settled(acc), -EBADF);
+    const read = parked(q.sys(SYS_read, client, q.alloc(4), 4));
+    assert.is(now(q.sys(SYS_close, client)), 0);
+    assert.is(await settled(read), -EBADF);
+    assert.is(await recv(p, server), 0, 'the peer sees end of file');
+  });
+
+  test('detach between guests: the peers see the end or a reset; the detached guest\'s own calls are dropped', async () => {
+    const { h, p, q, server, client } = await guestPair();
+    void server;
+    const other = listener(p);
+    const unaccepted = socket(q);
+    assert.is(await settled(q.sys(SYS_connect, unaccepted, q.sockaddr(other.port), 16)), 0);
+    assert.is(await settled(send(q, unaccepted, 'unread at detach')), 16);
+    const waiting = parked(q.sys(SYS_read, client, q.alloc(4), 4));
+    const ownWait = parked(p.sys(SYS_accept4, listener(p).fd, 0, 0, 0));
+    // Let the bytes reach the unaccepted connection's queue before its listener goes.
+    await new Promise((r) => setTimeout(r, 20));
+    h.detach(p);
+    assert.is(await settled(waiting), 0, 'the accepted peer closed cleanly');
+    assert.is(await recv(q, unaccepted), -ECONNRESET, 'the unaccepted connection was reset');
+    assert.not.ok(ownWait.done, 'the detached guest\'s own calls are dropped, never completed');
+    assert.is(await settled(q.sys(SYS_connect, socket(q), q.sockaddr(other.port), 16)), -ECONNREFUSED, 'its listener is gone');
+  });
+
+  test('between guests: after a reset the first write reports it, then EPIPE; the socket has no peer and cannot shut down', async () => {
+    const { p, q, server, client } = await guestPair();
+    assert.is(await settled(send(q, client, 'unread')), 6);
+    await until(() => buffered(p, server) === 6, 2000, 'the bytes arrived');
+    assert.is(now(p.sys(SYS_close, server)), 0);
+    await until(() => (revents(q, client, POLLOUT) & POLLERR) !== 0, 2000, 'the reset arrived');
+    assert.is(await settled(send(q, client, 'x')), -ECONNRESET);
+    assert.is(await settled(send(q, client, 'x')), -EPIPE);
+    assert.is(now(q.sys(SYS_getpeername, client, q.alloc(16), q.int(16))), -ENOTCONN);
+    assert.is(now(q.sys(SYS_shutdown, client, SHUT_WR)), -ENOTCONN);
+  });
+
+  test('between guests: a listener closing resets the connections nobody accepted', async () => {
+    const { p, spawn } = setup();
+    const q = spawn({ name: 'client' });
+    const l = listener(p, 4);
+    const queued = socket(q);
+    assert.is(await settled(q.sys(SYS_connect, queued, q.sockaddr(l.port), 16)), 0);
+    assert.is(await settled(send(q, queued, 'lost')), 4);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.is(now(p.sys(SYS_close, l.fd)), 0);
+    assert.is(await recv(q, queued), -ECONNRESET);
+    assert.is(await recv(q, queued), 0, 'then end of file');
+    assert.is(await settled(send(q, queued, 'x')), -EPIPE);
+    assert.is(await settled(q.sys(SYS_connect, socket(q), q.sockaddr(l.port), 16)), -ECONNREFUSED, 'the port is free');
+  });
+
+  test('listen: a negative backlog, listening again, and the errors', async () => {
+    const { p, q, l, client } = await guestPair();
+    const fresh = socket(p);
+    assert.is(await settled(p.sys(SYS_listen, fresh, -1)), 0, 'a negative backlog means the maximum');
+    assert.is(getopt(p, fresh, SOL_SOCKET, SO_ACCEPTCONN), 1);
+    assert.ok(sockname(p, fresh).port > 0, 'listen without bind picks a port');
+    assert.is(await settled(p.sys(SYS_listen, l.fd, 3)), 0, 'listening again changes the backlog');
+    assert.is(now(q.sys(SYS_listen, client, 5)), -EINVAL, 'a connected socket cannot listen');
+    assert.is(now(p.sys(SYS_listen, 99, 5)), -EBADF);
+    assert.is(now(p.sys(SYS_listen, 1, 5)), -ENOTSOCK);
+  });
+
+  test('accept4 between guests: flags, and the errors', async () => {
+    const { p, q, l, server } = await guestPair();
+    assert.is(now(p.sys(SYS_accept4, l.fd, 0, 0, 0x1)), -EINVAL, 'unknown flags');
+    assert.is(now(p.sys(SYS_accept4, socket(p), 0, 0, 0)), -EINVAL, 'not listening');
+    assert.is(now(p.sys(SYS_accept4, server, 0, 0, 0)), -EINVAL, 'a connected socket');
+    assert.is(now(p.sys(SYS_accept4, 99, 0, 0, 0)), -EBADF);
+    assert.is(now(p.sys(SYS_accept4, 1, 0, 0, 0)), -ENOTSOCK);
+    const c = socket(q);
+    const conn = q.sys(SYS_connect, c, q.sockaddr(l.port), 16);
+    const fd = await accept(p, l.fd, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    assert.ok(fd >= 0, `accept4 returned ${fd}`);
+    assert.is(await settled(conn), 0);
+    assert.is(now(p.sys(SYS_fcntl, fd, F_GETFL, 0)), O_RDWR | O_NONBLOCK);
+    assert.is(now(p.sys(SYS_fcntl, fd, F_GETFD, 0)), FD_CLOEXEC);
+  });
+
+  test('socket options: stored and returned as Linux sizes them; read-only and unknown ones refused', async () => {
+    const { p } = setup();
+    const s = socket(p);
+    assert.is(setopt(p, s, SOL_SOCKET, SO_REUSEADDR, 5), 0);
+    assert.is(getopt(p, s, SOL_SOCKET, SO_REUSEADDR), 1, 'a boolean');
+    assert.is(setopt(p, s, SOL_SOCKET, SO_KEEPALIVE, 1), 0);
+    assert.is(getopt(p, s, SOL_SOCKET, SO_KEEPALIVE), 1);
+    assert.is(setopt(p, s, IPPROTO_TCP, TCP_NODELAY, 1), 0);
+    assert.is(getopt(p, s, IPPROTO_TCP, TCP_NODELAY), 1);
+    assert.is(getopt(p, s, SOL_SOCKET, SO_TYPE), SOCK_STREAM);
+    assert.is(getopt(p, s, SOL_SOCKET, SO_ACCEPTCONN), 0);
+    assert.is(getopt(p, s, SOL_SOCKET, SO_ERROR), 0);
+    assert.is(setopt(p, s, SOL_SOCKET, SO_SNDBUF, 65536), 0);
+    assert.is(getopt(p, s, SOL_SOCKET, SO_SNDBUF), 131072, 'Linux doubles the request');
+    assert.is(setopt(p, s, SOL_SOCKET, SO_RCVBUF, 1), 0);
+    assert.is(getopt(p, s, SOL_SOCKET, SO_RCVBUF), 2304, 'and applies a minimum');
+    assert.is(setopt(p, s, SOL_SOCKET, SO_TYPE, 1), -ENOPROTOOPT, 'read-only');
+    assert.is(setopt(p, s, SOL_SOCKET, 999, 1), -ENOPROTOOPT);
+    assert.is(getopt(p, s, SOL_SOCKET, 999), -ENOPROTOOPT);
+    assert.is(setopt(p, s, IPPROTO_TCP, 99, 1), -ENOPROTOOPT);
+    assert.is(setopt(p, s, 77, 1, 1), -ENOPROTOOPT, 'unknown level');
+    assert.is(now(p.sys(SYS_setsockopt, s, SOL_SOCKET, SO_REUSEADDR, p.int(1), 2)), -EINVAL, 'optlen < 4');
+    assert.is(now(p.sys(SYS_setsockopt, s, SOL_SOCKET, SO_REUSEADDR, 0x7fff_fff0, 4)), -EFAULT);
+    // getsockopt stores at most the caller's length, and that length.
+    const val = p.int(-1);
+    const len = p.int(2);
+    assert.is(now(p.sys(SYS_getsockopt, s, SOL_SOCKET, SO_SNDBUF, val, len)), 0);
+    assert.is(p.i32(len), 2);
+    assert.equal([...p.bytes(val, 4)], [0x00, 0x00, 0xff, 0xff], '131072 = 0x20000: the low two bytes only');
+    assert.is(now(p.sys(SYS_getsockopt, s, SOL_SOCKET, SO_SNDBUF, val, p.int(-4))), -EINVAL);
+    assert.is(now(p.sys(SYS_getsockopt, s, SOL_SOCKET, SO_SNDBUF, val, 0x7fff_fff0)), -EFAULT);
+    assert.is(setopt(p, 1, SOL_SOCKET, SO_REUSEADDR, 1), -ENOTSOCK);
+  });
+
+  test('accepted sockets inherit the listener\'s options', async () => {
+    const { p, spawn } = setup();
+    const q = spawn({ name: 'client' });
+    const l = socket(p);
+    assert.is(setopt(p, l, SOL_SOCKET, SO_KEEPALIVE, 1), 0);
+    assert.is(setopt(p, l, IPPROTO_TCP, TCP_NODELAY, 1), 0);
+    assert.is(setopt(p, l, SOL_SOCKET, SO_RCVBUF, 10000), 0);
+    assert.is(now(p.sys(SYS_bind, l, p.sockaddr(0), 16)), 0);
+    assert.is(await settled(p.sys(SYS_listen, l, 4)), 0);
+    const c = socket(q);
+    const conn = q.sys(SYS_connect, c, q.sockaddr(sockname(p, l).port), 16);
+    const s = await accept(p, l);
+    assert.is(await settled(conn), 0);
+    assert.is(getopt(p, s, SOL_SOCKET, SO_KEEPALIVE), 1);
+    assert.is(getopt(p, s, IPPROTO_TCP, TCP_NODELAY), 1);
+    assert.is(getopt(p, s, SOL_SOCKET, SO_RCVBUF), 20000);
+    assert.is(getopt(p, s, SOL_SOCKET, SO_ACCEPTCONN), 0);
   });
 
   test('bind: loopback only by default, EINVAL twice, port in use reported by listen', async () => {

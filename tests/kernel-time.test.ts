@@ -95,7 +95,9 @@ await conformance('time', (test, subject) => {
     assert.is(rel.cancel(), true);
     const left2 = ns(p.readTimespec(rem2));
     assert.ok(left2 > 0.9e9 && left2 <= 1e9, `time left: ${left2} ns`);
-    const done = parked(p.sys(SYS_nanosleep, p.timespec(0, 1_000_000), 0));
+    // 20 ms: long enough to be seen waiting on a loaded machine (a 1 ms sleep on the native kernel
+    // could end before the call was observed parked).
+    const done = parked(p.sys(SYS_nanosleep, p.timespec(0, 20_000_000), 0));
     assert.is(await settled(done), 0);
     assert.is(done.cancel(), false, 'cancel after completion loses');
     assert.is(done.result, 0);

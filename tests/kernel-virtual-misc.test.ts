@@ -180,25 +180,6 @@ test('fdClasses 2: the exact numbers', () => {
   assert.is(open(p, '/f', 0, 1), 3);
 });
 
-test('fcntl: close-on-exec, status flags, unknown commands', () => {
-  const { p } = setup();
-  const fd = open(p, '/f', O_RDWR | O_CLOEXEC);
-  assert.is(now(p.sys(SYS_fcntl, fd, F_GETFD, 0)), FD_CLOEXEC);
-  assert.is(now(p.sys(SYS_fcntl, fd, F_SETFD, 0)), 0);
-  assert.is(now(p.sys(SYS_fcntl, fd, F_GETFD, 0)), 0);
-  assert.is(now(p.sys(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC | 6)), 0);
-  assert.is(now(p.sys(SYS_fcntl, fd, F_GETFD, 0)), FD_CLOEXEC);
-  assert.is(now(p.sys(SYS_fcntl, fd, F_GETFL, 0)), O_RDWR);
-  assert.is(now(p.sys(SYS_fcntl, fd, F_SETFL, O_NONBLOCK | O_WRONLY | O_CREAT)), 0, 'other bits are ignored');
-  assert.is(now(p.sys(SYS_fcntl, fd, F_GETFL, 0)), O_RDWR | O_NONBLOCK);
-  assert.is(now(p.sys(SYS_fcntl, fd, 1234, 0)), -EINVAL);
-  // O_NONBLOCK set later applies to later calls.
-  const fds = p.alloc(8);
-  now(p.sys(SYS_pipe2, fds, 0));
-  now(p.sys(SYS_fcntl, p.i32(fds), F_SETFL, O_NONBLOCK));
-  assert.is(now(p.sys(SYS_read, p.i32(fds), p.alloc(4), 4)), -EAGAIN);
-});
-
 test('getrandom: a deterministic stream per seed', () => {
   const draw = (seed: number, n: number) => {
     const { p } = setup({}, { seed });

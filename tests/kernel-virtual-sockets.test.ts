@@ -1,3 +1,10 @@
+/**
+ * The virtual network's own behaviour, which the shared sockets suite (kernel-sockets.test.ts, on
+ * every kernel) does not pin down: one port namespace for every guest of a VM (conflicts, the
+ * wildcard, other loopback addresses, ephemeral ports from 32768), its 256 KiB socket buffer and
+ * default sizes, a connect that waits on a full backlog, and exact outcomes at the moment a call
+ * returns (no network in between: every step settles within the call).
+ */
 import { test as uvuTest } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -139,24 +146,6 @@ function pattern(n: number): Uint8Array {
   return b;
 }
 
-test('socket(): domains, types, protocols, flags', () => {
-  const { a } = setup();
-  assert.is(now(a.sys(SYS_socket, AF_INET6, SOCK_STREAM, 0)), -EAFNOSUPPORT);
-  assert.is(now(a.sys(SYS_socket, AF_UNIX, SOCK_STREAM, 0)), -EAFNOSUPPORT);
-  assert.is(now(a.sys(SYS_socket, AF_INET, SOCK_DGRAM, 0)), -EPROTONOSUPPORT);
-  assert.is(now(a.sys(SYS_socket, AF_INET, SOCK_STREAM, 17)), -EPROTONOSUPPORT);
-  assert.is(now(a.sys(SYS_socket, AF_INET, SOCK_STREAM | 0x10000, 0)), -EINVAL, 'unknown flag bits');
-  assert.is(now(a.sys(SYS_socket, AF_INET, 12, 0)), -EINVAL, 'type beyond SOCK_MAX');
-  const fd = now(a.sys(SYS_socket, AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP));
-  assert.is(fd, 3);
-  assert.is(now(a.sys(SYS_fcntl, fd, F_GETFL, 0)), O_RDWR | O_NONBLOCK);
-  const st = a.statBuf();
-  assert.is(now(a.sys(SYS_fstat, fd, st)), 0);
-  assert.is(a.readStat(st).mode, S_IFSOCK | 0o777);
-  assert.is(now(a.sys(SYS_lseek, fd, 0, 0, 0)), -ESPIPE);
-  assert.is(getopt(a, fd, SOL_SOCKET, SO_TYPE), SOCK_STREAM);
-});
-
 test('bind: addresses, ports, conflicts and SO_REUSEADDR', () => {
   const { a, b } = setup({ '/file': '' });
   const s1 = socket(a);
@@ -201,62 +190,11 @@ test('bind: addresses, ports, conflicts and SO_REUSEADDR', () => {
   assert.is(bind(b, socket(b), 8080), 0);
 });
 
-test('listen: implicit bind, backlog, errors', () => {
-  const { a, b } = setup();
+test('listen without bind takes the wildcard and the first ephemeral port (the shared suite has the rest of listen)', () => {
+  const { a } = setup();
   const l = socket(a);
-  assert.is(now(a.sys(SYS_listen, l, -1)), 0, 'a negative backlog means the maximum');
+  assert.is(now(a.sys(SYS_listen, l, 5)), 0);
   assert.equal(name(a, SYS_getsockname, l), { r: 0, len: 16, family: AF_INET, port: 32768, addr: '0.0.0.0' });
-  assert.is(getopt(a, l, SOL_SOCKET, SO_ACCEPTCONN), 1);
-  assert.is(now(a.sys(SYS_listen, l, 3)), 0, 'listening again changes the backlog');
-  const c = socket(b);
-  assert.is(now(connect(b, c, 32768)), 0);
-  assert.is(now(b.sys(SYS_listen, c, 5)), -EINVAL, 'a connected socket cannot listen');
-  assert.is(now(a.sys(SYS_listen, 99, 5)), -EBADF);
-  const fds = a.alloc(8);
-  now(a.sys(SYS_pipe2, fds, 0));
-  assert.is(now(a.sys(SYS_listen, a.i32(fds), 5)), -ENOTSOCK);
-});
-
-test('two guests connect, exchange data, and see each other\'s addresses', () => {
-  const { a, b } = setup();
-  const lfd = listener(a, 8080);
-  const client = socket(b);
-  assert.is(now(connect(b, client, 8080)), 0);
-  const addr = a.alloc(16);
-  const len = a.int(16);
-  const server = now(a.sys(SYS_accept4, lfd, addr, len, 0));
-  assert.is(server, 4);
-  assert.is(a.i32(len), 16);
-  assert.equal(a.readSockaddr(addr), { family: AF_INET, port: 32768, addr: '127.0.0.1' });
-  assert.equal(name(b, SYS_getsockname, client), { r: 0, len: 16, family: AF_INET, port: 32768, addr: '127.0.0.1' });
-  assert.equal(name(b, SYS_getpeername, client), { r: 0, len: 16, family: AF_INET, port: 8080, addr: '127.0.0.1' });
-  assert.equal(name(a, SYS_getsockname, server), { r: 0, len: 16, family: AF_INET, port: 8080, addr: '127.0.0.1' });
-  assert.equal(name(a, SYS_getpeername, server), { r: 0, len: 16, family: AF_INET, port: 32768, addr: '127.0.0.1' });
-  assert.is(now(send(b, client, 'GET / HTTP/1.0\r\n\r\n')), 18);
-  assert.is(recv(a, server), 'GET / HTTP/1.0\r\n\r\n');
-  assert.is(now(send(a, server, 'HTTP/1.0 200 OK\r\n', MSG_DONTWAIT)), 17);
-  assert.is(recv(b, client), 'HTTP/1.0 200 OK\r\n');
-  assert.is(now(b.sys(SYS_getpeername, lfd + 10, b.alloc(16), b.int(16))), -EBADF);
-  assert.is(name(a, SYS_getpeername, lfd).r, -ENOTCONN);
-  assert.is(name(b, SYS_getsockname, socket(b)).port, 0, 'unbound: 0.0.0.0:0');
-});
-
-test('address lengths are in/out and truncate like Linux', () => {
-  const { a, b } = setup();
-  const { server, client } = connection(a, b);
-  const addr = a.alloc(16);
-  a.memory.fill(addr, 16, 0xee);
-  const len = a.int(4);
-  assert.is(now(a.sys(SYS_getpeername, server, addr, len)), 0);
-  assert.is(a.i32(len), 16, 'the full length is reported');
-  assert.equal([...a.bytes(addr, 6)], [2, 0, 0x80, 0x00, 0xee, 0xee], 'only 4 bytes were written');
-  assert.is(now(a.sys(SYS_getsockname, server, addr, a.int(-1))), -EINVAL);
-  assert.is(now(a.sys(SYS_getsockname, server, addr, 0x7fff_fff0)), -EFAULT);
-  // recvfrom on TCP reports no source address: length 0.
-  now(send(b, client, 'x'));
-  const rlen = a.int(16);
-  assert.is(now(a.sys(SYS_recvfrom, server, a.alloc(4), 4, 0, a.alloc(16), rlen)), 1);
-  assert.is(a.i32(rlen), 0);
 });
 
 test('accept4: waits for a connection, flags, class, errors', () => {
@@ -278,27 +216,6 @@ test('accept4: waits for a connection, flags, class, errors', () => {
   now(connect(b, socket(b), 9000));
   assert.is(now(a.sys(SYS_accept4, lfd, 0x7fff_fff0, a.int(16), 0)), -EFAULT, 'checked before taking it');
   assert.ok(accept(a, lfd) >= 0, 'the connection is still queued');
-});
-
-test('connect: refused, unreachable, already connected, bad addresses', () => {
-  const { a, b } = setup();
-  const c = socket(b);
-  assert.is(now(connect(b, c, 1234)), -ECONNREFUSED);
-  assert.is(now(connect(b, c, 80, '10.1.2.3')), -EACCES, 'not granted: loopback only by default (--allow-connect)');
-  assert.is(now(b.sys(SYS_connect, c, b.sockaddr(80), 4)), -EINVAL);
-  assert.is(now(b.sys(SYS_connect, c, b.sockaddr(80, '127.0.0.1', AF_INET6), 16)), -EAFNOSUPPORT);
-  listener(a, 1234, 16, '127.0.0.1');
-  assert.is(now(connect(b, c, 1234, '127.0.0.2')), -ECONNREFUSED, 'bound to another loopback address');
-  assert.is(now(connect(b, c, 1234, '0.0.0.0')), 0, '0.0.0.0 means this host');
-  assert.is(now(connect(b, c, 1234)), -EISCONN);
-  const l2 = listener(a, 1235);
-  assert.is(now(connect(a, l2, 1234)), -EISCONN, 'a listening socket');
-  // An explicitly bound client keeps its port; a 0.0.0.0 bind becomes loopback.
-  const bound = socket(b);
-  assert.is(bind(b, bound, 5555, '0.0.0.0'), 0);
-  assert.is(now(connect(b, bound, 1235)), 0);
-  assert.equal(name(b, SYS_getsockname, bound).addr, '127.0.0.1');
-  assert.equal(name(b, SYS_getsockname, bound).port, 5555);
 });
 
 test('backlog: listen(1) queues two connections (Linux N+1), then connect waits', () => {
@@ -329,78 +246,29 @@ test('backlog: listen(1) queues two connections (Linux N+1), then connect waits'
   assert.is(recv(a, s4), 'from nb');
 });
 
-test('a listener closing resets queued connections and refuses waiting ones', () => {
+test('a listener closing refuses the connects waiting on its full backlog (the shared suite has the queued ones)', () => {
   const { a, b } = setup();
   const lfd = listener(a, 6000, 0);
-  const queued = socket(b);
-  assert.is(now(connect(b, queued, 6000)), 0);
-  const waiting = socket(b);
-  const w = parked(connect(b, waiting, 6000));
+  assert.is(now(connect(b, socket(b), 6000)), 0);
+  const w = parked(connect(b, socket(b), 6000));
   const nb = socket(b, SOCK_NONBLOCK);
   assert.is(now(connect(b, nb, 6000)), -EINPROGRESS);
-  now(send(b, queued, 'lost'));
   now(a.sys(SYS_close, lfd));
   assert.is(w.result, -ECONNREFUSED);
   assert.is(getopt(b, nb, SOL_SOCKET, SO_ERROR), ECONNREFUSED);
   assert.is(getopt(b, nb, SOL_SOCKET, SO_ERROR), 0, 'SO_ERROR clears');
-  assert.is(recv(b, queued), -ECONNRESET);
-  assert.is(recv(b, queued), 0, 'then end of file');
-  assert.is(now(send(b, queued, 'x')), -EPIPE);
-  assert.is(now(connect(b, socket(b), 6000)), -ECONNREFUSED, 'the port is free');
 });
 
-test('reads wait for data and return what is there; MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL', () => {
+test('after the peer closed: writes fail at once, and the socket still names its peer (CLOSE_WAIT)', () => {
   const { a, b } = setup();
-  const { server, client } = connection(a, b);
-  const buf = a.alloc(100);
-  const read = parked(a.sys(SYS_read, server, buf, 100));
-  now(send(b, client, 'partial'));
-  assert.is(read.result, 7);
-  assert.is(a.string(buf, 7), 'partial');
-  assert.is(recv(a, server, 10, MSG_DONTWAIT), -EAGAIN);
-  now(send(b, client, 'peekaboo'));
-  assert.is(recv(a, server, 4, MSG_PEEK), 'peek');
-  assert.is(recv(a, server, 100), 'peekaboo', 'peeking left the bytes');
-  const all = a.alloc(10);
-  const waitAll = parked(a.sys(SYS_recvfrom, server, all, 10, MSG_WAITALL, 0, 0));
-  now(send(b, client, 'abcd'));
-  assert.is(waitAll.done, false, 'MSG_WAITALL waits for the whole buffer');
-  now(send(b, client, 'efghijkl'));
-  assert.is(waitAll.result, 10);
-  assert.is(a.string(all, 10), 'abcdefghij');
-  assert.is(recv(a, server), 'kl');
-  assert.is(recv(a, socket(a)), -ENOTCONN);
-  assert.is(now(send(a, socket(a), 'x')), -EPIPE, 'writing an unconnected TCP socket (Linux)');
-  assert.is(now(a.sys(SYS_recvfrom, server, 0x7fff_fff0, 10, 0, 0, 0)), -EFAULT);
-  assert.is(now(a.sys(SYS_sendto, server, 0x7fff_fff0, 10, 0, 0, 0)), -EFAULT);
-  const fds = a.alloc(8);
-  now(a.sys(SYS_pipe2, fds, 0));
-  assert.is(now(a.sys(SYS_recvfrom, a.i32(fds), buf, 1, 0, 0, 0)), -ENOTSOCK);
-  assert.is(now(a.sys(SYS_sendto, a.i32(fds + 4), buf, 1, 0, 0, 0)), -ENOTSOCK);
-});
-
-test('end of file: shutdown(SHUT_WR) and a clean close', () => {
-  const { a, b } = setup();
-  const { server, client } = connection(a, b);
-  now(send(b, client, 'last words'));
-  assert.is(now(b.sys(SYS_shutdown, client, SHUT_WR)), 0);
-  assert.is(now(send(b, client, 'more')), -EPIPE, 'we shut down writing');
-  assert.is(recv(a, server), 'last words');
-  assert.is(recv(a, server), 0, 'end of file after the data');
-  assert.is(now(send(a, server, 'reply')), 5, 'half-closed: the other direction still works');
-  assert.is(recv(b, client), 'reply');
-  assert.is(now(a.sys(SYS_close, server)), 0);
+  const { server, client } = connection(a, b, 8081);
+  now(a.sys(SYS_close, server));
   assert.is(recv(b, client), 0);
-  // A waiting reader sees end of file when the peer closes.
-  const { server: s2, client: c2 } = connection(a, b, 8081);
-  const waiting = parked(b.sys(SYS_read, c2, b.alloc(8), 8));
-  now(a.sys(SYS_close, s2));
-  assert.is(waiting.result, 0);
-  assert.is(now(send(b, c2, 'x')), -EPIPE, 'the peer is gone');
-  assert.is(name(b, SYS_getpeername, c2).port, 8081, 'still connected to it (CLOSE_WAIT)');
+  assert.is(now(send(b, client, 'x')), -EPIPE, 'the peer is gone');
+  assert.is(name(b, SYS_getpeername, client).port, 8081, 'still connected to it (CLOSE_WAIT)');
 });
 
-test('reset: closing with unread data resets the peer', () => {
+test('reset: a write waiting on the full buffer reports what it moved', () => {
   const { a, b } = setup();
   const { server, client } = connection(a, b);
   now(send(a, server, 'unread by the client... '));
@@ -408,24 +276,8 @@ test('reset: closing with unread data resets the peer', () => {
   const waitingWrite = parked(b.sys(SYS_write, client, ...b.data(pattern(SOCKET_BUFFER))));
   assert.is(now(a.sys(SYS_close, server)), 0);
   assert.is(waitingWrite.result, SOCKET_BUFFER - 24, 'the waiting write reports what it moved');
-  assert.is(recv(b, client), 'unread by the client... ', 'data that arrived before the reset is readable');
+  assert.is(recv(b, client), 'unread by the client... ');
   assert.is(recv(b, client), -ECONNRESET);
-  assert.is(recv(b, client), 0);
-  assert.is(now(send(b, client, 'x')), -EPIPE);
-  assert.is(name(b, SYS_getpeername, client).r, -ENOTCONN);
-  assert.is(now(b.sys(SYS_shutdown, client, SHUT_WR)), -ENOTCONN);
-  // A write is the first to see the reset.
-  const { server: s2, client: c2 } = connection(a, b, 8081);
-  now(send(b, c2, 'unread'));
-  now(a.sys(SYS_close, s2));
-  assert.is(now(send(b, c2, 'x')), -ECONNRESET);
-  assert.is(now(send(b, c2, 'x')), -EPIPE);
-  // A waiting reader is woken by the reset.
-  const { server: s3, client: c3 } = connection(a, b, 8082);
-  now(send(b, c3, 'unread'));
-  const reader = parked(b.sys(SYS_read, c3, b.alloc(8), 8));
-  now(a.sys(SYS_close, s3));
-  assert.is(reader.result, -ECONNRESET);
 });
 
 test('non-blocking writes fill the 256 KiB buffer, then EAGAIN; a blocking one waits', () => {
@@ -450,140 +302,13 @@ test('non-blocking writes fill the 256 KiB buffer, then EAGAIN; a blocking one w
   assert.equal(a.bytes(out, n), data);
 });
 
-test('shutdown: SHUT_RD, SHUT_RDWR, and errors', () => {
-  const { a, b } = setup();
-  const { server, client } = connection(a, b);
-  assert.is(now(a.sys(SYS_shutdown, server, 7)), -EINVAL);
-  assert.is(now(a.sys(SYS_shutdown, socket(a), SHUT_WR)), -ENOTCONN);
-  assert.is(now(a.sys(SYS_shutdown, 99, SHUT_WR)), -EBADF);
-  now(send(b, client, 'before'));
-  assert.is(recv(a, server, 1), 'b');
-  assert.is(now(a.sys(SYS_shutdown, server, SHUT_RD)), 0);
-  assert.is(recv(a, server), 'efore', 'buffered data stays readable');
-  assert.is(recv(a, server), 0, 'then end of file');
-  assert.is(now(a.sys(SYS_shutdown, server, SHUT_RDWR)), 0);
-  assert.is(recv(b, client), 0, 'the peer got our FIN');
-  assert.is(now(a.sys(SYS_shutdown, server, SHUT_RDWR)), 0, 'repeating is fine');
-  // Shutting down the read side of a listener stops it listening.
-  const l = listener(a, 4444);
-  assert.is(now(a.sys(SYS_shutdown, l, SHUT_WR)), 0);
-  assert.is(getopt(a, l, SOL_SOCKET, SO_ACCEPTCONN), 1);
-  const acc = parked(a.sys(SYS_accept4, l, 0, 0, 0));
-  assert.is(now(a.sys(SYS_shutdown, l, SHUT_RD)), 0);
-  assert.is(acc.result, -EINVAL);
-  assert.is(getopt(a, l, SOL_SOCKET, SO_ACCEPTCONN), 0);
-  assert.is(now(connect(b, socket(b), 4444)), -ECONNREFUSED);
-});
-
-test('socket options: stored, returned, Linux sizes; unknown ones refused', () => {
+test('socket buffer sizes: the virtual network\'s defaults and Linux\'s maximum (the shared suite has the other options)', () => {
   const { a } = setup();
   const s = socket(a);
-  assert.is(getopt(a, s, SOL_SOCKET, SO_REUSEADDR), 0);
-  assert.is(setopt(a, s, SOL_SOCKET, SO_REUSEADDR, 5), 0);
-  assert.is(getopt(a, s, SOL_SOCKET, SO_REUSEADDR), 1);
-  assert.is(setopt(a, s, SOL_SOCKET, SO_KEEPALIVE, 1), 0);
-  assert.is(getopt(a, s, SOL_SOCKET, SO_KEEPALIVE), 1);
   assert.is(getopt(a, s, SOL_SOCKET, SO_SNDBUF), 16384);
   assert.is(getopt(a, s, SOL_SOCKET, SO_RCVBUF), 131072);
-  assert.is(setopt(a, s, SOL_SOCKET, SO_SNDBUF, 65536), 0);
-  assert.is(getopt(a, s, SOL_SOCKET, SO_SNDBUF), 131072, 'Linux doubles the request');
-  assert.is(setopt(a, s, SOL_SOCKET, SO_RCVBUF, 1), 0);
-  assert.is(getopt(a, s, SOL_SOCKET, SO_RCVBUF), 2304, 'and applies a minimum');
   assert.is(setopt(a, s, SOL_SOCKET, SO_RCVBUF, -1), 0);
-  assert.is(getopt(a, s, SOL_SOCKET, SO_RCVBUF), 425984, 'and a maximum');
-  assert.is(setopt(a, s, IPPROTO_TCP, TCP_NODELAY, 1), 0);
-  assert.is(getopt(a, s, IPPROTO_TCP, TCP_NODELAY), 1);
-  assert.is(getopt(a, s, SOL_SOCKET, SO_ACCEPTCONN), 0);
-  assert.is(getopt(a, s, SOL_SOCKET, SO_ERROR), 0);
-  assert.is(setopt(a, s, SOL_SOCKET, SO_TYPE, 1), -ENOPROTOOPT, 'read-only option');
-  assert.is(setopt(a, s, SOL_SOCKET, 999, 1), -ENOPROTOOPT);
-  assert.is(getopt(a, s, SOL_SOCKET, 999), -ENOPROTOOPT);
-  assert.is(setopt(a, s, IPPROTO_TCP, 99, 1), -ENOPROTOOPT);
-  assert.is(setopt(a, s, 77, 1, 1), -ENOPROTOOPT, 'unknown level');
-  assert.is(now(a.sys(SYS_setsockopt, s, SOL_SOCKET, SO_REUSEADDR, a.int(1), 2)), -EINVAL, 'optlen < 4');
-  assert.is(now(a.sys(SYS_setsockopt, s, SOL_SOCKET, SO_REUSEADDR, 0x7fff_fff0, 4)), -EFAULT);
-  // getsockopt truncates to the caller's length and reports it.
-  const val = a.int(-1);
-  const len = a.int(2);
-  assert.is(now(a.sys(SYS_getsockopt, s, SOL_SOCKET, SO_SNDBUF, val, len)), 0);
-  assert.is(a.i32(len), 2);
-  assert.equal([...a.bytes(val, 4)], [0x00, 0x00, 0xff, 0xff], '131072 = 0x20000: low two bytes only');
-  assert.is(now(a.sys(SYS_getsockopt, s, SOL_SOCKET, SO_SNDBUF, val, a.int(-4))), -EINVAL);
-  assert.is(now(a.sys(SYS_getsockopt, s, SOL_SOCKET, SO_SNDBUF, val, 0x7fff_fff0)), -EFAULT);
-  const fds = a.alloc(8);
-  now(a.sys(SYS_pipe2, fds, 0));
-  assert.is(setopt(a, a.i32(fds), SOL_SOCKET, SO_REUSEADDR, 1), -ENOTSOCK);
-});
-
-test('accepted sockets inherit the listener\'s options', () => {
-  const { a, b } = setup();
-  const l = socket(a);
-  setopt(a, l, SOL_SOCKET, SO_KEEPALIVE, 1);
-  setopt(a, l, IPPROTO_TCP, TCP_NODELAY, 1);
-  setopt(a, l, SOL_SOCKET, SO_RCVBUF, 10000);
-  bind(a, l, 3000);
-  now(a.sys(SYS_listen, l, 4));
-  now(connect(b, socket(b), 3000));
-  const s = accept(a, l);
-  assert.is(getopt(a, s, SOL_SOCKET, SO_KEEPALIVE), 1);
-  assert.is(getopt(a, s, IPPROTO_TCP, TCP_NODELAY), 1);
-  assert.is(getopt(a, s, SOL_SOCKET, SO_RCVBUF), 20000);
-  assert.is(getopt(a, s, SOL_SOCKET, SO_ACCEPTCONN), 0);
-});
-
-test('closing a descriptor completes its waiting accept and reads with EBADF', () => {
-  const { a, b } = setup();
-  const lfd = listener(a, 5001);
-  const acc = parked(a.sys(SYS_accept4, lfd, 0, 0, 0));
-  now(a.sys(SYS_close, lfd));
-  assert.is(acc.result, -EBADF);
-  const { server, client } = connection(a, b, 5002);
-  const read = parked(b.sys(SYS_read, client, b.alloc(4), 4));
-  now(b.sys(SYS_close, client));
-  assert.is(read.result, -EBADF);
-  assert.is(recv(a, server), 0, 'the peer sees end of file');
-});
-
-test('sendfile: file to socket, pipe and file; offsets; errors', () => {
-  const { a, b } = setup({ '/www/index.html': 'Hello, sendfile!', '/dst': '' });
-  const { server, client } = connection(a, b);
-  const file = now(a.sys(SYS_openat, AT_FDCWD, a.cstr('/www/index.html'), O_RDONLY, 0));
-  assert.is(now(a.sys(SYS_sendfile, server, file, 0, 5)), 5);
-  assert.is(now(a.sys(SYS_sendfile, server, file, 0, 100)), 11, 'stops at end of file');
-  assert.is(recv(b, client), 'Hello, sendfile!');
-  assert.is(now(a.sys(SYS_sendfile, server, file, 0, 100)), 0);
-  const off = a.alloc(8);
-  a.setI64(off, 7);
-  assert.is(now(a.sys(SYS_sendfile, server, file, off, 4)), 4);
-  assert.is(a.i64(off), 11, 'the offset is advanced');
-  assert.is(now(a.sys(SYS_lseek, file, 0, 0, 1)), 16, 'the file offset is not');
-  assert.is(recv(b, client), 'send');
-  const fds = a.alloc(8);
-  now(a.sys(SYS_pipe2, fds, 0));
-  a.setI64(off, 0);
-  assert.is(now(a.sys(SYS_sendfile, a.i32(fds + 4), file, off, 5)), 5);
-  assert.is(recv(a, a.i32(fds)) , -ENOTSOCK);
-  const pbuf = a.alloc(8);
-  assert.is(now(a.sys(SYS_read, a.i32(fds), pbuf, 8)), 5);
-  assert.is(a.string(pbuf, 5), 'Hello');
-  const dst = now(a.sys(SYS_openat, AT_FDCWD, a.cstr('/dst'), O_WRONLY, 0));
-  a.setI64(off, 7);
-  assert.is(now(a.sys(SYS_sendfile, dst, file, off, 100)), 9);
-  const rd = now(a.sys(SYS_openat, AT_FDCWD, a.cstr('/dst'), O_RDONLY, 0));
-  const fbuf = a.alloc(16);
-  assert.is(now(a.sys(SYS_read, rd, fbuf, 16)), 9);
-  assert.is(a.string(fbuf, 9), 'sendfile!');
-  // Errors.
-  assert.is(now(a.sys(SYS_sendfile, server, a.i32(fds), 0, 1)), -EINVAL, 'input must be a regular file');
-  assert.is(now(a.sys(SYS_sendfile, server, 99, 0, 1)), -EBADF);
-  assert.is(now(a.sys(SYS_sendfile, 99, file, 0, 1)), -EBADF);
-  assert.is(now(a.sys(SYS_sendfile, server, dst, 0, 1)), -EBADF, 'input not readable');
-  assert.is(now(a.sys(SYS_sendfile, rd, file, 0, 1)), -EBADF, 'output not writable');
-  const app = now(a.sys(SYS_openat, AT_FDCWD, a.cstr('/dst'), O_WRONLY | O_APPEND, 0));
-  assert.is(now(a.sys(SYS_sendfile, app, file, 0, 1)), -EINVAL, 'an O_APPEND output');
-  a.setI64(off, -1);
-  assert.is(now(a.sys(SYS_sendfile, server, file, off, 1)), -EINVAL);
-  assert.is(now(a.sys(SYS_sendfile, server, file, 0x7fff_fff0, 1)), -EFAULT);
+  assert.is(getopt(a, s, SOL_SOCKET, SO_RCVBUF), 425984, 'the maximum');
 });
 
 test('sendfile waits like a write when the socket is full', () => {
@@ -605,23 +330,6 @@ test('sendfile waits like a write when the socket is full', () => {
   assert.is(now(a.sysWith({ flags: EF_NOWAIT }, SYS_sendfile, server, nbFile, 0, size)), SOCKET_BUFFER);
   assert.is(now(a.sysWith({ flags: EF_NOWAIT }, SYS_sendfile, server, nbFile, 0, size)), -EAGAIN);
   assert.is(now(a.sys(SYS_lseek, nbFile, 0, 0, 1)), SOCKET_BUFFER);
-});
-
-test('detach closes a guest\'s sockets: peers see end of file or a reset', () => {
-  const { h, a, b } = setup();
-  const { client } = connection(a, b);
-  const c2 = socket(b);
-  listener(a, 8090);
-  assert.is(now(connect(b, c2, 8090)), 0);
-  now(send(b, c2, 'unread at detach'));
-  const waiting = parked(b.sys(SYS_read, client, b.alloc(4), 4));
-  const ownWait = parked(a.sys(SYS_accept4, listener(a, 8091), 0, 0, 0));
-  h.detach(a);
-  assert.is(waiting.result, 0, 'the accepted peer closed cleanly');
-  assert.is(recv(b, c2), -ECONNRESET, 'the unaccepted connection was reset');
-  assert.is(ownWait.done, false, 'the detached guest\'s own calls are dropped, never completed');
-  assert.is(ownWait.cancellable, false);
-  assert.is(now(connect(b, socket(b), 8080)), -ECONNREFUSED);
 });
 
 test.run();

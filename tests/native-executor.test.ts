@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  ST_DONE, ST_BUSY, ECANCELED, EAGAIN, EBADF, EFAULT, ENOSYS, EMFILE, ENOENT, EACCES, EROFS, EEXIST, HOST_LINES,
-  H_CANCEL_WON, H_CLAIMED, H_COMPLETED, THREAD_LINES, T_SQ_TAIL, T_NEEDS_WAKEUP, T_DOORBELL, AF_INET, SOCK_STREAM, O_RDONLY, O_WRONLY, O_CREAT,
+  ST_DONE, ST_BUSY, ECANCELED, EAGAIN, EBADF, EFAULT, ENOSYS, EMFILE, ENOENT, EACCES, EROFS, EEXIST, hostLineW, maskW,
+  HW_CANCEL_WON, HW_CLAIMED, HW_COMPLETED, AF_INET, SOCK_STREAM, O_RDONLY, O_WRONLY, O_CREAT,
   EF_NOWAIT, AT_FDCWD, SYS_getpid, SYS_pipe2, SYS_read, SYS_write, SYS_close, SYS_nanosleep, SYS_socket, SYS_bind,
   SYS_listen, SYS_getsockname, SYS_accept4, SYS_openat, SYS_mkdirat, SYS_unlinkat, SYS_fstat, SYS_pread64, SYS_sendfile,
   SYS_writev, SYS_epoll_create1, SYS_epoll_ctl, SYS_epoll_wait, SYS_connect, SYS_poll, SYS_clock_gettime, SYS_getdents64,
@@ -118,8 +118,8 @@ S('a posted getpid is claimed, run and completed; done bit, completions and coun
   assert.ok(guest.completions() > before);
   assert.is(guest.status(i), ST_DONE);
   assert.is(guest.result(i), 4242);
-  assert.is(guest.mem.i32At(guest.ctrl + HOST_LINES + H_CLAIMED), 1);
-  assert.is(guest.mem.i32At(guest.ctrl + HOST_LINES + H_COMPLETED), 1);
+  assert.is(Atomics.load(guest.i32, hostLineW(guest.ctrl, 0) + HW_CLAIMED), 1);
+  assert.is(Atomics.load(guest.i32, hostLineW(guest.ctrl, 0) + HW_COMPLETED), 1);
 });
 
 S('only the ABI table runs: unknown numbers answer ENOSYS (never a passthrough)', async () => {
@@ -194,7 +194,7 @@ S('cancellation interrupts a parked call (ECANCELED, won) and loses to a complet
   assert.ok(guest.cancel(read));
   ring(guest, 0);
   assert.is(await settle(guest, read), -ECANCELED);
-  assert.is(guest.mem.i32At(guest.ctrl + HOST_LINES + H_CANCEL_WON), 1);
+  assert.is(Atomics.load(guest.i32, hostLineW(guest.ctrl, 0) + HW_CANCEL_WON), 1);
   const quick = post(guest, 0, SYS_getpid);
   await sleep(20);
   assert.not.ok(guest.cancel(quick), 'already DONE: nothing to cancel');
@@ -386,7 +386,7 @@ S('hostile guests: a tail that jumps, garbage in entries and masks: answered or 
   // Garbage over the pages and every submission bit set; tails moved by small steps.
   const u8 = new Uint8Array(guest.memory.buffer);
   for (let i = guest.pagesPtr; i < guest.pagesPtr + pagesSize(2); i++) u8[i] = (i * 37) & 255;
-  const sub = (guest.ctrl + subMaskOffset(2)) >> 2;
+  const sub = maskW(guest.ctrl + subMaskOffset(2), 0);
   for (let k = 0; k < 4; k++) Atomics.store(guest.i32, sub + k, -1);
   for (let k = 1; k <= 64; k++) Atomics.store(guest.i32, threadLineW(guest.ctrl, 0) + TW_SQ_TAIL, 0x7fff_0000 + k);
   await sleep(20);

@@ -5,7 +5,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  ST_BUSY, ST_DONE, ECANCELED, HOST_LINES, H_CLAIMED, H_CANCEL_WON, THREAD_LINES, T_NEEDS_WAKEUP, T_DOORBELL, C_COMPLETIONS,
+  ST_BUSY, ST_DONE, ECANCELED, HW_CLAIMED, HW_CANCEL_WON, TW_NEEDS_WAKEUP, TW_DOORBELL, C_COMPLETIONS, hostLineW, threadLineW,
   SYS_getpid, SYS_pipe2, SYS_read, SYS_write,
 } from '../host/abi/v1.js';
 import { FakeGuest } from './helpers/fake-guest.js';
@@ -50,15 +50,16 @@ function teardown(): void {
   }
 }
 
-function line(g: FakeGuest, thread: number, off: number): number {
-  return (g.ctrl + THREAD_LINES + thread * 64 + off) >> 2;
+/** The word index of field `word` (TW_*) of thread line `thread`. */
+function line(g: FakeGuest, thread: number, word: number): number {
+  return threadLineW(g.ctrl, thread) + word;
 }
 
 /** Rings thread `thread`'s doorbell as libflexsc does (only when it said it sleeps). */
 function ring(g: FakeGuest, thread: number): void {
-  if (Atomics.load(g.i32, line(g, thread, T_NEEDS_WAKEUP)) === 0) return;
-  Atomics.add(g.i32, line(g, thread, T_DOORBELL), 1);
-  addon().wake(g.memory.buffer as SharedArrayBuffer, g.ctrl + THREAD_LINES + thread * 64 + T_DOORBELL);
+  if (Atomics.load(g.i32, line(g, thread, TW_NEEDS_WAKEUP)) === 0) return;
+  Atomics.add(g.i32, line(g, thread, TW_DOORBELL), 1);
+  addon().wake(g.memory.buffer as SharedArrayBuffer, line(g, thread, TW_DOORBELL) * 4);
 }
 
 /** Waits until every syscall thread said it sleeps (needs_wakeup set on its line). */
@@ -66,7 +67,7 @@ async function allAsleep(g: FakeGuest, threads: number): Promise<void> {
   const until = Date.now() + 2000;
   for (;;) {
     let all = true;
-    for (let k = 0; k < threads; k++) all &&= Atomics.load(g.i32, line(g, k, T_NEEDS_WAKEUP)) !== 0;
+    for (let k = 0; k < threads; k++) all &&= Atomics.load(g.i32, line(g, k, TW_NEEDS_WAKEUP)) !== 0;
     // The flag goes up just before a thread's last look at its line: give it time to be asleep.
     if (all) {
       await sleep(20);
@@ -100,7 +101,7 @@ async function pipe(g: FakeGuest): Promise<[number, number]> {
 }
 
 function claimedBy(g: FakeGuest, thread: number): number {
-  return g.mem.i32At(g.ctrl + HOST_LINES + thread * 64 + H_CLAIMED);
+  return Atomics.load(g.i32, hostLineW(g.ctrl, thread) + HW_CLAIMED);
 }
 
 const S = suite('native work stealing and inline waits');
@@ -155,7 +156,7 @@ S('a cancellation reaches a call parked on the thread that stole it (ECANCELED, 
   assert.ok(guest.cancel(read));
   ring(guest, 1); // the cancellation is posted to line 1: its own thread sees it and forwards it
   assert.is(await settle(guest, read), -ECANCELED);
-  const won = guest.mem.i32At(guest.ctrl + HOST_LINES + H_CANCEL_WON) + guest.mem.i32At(guest.ctrl + HOST_LINES + 64 + H_CANCEL_WON);
+  const won = Atomics.load(guest.i32, hostLineW(guest.ctrl, 0) + HW_CANCEL_WON) + Atomics.load(guest.i32, hostLineW(guest.ctrl, 1) + HW_CANCEL_WON);
   assert.is(won, 1);
   // The descriptor still works, and the cancelled read took nothing.
   new Uint8Array(guest.memory.buffer)[SCRATCH + 300] = 120;

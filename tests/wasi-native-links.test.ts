@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import {
   EACCES, AT_FDCWD, AT_SYMLINK_FOLLOW, AT_SYMLINK_NOFOLLOW, EEXIST, EINVAL, ELOOP, ENOENT, EPERM, EROFS, EXDEV, O_RDONLY, ST_DONE,
   STAT_ST_INO, STAT_ST_MODE, STAT_ST_MTIME_SEC, STAT_ST_MTIME_NSEC, STAT_ST_ATIME_SEC, S_IFLNK, S_IFMT, SYS_close, SYS_linkat,
-  SYS_newfstatat, SYS_openat, SYS_read, SYS_readlinkat, SYS_symlinkat, SYS_utimensat, THREAD_LINES, T_DOORBELL, T_NEEDS_WAKEUP, UTIME_OMIT,
+  SYS_newfstatat, SYS_openat, SYS_read, SYS_readlinkat, SYS_symlinkat, SYS_utimensat, TW_DOORBELL, TW_NEEDS_WAKEUP, UTIME_OMIT, threadLineW,
 } from '../host/abi/v1.js';
 import { FakeGuest } from './helpers/fake-guest.js';
 import { addon, native, nativeTest } from './helpers/native.js';
@@ -53,10 +53,10 @@ function setup() {
   };
   const call = async (sysno: number, ...args: number[]): Promise<number> => {
     const i = guest.post(0, sysno, args, 0);
-    const line = guest.ctrl + THREAD_LINES;
-    if (Atomics.load(guest.i32, (line + T_NEEDS_WAKEUP) >> 2) !== 0) {
-      Atomics.add(guest.i32, (line + T_DOORBELL) >> 2, 1);
-      a.wake(guest.memory.buffer as SharedArrayBuffer, line + T_DOORBELL);
+    const line = threadLineW(guest.ctrl, 0);
+    if (Atomics.load(guest.i32, line + TW_NEEDS_WAKEUP) !== 0) {
+      Atomics.add(guest.i32, line + TW_DOORBELL, 1);
+      a.wake(guest.memory.buffer as SharedArrayBuffer, (line + TW_DOORBELL) * 4);
     }
     const until = Date.now() + 5000;
     while (guest.status(i) !== ST_DONE) {

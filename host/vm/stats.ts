@@ -1,5 +1,5 @@
 import {
-  GUEST_COUNTERS, GUEST_COUNTER_NAMES, HOST_COUNTER_NAMES, hostLineW, SYSCALLS, MODE_NAMES,
+  CW_G_SUBMITTED, GUEST_COUNTER_NAMES, HOST_COUNTER_NAMES, hostLineW, SYSCALLS, MODE_NAMES,
 } from '../abi/v1.js';
 import type { ControlLayout } from '../guest/control-block.js';
 
@@ -86,7 +86,8 @@ export function collectStats(
   const host: Record<string, number> = {};
   if (layout) {
     const i32 = new Int32Array(memory.buffer);
-    const g = (layout.ctrl + GUEST_COUNTERS) >> 2;
+    // The guest's counters, in GUEST_COUNTER_NAMES order from the first (submitted).
+    const g = (layout.ctrl >>> 2) + CW_G_SUBMITTED;
     GUEST_COUNTER_NAMES.forEach((name, i) => (guest[name] = Atomics.load(i32, g + i) >>> 0));
     for (let t = 0; t < threads; t++) {
       const base = hostLineW(layout.ctrl, t);

@@ -2,11 +2,11 @@ import { V8_WAITS, type HandoffWaits } from '../guest/handoff.js';
 // Spins are timed with process.hrtime: performance.now (global or node:perf_hooks) loads perf_hooks,
 // which costs a guest worker's start-up several milliseconds.
 import {
-  ABI_VERSION, MAGIC, ENTRY_SIZE, ENTRIES_PER_PAGE, PAGE_SIZE, THREAD_LINES, ctrlSize, subMaskOffset, doneMaskOffset,
+  ABI_VERSION, MAGIC, ENTRY_SIZE, ENTRIES_PER_PAGE, PAGE_SIZE, ctrlSize, subMaskOffset, doneMaskOffset, pagesSize,
   ST_FREE, ST_SUBMITTED, ST_DONE, MODE_EXCEPTIONLESS, EW_STATUS, EW_SYSNO, EW_ARG0, EW_RET, EW_RET_HI, EW_USER, EW_FLAGS,
   EW_SEQ, EW_THREAD, CW_MAGIC, CW_VERSION, CW_CTRL_SIZE, CW_PAGE_COUNT, CW_PAGES_PTR, CW_ENTRY_SIZE, CW_THREAD_COUNT,
   CW_MODE, CW_COMPLETIONS, CW_GUEST_WAITING, CW_SHUTDOWN, CW_G_SUBMITTED, CW_G_WAITS, CW_G_DOORBELLS, CW_G_SYNC_CALLS,
-  CW_G_POLLS, T_SQ_TAIL, T_DOORBELL, T_NEEDS_WAKEUP,
+  CW_G_POLLS, TW_SQ_TAIL, TW_DOORBELL, TW_NEEDS_WAKEUP, threadLineW, entryW, maskW,
 } from '../abi/v1.js';
 import { EXIT_INTERRUPTED, GuestExit } from '../errors.js';
 
@@ -59,12 +59,12 @@ export class SyscallPort {
     const size = ctrlSize(WASI_PAGES);
     this.ctrl = region;
     this.ctrlW = region >> 2;
-    this.pagesPtr = region + Math.ceil(size / PAGE_SIZE) * PAGE_SIZE;
-    this.scratch = this.pagesPtr + WASI_PAGES * PAGE_SIZE;
+    this.pagesPtr = region + pagesSize(Math.ceil(size / PAGE_SIZE));
+    this.scratch = this.pagesPtr + pagesSize(WASI_PAGES);
     this.scratchBytes = region + regionBytes - this.scratch;
     const w = this.ctrlW;
-    i32.fill(0, w, w + (size >> 2));
-    i32.fill(0, this.pagesPtr >> 2, (this.pagesPtr + WASI_PAGES * PAGE_SIZE) >> 2);
+    new Uint8Array(i32.buffer, i32.byteOffset + region, size).fill(0);
+    new Uint8Array(i32.buffer, i32.byteOffset + this.pagesPtr, pagesSize(WASI_PAGES)).fill(0);
     i32[w + CW_MAGIC] = MAGIC;
     i32[w + CW_VERSION] = ABI_VERSION;
     i32[w + CW_CTRL_SIZE] = size;
@@ -124,7 +124,7 @@ export class SyscallPort {
   }
 
   private entryW(index: number): number {
-    return (this.pagesPtr + index * ENTRY_SIZE) >> 2;
+    return entryW(this.pagesPtr, index);
   }
 
   /** Writes a call into a free entry of thread t (not yet visible: publish does that). */
@@ -142,7 +142,7 @@ export class SyscallPort {
     this.sqTail[t]!++;
     Atomics.store(i32, w + EW_STATUS, ST_SUBMITTED);
     const page = index >> 6;
-    const mask = this.ctrlW + ((subMaskOffset(WASI_PAGES) + page * 8) >> 2) + ((index & 32) !== 0 ? 1 : 0);
+    const mask = maskW(this.ctrl + subMaskOffset(WASI_PAGES), page) + ((index & 32) !== 0 ? 1 : 0);
     Atomics.or(i32, mask, 1 << (index & 31));
     i32[this.ctrlW + CW_G_SUBMITTED]!++;
     return index;
@@ -151,17 +151,17 @@ export class SyscallPort {
   /** Moves each thread's tail (entries below it are visible) and rings the sleepers. */
   private publish(): void {
     for (let t = 0; t < this.threads; t++) {
-      const line = this.ctrlW + ((THREAD_LINES + t * 64) >> 2);
-      if (Atomics.load(this.i32, line + (T_SQ_TAIL >> 2)) === this.sqTail[t]) continue;
-      Atomics.store(this.i32, line + (T_SQ_TAIL >> 2), this.sqTail[t]!);
+      const line = threadLineW(this.ctrl, t);
+      if (Atomics.load(this.i32, line + TW_SQ_TAIL) === this.sqTail[t]) continue;
+      Atomics.store(this.i32, line + TW_SQ_TAIL, this.sqTail[t]!);
       this.ring(line);
     }
   }
 
   private ring(line: number): void {
-    if (Atomics.load(this.i32, line + (T_NEEDS_WAKEUP >> 2)) !== 0) {
-      Atomics.add(this.i32, line + (T_DOORBELL >> 2), 1);
-      this.waits.notify(this.i32, line + (T_DOORBELL >> 2));
+    if (Atomics.load(this.i32, line + TW_NEEDS_WAKEUP) !== 0) {
+      Atomics.add(this.i32, line + TW_DOORBELL, 1);
+      this.waits.notify(this.i32, line + TW_DOORBELL);
       this.i32[this.ctrlW + CW_G_DOORBELLS]!++;
     }
   }
@@ -198,7 +198,7 @@ export class SyscallPort {
 
   /** The host sets done-mask bits for every completion; nothing here reads them, so drop them. */
   private clearDoneMasks(): void {
-    const base = this.ctrlW + (doneMaskOffset(WASI_PAGES) >> 2);
+    const base = maskW(this.ctrl + doneMaskOffset(WASI_PAGES), 0);
     for (let w = 0; w < WASI_PAGES * 2; w++) if (this.i32[base + w] !== 0) Atomics.store(this.i32, base + w, 0);
   }
 
@@ -226,9 +226,8 @@ export class SyscallPort {
     i32[w + EW_SEQ] = this.sqTail[0]!;
     Atomics.store(i32, w + EW_STATUS, ST_SUBMITTED);
     this.sqTail[0]!++;
-    Atomics.or(i32, this.ctrlW + (subMaskOffset(WASI_PAGES) >> 2), 1);
-    const line = this.ctrlW + (THREAD_LINES >> 2);
-    Atomics.store(i32, line + (T_SQ_TAIL >> 2), this.sqTail[0]!);
+    Atomics.or(i32, maskW(this.ctrl + subMaskOffset(WASI_PAGES), 0), 1);
+    Atomics.store(i32, threadLineW(this.ctrl, 0) + TW_SQ_TAIL, this.sqTail[0]!);
     this.handOff(this.pagesPtr);
     if (Atomics.load(i32, w + EW_STATUS) !== ST_DONE) {
       if (Atomics.load(i32, this.ctrlW + CW_SHUTDOWN) !== 0) throw new GuestExit(EXIT_INTERRUPTED, 'stopped by the host');

@@ -538,9 +538,11 @@ int64_t sysSocket(Call& c) {
   int domain = c.a[0], type = c.a[1], proto = c.a[2];
   // Linux: flags beyond the type's low bits other than these two are EINVAL, before the family.
   if ((type & ~0xf) & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) return -EINVAL;
-  if (domain != AF_INET) return -EAFNOSUPPORT;
   int flags = type & (SOCK_NONBLOCK | SOCK_CLOEXEC);
   int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+  // Linux: a type past SOCK_MAX (SOCK_PACKET + 1) is EINVAL, before the family is looked up.
+  if (base > SOCK_PACKET) return -EINVAL;
+  if (domain != AF_INET) return -EAFNOSUPPORT;
   if (base != SOCK_STREAM || (proto != 0 && proto != IPPROTO_TCP)) return -EPROTONOSUPPORT;
   if (!c.g->fds.hasRoom()) return -EMFILE;
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

@@ -1,9 +1,9 @@
 // The guest half of the ABI written in TypeScript, to test the host half of the protocol (syscall
 // threads, the entry state machine) precisely and without threads.
 import {
-  MAGIC, ABI_VERSION, ENTRY_SIZE, entryW, PAGE_SIZE, ENTRIES_PER_PAGE, threadLineW, ctrlSize, subMaskOffset, pagesSize, doneMaskOffset,
-  C_MAGIC, C_VERSION, C_CTRL_SIZE, C_PAGE_COUNT, C_PAGES_PTR, C_ENTRY_SIZE, C_GUEST_WAITING, C_COMPLETIONS,
-  E_STATUS, E_SYSNO, E_ARG0, E_RET, E_RET_HI, E_FLAGS, E_SEQ, E_THREAD, TW_SQ_TAIL, TW_CANCEL_TAIL,
+  MAGIC, ABI_VERSION, ENTRY_SIZE, entryW, maskW, PAGE_SIZE, ENTRIES_PER_PAGE, threadLineW, ctrlSize, subMaskOffset, pagesSize, doneMaskOffset,
+  C_MAGIC, C_VERSION, C_CTRL_SIZE, C_PAGE_COUNT, C_PAGES_PTR, C_ENTRY_SIZE, CW_GUEST_WAITING, CW_COMPLETIONS, EW_STATUS,
+  E_SYSNO, E_ARG0, E_RET, E_RET_HI, E_FLAGS, E_SEQ, E_THREAD, TW_SQ_TAIL, TW_CANCEL_TAIL,
   ST_SUBMITTED, ST_BUSY, ST_CANCEL, ST_FREE,
 } from '../../host/abi/v1.js';
 import { GuestMemory } from '../../host/memory/guest-memory.js';
@@ -61,6 +61,15 @@ export class FakeGuest {
     return entryW(this.pagesPtr, index) * 4;
   }
 
+  /** The word index of the entry's status word. */
+  private statusW(index: number): number {
+    return entryW(this.pagesPtr, index) + EW_STATUS;
+  }
+
+  private get ctrlW(): number {
+    return this.ctrl >>> 2;
+  }
+
   /** A free entry index in a page owned by thread `t`. */
   freeEntry(t: number): number {
     for (let p = t; p < this.pages; p += this.threads) {
@@ -82,7 +91,7 @@ export class FakeGuest {
     m.setI32(e + E_FLAGS, flags);
     m.setI32(e + E_SEQ, this.sqTail[t]!);
     m.setI32(e + E_THREAD, t);
-    Atomics.store(this.i32, (e + E_STATUS) >> 2, ST_SUBMITTED);
+    Atomics.store(this.i32, this.statusW(index), ST_SUBMITTED);
     this.bumpSub(index);
     this.sqTail[t]!++;
     Atomics.store(this.i32, threadLineW(this.ctrl, t) + TW_SQ_TAIL, this.sqTail[t]!);
@@ -92,13 +101,13 @@ export class FakeGuest {
   /** Sets the entry's bit in its page's submission mask. */
   private bumpSub(index: number): void {
     const page = Math.floor(index / ENTRIES_PER_PAGE);
-    const word = (this.ctrl + subMaskOffset(this.pages) + page * 8 + ((index & 32) ? 4 : 0)) >> 2;
+    const word = maskW(this.ctrl + subMaskOffset(this.pages), page) + ((index & 32) ? 1 : 0);
     Atomics.or(this.i32, word, 1 << (index & 31));
   }
 
   /** libflexsc's cancel: SUBMITTED or BUSY -> CANCEL. Returns whether the entry was marked. */
   cancel(index: number): boolean {
-    const w = this.entry(index) >> 2;
+    const w = this.statusW(index);
     let ok = Atomics.compareExchange(this.i32, w, ST_SUBMITTED, ST_CANCEL) === ST_SUBMITTED;
     if (!ok) ok = Atomics.compareExchange(this.i32, w, ST_BUSY, ST_CANCEL) === ST_BUSY;
     if (!ok) return false;
@@ -110,7 +119,7 @@ export class FakeGuest {
   }
 
   status(index: number): number {
-    return Atomics.load(this.i32, this.entry(index) >> 2);
+    return Atomics.load(this.i32, this.statusW(index));
   }
 
   result(index: number): number {
@@ -118,20 +127,20 @@ export class FakeGuest {
   }
 
   free(index: number): void {
-    Atomics.store(this.i32, this.entry(index) >> 2, ST_FREE);
+    Atomics.store(this.i32, this.statusW(index), ST_FREE);
     this.used.delete(index);
   }
 
   /** Whether the host set the entry's bit in its page's done mask. */
   doneBit(index: number): boolean {
     const page = Math.floor(index / ENTRIES_PER_PAGE);
-    const word = (this.ctrl + doneMaskOffset(this.pages) + page * 8 + ((index & 32) ? 4 : 0)) >> 2;
+    const word = maskW(this.ctrl + doneMaskOffset(this.pages), page) + ((index & 32) ? 1 : 0);
     return (Atomics.load(this.i32, word) & (1 << (index & 31))) !== 0;
   }
   completions(): number {
-    return Atomics.load(this.i32, (this.ctrl + C_COMPLETIONS) >> 2);
+    return Atomics.load(this.i32, this.ctrlW + CW_COMPLETIONS);
   }
   setWaiting(on: boolean): void {
-    Atomics.store(this.i32, (this.ctrl + C_GUEST_WAITING) >> 2, on ? 1 : 0);
+    Atomics.store(this.i32, this.ctrlW + CW_GUEST_WAITING, on ? 1 : 0);
   }
 }

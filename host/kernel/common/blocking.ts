@@ -13,7 +13,7 @@ import type { ParkingProcess, Timers } from './scheduler.js';
  */
 
 /** The call may not wait: EF_NOWAIT on the entry, or O_NONBLOCK on the description. */
-export function mustNotWait(call: Call, d?: Description): boolean {
+export function mustNotWait(call: Call, d?: Description<unknown>): boolean {
   return (call.flags & EF_NOWAIT) !== 0 || (d !== undefined && d.nonblocking);
 }
 
@@ -24,7 +24,7 @@ export function timeoutDeadline(timers: Timers, timeoutMs: number): { deadline?:
 }
 
 /** Runs a description operation, turning a thrown SysError (a fault midway) into -errno. */
-function guarded(op: () => number): number {
+function guarded<S>(op: () => number | S): number | S {
   try {
     return op();
   } catch (e) {
@@ -35,18 +35,20 @@ function guarded(op: () => number): number {
 
 /**
  * Runs `attempt` (a result, or -EAGAIN when it would have to wait) now, and if it would wait either
- * fails with -EAGAIN (`nonblocking`) or parks the call on `d` until a retry succeeds.
+ * fails with -EAGAIN (`nonblocking`) or parks the call on `d` until a retry succeeds. A step (see
+ * Description) is the caller's to run: it is answered at once, and a description that answers one
+ * never waits for readiness, so a retry has a number.
  */
-export function tryOrPark(
+export function tryOrPark<S>(
   k: KernelCore,
   p: ParkingProcess,
   c: Call,
   fd: number,
-  d: Description,
+  d: Description<S>,
   nonblocking: boolean,
-  attempt: () => number,
+  attempt: () => number | S,
   abandon?: () => void,
-): number {
+): number | S {
   const r = attempt();
   if (r !== -EAGAIN || nonblocking) return r;
   return k.sched.park(p, c, {
@@ -54,6 +56,7 @@ export function tryOrPark(
     on: [d],
     attempt: () => {
       const again = attempt();
+      if (typeof again !== 'number') throw new Error('a description answered a step after waiting for readiness');
       return again === -EAGAIN ? PENDING : again;
     },
     ...(abandon ? { abandon } : {}),
@@ -78,22 +81,22 @@ class OffsetSink implements ByteSink {
  * read/readv/recvfrom: returns what is available (or waits for something), or with `waitAll`
  * (MSG_WAITALL) waits until the buffer is full, the stream ends or fails.
  */
-export function readOrPark(
+export function readOrPark<S>(
   k: KernelCore,
   p: ParkingProcess,
   c: Call,
   fd: number,
-  d: Description,
+  d: Description<S>,
   sink: ByteSink,
   options: { peek: boolean; nonblocking: boolean; waitAll?: boolean },
-): number {
+): number | S {
   if (!options.waitAll || options.peek || options.nonblocking) {
     return tryOrPark(k, p, c, fd, d, options.nonblocking, () => guarded(() => d.read(sink, options.peek)));
   }
   let got = 0;
   const attempt = (): number => {
     for (;;) {
-      const r = guarded(() => d.read(new OffsetSink(sink, got), false));
+      const r = numeric(guarded(() => d.read(new OffsetSink(sink, got), false)));
       if (r === -EAGAIN) return PENDING;
       if (r < 0) return got > 0 ? got : r;
       got += r;
@@ -111,19 +114,24 @@ export function readOrPark(
  * what fits, or fails with -EAGAIN. An error or a cancellation after some bytes went out returns
  * the count: bytes a write reported are never taken back.
  */
-export function writeOrPark(
+export function writeOrPark<S>(
   k: KernelCore,
   p: ParkingProcess,
   c: Call,
   fd: number,
-  d: Description,
+  d: Description<S>,
   source: ByteSource,
   nonblocking: boolean,
-): number {
+): number | S {
   let done = 0;
+  // A description that answers with a step (an os file) writes in it: the step is the answer.
+  const first = guarded(() => d.write(source, 0));
+  if (typeof first !== 'number') return first;
+  let pending: number | null = first;
   const attempt = (): number => {
     for (;;) {
-      const r = guarded(() => d.write(source, done));
+      const r = pending ?? numeric(guarded(() => d.write(source, done)));
+      pending = null;
       if (r === -EAGAIN) return done > 0 && nonblocking ? done : nonblocking ? -EAGAIN : PENDING;
       if (r < 0) return done > 0 ? done : r;
       done += r;
@@ -133,6 +141,12 @@ export function writeOrPark(
   const r = attempt();
   if (r !== PENDING) return r;
   return k.sched.park(p, c, { fd, on: [d], attempt, interrupted: (e) => (done > 0 ? done : -e) });
+}
+
+/** A stream operation's result: a description that answered a step here breaks the blocking rules. */
+function numeric<S>(r: number | S): number {
+  if (typeof r !== 'number') throw new Error('a description answered a step in the middle of a stream transfer');
+  return r;
 }
 
 /** recvfrom(fd, buf, len, flags, ...) on a descriptor already known to be a socket: MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL. */

@@ -54,7 +54,7 @@ export abstract class ProcessBase<E> implements ParkingProcess {
   }
 
   /** The description behind `fd` (EBADF when there is none). */
-  abstract description(fd: number): Description;
+  abstract description(fd: number): Description<unknown>;
 
   /** Records a parked call. */
   addParked(w: Waiter): void {

@@ -2,7 +2,8 @@ import { EBADF, EPERM } from '../../abi/v1.js';
 import { epollCtl } from '../common/epoll.js';
 import type { Call } from '../kernel.js';
 import type { OsKernel } from './kernel.js';
-import { FileHandle, type OsProcess } from './process.js';
+import { OsFile } from './file-description.js';
+import type { OsProcess } from './process.js';
 
 /**
  * epoll_ctl: a set watches descriptors of its own thread only. A descriptor of another class lives on
@@ -19,5 +20,5 @@ export function sysEpollCtl(_k: OsKernel, p: OsProcess, c: Call): number {
     // Another class: this thread cannot even tell whether the descriptor is open.
     return fd >= 0 && p.classOf(fd) !== p.classOf(c.thread) ? -EPERM : -EBADF;
   }
-  return epollCtl(p, c, ep, entry instanceof FileHandle ? null : entry);
+  return epollCtl(p, c, ep, entry instanceof OsFile ? null : entry);
 }

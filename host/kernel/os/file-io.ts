@@ -16,32 +16,14 @@ import { SysError } from '../../errors.js';
 import type { GuestBuffers } from '../common/iovec.js';
 import { writeStat } from '../common/stat.js';
 import { parsePath } from '../common/path.js';
-import type { Call } from '../kernel.js';
 import { FileKind, type SharedFileTable } from './file-table.js';
 import { fsFstat, fsFsync, fsFtruncate, fsReadv, fsWritev, type FsOp } from './fs-driver.js';
-import { FileHandle, type OsProcess } from './process.js';
+import type { OsProcess } from './process.js';
 import { hostStat } from './stat-info.js';
 
 /** SEEK_DATA and SEEK_HOLE (Linux values; not in the ABI table). */
 const SEEK_DATA = 3;
 const SEEK_HOLE = 4;
-
-/** acquireFile's answer for a descriptor that is a local description (socket, pipe...), not a file. */
-export const NOT_A_FILE = -2;
-
-/**
- * The shared-table slot of descriptor `fd` when it is a file or directory, with a reference taken for
- * the call (release it with OsKernel.releaseFile). A descriptor of this thread's class is looked up
- * locally; one of another class in the shared table (a file opened on another thread). Returns -1
- * when no such file is open, NOT_A_FILE when fd is a local socket, pipe or epoll set.
- */
-export function acquireFile(p: OsProcess, c: Call, fd: number): number {
-  const e = p.fds.get(fd)?.value;
-  if (e instanceof FileHandle) return p.files.acquire(e.slot, fd) ? e.slot : -1;
-  if (e !== undefined) return NOT_A_FILE;
-  if (!Number.isInteger(fd) || fd < 0 || p.classOf(fd) === p.classOf(c.thread)) return -1;
-  return p.files.lookup(fd);
-}
 
 function accessOf(flags: number): number {
   return flags & O_ACCMODE;

@@ -1,6 +1,7 @@
 import { ConnectPolicy } from '../common/connect-policy.js';
 import * as fs from 'node:fs';
-import { EBADF } from '../../abi/v1.js';
+import { EBADF, O_ACCMODE } from '../../abi/v1.js';
+import { SysError } from '../../errors.js';
 import { dispatchTable, implemented, sysGetpid } from '../common/dispatch.js';
 import * as commonEpoll from '../common/epoll.js';
 import * as commonPipe from '../common/pipe.js';
@@ -12,15 +13,13 @@ import { PENDING, type Call, type Kernel, type KernelContext, type ProcessSpec }
 import { sysEpollCtl } from './epoll.js';
 import * as fileCalls from './file-calls.js';
 import * as linkCalls from './link-calls.js';
-import { fstatSlot } from './file-calls.js';
-import { acquireFile, NOT_A_FILE } from './file-io.js';
+import { OsFile, type FileStep, type OsDescription } from './file-description.js';
 import { asyncDriver, syncDriver, type FsDriver, type FsOp } from './fs-driver.js';
 import * as ioCalls from './io-calls.js';
-import { fstatLocal } from './io-calls.js';
 import { osKernelOptions, type OsKernelConfig, type OsKernelOptions } from './options.js';
 import { Orphans } from './orphans.js';
 import { sysPoll } from './poll.js';
-import { FileHandle, OsProcess } from './process.js';
+import { OsProcess } from './process.js';
 import { sysGetrandom } from './random.js';
 import { Sandbox } from './sandbox.js';
 import { EventLoopScheduler } from './scheduler.js';
@@ -147,12 +146,53 @@ export class OsKernel implements Kernel<OsProcess>, EventLoopKernel {
     return 0;
   }
 
-  /** fstat of any descriptor: local description, or file of any thread. */
+  /**
+   * The description behind `fd` for call `c`: a socket, pipe, epoll set, standard stream, file or
+   * directory of this thread, or a file or directory of another thread (found in the shared file
+   * table: files are the only descriptions every thread can use). A file is held for the call until
+   * endCall(). EBADF when there is none.
+   */
+  descriptor(p: OsProcess, c: Call, fd: number): OsDescription {
+    const e = p.fds.get(fd)?.value;
+    if (e instanceof OsFile) {
+      if (!p.files.acquire(e.slot, fd)) throw new SysError(EBADF);
+      return e;
+    }
+    if (e !== undefined) return e;
+    if (!Number.isInteger(fd) || fd < 0 || p.classOf(fd) === p.classOf(c.thread)) throw new SysError(EBADF);
+    const slot = p.files.lookup(fd);
+    if (slot < 0) throw new SysError(EBADF);
+    return new OsFile(this, p, slot, p.files.flags(slot) & O_ACCMODE);
+  }
+
+  /** The call that looked `d` up has ended (a file's reference for the call goes). */
+  endCall(d: OsDescription): void {
+    if (d instanceof OsFile) d.endCall();
+  }
+
+  /**
+   * Runs call `c` on the description behind `fd`: `use` answers with a result, or with a step that
+   * runs on this thread's file driver (see OsFile). One path for every kind of descriptor.
+   */
+  useDescription(p: OsProcess, c: Call, fd: number, use: (d: OsDescription) => number | FileStep): number {
+    const d = this.descriptor(p, c, fd);
+    let r: number | FileStep;
+    try {
+      r = use(d);
+    } catch (e) {
+      this.endCall(d);
+      throw e;
+    }
+    if (typeof r === 'number') {
+      this.endCall(d);
+      return r;
+    }
+    return this.runFs(p, c, r, (n) => n, undefined, d);
+  }
+
+  /** fstat of any descriptor (fstat, and newfstatat with AT_EMPTY_PATH). */
   fstat(p: OsProcess, c: Call, fd: number, statPtr: number): number {
-    const slot = acquireFile(p, c, fd);
-    if (slot === NOT_A_FILE) return fstatLocal(p, p.description(fd), statPtr);
-    if (slot < 0) return -EBADF;
-    return fstatSlot(this, p, c, slot, statPtr);
+    return this.useDescription(p, c, fd, (d) => d.fstat(p.memory, statPtr));
   }
 
   /** Drops a call's reference to a file slot, closing the host fd when it was the last. */
@@ -180,14 +220,14 @@ export class OsKernel implements Kernel<OsProcess>, EventLoopKernel {
    * Runs a file operation for call `c`: its result at once (synchronous driver, or an operation that
    * failed before any I/O), or PENDING and a completion from the event loop. `finish` turns the
    * operation's value into the result (it may install a descriptor); `failed` undoes preparations
-   * when the operation fails; `slot`, when given, is released at the end either way. A completion
+   * when the operation fails; the call's hold on `held`, when given, ends either way. A completion
    * for a process that detached meanwhile is dropped.
    */
-  runFs<T>(p: OsProcess, c: Call, op: FsOp<T>, finish: (value: T) => number, failed?: () => void, slot = -1): number {
+  runFs<T>(p: OsProcess, c: Call, op: FsOp<T>, finish: (value: T) => number, failed?: () => void, held?: OsDescription): number {
     let sync = true;
     let result = PENDING;
     this.fsd.run(op, (error, value) => {
-      if (slot >= 0) this.releaseFile(slot, p);
+      if (held !== undefined) this.endCall(held);
       let r: number;
       if (error) {
         failed?.();
@@ -210,8 +250,7 @@ export class OsKernel implements Kernel<OsProcess>, EventLoopKernel {
     const slot = p.fds.remove(fd);
     if (slot === undefined) return;
     const e = slot.value;
-    if (e instanceof FileHandle) this.closeHost(p.files.close(e.slot));
-    else e.release();
+    e.release();
     // The standard streams are counted once for the whole process, not per descriptor.
     if (!(e instanceof StdinDescription || e instanceof StdoutDescription)) p.unreserve();
   }

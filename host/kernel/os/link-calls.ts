@@ -11,7 +11,7 @@ import type { Call } from '../kernel.js';
 import { at } from './beneath.js';
 import { errnoOf } from './errno.js';
 import { baseDir, creationPlace, inParent, namedPlace } from './file-calls.js';
-import { acquireFile, NOT_A_FILE } from './file-io.js';
+import { OsFile } from './file-description.js';
 import { FileKind } from './file-table.js';
 import { fsFstat, fsFutimes, fsLink, fsLstat, fsReadlink, fsSymlink, fsUtimes, type FsOp, type HostStats } from './fs-driver.js';
 import type { OsKernel } from './kernel.js';
@@ -119,11 +119,13 @@ export function sysUtimensat(k: OsKernel, p: OsProcess, c: Call): number {
   if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) !== 0) return -EINVAL;
   if (timesPtr !== 0) p.memory.check(timesPtr, 2 * TIMESPEC_SIZE);
   if (pathPtr === 0) {
-    // The descriptor itself.
-    const s = acquireFile(p, c, dirfd);
-    if (s === NOT_A_FILE) return -EINVAL;
-    if (s < 0) return -EBADF;
-    const t = p.files;
+    // The descriptor itself: only a file or directory has times to set here.
+    const d = k.descriptor(p, c, dirfd);
+    if (!(d instanceof OsFile)) {
+      k.endCall(d);
+      return -EINVAL;
+    }
+    const [t, s] = [p.files, d.slot];
     function* op(): FsOp<number> {
       if (t.kind(s) === FileKind.SyntheticDir) throw new SysError(EACCES);
       const fd = t.hostFd(s);
@@ -135,7 +137,7 @@ export function sysUtimensat(k: OsKernel, p: OsProcess, c: Call): number {
       yield* fsFutimes(fd, a, m);
       return 0;
     }
-    return k.runFs(p, c, op(), (r) => r, undefined, s);
+    return k.runFs(p, c, op(), (r) => r, undefined, d);
   }
   const path = readGuestPath(p.memory, pathPtr);
   const components = normalize(baseDir(k, p, c, dirfd, path), path);

@@ -1,18 +1,10 @@
 import { EBADF, EMFILE } from '../../abi/v1.js';
 import { SysError } from '../../errors.js';
-import type { Description } from '../common/description.js';
 import { ProcessBase } from '../common/process.js';
 import type { ProcessSpec } from '../kernel.js';
+import { OsFile, type OsDescription } from './file-description.js';
 import { SharedFileTable } from './file-table.js';
 import type { Sandbox } from './sandbox.js';
-
-/** A file or directory descriptor of this thread: its slot in the shared file table. */
-export class FileHandle {
-  constructor(public slot: number) {}
-}
-
-/** What a descriptor of this thread refers to. */
-export type LocalEntry = Description | FileHandle;
 
 /**
  * A guest as one os kernel instance (one syscall thread) sees it: the descriptors of this thread's
@@ -20,7 +12,7 @@ export type LocalEntry = Description | FileHandle;
  * what all threads of the process share (the file table and the descriptor count, in
  * ProcessSpec.shared).
  */
-export class OsProcess extends ProcessBase<LocalEntry> {
+export class OsProcess extends ProcessBase<OsDescription> {
   readonly files: SharedFileTable;
   /** Standard streams installed (counted once for the whole process). */
   readonly stdioCount: number;
@@ -56,10 +48,13 @@ export class OsProcess extends ProcessBase<LocalEntry> {
     return true;
   }
 
-  /** The local description behind `fd` (EBADF when absent, or when it is a file). */
-  description(fd: number): Description {
+  /**
+   * The socket, pipe, epoll set or standard stream behind `fd` (EBADF when absent, or when it is a
+   * file: files are reached through OsKernel.descriptor, which holds them for the call).
+   */
+  description(fd: number): OsDescription {
     const e = this.fds.get(fd)?.value;
-    if (e === undefined || e instanceof FileHandle) throw new SysError(EBADF);
+    if (e === undefined || e instanceof OsFile) throw new SysError(EBADF);
     return e;
   }
 }

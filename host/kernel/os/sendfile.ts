@@ -2,10 +2,11 @@ import { EAGAIN, EBADF, EINVAL, EISDIR, O_APPEND } from '../../abi/v1.js';
 import { SysError } from '../../errors.js';
 import { BytesSource, MAX_RW_COUNT } from '../common/iovec.js';
 import { mustNotWait } from '../common/blocking.js';
-import type { Description } from '../common/description.js';
 import type { Waiter } from '../common/scheduler.js';
 import { PENDING, type Call } from '../kernel.js';
-import { acquireFile, canRead, canWrite, NOT_A_FILE } from './file-io.js';
+import type { Description } from '../common/description.js';
+import { OsFile, type OsDescription } from './file-description.js';
+import { canRead, canWrite } from './file-io.js';
 import { FileKind } from './file-table.js';
 import { fsReadv, fsWritev, type FsOp } from './fs-driver.js';
 import type { OsKernel } from './kernel.js';
@@ -28,36 +29,28 @@ export const SENDFILE_CHUNK = 64 * 1024;
 export function sysSendfile(k: OsKernel, p: OsProcess, c: Call): number {
   const [outFd, inFd, offsetPtr] = [c.a0, c.a1, c.a2];
   const count = Math.min(c.a3 >>> 0, MAX_RW_COUNT);
-  const inSlot = acquireFile(p, c, inFd);
-  if (inSlot === NOT_A_FILE) {
-    // Linux looks up the output descriptor before it finds that the input cannot be read from.
-    const o = acquireFile(p, c, outFd);
-    if (o >= 0) k.releaseFile(o, p);
-    return o === -1 ? -EBADF : -EINVAL;
-  }
-  if (inSlot < 0) return -EBADF;
-  let outSlot = -1;
+  const input = k.descriptor(p, c, inFd);
+  let output: OsDescription | null = null;
   const release = (): void => {
-    k.releaseFile(inSlot, p);
-    if (outSlot >= 0) k.releaseFile(outSlot, p);
+    k.endCall(input);
+    if (output !== null) k.endCall(output);
   };
   try {
+    // Linux looks up the output descriptor before it finds that the input cannot be read from.
+    if (!(input instanceof OsFile)) {
+      output = k.descriptor(p, c, outFd);
+      throw new SysError(EINVAL);
+    }
     const t = p.files;
+    const inSlot = input.slot;
     if (!canRead(t.flags(inSlot))) throw new SysError(EBADF);
     if (t.kind(inSlot) !== FileKind.File) throw new SysError(EISDIR);
-    outSlot = acquireFile(p, c, outFd);
-    let out: Description | null = null;
-    if (outSlot === NOT_A_FILE) {
-      outSlot = -1;
-      out = p.description(outFd);
-      if (!out.writable) throw new SysError(EBADF);
-    } else if (outSlot < 0) {
-      throw new SysError(EBADF);
-    } else {
-      const flags = t.flags(outSlot);
-      if (t.kind(outSlot) !== FileKind.File || !canWrite(flags)) throw new SysError(EBADF);
+    output = k.descriptor(p, c, outFd);
+    if (output instanceof OsFile) {
+      const flags = t.flags(output.slot);
+      if (t.kind(output.slot) !== FileKind.File || !canWrite(flags)) throw new SysError(EBADF);
       if ((flags & O_APPEND) !== 0) throw new SysError(EINVAL);
-    }
+    } else if (!output.writable) throw new SysError(EBADF);
     let start: number;
     if (offsetPtr !== 0) {
       start = p.memory.i64(offsetPtr);
@@ -73,14 +66,14 @@ export function sysSendfile(k: OsKernel, p: OsProcess, c: Call): number {
       release();
       return 0;
     }
-    if (out === null) {
+    if (output instanceof OsFile) {
       const done = (r: number): number => {
         release();
         return r;
       };
-      return k.runFs(p, c, fileToFile(p, inSlot, outSlot, start, count, finish), done, release);
+      return k.runFs(p, c, fileToFile(p, inSlot, output.slot, start, count, finish), done, release);
     }
-    return new SendJob(k, p, c, outFd, out, inSlot, start, count, finish, release).begin();
+    return new SendJob(k, p, c, outFd, output, inSlot, start, count, finish, release).begin();
   } catch (e) {
     release();
     throw e;

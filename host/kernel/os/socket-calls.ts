@@ -35,6 +35,9 @@ export function sysBind(k: OsKernel, p: OsProcess, c: Call): number {
 
 export function sysListen(k: OsKernel, p: OsProcess, c: Call): number {
   const s = socketOf(p, c.a0, TcpSocket);
+  // Only an unconnected socket can listen (or one already listening, which changes its backlog):
+  // Linux answers EINVAL for a connected or connecting one.
+  if (s.state !== 'fresh' && s.state !== 'listening') return -EINVAL;
   if (s.listen(c.a1)) return 0;
   const listener = s.listener!;
   const addr = s.bound?.addr ?? INADDR_LOOPBACK;

@@ -1,5 +1,8 @@
 import { EINVAL, EISDIR, ENXIO, O_APPEND, POLLIN, POLLOUT, SEEK_CUR, SEEK_END, SEEK_SET } from '../../abi/v1.js';
+import type { GuestMemory } from '../../memory/guest-memory.js';
+import { DirentWriter } from '../common/dirent.js';
 import type { ByteSink, ByteSource } from '../common/iovec.js';
+import { nameBytes } from '../common/path.js';
 import type { StatInfo } from '../common/stat.js';
 import { Description } from '../common/description.js';
 import type { DirInode, FileInode, FileSystem, Inode } from './fs.js';
@@ -36,6 +39,10 @@ abstract class InodeDescription extends Description {
   ) {
     super(accessMode, statusFlags);
     inode.openCount++;
+  }
+
+  override get positional(): boolean {
+    return true;
   }
 
   /** Regular files and directories are always ready (poll never waits on them). */
@@ -96,6 +103,12 @@ export class FileDescription extends InodeDescription {
     return target;
   }
 
+  override truncate(length: number): number {
+    if (!this.writable) return -EINVAL;
+    this.file.truncate(length);
+    return 0;
+  }
+
   private writeAt(source: ByteSource, start: number, position: number): number {
     const n = this.file.writable(position, source.length - start);
     if (n > 0) this.file.write(position, source.read(start, n));
@@ -117,6 +130,20 @@ export class DirDescription extends InodeDescription {
 
   override pread(): number {
     return -EISDIR;
+  }
+
+  /** Packs entries from the cookie on; d_off is the cookie after each entry. */
+  override getdents(memory: GuestMemory, dirp: number, count: number): number {
+    memory.check(dirp, count);
+    const out = new DirentWriter(memory, dirp, count);
+    for (const e of this.dir.list(this.position)) {
+      if (!out.add(e.inode.ino, e.cookie + 1, e.inode.direntType, nameBytes(e.name))) {
+        if (out.length === 0) return -EINVAL;
+        break;
+      }
+      this.position = e.cookie + 1;
+    }
+    return out.length;
   }
 
   /** SEEK_SET and SEEK_CUR move among cookies (rewinddir, seekdir); SEEK_END has no meaning here. */

@@ -22,7 +22,6 @@ import {
   PATH_MAX,
 } from '../../abi/v1.js';
 import { SysError } from '../../errors.js';
-import { DirentWriter } from '../common/dirent.js';
 import { MAX_RW_COUNT } from '../common/iovec.js';
 import { nameBytes, parsePath, readGuestPath, type ParsedPath } from '../common/path.js';
 import { writeStat } from '../common/stat.js';
@@ -123,19 +122,7 @@ export function sysRenameat(k: VirtualKernel, p: VirtualProcess, c: Call): numbe
   return 0;
 }
 
-/** getdents64: packs entries from the description's cookie on; d_off is the cookie after each entry. */
+/** getdents64 (a directory's own operation). */
 export function sysGetdents64(_k: VirtualKernel, p: VirtualProcess, c: Call): number {
-  const d = p.fds.lookup(c.a0);
-  if (!(d instanceof DirDescription)) return -ENOTDIR;
-  const count = Math.min(c.a2 >>> 0, MAX_RW_COUNT);
-  p.memory.check(c.a1, count);
-  const out = new DirentWriter(p.memory, c.a1, count);
-  for (const e of d.dir.list(d.position)) {
-    if (!out.add(e.inode.ino, e.cookie + 1, e.inode.direntType, nameBytes(e.name))) {
-      if (out.length === 0) return -EINVAL;
-      break;
-    }
-    d.position = e.cookie + 1;
-  }
-  return out.length;
+  return p.fds.lookup(c.a0).getdents(p.memory, c.a1, Math.min(c.a2 >>> 0, MAX_RW_COUNT));
 }

@@ -1,10 +1,9 @@
-import { EAGAIN, EBADF, EINVAL, EISDIR, O_APPEND } from '../../abi/v1.js';
+import { EAGAIN, EBADF, EINVAL, EISDIR, O_APPEND, SYS_fdatasync } from '../../abi/v1.js';
 import { SysError } from '../../errors.js';
 import { mustNotWait, readOrPark, writeOrPark } from '../common/blocking.js';
 import type { Description } from '../common/description.js';
-import { fcntlDescription, i64Arg } from '../common/io-calls.js';
+import { i64Arg } from '../common/io-calls.js';
 import { BytesSource, GuestBuffers, MAX_RW_COUNT } from '../common/iovec.js';
-import { writeStat } from '../common/stat.js';
 import { PENDING, type Call } from '../kernel.js';
 import { DirDescription, FileDescription } from './file.js';
 import type { VirtualKernel } from './kernel.js';
@@ -73,27 +72,24 @@ export function sysClose(k: VirtualKernel, p: VirtualProcess, c: Call): number {
 }
 
 export function sysFstat(_k: VirtualKernel, p: VirtualProcess, c: Call): number {
-  writeStat(p.memory, c.a1, p.fds.lookup(c.a0).stat());
-  return 0;
+  return p.fds.lookup(c.a0).fstat(p.memory, c.a1);
 }
 
 export function sysFsync(_k: VirtualKernel, p: VirtualProcess, c: Call): number {
-  return p.fds.lookup(c.a0).sync();
+  return p.fds.lookup(c.a0).sync(c.sysno === SYS_fdatasync);
 }
 
 export function sysFtruncate(_k: VirtualKernel, p: VirtualProcess, c: Call): number {
   const d = p.fds.lookup(c.a0);
   const length = i64Arg(c.a1, c.a2);
   if (length < 0) return -EINVAL;
-  if (!(d instanceof FileDescription) || !d.writable) return -EINVAL;
-  d.file.truncate(length);
-  return 0;
+  return d.truncate(length);
 }
 
 export function sysFcntl(_k: VirtualKernel, p: VirtualProcess, c: Call): number {
-  const slot = p.fds.get(c.a0);
-  if (slot === undefined) return -EBADF;
-  return fcntlDescription(slot, c.a1, c.a2);
+  const entry = p.fds.get(c.a0);
+  if (entry === undefined) return -EBADF;
+  return entry.value.fcntl(entry, c.a1, c.a2);
 }
 
 /**

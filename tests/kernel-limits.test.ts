@@ -53,6 +53,7 @@ import {
 import { conformance, DATA } from './helpers/conformance.js';
 import { sockname } from './helpers/kernel-calls.js';
 import { now, parked, settled, type SpawnOptions, type TestProcess } from './helpers/kernel-harness.js';
+import { StdinRing } from '../host/kernel/common/stdin-ring.js';
 
 type P = TestProcess<unknown>;
 const F = `${DATA}/f`;
@@ -90,6 +91,15 @@ await conformance('limits', (test, subject) => {
     } else {
       assert.is(await settled(p.sys(SYS_accept4, l, 0, 0, 0)), 0, 'still queued; it takes the freed number');
     }
+  });
+
+  test('a streamed standard input counts as the other standard streams do', async () => {
+    const { p } = setup({ limits: { maxFds: 4 }, stdinRing: StdinRing.create() });
+    assert.is(open(p, F), 3);
+    now(p.sys(SYS_close, 0));
+    // The os kernel counts the standard streams once per process, a streamed stdin too (closing it
+    // freed a slot of the shared count: one descriptor past --max-fds); elsewhere 0 is free again.
+    assert.is(open(p, F), subject.name === 'os' ? -EMFILE : 0);
   });
 
   test('every descriptor call answers EBADF for a descriptor that is not open', async () => {

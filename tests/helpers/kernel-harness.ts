@@ -8,6 +8,7 @@
  * in this JS thread: each guest attaches to every instance with the same ProcessSpec (one
  * `shared` buffer), and a call posted with `thread: t` runs on instance t.
  */
+import { StdinRing } from '../../host/kernel/common/stdin-ring.js';
 import { virtualTimeOf } from '../../host/kernel/capabilities.js';
 import { PROCESS_SHARED_BYTES } from '../../host/kernel/os/file-table.js';
 import { DEFAULT_LIMITS, PENDING, type Call, type Grant, type Kernel, type Limits, type ProcessSpec } from '../../host/kernel/kernel.js';
@@ -133,6 +134,8 @@ export interface SpawnOptions {
   pid?: number;
   name?: string;
   stdin?: Uint8Array | string | null;
+  /** A streamed standard input (the VM's ring) instead of `stdin`'s bytes. */
+  stdinRing?: StdinRing;
   grants?: Grant[];
   fdClasses?: number;
   limits?: Partial<Limits>;
@@ -451,6 +454,7 @@ export class KernelHarness<P> {
       memory,
       grants: options.grants ?? [],
       stdin,
+      ...(options.stdinRing ? { stdinRing: options.stdinRing } : {}),
       stdio: { write: (fd, bytes) => tp!.output.push({ fd, bytes }) },
       limits: { ...DEFAULT_LIMITS, ...options.limits },
       fdClasses: options.fdClasses ?? this.kernels.length,

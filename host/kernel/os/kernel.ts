@@ -252,6 +252,6 @@ export class OsKernel implements Kernel<OsProcess>, EventLoopKernel {
     const e = slot.value;
     e.release();
     // The standard streams are counted once for the whole process, not per descriptor.
-    if (!(e instanceof StdinDescription || e instanceof StdoutDescription)) p.unreserve();
+    if (!(e instanceof StdinDescription || e instanceof StreamedStdin || e instanceof StdoutDescription)) p.unreserve();
   }
 }

@@ -10,7 +10,7 @@ Call* LocalRunner::claim(uint32_t entryPtr) {
   Guest& g = *g_;
   if (entryPtr < g.pagesPtr) return nullptr;
   uint32_t off = entryPtr - g.pagesPtr;
-  if (off % 64 || off / 64 >= g.entryCount) return nullptr;
+  if (off % 64 || off / 64 >= g.pageCount * FLEXVM_ENTRIES_PER_PAGE) return nullptr;  // the first pages
   int index = int(off / 64);
   int32_t* e = g.entry(index);
   if (acas(e, FLEXVM_ST_SUBMITTED, FLEXVM_ST_BUSY) != FLEXVM_ST_SUBMITTED) return nullptr;

@@ -20,6 +20,8 @@ export interface NativeRunnerData {
   readonly listenAny: boolean;
   /** The connect() allow-list, flattened for the addon (NativeAttachOptions.connectRules). */
   readonly connectRules: readonly number[];
+  /** KernelOptions.strictLinks (NativeAttachOptions.strictLinks). */
+  readonly strictLinks: boolean;
 }
 
 /**
@@ -43,7 +45,7 @@ export class NativeExecutor implements Executor {
     private readonly id: number,
   ) {
     const rules = ConnectPolicy.from(context.kernel.allowConnect).rules.flatMap((r) => [r.net, r.prefix, r.port ?? -1]);
-    const data: NativeRunnerData = { executor: id, listenAny: nativeKernelOptions(context.kernel).allowNonLoopbackListen, connectRules: rules };
+    const data: NativeRunnerData = { executor: id, listenAny: nativeKernelOptions(context.kernel).allowNonLoopbackListen, connectRules: rules, strictLinks: context.kernel.strictLinks === true };
     this.guestRunner = { name: 'native', data };
   }
 

@@ -9,7 +9,7 @@
 //   node scripts/build-native.mjs --strict   fail (exit 1) when the build fails; by default a failed
 //                                            build only warns: flexvm then runs on the os kernel
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -42,6 +42,11 @@ if (!gyp) fail('node-gyp not found (it comes with npm)');
 const nodedir = resolve(process.execPath, '..', '..');
 if (!existsSync(join(nodedir, 'include', 'node', 'node.h'))) fail(`no Node headers in ${join(nodedir, 'include', 'node')}`);
 const dir = asan ? join(root, 'native', 'asan') : join(root, 'native');
+// The two binding.gyp files (the addon's and the sanitizer build's) list the sources each: both must
+// list every native/src/*.cc, or one build links without a file the other has.
+const listed = new Set([...readFileSync(join(dir, 'binding.gyp'), 'utf8').matchAll(/"(?:\.\.\/)?src\/([\w-]+\.cc)"/g)].map((m) => m[1]));
+const missing = readdirSync(join(root, 'native', 'src')).filter((f) => f.endsWith('.cc') && !listed.has(f));
+if (missing.length) fail(`${join(dir, 'binding.gyp')} does not list ${missing.join(', ')}`);
 const r = spawnSync(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`, `--directory=${dir}`, '--loglevel=warn', '--jobs=max'], {
   stdio: 'inherit',
   env: { ...process.env, npm_config_nodedir: nodedir },

@@ -2,7 +2,8 @@
 // Runs the native kernel's tests against an AddressSanitizer/UBSan build of its addon: builds it
 // (native/asan), then runs uvu with the sanitizer runtime preloaded into node (node itself is not
 // instrumented, so libasan must come first) and FLEXVM_NATIVE_ADDON pointing at that build.
-//   node scripts/test-asan.mjs [uvu pattern]   (default: the native executor's tests and the hostile
+//   node scripts/test-asan.mjs [uvu pattern]   (default: the native executor's tests, the kernel
+//                                              conformance suites (native among their kernels) and the hostile
 //                                              guests, on the native kernel)
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -13,7 +14,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // Not the e2e-os-* suites (their real clients, curl, ab, nc..., inherit LD_PRELOAD and hang) nor, for
 // now, e2e-hostile (its hostile guest binds a fixed port, EADDRINUSE on the real kernel after
 // test:native in CI): `npm run test:native` runs the e2e-os suites on the normal build, `npm test` e2e-hostile on virtual.
-const pattern = process.argv[2] ?? 'native-.*\\.test\\.js$';
+const pattern = process.argv[2] ?? '(native-|kernel-).*\\.test\\.js$';
 const run = (cmd, args, env = process.env) => spawnSync(cmd, args, { stdio: 'inherit', cwd: root, env });
 
 let r = run(process.execPath, [join(root, 'scripts', 'build-native.mjs'), '--asan']);

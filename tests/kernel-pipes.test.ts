@@ -173,6 +173,28 @@ await conformance('pipes', (test, subject) => {
     assert.equal(p.bytes(out, n), data);
   });
 
+  test('a blocking writev larger than the pipe moves every byte, in order, across its vectors', async () => {
+    const { p } = setup();
+    const [r, w] = pipe(p);
+    // Three vectors whose boundaries fall before, at and after the pipe's capacity.
+    const parts = [pattern(40_000, 1), pattern(30_000, 2), pattern(80_000, 4)];
+    const iov = p.iovecs(parts.map((b) => p.data(b)));
+    const n = parts.reduce((k, b) => k + b.length, 0);
+    const writev = parked(p.sys(SYS_writev, w, iov, parts.length));
+    const out = p.alloc(n);
+    let got = 0;
+    while (got < n) {
+      const k = now(p.sys(SYS_read, r, out + got, 50_000));
+      assert.ok(k > 0);
+      got += k;
+    }
+    assert.is(await settled(writev), n, 'completes only when every byte is in');
+    const expected = new Uint8Array(n);
+    let at = 0;
+    for (const b of parts) expected.set(b, (at += b.length) - b.length);
+    assert.equal(p.bytes(out, n), expected);
+  });
+
   test('wakeups settle within one call: a drained write answers at once', async () => {
     const { p } = setup();
     const [r, w] = pipe(p);

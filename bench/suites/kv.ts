@@ -1,13 +1,15 @@
 // The paper's memcached workload: memcaslap (Debian's libmemcached-tools) with 90% get and 10% set
-// over 1 to 1024 connections, against the kv guest (os kernel) in each mode with 1 and 2 syscall
-// threads, and, side by side in the same run, memcached itself with one worker thread (-t 1) and
+// over 1 to 1024 connections, against the kv guest on every kernel a real client can reach (os,
+// and native where the addon loads; the virtual kernel has no host sockets) in each mode with 1 and
+// 2 syscall threads, and, side by side in the same run, memcached itself with one worker thread (-t 1) and
 // a plain get/set server written directly on Node `net` (bench/tools/node-kv-server.ts). Every
 // server runs in its own process for the whole suite; runs are interleaved round by round; medians
 // over the rounds. The client's CPU time comes from the shell's `times` after each memcaslap run.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { connect, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { machineInfo, threadCounts, type MachineInfo } from '../lib/machine.js';
+import { loadNativeAddon } from '../../host/kernel/native/addon.js';
+import { machineInfo, onlyConfigs, threadCounts, type MachineInfo } from '../lib/machine.js';
 import { markdownTable, median } from '../lib/stats.js';
 import { plotSection, type Report, type Suite } from '../lib/output.js';
 import { lineChart } from '../lib/plot.js';
@@ -26,23 +28,25 @@ interface ServerConfig {
   readonly args: (port: number) => readonly string[];
 }
 
-function guest(mode: string, threads: number): ServerConfig {
+type Kernel = 'os' | 'native';
+
+function guest(kernel: Kernel, mode: string, threads: number): ServerConfig {
   return {
-    id: `kv-${mode}-${threads}`,
-    label: `kv guest, os kernel, ${mode}, ${threads} syscall thread${threads > 1 ? 's' : ''}`,
+    id: `kv-${kernel}-${mode}-${threads}`,
+    label: `kv guest, ${kernel} kernel, ${mode}, ${threads} syscall thread${threads > 1 ? 's' : ''}`,
     command: process.execPath,
-    args: (port) => [CLI, 'kv', '--kernel', 'os', '--mode', mode, '--syscall-threads', String(threads), '-p', String(port), '-c', '4096', '-m', '64'],
+    args: (port) => [CLI, 'kv', '--kernel', kernel, '--mode', mode, '--syscall-threads', String(threads), '-p', String(port), '-c', '4096', '-m', '64'],
   };
 }
 
 const THREADS = threadCounts([1, 2]);
 const root = typeof process.getuid === 'function' && process.getuid() === 0;
+const KERNELS: readonly Kernel[] = typeof loadNativeAddon() === 'string' ? ['os'] : ['native', 'os'];
+// memcached and the Node server always run: every ratio is to them.
 const SERVERS: readonly ServerConfig[] = [
   { id: 'memcached', label: 'memcached -t 1 (Debian)', command: 'memcached', args: (port) => ['-p', String(port), '-U', '0', '-l', '127.0.0.1', '-t', '1', '-m', '64', '-c', '4096', ...(root ? ['-u', 'nobody'] : [])] },
   { id: 'node-net', label: 'Node `net` get/set server (baseline)', command: process.execPath, args: (port) => [NODE_KV, String(port)] },
-  ...THREADS.map((t) => guest('exceptionless', t)),
-  ...THREADS.map((t) => guest('epoll', t)),
-  ...THREADS.map((t) => guest('sync', t)),
+  ...onlyConfigs(KERNELS.flatMap((k) => (['exceptionless', 'epoll', 'sync'] as const).flatMap((m) => THREADS.map((t) => guest(k, m, t))))),
 ];
 
 interface Cell {
@@ -183,10 +187,10 @@ function render(r: KvResults): Report {
     s.label,
     ...conns.map((c) => `${Math.round(cell(s, c).medianOps).toLocaleString('en-US')} (${cell(s, c).vsNode.toFixed(2)}× Node, ${cell(s, c).vsMemcached.toFixed(2)}× mc; client CPU ${cell(s, c).medianClientCpu.toFixed(2)})`),
   ]);
-  const ratioRows = THREADS_OF(r).map((t) => {
-    const ex = r.servers.find((s) => s.id === `kv-exceptionless-${t}`);
-    const ep = r.servers.find((s) => s.id === `kv-epoll-${t}`);
-    return [`exceptionless / epoll, ${t} thread${t !== '1' ? 's' : ''}`, ...conns.map((c) => (ex && ep ? (cell(ex, c).medianOps / cell(ep, c).medianOps).toFixed(2) : '-'))];
+  const ratioRows = KERNEL_THREADS_OF(r).map(({ kernel, threads: t }) => {
+    const ex = r.servers.find((s) => s.id === `kv-${kernel}-exceptionless-${t}`);
+    const ep = r.servers.find((s) => s.id === `kv-${kernel}-epoll-${t}`);
+    return [`${kernel}: exceptionless / epoll, ${t} thread${t !== '1' ? 's' : ''}`, ...conns.map((c) => (ex && ep ? (cell(ex, c).medianOps / cell(ep, c).medianOps).toFixed(2) : '-'))];
   });
   const chart = lineChart({
     x: { label: 'concurrent connections (categories, not to scale)', ticks: conns },
@@ -211,13 +215,17 @@ function render(r: KvResults): Report {
     ...plotSection('kv', chart),
     '',
     ...chartSection('kv', charts),
-    'Command: `npm run bench -- kv` (FLEXVM_BENCH_KV_CONNS, FLEXVM_BENCH_THREADS, FLEXVM_BENCH_NOTE)',
+    'Command: `npm run bench -- kv` (FLEXVM_BENCH_KV_CONNS, FLEXVM_BENCH_THREADS, FLEXVM_BENCH_ONLY, FLEXVM_BENCH_NOTE)',
   ].join('\n');
   return { markdown, plot: chart, charts };
 }
 
-function THREADS_OF(r: KvResults): string[] {
-  return [...new Set(r.servers.filter((s) => s.id.startsWith('kv-exceptionless-')).map((s) => s.id.split('-').pop()!))];
+/** The (kernel, syscall threads) pairs that have an exceptionless row; ids are kv-KERNEL-MODE-THREADS. */
+function KERNEL_THREADS_OF(r: KvResults): { kernel: string; threads: string }[] {
+  return r.servers
+    .map((s) => /^kv-(\w+)-exceptionless-(\d+)$/.exec(s.id))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ kernel: m[1]!, threads: m[2]! }));
 }
 
 export const kv: Suite<KvResults> = { measure, render };

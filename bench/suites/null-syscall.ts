@@ -4,7 +4,8 @@
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { VM, type Mode } from '../../host/index.js';
-import { machineInfo, type MachineInfo } from '../lib/machine.js';
+import { loadNativeAddon } from '../../host/kernel/native/addon.js';
+import { machineInfo, onlyConfigs, type MachineInfo } from '../lib/machine.js';
 import { formatNs, markdownTable, median, range } from '../lib/stats.js';
 import { plotSection, type Report, type Suite } from '../lib/output.js';
 import { lineChart } from '../lib/plot.js';
@@ -42,6 +43,8 @@ export interface NullSyscallResults {
   ratios: Record<string, { vsHandoffSpin: number; vsHandoffSleep: number }>;
 }
 
+// The virtual kernel's rows always run (the ratios are to its hand-offs); the native rows run where
+// the addon loads, and FLEXVM_BENCH_ONLY picks among them.
 const CONFIGS: readonly Config[] = [
   { id: 'direct', label: 'direct import (epoll mode: the kernel runs on the guest\'s thread)', mode: 'epoll', batch: 1, calls: 400_000, syncSpinUs: 0 },
   { id: 'sync-spin', label: 'synchronous hand-off to a syscall thread (spin 20 µs, then sleep)', mode: 'sync', batch: 1, calls: 100_000, syncSpinUs: 20 },
@@ -54,12 +57,14 @@ const CONFIGS: readonly Config[] = [
   // mode, by the guest's own thread through the addon). Like the virtual kernel, it answers the
   // guest's own pid without a host system call: this measures the path of a call, not Linux's getpid
   // (a real syscall(SYS_getpid) costs about 950 ns on the 2-vCPU Firecracker machine, with mitigations).
+  ...(typeof loadNativeAddon() === 'string' ? [] : onlyConfigs<Config>([
   { id: 'native-direct', label: 'native kernel: direct import into the addon (epoll mode)', mode: 'epoll', batch: 1, calls: 400_000, syncSpinUs: 0, kernel: 'native' },
   { id: 'native-sync-spin', label: 'native kernel: synchronous hand-off (spin 20 µs, then sleep)', mode: 'sync', batch: 1, calls: 100_000, syncSpinUs: 20, kernel: 'native' },
   { id: 'native-batch-1', label: 'native kernel: exception-less, batches of 1', mode: 'exceptionless', batch: 1, calls: 100_000, syncSpinUs: 0, kernel: 'native' },
   { id: 'native-batch-8', label: 'native kernel: exception-less, batches of 8', mode: 'exceptionless', batch: 8, calls: 400_000, syncSpinUs: 0, kernel: 'native' },
   { id: 'native-batch-64', label: 'native kernel: exception-less, batches of 64', mode: 'exceptionless', batch: 64, calls: 1_000_000, syncSpinUs: 0, kernel: 'native' },
   { id: 'native-batch-256', label: 'native kernel: exception-less, batches of 256', mode: 'exceptionless', batch: 256, calls: 1_000_000, syncSpinUs: 0, kernel: 'native' },
+  ])),
 ];
 
 /** Runs the guest once and returns ns per call, timed between its "start" and "end" lines. */

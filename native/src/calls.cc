@@ -110,28 +110,35 @@ int64_t sysWrite(Call& c) {
   }
 }
 
-int64_t sysPread(Call& c) {
-  File* f = argFile(c, 0, c.file);
+// pread/pwrite's common arguments: the descriptor (a Synthetic one answers `synthetic`), the offset
+// and the guest buffer, bounded. Returns 0 with `f`, `off`, `p` and `n` set, or -errno.
+int64_t positionalArgs(Call& c, int64_t synthetic, File*& f, int64_t& off, uint8_t*& p, uint32_t& n) {
+  f = argFile(c, 0, c.file);
   if (!f) return -EBADF;
-  if (f->kind == Kind::Synthetic) return -EISDIR;
-  int64_t off = c.arg64(3);
+  if (f->kind == Kind::Synthetic) return synthetic;
+  off = c.arg64(3);
   if (off < 0) return -EINVAL;
-  uint32_t n = uint32_t(c.a[2]) > kMaxRw ? kMaxRw : uint32_t(c.a[2]);
-  uint8_t* p = c.g->mem.at(uint32_t(c.a[1]), n);
-  if (!p) return -EFAULT;
+  n = uint32_t(c.a[2]) > kMaxRw ? kMaxRw : uint32_t(c.a[2]);
+  p = c.g->mem.at(uint32_t(c.a[1]), n);
+  return p ? 0 : -EFAULT;
+}
+
+int64_t sysPread(Call& c) {
+  File* f;
+  int64_t off;
+  uint8_t* p;
+  uint32_t n;
+  if (int64_t e = positionalArgs(c, -EISDIR, f, off, p, n)) return e;
   ssize_t r = ::pread(f->fd, p, n, off);
   return r >= 0 ? r : err();
 }
 
 int64_t sysPwrite(Call& c) {
-  File* f = argFile(c, 0, c.file);
-  if (!f) return -EBADF;
-  if (f->kind == Kind::Synthetic) return -EBADF;
-  int64_t off = c.arg64(3);
-  if (off < 0) return -EINVAL;
-  uint32_t n = uint32_t(c.a[2]) > kMaxRw ? kMaxRw : uint32_t(c.a[2]);
-  uint8_t* p = c.g->mem.at(uint32_t(c.a[1]), n);
-  if (!p) return -EFAULT;
+  File* f;
+  int64_t off;
+  uint8_t* p;
+  uint32_t n;
+  if (int64_t e = positionalArgs(c, -EBADF, f, off, p, n)) return e;
   ssize_t r = ::pwrite(f->fd, p, n, off);
   return r >= 0 ? r : err();
 }
@@ -180,18 +187,37 @@ int64_t sysWritev(Call& c) {
   int n = 0;
   int64_t e = guestIov(c, iov, &n);
   if (e < 0) return e;
-  ssize_t r;
-  if (f->kind == Kind::Socket) {
-    struct msghdr m;
-    std::memset(&m, 0, sizeof m);
-    m.msg_iov = iov;
-    m.msg_iovlen = size_t(n);
-    r = ::sendmsg(f->fd, &m, MSG_NOSIGNAL);
-  } else {
-    r = ::writev(f->fd, iov, n);
+  uint64_t total = 0;
+  for (int i = 0; i < n; i++) total += iov[i].iov_len;
+  // A blocking writev moves every byte, as Linux's does on a pipe or stream socket: after a short
+  // count it goes on from where it stopped (c.moved), parking while there is no room.
+  for (;;) {
+    struct iovec rest[kIovMax];
+    int k = 0;
+    uint64_t skip = uint64_t(c.moved);
+    for (int i = 0; i < n; i++) {
+      if (skip >= iov[i].iov_len) {
+        skip -= iov[i].iov_len;
+        continue;
+      }
+      rest[k].iov_base = static_cast<uint8_t*>(iov[i].iov_base) + skip;
+      rest[k].iov_len = iov[i].iov_len - skip;
+      skip = 0;
+      k++;
+    }
+    ssize_t r;
+    if (f->kind == Kind::Socket) {
+      struct msghdr m;
+      std::memset(&m, 0, sizeof m);
+      m.msg_iov = rest;
+      m.msg_iovlen = size_t(k);
+      r = ::sendmsg(f->fd, &m, MSG_NOSIGNAL);
+    } else {
+      r = ::writev(f->fd, rest, k);
+    }
+    int64_t done = writeProgress(c, r, uint32_t(total));
+    if (done != kWriteMore) return done;
   }
-  if (r >= 0) return r;
-  return blocks(errno) ? wouldBlock(c, c.file, EPOLLOUT) : err();
 }
 
 int64_t sysClose(Call& c) {

@@ -1,13 +1,17 @@
 #include "executor.h"
 
 #include <linux/futex.h>
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <climits>
+#include <cstdio>
 #include <ctime>
+
+#include "seccomp.h"
 
 namespace flexvm {
 
@@ -138,7 +142,16 @@ void Executor::addTrace(const TraceRecord& r) {
 
 SyscallThread::SyscallThread(Executor& ex, int index) : Runner(ex, index), index_(index) {}
 
-void SyscallThread::start() { th_ = std::thread([this] { loop(); }); }
+void SyscallThread::start() {
+  th_ = std::thread([this] {
+    // Named so that /proc/self/task shows which threads are the executor's (and carry its filter).
+    char name[16];
+    snprintf(name, sizeof name, "flexvm-sc%d", index_);
+    pthread_setname_np(pthread_self(), name);
+    if (ex_.options.seccomp) installSyscallThreadFilter();  // without it (refused), the thread still serves
+    loop();
+  });
+}
 
 void SyscallThread::join() {
   if (th_.joinable()) th_.join();

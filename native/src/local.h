@@ -29,8 +29,9 @@ class LocalRunner final : public Sink {
   bool ok() const { return reactor_.ok(); }
 
  private:
-  Call* claim(uint32_t entryPtr);
-  void account(Call* c);
+  // Claims the entry at `entryPtr` (SUBMITTED to BUSY) into `c`; false if it is not a claimable entry.
+  bool claim(uint32_t entryPtr, Call& c);
+  void complete(Call& c, int64_t result);
   GuestRef g_;
   std::shared_ptr<Executor> ex_;
   Reactor reactor_;

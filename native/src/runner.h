@@ -19,7 +19,7 @@ class Runner : public Sink {
  public:
   // `thread`: this runner's syscall thread index, or -1 for a guest's own thread.
   Runner(Executor& ex, int thread) : ex_(ex), thread_(thread) {}
-  void finish(Call* c, int64_t result) override;
+  void finish(Call* c, int64_t result) override;  // completes a heap call and frees it
 
  protected:
   // Serves line `line` of `g` unless another runner holds it: returns the entries claimed, or -1
@@ -43,6 +43,8 @@ class Runner : public Sink {
   // The host statistics line this runner counts on while serving `line`.
   int statsLine(int line) const { return thread_ < 0 ? line : thread_; }
   void runClaimed(const GuestRef& g, int index, int line);
+  // Writes the result, marks the completion and counts it (the call itself stays the caller's).
+  void complete(Call& c, int64_t result);
 
   Executor& ex_;
   const int thread_;

@@ -15,7 +15,7 @@ export default [
   {
     input: {
       index: 'build/host/index.js',
-      cli: 'build/host/cli/main.js',
+      cli: 'build/host/cli/entry.js',
       'syscall/syscall-worker': 'build/host/syscall/syscall-worker.js',
       'guest/guest-worker': 'build/host/guest/guest-worker.js',
     },

@@ -6,11 +6,13 @@ import { firstTable, readmeSection } from '../bench/lib/readme.js';
 import { echoTcp } from '../bench/suites/echo-tcp.js';
 import { fileIo } from '../bench/suites/file-io.js';
 import { nullSyscall } from '../bench/suites/null-syscall.js';
+import { startup } from '../bench/suites/startup.js';
 
 const SUITES: [string, Suite<unknown>][] = [
   ['null-syscall', nullSyscall as Suite<unknown>],
   ['echo-tcp', echoTcp as Suite<unknown>],
   ['file-io', fileIo as Suite<unknown>],
+  ['startup', startup as Suite<unknown>],
 ];
 
 for (const [name, suite] of SUITES) {

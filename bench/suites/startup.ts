@@ -1,10 +1,13 @@
 // Start-up: the wall time of `flexvm run` for a guest that exits at once (tests/guests/exit.wasm),
 // as a user runs it (node dist/cli.js, a fresh process each time), beside plain `node -e ''` (the
-// floor: Node's own start-up). Where the time goes is measured inside one process with the phases
-// timed: importing the bundle, VM.create (syscall thread started), compiling the guest, spawn to
-// exit (guest worker start, instantiation, run), close. Medians over interleaved rounds.
+// floor: Node's own start-up) and a C hello world under node:wasi (what the issue compares with),
+// and the same hello world under flexvm. Where the time goes is measured inside one process with
+// the phases timed: importing the bundle, VM.create (syscall threads started, the first guest's
+// worker started ahead), compiling the guest, spawn to exit (guest worker, instantiation, run),
+// close. Medians over interleaved rounds; each round runs every command once, so a loaded machine
+// slows them alike (the ratios to `node -e ''` are the figures to compare across runs).
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { machineInfo, type MachineInfo } from '../lib/machine.js';
@@ -12,10 +15,36 @@ import { formatNs, markdownTable, median } from '../lib/stats.js';
 import { plotSection, type Report, type Suite } from '../lib/output.js';
 import { Progress } from '../lib/progress.js';
 import { barChart, chartSection } from '../lib/charts.js';
+import { loadNativeAddon } from '../../host/kernel/native/addon.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CLI = `${ROOT}dist/cli.js`;
 const GUEST = `${ROOT}tests/guests/exit.wasm`;
+const HELLO_C = `${ROOT}bench/guests/wasi/hello.c`;
+const HELLO = `${ROOT}build/bench/wasi/hello.wasm`;
+const NATIVE = typeof loadNativeAddon() !== 'string';
+
+/** The C hello world for node:wasi and flexvm (clang --target=wasm32-wasi), or null without the toolchain. */
+function helloWasm(): string | null {
+  if (existsSync(HELLO) && statSync(HELLO).mtimeMs >= statSync(HELLO_C).mtimeMs) return HELLO;
+  mkdirSync(`${ROOT}build/bench/wasi`, { recursive: true });
+  const r = spawnSync('clang', ['--target=wasm32-wasi', '-O2', HELLO_C, '-o', HELLO], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    process.stderr.write(`startup: no C hello world (clang, lld, wasi-libc and libclang-rt-dev-wasm32 are needed): ${r.stderr || r.error}\n`);
+    return null;
+  }
+  return HELLO;
+}
+
+/** node:wasi running a preview 1 program, as a user would (a fresh process). */
+const NODE_WASI = (wasm: string): string => `
+import { readFileSync } from 'node:fs';
+import { WASI } from 'node:wasi';
+const wasi = new WASI({ version: 'preview1', args: ['hello'] });
+const mod = await WebAssembly.compile(readFileSync(${JSON.stringify(wasm)}));
+const inst = await WebAssembly.instantiate(mod, wasi.getImportObject());
+process.exitCode = wasi.start(inst);
+`;
 
 interface Row {
   readonly id: string;
@@ -43,12 +72,12 @@ function timeChild(args: string[]): number {
   return ms;
 }
 
-/** The phases of one `flexvm run`, timed inside a fresh process (printed as JSON by the child). */
-const PHASES_SCRIPT = `
+/** The phases of one `flexvm run` on KERNEL, timed inside a fresh process (printed as JSON by the child). */
+const PHASES_SCRIPT = (kernel: string): string => `
 const t0 = performance.now();
 const { VM } = await import(${JSON.stringify(`${ROOT}dist/index.js`)});
 const t1 = performance.now();
-const vm = await VM.create({ kernel: 'os' });
+const vm = await VM.create({ kernel: '${kernel}' });
 const t2 = performance.now();
 const bytes = (await import('node:fs')).readFileSync(${JSON.stringify(GUEST)});
 const mod = await WebAssembly.compile(bytes);
@@ -60,43 +89,51 @@ const t5 = performance.now();
 process.stdout.write(JSON.stringify({ import: t1 - t0, create: t2 - t1, compile: t3 - t2, run: t4 - t3, close: t5 - t4, status: r.status }));
 `;
 
-function phases(): Record<string, number> {
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', PHASES_SCRIPT], { encoding: 'utf8', timeout: 60_000 });
+function phases(kernel: string): Record<string, number> {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', PHASES_SCRIPT(kernel)], { encoding: 'utf8', timeout: 60_000 });
   if (r.status !== 0) throw new Error(`phases: ${r.stderr}`);
   return JSON.parse(r.stdout) as Record<string, number>;
 }
 
-const RUNS: readonly { id: string; label: string; args: string[] }[] = [
-  { id: 'node', label: "`node -e ''` (Node's own start-up, the floor)", args: ['-e', ''] },
-  { id: 'flexvm-run', label: '`flexvm run exit.wasm` (the default kernel: native where its addon is built)', args: [CLI, 'run', GUEST] },
-  { id: 'flexvm-run-os', label: '`flexvm run --kernel os exit.wasm`', args: [CLI, 'run', '--kernel', 'os', GUEST] },
-  { id: 'flexvm-run-virtual', label: '`flexvm run --kernel virtual exit.wasm`', args: [CLI, 'run', '--kernel', 'virtual', GUEST] },
-];
+function runs(hello: string | null): { id: string; label: string; args: string[] }[] {
+  return [
+    { id: 'node', label: "`node -e ''` (Node's own start-up, the floor)", args: ['-e', ''] },
+    ...(hello ? [{ id: 'node-wasi-hello', label: '`node:wasi` running a C hello world', args: ['--no-warnings', '--input-type=module', '-e', NODE_WASI(hello)] }] : []),
+    { id: 'flexvm-run', label: `\`flexvm run exit.wasm\` (the default kernel: ${NATIVE ? 'native' : 'os, the native addon is not built'})`, args: [CLI, 'run', GUEST] },
+    { id: 'flexvm-run-os', label: '`flexvm run --kernel os exit.wasm`', args: [CLI, 'run', '--kernel', 'os', GUEST] },
+    { id: 'flexvm-run-virtual', label: '`flexvm run --kernel virtual exit.wasm`', args: [CLI, 'run', '--kernel', 'virtual', GUEST] },
+    ...(hello ? [{ id: 'flexvm-run-hello', label: '`flexvm run hello.wasm` (the C hello world, default kernel)', args: [CLI, 'run', hello] }] : []),
+  ];
+}
 const PHASES: readonly { id: string; label: string }[] = [
   { id: 'import', label: 'import the bundle (dist/index.js)' },
-  { id: 'create', label: 'VM.create: start the syscall thread, load the kernel' },
+  { id: 'create', label: 'VM.create: load the kernel, start the syscall threads (and the first guest worker, ahead)' },
   { id: 'compile', label: 'compile the guest (TurboFan only: Liftoff is off)' },
-  { id: 'run', label: 'spawn to exit: guest worker start, instantiate, run' },
+  { id: 'run', label: 'spawn to exit: guest worker ready, instantiate, run' },
   { id: 'close', label: 'vm.close' },
 ];
+const PHASE_KERNELS: readonly string[] = NATIVE ? ['native', 'os'] : ['os'];
 
 async function measure(opts: { rounds: number; scale: number }): Promise<StartupResults> {
   readFileSync(GUEST); // fail early when the guests are not built
-  const runs: Row[] = RUNS.map((r) => ({ id: r.id, label: r.label, ms: [], medianMs: 0 }));
-  const ph: Row[] = PHASES.map((p) => ({ id: p.id, label: p.label, ms: [], medianMs: 0 }));
+  const commands = runs(helloWasm());
+  const rows: Row[] = commands.map((r) => ({ id: r.id, label: r.label, ms: [], medianMs: 0 }));
+  const ph: Row[] = PHASE_KERNELS.flatMap((k) => PHASES.map((p) => ({ id: `${k}:${p.id}`, label: `${k}: ${p.label}`, ms: [], medianMs: 0 })));
   const perRound = Math.max(1, Math.round(5 * opts.scale));
   const progress = new Progress('startup', opts.rounds * perRound);
   for (let round = 0; round < opts.rounds; round++) {
     for (let i = 0; i < perRound; i++) {
-      RUNS.forEach((r, k) => runs[k]!.ms.push(timeChild(r.args)));
-      const p = phases();
-      ph.forEach((row) => row.ms.push(p[row.id]!));
+      commands.forEach((r, k) => rows[k]!.ms.push(timeChild(r.args)));
+      for (const kernel of PHASE_KERNELS) {
+        const p = phases(kernel);
+        for (const row of ph) if (row.id.startsWith(`${kernel}:`)) row.ms.push(p[row.id.slice(kernel.length + 1)]!);
+      }
       progress.tick(`round ${round + 1}`);
     }
   }
   progress.stop();
-  for (const row of [...runs, ...ph]) row.medianMs = median(row.ms);
-  return { suite: 'startup', date: new Date().toISOString(), machine: machineInfo(), rounds: opts.rounds, runs, phases: ph };
+  for (const row of [...rows, ...ph]) row.medianMs = median(row.ms);
+  return { suite: 'startup', date: new Date().toISOString(), machine: machineInfo(), rounds: opts.rounds, runs: rows, phases: ph };
 }
 
 function bar(ms: number, max: number): string {
@@ -106,6 +143,7 @@ function bar(ms: number, max: number): string {
 function render(r: StartupResults): Report {
   const fmt = (ms: number): string => formatNs(ms * 1e6);
   const max = Math.max(...r.runs.map((x) => x.medianMs));
+  const node = r.runs.find((x) => x.id === 'node')?.medianMs ?? 1;
   const plot = r.runs.map((x) => `${x.id.padEnd(20)} ${bar(x.medianMs, max)} ${fmt(x.medianMs)}`).join('\n');
   const charts = [
     barChart({ id: 'wall', title: 'Start-up wall time (median of fresh processes)', axis: 'ms', format: ',.0f', axisFormat: ',.0f', bars: r.runs.map((x) => ({ label: x.label.replace(/`/g, ''), value: x.medianMs })) }),
@@ -115,7 +153,7 @@ function render(r: StartupResults): Report {
     '',
     `${r.date}: ${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}; ${r.rounds} rounds, medians of fresh processes.`,
     '',
-    markdownTable(['command', 'median wall time', 'range'], r.runs.map((x) => [x.label, fmt(x.medianMs), `${fmt(Math.min(...x.ms))} – ${fmt(Math.max(...x.ms))}`])),
+    markdownTable(['command', 'median wall time', "vs `node -e ''`", 'range'], r.runs.map((x) => [x.label, fmt(x.medianMs), `${(x.medianMs / node).toFixed(2)}×`, `${fmt(Math.min(...x.ms))} – ${fmt(Math.max(...x.ms))}`])),
     '',
     'Where the time goes, inside one process:',
     '',

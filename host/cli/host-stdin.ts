@@ -1,43 +1,39 @@
-import { fstatSync, readFileSync, readSync } from 'node:fs';
-import { programKind } from '../wasi/wasi-module.js';
-
-/** Most host standard input handed to a program (the rest is not read). */
-const STDIN_MAX = 64 << 20;
+import { fstatSync, readFileSync } from 'node:fs';
 
 /**
- * The host's standard input for a WASI program or component, when it is a file or a pipe (`prog < file`,
- * `cmd | flexvm run prog.wasm`): read to its end before the program starts and served by the kernel
- * as its fd 0. A terminal, a socket or nothing is left alone (the program reads end of file), so an
- * interactive shell or a supervising process never blocks the start. flexvm guests keep their
- * empty standard input. (Streaming it as the program reads needs the os kernel to read the host's
- * fd 0 itself: not done.)
+ * The host's standard input for the main guest, streamed (every kernel, flexvm guests and WASI
+ * programs alike) when it is a pipe, a file or the terminal we are in the foreground of:
+ * `cmd | flexvm run prog.wasm`, `flexvm run prog.wasm < file`, typing. The guest reads it as it
+ * arrives (host/vm/stdin-feeder.ts). A socket or nothing is left alone, the guest reading end of
+ * file at once: a test harness or supervisor connects its children's stdin with a socket it may never
+ * close, and a guest that read it would wait forever. A terminal we are in the background of is left
+ * alone too (reading it would stop the whole job, SIGTTIN, as `flexvm run server.wasm &` must not).
  */
-export function hostStdinFor(file: string): Uint8Array | undefined {
+export function hostStdinStream(): NodeJS.ReadableStream | undefined {
   try {
-    if (programKind(readFileSync(file)) === 'flexvm') return undefined;
     const st = fstatSync(0);
-    if (!st.isFIFO() && !st.isFile()) return undefined;
+    if (st.isFIFO() || st.isFile()) return process.stdin;
+    if (st.isCharacterDevice() && process.stdin.isTTY && inForeground()) return process.stdin;
   } catch {
-    return undefined;
+    // No descriptor 0 at all.
   }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  const buf = Buffer.alloc(1 << 16);
-  const pause = new Int32Array(new SharedArrayBuffer(4));
-  while (total < STDIN_MAX) {
-    let n: number;
-    try {
-      n = readSync(0, buf, 0, Math.min(buf.length, STDIN_MAX - total), null);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') {
-        Atomics.wait(pause, 0, 0, 5); // a non-blocking pipe with nothing yet
-        continue;
-      }
-      break;
-    }
-    if (n === 0) break;
-    chunks.push(Buffer.from(buf.subarray(0, n)));
-    total += n;
+  return undefined;
+}
+
+/**
+ * Whether this process is in its terminal's foreground process group (Linux: /proc/self/stat's
+ * pgrp and tpgid fields); elsewhere assumed so.
+ */
+function inForeground(): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync('/proc/self/stat', 'utf8');
+  } catch {
+    return true;
   }
-  return new Uint8Array(Buffer.concat(chunks));
+  // The command name (field 2) may hold spaces: the fields after it follow the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const pgrp = Number(fields[2]);
+  const tpgid = Number(fields[5]);
+  return !(pgrp > 0 && tpgid > 0) || pgrp === tpgid;
 }

@@ -6,9 +6,8 @@ import { packageRoot, packageVersion } from './package-root.js';
 import { loadNativeAddon } from '../kernel/native/addon.js';
 import { parseRunOptions, splitCommand, UsageError, wantsHelp } from './options.js';
 import { runGuests } from './run-command.js';
-import { buildGuest, initProject } from './guest-project.js';
-import { runKv } from './kv-command.js';
 import { USAGE } from './usage.js';
+// init, build and kv are imported when used (`flexvm run` starts sooner without them: node:child_process).
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -21,7 +20,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   // memcached's command line, -h and -V included, belongs to the kv guest.
-  if (command === 'kv') return runKv(rest);
+  if (command === 'kv') return (await import('./kv-command.js')).runKv(rest);
   // Help for flexvm, not for the guest: a --help after the module is the guest's.
   const isRun = command === 'run' || command === 'demo';
   if (isRun ? wantsHelp(rest, command === 'run') : rest[0] === '--help' || rest[0] === '-h') {
@@ -52,6 +51,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'init': {
       if (rest.length > 1) throw new UsageError('init takes at most one argument, the project folder');
+      const { initProject } = await import('./guest-project.js');
       return initProject(rest[0] ?? '.', (l) => process.stdout.write(l + '\n'));
     }
     case 'build': {
@@ -60,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
       let out: string | null = null;
       if (more.length === 2 && (more[0] === '-o' || more[0] === '--out')) out = more[1]!;
       else if (more.length) throw new UsageError(`build takes GUEST.ts [-o OUT.wasm], got ${JSON.stringify(more.join(' '))}`);
+      const { buildGuest } = await import('./guest-project.js');
       return buildGuest(entry, out, (l) => process.stderr.write(l + '\n'));
     }
     case 'examples':

@@ -4,7 +4,7 @@ import { WasiSpawnError } from '../wasi/wasi-spawn.js';
 import { VM, type Guest, type GuestResult } from '../vm/vm.js';
 import { formatStats } from '../vm/stats.js';
 import { EXIT_INTERRUPTED, EXIT_KILLED } from '../errors.js';
-import { hostStdinFor } from './host-stdin.js';
+import { hostStdinStream } from './host-stdin.js';
 import { splitCommand, type RunOptions } from './options.js';
 
 export interface GuestCommand {
@@ -36,6 +36,7 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
   });
   const started: Guest[] = [];
   let interrupted = false;
+  let stdin: NodeJS.ReadableStream | undefined;
   const onSignal = (): void => {
     if (interrupted) {
       process.stderr.write('flexvm: interrupted again, exiting now\n');
@@ -54,7 +55,7 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
     const model = opts.model ? await import('../model/commands/run-report.js') : null;
     const profile = model && opts.model ? model.loadProfile(opts.model) : null;
     const counted = model ? model.instrumentGuestFile(main.file) : null;
-    const stdin = hostStdinFor(main.file);
+    stdin = hostStdinStream();
     const mainOpts = { ...spawnOpts, args: main.args, listen: opts.listen, ...(stdin ? { stdin } : {}) };
     const guest = counted ? await vm.spawn(counted.bytes, { ...mainOpts, name: counted.name }) : await vm.spawn(main.file, mainOpts);
     started.push(guest);
@@ -80,6 +81,8 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await vm.close();
+    // The guest let go of it; a pipe whose writer goes on (`yes | flexvm run head.wasm`) must not keep us.
+    if (stdin) process.stdin.destroy();
   }
 }
 

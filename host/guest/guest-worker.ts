@@ -8,22 +8,20 @@ import { acceptControlBlock, addPagesFor, isRefusal, validateControlBlock, type 
 import { GuestInstance, type GuestTransport } from './guest-instance.js';
 import { Handoff } from './handoff.js';
 import { loadGuestRunner, loadKernelModule } from '../kernel/registry.js';
-import { ColocatedGuest } from '../placement/colocated-guest.js';
-import type { FromWorker, SpawnInfo, ToGuestWorker } from '../vm/messages.js';
-import { makeProcessSpec } from '../syscall/process-spec.js';
-import { SyscallThread } from '../syscall/syscall-thread.js';
-import { VmShared } from '../syscall/vm-shared.js';
-import { WasiProgram } from '../wasi/wasi-program.js';
-import { ComponentInstance } from '../wasi/preview2/component-instance.js';
+import type { FromWorker, SpareWorkerData, SpawnInfo, ToGuestWorker } from '../vm/messages.js';
 
-const info = workerData as SpawnInfo;
+// What only some guests need is imported when one does (WASI programs, components, the epoll mode's
+// own kernel): a worker starts sooner the less it loads (flexvm run's start-up, bench/suites/startup.ts).
+
+/** The guest (from workerData, or for a spare worker from its 'start' message). */
+let info!: SpawnInfo;
 const post = (m: FromWorker): void => parentPort!.postMessage(m);
 /** Calls whose first argument is the descriptor that picks their syscall thread (the ABI's route column). */
 const FD_ROUTED = new Set(SYSCALLS.filter((s) => s.route === 0).map((s) => s.nr));
 const encoder = new TextEncoder();
 
 /** exceptionless and sync modes: calls are handed to the syscall threads. */
-function runWithSyscallThreads(): void {
+async function runWithSyscallThreads(): Promise<void> {
   let handoff: Handoff | null = null;
   let layout: ControlLayout | null = null;
   const transport: GuestTransport = {
@@ -67,10 +65,12 @@ function runWithSyscallThreads(): void {
       post({ type: 'guest-ready', gid: info.gid, detail });
     },
   };
+  const { WasiProgram } = info.wasi && !info.component ? await import('../wasi/wasi-program.js') : { WasiProgram: null };
+  const { ComponentInstance } = info.component ? await import('../wasi/preview2/component-instance.js') : { ComponentInstance: null };
   // An unmodified WASI program: the host registers pages on its behalf and serves preview 1 on them.
-  const wasiProgram = info.wasi && !info.component ? new WasiProgram(info.wasi, info.args, info.env, (ctrl) => transport.register(ctrl), (entry) => transport.syscall(entry)) : undefined;
+  const wasiProgram = WasiProgram && info.wasi ? new WasiProgram(info.wasi, info.args, info.env, (ctrl) => transport.register(ctrl), (entry) => transport.syscall(entry)) : undefined;
   // A preview 2 component: its wasi:* interfaces are served on a port the host registers for it.
-  const instance = info.component && info.wasi
+  const instance = ComponentInstance && info.component && info.wasi
     ? new ComponentInstance(info.component, info.memory, info.wasi, info.args, info.env, (ctrl) => transport.register(ctrl), (entry) => transport.syscall(entry))
     : new GuestInstance(info.module, info.memory, { name: info.name, args: info.args, env: info.env, memoryImport: info.memoryImport, ...(wasiProgram ? { wasiProgram } : {}) }, transport);
   const outcome = instance.start();
@@ -84,6 +84,12 @@ function runWithSyscallThreads(): void {
 /** epoll mode with a per-thread kernel: this thread hosts the guest's kernel instance. */
 async function runWithOwnKernel(): Promise<void> {
   const options = info.kernel!;
+  const [{ ColocatedGuest }, { makeProcessSpec }, { SyscallThread }, { VmShared }] = await Promise.all([
+    import('../placement/colocated-guest.js'),
+    import('../syscall/process-spec.js'),
+    import('../syscall/syscall-thread.js'),
+    import('../syscall/vm-shared.js'),
+  ]);
   const log = (message: string): void => post({ type: 'log', message: `${info.name}: ${message}` });
   const mod = await loadKernelModule(options);
   const kernel = mod.createKernel(options, { thread: 0, threadCount: 1, colocated: true, log });
@@ -106,17 +112,33 @@ async function runWithOwnKernel(): Promise<void> {
   guest.start();
 }
 
-if (info.runner) {
-  // An executor with its own guest side (the native kernel) runs the guest in every mode.
-  loadGuestRunner(info.runner)
-    .then((run) => run(info, post))
-    .catch((err: unknown) =>
-      post({ type: 'exit', gid: info.gid, status: 127, message: `cannot start the guest: ${(err as Error).message}`, importCalls: 0 }),
+function start(spawn: SpawnInfo): void {
+  info = spawn;
+  if (info.runner) {
+    // An executor with its own guest side (the native kernel) runs the guest in every mode.
+    loadGuestRunner(info.runner)
+      .then((run) => run(info, post))
+      .catch((err: unknown) =>
+        post({ type: 'exit', gid: info.gid, status: 127, message: `cannot start the guest: ${(err as Error).message}`, importCalls: 0 }),
+      );
+  } else if (info.kernel) {
+    runWithOwnKernel().catch((err: unknown) =>
+      post({ type: 'exit', gid: info.gid, status: EXIT_CANNOT_RUN, message: `cannot start the guest's kernel: ${(err as Error).message}`, importCalls: 0 }),
     );
-} else if (info.kernel) {
-  runWithOwnKernel().catch((err: unknown) =>
-    post({ type: 'exit', gid: info.gid, status: EXIT_CANNOT_RUN, message: `cannot start the guest's kernel: ${(err as Error).message}`, importCalls: 0 }),
-  );
+  } else {
+    runWithSyscallThreads().catch((err: unknown) =>
+      post({ type: 'exit', gid: info.gid, status: EXIT_CANNOT_RUN, message: `cannot start the guest: ${(err as Error).message}`, importCalls: 0 }),
+    );
+  }
+}
+
+const data = workerData as SpawnInfo | SpareWorkerData;
+if ('spare' in data) {
+  // A spare (host/vm/guest-worker-pool.ts): load what its guest will likely need, then wait for it.
+  if (data.runner !== null) void loadGuestRunner({ name: data.runner }).catch(() => {});
+  parentPort!.once('message', (m: ToGuestWorker) => {
+    if (m.type === 'start') start(m.info);
+  });
 } else {
-  runWithSyscallThreads();
+  start(data);
 }

@@ -1,7 +1,8 @@
-import { performance } from 'node:perf_hooks';
 import {
   ST_DONE, ST_SUBMITTED, ST_FREE, EW_STATUS, EW_SYSNO, EW_ARG0, EW_ARG1, EW_ARG2, EW_ARG3, EW_ARG4, EW_ARG5, EW_RET, EW_RET_HI, EW_FLAGS, EW_THREAD, EW_SEQ, EW_USER, CW_COMPLETIONS, CW_GUEST_WAITING, CW_SHUTDOWN, CW_SHIM_ENTRY, CW_SHIM_SEQ, CW_G_DOORBELLS, threadLineW, pagesSize, TW_DOORBELL, TW_NEEDS_WAKEUP, ENTRY_SIZE,
 } from '../abi/v1.js';
+// Spins are timed with process.hrtime: performance.now (global or node:perf_hooks) loads perf_hooks,
+// which costs a guest worker's start-up several milliseconds.
 import type { ControlLayout } from './control-block.js';
 import { EXIT_INTERRUPTED, GuestExit } from '../errors.js';
 
@@ -94,10 +95,10 @@ export class Handoff {
     const i32 = this.i32;
     if (Atomics.load(i32, w + EW_STATUS) === ST_DONE) return;
     if (this.spinUs > 0) {
-      const until = performance.now() + this.spinUs / 1000;
+      const until = process.hrtime.bigint() + BigInt(Math.round(this.spinUs * 1000));
       do {
         for (let i = 0; i < 64; i++) if (Atomics.load(i32, w + EW_STATUS) === ST_DONE) return;
-      } while (performance.now() < until);
+      } while (process.hrtime.bigint() < until);
     }
     const completions = this.ctrlW + CW_COMPLETIONS;
     Atomics.store(i32, this.ctrlW + CW_GUEST_WAITING, 1);

@@ -1,5 +1,6 @@
 import type { GuestMemory } from '../memory/guest-memory.js';
 import type { Executor, ExecutorContext } from '../syscall/executor.js';
+import type { StdinRing } from './common/stdin-ring.js';
 
 /**
  * The kernel interface: what a syscall thread calls to execute a guest's system call.
@@ -125,6 +126,12 @@ export interface ProcessSpec {
   readonly grants: readonly Grant[];
   /** Bytes readable on fd 0, then EOF (null: EOF at once). */
   readonly stdin: Uint8Array | null;
+  /**
+   * fd 0 as a stream instead (the embedder gave a Readable): what arrives is read from this ring,
+   * a read waits while it is empty, and EOF comes once the source ended (common/stdin-ring.ts).
+   * When set, `stdin` is null.
+   */
+  readonly stdinRing?: StdinRing | null;
   readonly stdio: Stdio;
   readonly limits: Limits;
   /** Number of syscall threads serving the guest (descriptor classes). */

@@ -39,7 +39,7 @@ export async function loadKernelModule(options: KernelOptions): Promise<KernelMo
 }
 
 /** Runs a guest on its worker, in every mode, for an executor with its own guest side. */
-export type GuestRunner = (info: SpawnInfo, post: (m: FromWorker) => void) => void;
+export type GuestRunner = (info: SpawnInfo, post: (m: FromWorker) => void) => void | Promise<void>;
 
 /** The guest runner an executor names (Executor.guestRunner). */
 export async function loadGuestRunner(ref: GuestRunnerRef): Promise<GuestRunner> {

@@ -1,4 +1,5 @@
 import { STDIO_QUEUE_LIMIT, type ProcessSpec } from '../kernel/kernel.js';
+import { StdinRing } from '../kernel/common/stdin-ring.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import { GC_STDERR_QUEUED, GC_STDOUT_QUEUED } from './served-guest.js';
 import type { AttachInfo, FromWorker } from '../vm/messages.js';
@@ -10,7 +11,7 @@ import type { AttachInfo, FromWorker } from '../vm/messages.js';
  * a pipe nobody reads (Stdio.queued).
  */
 export function makeProcessSpec(
-  a: Pick<AttachInfo, 'gid' | 'pid' | 'name' | 'grants' | 'stdin' | 'limits' | 'shared' | 'counters'>,
+  a: Pick<AttachInfo, 'gid' | 'pid' | 'name' | 'grants' | 'stdin' | 'stdinRing' | 'limits' | 'shared' | 'counters'>,
   memory: GuestMemory,
   fdClasses: number,
   post: (m: FromWorker) => void,
@@ -23,6 +24,7 @@ export function makeProcessSpec(
     memory,
     grants: a.grants,
     stdin: a.stdin,
+    stdinRing: a.stdinRing ? new StdinRing(a.stdinRing) : null,
     limits: a.limits,
     fdClasses,
     shared: a.shared,

@@ -53,8 +53,15 @@ export interface SpawnOptions {
    * (`HOST[:GUEST][:ro]`, `HOST::GUEST[:ro]`). The guest sees nothing else of the host's files.
    */
   dirs?: readonly (string | Grant)[];
-  /** Bytes readable on descriptor 0, then end of file (default: end of file at once). */
-  stdin?: string | Uint8Array;
+  /**
+   * Descriptor 0: bytes readable, then end of file; or a stream (`process.stdin`, any Readable) the
+   * guest reads as it arrives: a read waits while nothing has arrived, poll and epoll see it
+   * readable when something has, and end of file follows the stream's end. The VM starts reading
+   * the stream when the guest first asks for input (the native kernel: at once) and pauses it while
+   * 64 KiB wait unread, so a guest that does not read never makes the host buffer without bound.
+   * The stream is let go of (paused, not destroyed) when the guest ends. Default: end of file at once.
+   */
+  stdin?: string | Uint8Array | NodeJS.ReadableStream;
   /**
    * Receives the guest's standard output (default: this process's, with its back-pressure). A sink
    * may return a promise: until it settles the bytes count as queued, and a guest with

@@ -25,6 +25,8 @@ export interface SpawnInfo {
   /** For guests that run beside their kernel (epoll mode). */
   readonly grants: readonly Grant[];
   readonly stdin: Uint8Array | null;
+  /** A streamed stdin's ring (StdinRing.buffer), fed by the VM; null for bytes or none. */
+  readonly stdinRing: SharedArrayBuffer | null;
   readonly limits: Limits;
   /** ProcessSpec.shared of the guest (null when its kernel asks for none). */
   readonly shared: SharedArrayBuffer | null;
@@ -51,6 +53,8 @@ export interface AttachInfo {
   readonly threads: number;
   readonly grants: readonly Grant[];
   readonly stdin: Uint8Array | null;
+  /** A streamed stdin's ring (StdinRing.buffer), fed by the VM; null for bytes or none. */
+  readonly stdinRing: SharedArrayBuffer | null;
   readonly limits: Limits;
   readonly shared: SharedArrayBuffer | null;
   readonly counters: SharedArrayBuffer;
@@ -67,7 +71,17 @@ export interface SyscallWorkerData {
 }
 
 /** Main thread -> guest worker. */
-export type ToGuestWorker = { readonly type: 'kill'; readonly reason: number };
+export type ToGuestWorker =
+  | { readonly type: 'kill'; readonly reason: number }
+  /** A spare worker's guest (guest-worker-pool.ts). */
+  | { readonly type: 'start'; readonly info: SpawnInfo };
+
+/** The workerData of a guest worker started before its guest (a spare): it waits for 'start'. */
+export interface SpareWorkerData {
+  readonly spare: true;
+  /** The guest runner its guests will likely need (GuestRunnerRef.name), loaded while it waits. */
+  readonly runner: string | null;
+}
 
 /** Main thread -> syscall worker. */
 export type ToSyscallWorker =

@@ -1,15 +1,16 @@
 import { GC_DIAGNOSTICS, GC_DIAGNOSTICS_SUPPRESSED } from '../syscall/served-guest.js';
 import type { StdioSink } from './api.js';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { C_COMPLETIONS, CW_COMPLETIONS, CW_SHUTDOWN, MODE_EPOLL } from '../abi/v1.js';
 import type { ControlLayout } from '../guest/control-block.js';
 import { EXIT_INTERRUPTED, EXIT_KILLED, EXIT_TRAP } from '../errors.js';
 import type { Executor, SyscallCounts } from '../syscall/executor.js';
 import type { VmShared } from '../syscall/vm-shared.js';
-import { GUEST_WORKER_URL, workerExecArgv } from '../worker-entry-points.js';
+import { guestWorker } from './guest-worker-pool.js';
 import type { GuestResult } from './api.js';
 import type { FromWorker, SpawnInfo, ToGuestWorker } from './messages.js';
 import { collectStats } from './stats.js';
+import type { StdinFeeder } from './stdin-feeder.js';
 
 /** Where a guest runs (see `SupervisedGuest.launch`). */
 export type Placement =
@@ -50,6 +51,8 @@ export class SupervisedGuest {
     onMessage: (m: FromWorker) => void,
     /** Called once its result is delivered. */
     private readonly onGone: (g: SupervisedGuest) => void,
+    /** Its streamed standard input, let go of when it ends. */
+    private readonly stdinFeeder: StdinFeeder | null = null,
   ) {
     this.threads = info.threads;
     this.result = new Promise<GuestResult>((r) => (this.resolve = r));
@@ -58,7 +61,7 @@ export class SupervisedGuest {
     this.readyState = readyState;
     // An embedder that never looks at `ready` must not get an unhandled rejection when a guest ends unready.
     this.ready.catch(() => {});
-    this.worker = placement === 'home-thread' ? null : new Worker(GUEST_WORKER_URL, { workerData: info, name: `flexvm-guest-${info.pid}`, execArgv: workerExecArgv() });
+    this.worker = placement === 'home-thread' ? null : guestWorker(info);
     if (this.worker) {
       this.worker.on('message', onMessage);
       this.worker.on('error', (err) => this.ended(EXIT_TRAP, `guest thread failed: ${err.message}`, 0));
@@ -114,6 +117,7 @@ export class SupervisedGuest {
   ended(status: number, message: string | undefined, importCalls: number, ownCounts: SyscallCounts | null = null, probes?: Record<string, number>): void {
     if (this.exited) return;
     this.exited = true;
+    this.stdinFeeder?.stop();
     if (!this.readyState.settled) {
       this.readyState.settled = true;
       this.readyState.reject(new Error(`guest ${this.info.name} (pid ${this.info.pid}) ended with status ${status} before it said it was ready${message ? `: ${message}` : ''}`));

@@ -13,6 +13,8 @@ import { wasiSpawn } from '../wasi/wasi-spawn.js';
 import { loadGuest } from './guest-module.js';
 import type { FromWorker, SpawnInfo } from './messages.js';
 import { SupervisedGuest, type Placement } from './supervised-guest.js';
+import { StdinFeeder } from './stdin-feeder.js';
+import { endSpareGuestWorker, prestartGuestWorker } from './guest-worker-pool.js';
 
 export type { Mode, VMOptions, SpawnOptions, GuestResult, Guest, StdioSink } from './api.js';
 export { streamSink } from './api.js';
@@ -48,6 +50,8 @@ export class VM {
     const mode = options.mode ?? 'exceptionless';
     if (!(mode in MODES)) throw new RangeError(`unknown mode ${JSON.stringify(mode)} (exceptionless, sync or epoll)`);
     const module = await loadKernelModule(kernel);
+    // The first guest's worker starts now, beside the syscall threads (start-up time: guest-worker-pool.ts).
+    prestartGuestWorker(kernel.kind === 'native' ? 'native' : null);
     const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
     const vm = new VM(kernel, threads, mode, VmShared.create(threads), module, {
       spinUs: options.spinUs ?? 100,
@@ -87,7 +91,9 @@ export class VM {
     const gid = this.nextGid++;
     const pid = this.nextPid++;
     const name = options.name ?? label.split('/').pop()!.replace(/\.wasm$/, '');
-    const stdin = typeof options.stdin === 'string' ? new TextEncoder().encode(options.stdin) : options.stdin ?? null;
+    const given = options.stdin;
+    const feeder = isStream(given) ? new StdinFeeder(given) : null;
+    const stdin = typeof given === 'string' ? new TextEncoder().encode(given) : isStream(given) ? null : given ?? null;
     const info: SpawnInfo = {
       runner,
       kernelOptions: this.kernel,
@@ -104,6 +110,7 @@ export class VM {
       syncSpinUs: this.options.syncSpinUs,
       grants: (options.dirs ?? []).map(parseGrant),
       stdin,
+      stdinRing: feeder ? feeder.ring.buffer : null,
       limits: this.options.limits,
       shared: this.kernelModule.processSharedBytes ? new SharedArrayBuffer(this.kernelModule.processSharedBytes) : null,
       counters: new SharedArrayBuffer(GUEST_COUNTERS_BYTES),
@@ -122,6 +129,7 @@ export class VM {
       this.shared,
       (m) => this.onMessage(m),
       (g) => this.guests.delete(g.gid),
+      feeder,
     );
     this.guests.set(gid, guest);
     return { pid, name, exited: guest.result, ready: guest.ready, kill: (graceMs = 2000) => guest.kill(graceMs) };
@@ -155,6 +163,7 @@ export class VM {
             threads: m.threads,
             grants: i.grants,
             stdin: i.stdin,
+            stdinRing: i.stdinRing,
             limits: i.limits,
             shared: i.shared,
             counters: i.counters,
@@ -220,8 +229,14 @@ export class VM {
     for (const p of running) p.kill(1000);
     await Promise.race([Promise.all(running.map((p) => p.result)), new Promise((r) => setTimeout(r, 3000).unref())]);
     this.closed = true;
+    endSpareGuestWorker();
     await this.executor.close();
   }
+}
+
+/** SpawnOptions.stdin given as a stream rather than bytes. */
+function isStream(stdin: SpawnOptions['stdin']): stdin is NodeJS.ReadableStream {
+  return typeof stdin === 'object' && stdin !== null && !(stdin instanceof Uint8Array) && typeof (stdin as NodeJS.ReadableStream).on === 'function';
 }
 
 /** Creates a VM (shorthand for VM.create). */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,8 @@ export function cacheDir(): string {
 }
 
 export function contentKey(...parts: (Uint8Array | string)[]): string {
+  // node:crypto on first use: importing it costs every flexvm start, and only WASI programs need it.
+  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
   const h = createHash('sha256');
   for (const p of parts) h.update(p);
   return h.digest('hex');

@@ -1,4 +1,3 @@
-import { webcrypto } from 'node:crypto';
 import {
   SYS_writev, SYS_readv, SYS_close, SYS_lseek, SYS_clock_gettime, SYS_getrandom, CLOCK_REALTIME, CLOCK_MONOTONIC,
 } from '../abi/v1.js';
@@ -166,7 +165,8 @@ export function preview1Imports(host: WasiHost, imported: readonly string[]): Re
       if (r === null) {
         const mem = host.memory();
         const bytes = new Uint8Array(len >>> 0);
-        for (let i = 0; i < bytes.length; i += 65536) webcrypto.getRandomValues(bytes.subarray(i, i + 65536));
+        // The global Web Crypto, loaded on first use: importing node:crypto would cost every guest worker's start.
+        for (let i = 0; i < bytes.length; i += 65536) globalThis.crypto.getRandomValues(bytes.subarray(i, i + 65536));
         mem.write(buf, bytes);
         return WASI_ESUCCESS;
       }

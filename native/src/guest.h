@@ -59,6 +59,7 @@ struct ThreadState {
   std::vector<uint32_t> doneLo, doneHi;  // by page (sized for pageMax): completions not yet announced
   std::vector<uint32_t> dirty;           // pages with bits in doneLo/doneHi
   int pendingDone = 0;
+  int32_t completedUncounted = 0;  // completions not yet added to the host line's counter
   int32_t seenShim = 0;
   uint32_t submitted[kSysnoLimit] = {};
   uint32_t completed[kSysnoLimit] = {};

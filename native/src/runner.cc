@@ -150,19 +150,24 @@ void Runner::runClaimed(const GuestRef& gr, int index, int line) {
   c.flags = e[11];
   c.mayPark = (c.flags & FLEXVM_EF_NOWAIT) == 0;
   if (uint32_t(c.sysno) < uint32_t(kSysnoLimit)) g.ts[size_t(slot(g))]->submitted[c.sysno]++;
-  // --max-pending bounds what a guest has in flight on all threads; a close only gives back.
-  if (c.sysno != FLEXVM_SYS_close) {
-    if (g.pending.fetch_add(1) >= int(g.limits.maxPending)) {
-      g.pending--;
-      complete(c, -EAGAIN);
-      return;
-    }
-    c.counted = true;
+  // --max-pending bounds what a guest has in flight (parked) on all threads; a close only gives
+  // back. Only a call that parks holds a place: one that completes at once costs no atomic update
+  // (threads checking at the same moment may overshoot the bound by their number, no more).
+  if (c.sysno != FLEXVM_SYS_close && g.pending.load(std::memory_order_relaxed) >= int(g.limits.maxPending)) {
+    complete(c, -EAGAIN);
+    return;
   }
   int64_t r = execute(c);
   if (c.pokeAll) ex_.wakeAll();
-  if (r == PARK) park(new Call(std::move(c)));
-  else complete(c, r);
+  if (r != PARK) {
+    complete(c, r);
+    return;
+  }
+  if (c.sysno != FLEXVM_SYS_close) {
+    g.pending++;
+    c.counted = true;
+  }
+  park(new Call(std::move(c)));
 }
 
 void Runner::finish(Call* c, int64_t result) {
@@ -194,7 +199,10 @@ void Runner::complete(Call& c, int64_t result) {
   int stats = statsLine(c.thread < g.threads ? c.thread : 0);
   if (c.cancelRequested) g.bumpHost(stats, result == -ECANCELED ? FLEXVM_H_CANCEL_WON : FLEXVM_H_CANCEL_LOST);
   if (uint32_t(c.sysno) < uint32_t(kSysnoLimit)) s.completed[c.sysno]++;
-  g.bumpHost(stats, FLEXVM_H_COMPLETED);
+  // A syscall thread counts its completions once per flush; the guest's own thread (inline runs)
+  // counts on the line it served, call by call.
+  if (thread_ >= 0) s.completedUncounted++;
+  else g.bumpHost(stats, FLEXVM_H_COMPLETED);
   if (ex_.options.trace) {
     TraceRecord r;
     r.pid = g.pid;
@@ -217,6 +225,10 @@ void Runner::flush(Guest& g) {
   }
   s.dirty.clear();
   s.pendingDone = 0;
+  if (s.completedUncounted) {
+    g.bumpHost(thread_, FLEXVM_H_COMPLETED, s.completedUncounted);
+    s.completedUncounted = 0;
+  }
   int32_t* completions = g.ctrlWord(FLEXVM_C_COMPLETIONS);
   aadd(completions, 1);
   if (wakesGuest() && aload(g.ctrlWord(FLEXVM_C_GUEST_WAITING)) != 0) {

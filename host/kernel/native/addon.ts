@@ -79,9 +79,15 @@ export function loadNativeAddon(): NativeAddon | string {
   return 'addon' in loaded ? loaded.addon : loaded.reason;
 }
 
+/** Where the addon is (or would be): FLEXVM_NATIVE_ADDON, else the package's native build. */
+export function nativeAddonPath(): string {
+  return (addonPath ??= process.env.FLEXVM_NATIVE_ADDON || join(packageRoot(), 'native', 'build', 'Release', 'flexvm_native.node'));
+}
+let addonPath: string | undefined;
+
 function tryLoad(): { addon: NativeAddon } | { reason: string } {
   if (process.platform !== 'linux' || process.arch !== 'x64') return { reason: `it needs Linux on x86-64 (this is ${process.platform}/${process.arch})` };
-  const path = process.env.FLEXVM_NATIVE_ADDON || join(packageRoot(), 'native', 'build', 'Release', 'flexvm_native.node');
+  const path = nativeAddonPath();
   if (!existsSync(path)) return { reason: `its addon is not built (${path} is missing: run npm run build:native)` };
   try {
     return { addon: createRequire(import.meta.url)(path) as NativeAddon };

@@ -2,9 +2,10 @@ import { availableParallelism } from 'node:os';
 import { ConnectPolicy } from '../common/connect-policy.js';
 import type { AttachInfo } from '../../vm/messages.js';
 import type { Executor, ExecutorContext, GuestRunnerRef, SyscallCounts } from '../../syscall/executor.js';
-import type { NativeAddon } from './addon.js';
+import { nativeAddonPath, type NativeAddon } from './addon.js';
 import { nativeKernelOptions } from './options.js';
 import { GuestStreams } from './streams.js';
+import { StdinRing } from '../common/stdin-ring.js';
 import { GC_STDERR_QUEUED, GC_STDOUT_QUEUED } from '../../syscall/served-guest.js';
 import { traceLines } from './trace.js';
 import { GuestMemory } from '../../memory/guest-memory.js';
@@ -22,6 +23,8 @@ export interface NativeRunnerData {
   readonly connectRules: readonly number[];
   /** KernelOptions.strictLinks (NativeAttachOptions.strictLinks). */
   readonly strictLinks: boolean;
+  /** The addon's file, loaded by the guest's worker as it is (no search: a worker starts sooner without node:fs). */
+  readonly addonPath: string;
 }
 
 /**
@@ -45,7 +48,13 @@ export class NativeExecutor implements Executor {
     private readonly id: number,
   ) {
     const rules = ConnectPolicy.from(context.kernel.allowConnect).rules.flatMap((r) => [r.net, r.prefix, r.port ?? -1]);
-    const data: NativeRunnerData = { executor: id, listenAny: nativeKernelOptions(context.kernel).allowNonLoopbackListen, connectRules: rules, strictLinks: context.kernel.strictLinks === true };
+    const data: NativeRunnerData = {
+      executor: id,
+      listenAny: nativeKernelOptions(context.kernel).allowNonLoopbackListen,
+      connectRules: rules,
+      strictLinks: context.kernel.strictLinks === true,
+      addonPath: nativeAddonPath(),
+    };
     this.guestRunner = { name: 'native', data };
   }
 
@@ -77,7 +86,7 @@ export class NativeExecutor implements Executor {
       guest.gid,
       new GuestStreams(
         fds,
-        guest.stdin,
+        guest.stdinRing ? new StdinRing(guest.stdinRing) : guest.stdin,
         (fd, data) => {
           Atomics.add(counters, word(fd), data.length);
           this.context.report({ type: 'stdio', gid: guest.gid, fd, data });

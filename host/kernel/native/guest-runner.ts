@@ -13,9 +13,8 @@ import { acceptControlBlock, addPages, isRefusal, validateControlBlock, type Con
 import { GuestInstance, type GuestOutcome, type GuestTransport } from '../../guest/guest-instance.js';
 import { Handoff, type HandoffWaits } from '../../guest/handoff.js';
 import type { FromWorker, SpawnInfo, ToGuestWorker } from '../../vm/messages.js';
-import { WasiProgram } from '../../wasi/wasi-program.js';
-import { ComponentInstance } from '../../wasi/preview2/component-instance.js';
-import { loadNativeAddon, type NativeLocal } from './addon.js';
+import { createRequire } from 'node:module';
+import type { NativeAddon, NativeLocal } from './addon.js';
 import type { NativeRunnerData } from './executor.js';
 
 const FD_ROUTED = new Set(SYSCALLS.filter((s) => s.route === 0).map((s) => s.nr));
@@ -23,13 +22,16 @@ const encoder = new TextEncoder();
 /** Longest wait of a suspended epoll-mode guest before its worker looks at its messages (ms). */
 const LOCAL_WAIT_MS = 50;
 
-export function runNativeGuest(info: SpawnInfo, post: (m: FromWorker) => void): void {
-  const addon = loadNativeAddon();
-  if (typeof addon === 'string') {
-    post({ type: 'exit', gid: info.gid, status: 127, message: `the native kernel is unavailable: ${addon}`, importCalls: 0 });
+export async function runNativeGuest(info: SpawnInfo, post: (m: FromWorker) => void): Promise<void> {
+  const data = info.runner!.data as NativeRunnerData;
+  // The main thread found and loaded the addon already (its executor runs in it): load that file.
+  let addon: NativeAddon;
+  try {
+    addon = createRequire(import.meta.url)(data.addonPath) as NativeAddon;
+  } catch (err) {
+    post({ type: 'exit', gid: info.gid, status: 127, message: `the native kernel is unavailable: ${(err as Error).message}`, importCalls: 0 });
     return;
   }
-  const data = info.runner!.data as NativeRunnerData;
   // The same memory whatever its size: the addon reads the current length on every call. (A view
   // made here would keep the length of now; the guest may grow before it registers.)
   const sab = info.memory.buffer as SharedArrayBuffer;
@@ -114,12 +116,15 @@ export function runNativeGuest(info: SpawnInfo, post: (m: FromWorker) => void): 
     },
     waits: addon.imports(sab),
   };
+  // Imported only for the guests that need them (a worker starts sooner the less it loads).
+  const { WasiProgram } = info.wasi && !info.component ? await import('../../wasi/wasi-program.js') : { WasiProgram: null };
+  const { ComponentInstance } = info.component ? await import('../../wasi/preview2/component-instance.js') : { ComponentInstance: null };
   // An unmodified WASI program: the host registers pages on its behalf and serves preview 1 on them.
-  const wasiProgram = info.wasi && !info.component
+  const wasiProgram = WasiProgram && info.wasi
     ? new WasiProgram(info.wasi, info.args, info.env, (ctrl) => transport.register(ctrl), (entry) => transport.syscall(entry), futex)
     : undefined;
   // A preview 2 component: its wasi:* interfaces are served on a port the host registers for it.
-  const instance = info.component && info.wasi
+  const instance = ComponentInstance && info.component && info.wasi
     ? new ComponentInstance(info.component, info.memory, info.wasi, info.args, info.env, (ctrl) => transport.register(ctrl), (entry) => transport.syscall(entry), futex)
     : new GuestInstance(info.module, info.memory, { name: info.name, args: info.args, env: info.env, memoryImport: info.memoryImport, ...(wasiProgram ? { wasiProgram } : {}) }, transport);
   const finish = (outcome: GuestOutcome & { kind: 'exit' }): void => {

@@ -28,7 +28,8 @@ import { sysSendfile } from './sendfile.js';
 import * as socketCalls from './socket-calls.js';
 import type { SocketEnvironment } from './socket.js';
 import { realtimeNow } from './stat-info.js';
-import { StdinDescription, stdoutDescription, StdoutDescription } from './stdio.js';
+import { StdinDescription, stdinStat, stdoutDescription, StdoutDescription } from './stdio.js';
+import { StreamedStdin } from '../common/streamed-stdin.js';
 import * as timeCalls from './time-calls.js';
 
 /** Every call's handler, found by name (sysRead for read...): the kernel-neutral ones first, then this kernel's own. */
@@ -112,7 +113,7 @@ export class OsKernel implements Kernel<OsProcess>, EventLoopKernel {
   attach(spec: ProcessSpec): OsProcess {
     const p = new OsProcess(spec, new Sandbox(spec.grants, this.logSink));
     const streams = [
-      new StdinDescription(spec.stdin ? spec.stdin.slice() : new Uint8Array(0), p.files),
+      spec.stdinRing ? new StreamedStdin(spec.stdinRing, stdinStat()) : new StdinDescription(spec.stdin ? spec.stdin.slice() : new Uint8Array(0), p.files),
       stdoutDescription(spec.stdio, 1),
       stdoutDescription(spec.stdio, 2),
     ];

@@ -40,8 +40,13 @@ export class StdinDescription extends Description {
   }
 
   stat(): StatInfo {
-    return stdioStat(3, time, STDIO_BLKSIZE);
+    return stdinStat();
   }
+}
+
+/** fd 0's fstat (inode 3 on every thread; bytes or a stream alike). */
+export function stdinStat(): StatInfo {
+  return stdioStat(3, time, STDIO_BLKSIZE);
 }
 
 /** fds 1 and 2 (inodes 4 and 5, the same on every thread). */

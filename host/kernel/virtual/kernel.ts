@@ -25,7 +25,8 @@ import { VirtualProcess } from './process.js';
 import { DeterministicRandom, sysGetrandom } from './random.js';
 import type { SocketEnvironment, TcpSocket } from './socket.js';
 import * as socketCalls from './socket-calls.js';
-import { StdinDescription, stdoutDescription } from './stdio.js';
+import { StdinDescription, stdinStat, stdoutDescription } from './stdio.js';
+import { StreamedStdin } from '../common/streamed-stdin.js';
 import * as timeCalls from './time-calls.js';
 
 /** Every call's handler, found by name (sysRead for read...): the kernel-neutral ones first, then this kernel's own. */
@@ -93,7 +94,9 @@ export class VirtualKernel implements Kernel<VirtualProcess>, VirtualTimeKernel 
     const now = this.clock.realtime();
     const stdio = this.settlingDrains(spec.stdio);
     const streams = [
-      new StdinDescription(spec.stdin ? spec.stdin.slice() : new Uint8Array(0), this.newIno(), now),
+      spec.stdinRing
+        ? new StreamedStdin(spec.stdinRing, stdinStat(this.newIno(), now), () => this.sched.flush())
+        : new StdinDescription(spec.stdin ? spec.stdin.slice() : new Uint8Array(0), this.newIno(), now),
       stdoutDescription(stdio, 1, this.newIno(), now),
       stdoutDescription(stdio, 2, this.newIno(), now),
     ];

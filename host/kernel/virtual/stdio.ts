@@ -34,8 +34,13 @@ export class StdinDescription extends Description {
   }
 
   stat(): StatInfo {
-    return stdioStat(this.ino, this.time, STDIO_BLKSIZE);
+    return stdinStat(this.ino, this.time);
   }
+}
+
+/** fd 0's fstat (bytes or a stream alike). */
+export function stdinStat(ino: number, time: Timespec): StatInfo {
+  return stdioStat(ino, time, STDIO_BLKSIZE);
 }
 
 /** fds 1 and 2. */

@@ -18,6 +18,7 @@ import { instructionCounting } from './suites/instruction-counting.js';
 import { startup } from './suites/startup.js';
 import { kv } from './suites/kv.js';
 import { wasi } from './suites/wasi.js';
+import { doorbellFlood } from './suites/doorbell-flood.js';
 import { RESULTS_DIR, readResults, writeReport, writeResults, type Suite } from './lib/output.js';
 import { firstTable, writeReadmeSection } from './lib/readme.js';
 
@@ -49,6 +50,7 @@ const SUITES: Record<string, ReturnType<typeof entry>> = {
   startup: entry('startup', startup),
   kv: entry('kv', kv),
   wasi: entry('wasi', wasi),
+  'doorbell-flood': entry('doorbell-flood', doorbellFlood),
 };
 
 const HELP = `Usage: npm run bench -- [SUITE ...] [options]
@@ -62,6 +64,8 @@ Suites (all of them when none is named):
   startup        flexvm run of a guest that exits at once, against plain node
   kv             the kv example (memcached protocol) against memcached
   wasi           unmodified WASI programs
+  doorbell-flood a guest's getpid latency and the process's CPU, alone and beside a guest ringing its
+                 doorbells in a tight loop (os and native kernels)
 
 Options:
   --rounds N     rounds per configuration, interleaved (default 7; 3 with --quick)

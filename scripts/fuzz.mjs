@@ -1,7 +1,8 @@
-// Long fuzz runs: `npm run fuzz -- --minutes N [--kernel virtual|os|all] [--seed S] [--entries E]`,
-// or `npm run fuzz -- --target httpd --minutes N [--seed S]` for the httpd protocol fuzzer
-// (build/tests/fuzz/httpd-fuzzer.js: mutated and hostile requests, a reference client checking
-// answers on other connections; JSON summary; exit status 1 when a reference answer was wrong).
+// Long fuzz runs: `npm run fuzz -- --minutes N [--kernel virtual|os|native|all] [--seed S] [--entries E]`,
+// or `npm run fuzz -- --target httpd|kv --minutes N [--seed S] [--kernel os|native]` for the httpd's
+// and the kv server's protocol fuzzers (build/tests/fuzz/{httpd,kv}-fuzzer.js: mutated and hostile
+// requests, a reference client checking answers on other connections; JSON summary; exit status 1
+// when a reference answer was wrong or the server stopped).
 //
 // The ABI target runs seeded ABI fuzz sessions (build/tests/fuzz/abi-fuzzer.js) one after another, alternating the
 // kernels, until the time is up; prints a progress line a minute and a JSON summary at the end
@@ -9,6 +10,7 @@
 // host broke a promise (the failing seed replays it: --seed S --minutes 0).
 import { fuzzAbi } from '../build/tests/fuzz/abi-fuzzer.js';
 import { fuzzHttpd } from '../build/tests/fuzz/httpd-fuzzer.js';
+import { fuzzKv } from '../build/tests/fuzz/kv-fuzzer.js';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -16,17 +18,22 @@ const opt = (name, dflt) => {
   return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
 };
 const minutes = Number(opt('--minutes', '1'));
-if (opt('--target', 'abi') === 'httpd') {
+const target = opt('--target', 'abi');
+if (target === 'httpd' || target === 'kv') {
   const seed = Number(opt('--seed', String(Date.now() % 1_000_000)));
-  const r = await fuzzHttpd({ seconds: minutes * 60, seed, concurrency: Number(opt('--concurrency', '8')) });
-  console.log(JSON.stringify({ target: 'httpd', seed, minutes, ...r }, null, 2));
+  const kernel = opt('--kernel', 'os');
+  const fuzz = target === 'httpd' ? fuzzHttpd : fuzzKv;
+  const r = await fuzz({ seconds: minutes * 60, seed, concurrency: Number(opt('--concurrency', '8')), kernel });
+  console.log(JSON.stringify({ target, kernel, seed, minutes, ...r }, null, 2));
   process.exit(r.referenceFailures.length > 0 || !r.serverAlive ? 1 : 0);
 }
-const kernels = opt('--kernel', 'all') === 'all' ? ['virtual', 'os'] : [opt('--kernel', 'all')];
+// all: the native kernel too when its addon is built (npm ci builds it).
+const { loadNativeAddon } = await import('../build/host/kernel/native/addon.js');
+const kernels = opt('--kernel', 'all') === 'all' ? ['virtual', 'os', ...(typeof loadNativeAddon() === 'string' ? [] : ['native'])] : [opt('--kernel', 'all')];
 let seed = Number(opt('--seed', String(Date.now() % 1_000_000)));
 const entries = Number(opt('--entries', '5000'));
 if (!Number.isFinite(minutes) || minutes < 0 || !Number.isInteger(seed) || !(entries > 0)) {
-  console.error('usage: npm run fuzz -- --minutes N [--kernel virtual|os|all] [--seed S] [--entries E]');
+  console.error('usage: npm run fuzz -- --minutes N [--kernel virtual|os|native|all] [--seed S] [--entries E]');
   process.exit(2);
 }
 

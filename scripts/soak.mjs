@@ -1,8 +1,13 @@
-// The soak test, long: `npm run soak -- --minutes N [--concurrency C]` runs the httpd on the os kernel
-// under mixed load while its files change (build/tests/fuzz/httpd-fuzzer.js, soakHttpd), checks every
-// answer, and prints a JSON summary: requests, errors, file changes, and this process's descriptors,
-// memory and libuv handles before and after. Exit status 1 on a wrong answer or a leaked descriptor.
+// The soak tests, long: `npm run soak -- --minutes N [--target httpd|kv] [--kernel os|native]
+// [--concurrency C]`. httpd (the default): the httpd under mixed load while its files change
+// (build/tests/fuzz/httpd-fuzzer.js, soakHttpd), every answer checked. kv: clients setting,
+// deleting, incrementing and reading their keys through the text, meta and binary protocols
+// (build/tests/fuzz/kv-fuzzer.js, soakKv), every answer checked against what was acknowledged and
+// every acknowledged write read back at the end. A JSON summary either way, with this process's
+// descriptors, memory and libuv handles before and after. Exit status 1 on a wrong answer, a lost
+// write or a leaked descriptor.
 import { soakHttpd } from '../build/tests/fuzz/httpd-fuzzer.js';
+import { soakKv } from '../build/tests/fuzz/kv-fuzzer.js';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -10,6 +15,9 @@ const opt = (name, dflt) => {
   return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
 };
 const minutes = Number(opt('--minutes', '1'));
-const r = await soakHttpd({ seconds: minutes * 60, concurrency: Number(opt('--concurrency', '16')) });
-console.log(JSON.stringify({ minutes, ...r }, null, 2));
+const target = opt('--target', 'httpd');
+const kernel = opt('--kernel', 'os');
+const soak = target === 'kv' ? soakKv : soakHttpd;
+const r = await soak({ seconds: minutes * 60, concurrency: Number(opt('--concurrency', '16')), kernel });
+console.log(JSON.stringify({ target, kernel, minutes, ...r }, null, 2));
 process.exit(r.errors > 0 || !r.serverAlive || r.fdsAfter > r.fdsBefore + 2 ? 1 : 0);

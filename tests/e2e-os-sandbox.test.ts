@@ -7,14 +7,16 @@
 // guest does not own (never opened, or another guest's), paths longer than PATH_MAX and paths that
 // run off the end of memory. Allowed operations work and land in the host directory; nothing
 // outside it changes. A grant given as HOST:GUEST:ro reads but answers EROFS to every change. Errno
-// choices as host/kernel/os/sandbox.ts documents them.
+// choices as host/kernel/os/sandbox.ts documents them. The refusal table also runs on the virtual
+// kernel (its grants are copies in memory: escaping symlinks are not copied, so they are ENOENT
+// there), and on the native kernel with `npm run test:native`.
 import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { EACCES, EBADF, EBUSY, EEXIST, EFAULT, ENAMETOOLONG, ENOENT, EROFS } from '../host/abi/v1.js';
-import { parseGrant } from '../host/vm/vm.js';
+import { EACCES, EBADF, EBUSY, EEXIST, EFAULT, ENAMETOOLONG, ENOENT, ENOTEMPTY, EROFS } from '../host/abi/v1.js';
+import { VM, parseGrant } from '../host/vm/vm.js';
 import { CONFIGS, MODES, VmPool, label, run, start, waitFor, type Outcome } from './helpers/e2e.js';
 
 const pool = new VmPool({ kernel: 'os' });
@@ -68,74 +70,85 @@ function results(o: Outcome, ops: readonly string[]): string[] {
   });
 }
 
+/**
+ * The refusal table: [operation, what it gives on the os and native kernels, and on the virtual kernel
+ * where that differs]. The virtual kernel copies a grant into memory at attach and skips the
+ * symlinks that lead out of it (host/kernel/virtual/grants.ts): there they do not exist (ENOENT),
+ * where the os and native kernels find the name and refuse to follow it (EACCES).
+ */
+function refusalTable(root: string, outside: string): [string, string | number | RegExp, (string | number | RegExp)?][] {
+  return [
+    // Inside the grant.
+    ['read:/data/f.txt', '10 hello data'],
+    ['read:/data/inner', '10 hello data'],
+    ['read:/data/sub/../f.txt', '10 hello data'],
+    ['stat:/data/sub/g.txt', '0 size=6'],
+    ['at:/data/sub:../f.txt', /^\d+$/],
+    ['list:/data', '6 abs,escape,f.txt,hard,inner,sub', '4 f.txt,hard,inner,sub'],
+    // The directories above the grants exist, read-only, and list only the grants.
+    ['list:/', '1 data'],
+    // (On virtual the tree above the grants is the guest's own memory: a new directory there is its own.)
+    ['mkdir:/newtop', -EACCES, 0],
+    ['rmdir:/data', -EBUSY, -ENOTEMPTY], // a grant root is a mount point on os and native; on virtual a directory with files
+    // ".." cannot climb out: /data/../outside is /outside, outside every grant.
+    ['read:/data/../outside/secret.txt', -ENOENT],
+    ['read:/data/sub/../../outside/secret.txt', -ENOENT],
+    ['at:/data/sub:../../outside/secret.txt', -ENOENT],
+    ['stat:/../../../etc/passwd', -ENOENT],
+    // ".." in other spellings: doubled or dotted separators climb the same way; percent-encoded
+    // dots are plain names (no such file); climbing out and back in is allowed.
+    ['read:/data//../outside/secret.txt', -ENOENT],
+    ['read:/data/./../outside/secret.txt', -ENOENT],
+    ['read:/data/sub/.././../outside/secret.txt', -ENOENT],
+    ['read:/data/%2e%2e/outside/secret.txt', -ENOENT],
+    ['read:/data/..%2foutside%2fsecret.txt', -ENOENT],
+    ['stat:/data/../data/f.txt', '0 size=10'],
+    // A hard link inside the grant is the file it links: served (documented, not refusable by path).
+    ['read:/data/hard', '6 secret'],
+    // Absolute paths outside the grants, the host's own path included.
+    ['open:/etc/passwd', -ENOENT],
+    [`open:${join(outside, 'secret.txt')}`, -ENOENT],
+    [`list:${root}`, -ENOENT],
+    // Symlinks that lead out: the name exists, but following it is refused.
+    ['read:/data/escape/secret.txt', -EACCES, -ENOENT],
+    ['read:/data/abs', -EACCES, -ENOENT],
+    ['stat:/data/escape', -EACCES, -ENOENT],
+    ['stat:/data/abs', -EACCES, -ENOENT],
+    ['lstat:/data/escape', /^0 size=\d+$/, -ENOENT],
+    ['list:/data/escape', -EACCES, -ENOENT],
+    ['at:/data/escape:secret.txt', `${-EACCES} (the directory)`, `${-ENOENT} (the directory)`],
+    ['write:/data/escape/new.txt:x', -EACCES, -ENOENT],
+    ['mkdir:/data/escape/newdir', -EACCES, -ENOENT],
+    ['unlink:/data/escape/secret.txt', -EACCES, -ENOENT],
+    ['rename:/data/f.txt:/data/escape/moved.txt', -EACCES, -ENOENT],
+    ['rename:/data/escape/secret.txt:/data/stolen.txt', -EACCES, -ENOENT],
+    // Descriptors the guest does not own.
+    ['fstat:7', -EBADF],
+    ['readfd:9', -EBADF],
+    ['close:5', -EBADF],
+    ['fstat:-1', -EBADF],
+    ['readfd:100000', -EBADF],
+    // NUL-terminated strings: longer than PATH_MAX, or running off the end of memory.
+    ['long:4096', -ENAMETOOLONG],
+    ['long:5000', -ENAMETOOLONG],
+    ['long:4000', -ENOENT],
+    ['unterminated', -EFAULT],
+    ['badptr', -EFAULT],
+    // Allowed changes.
+    ['mkdir:/data/made', 0],
+    ['write:/data/made/w.txt:written', 7],
+    ['rename:/data/made/w.txt:/data/moved.txt', 0],
+    ['unlink:/data/sub/g.txt', 0],
+    ['unlink:/data/inner', 0],
+    ['read:/data/moved.txt', '7 written'],
+    ['list:/data', '7 abs,escape,f.txt,hard,made,moved.txt,sub', '5 f.txt,hard,made,moved.txt,sub'],
+  ];
+}
+
 for (const { mode, threads } of CONFIGS) {
   test(label('sandbox: refusals (.., outside paths, escaping symlinks, foreign descriptors, long and unterminated paths); allowed calls land on the host', mode, threads), async () => {
     const { root, data, outside } = tree();
-    const expected: [string, string | number | RegExp][] = [
-      // Inside the grant.
-      ['read:/data/f.txt', '10 hello data'],
-      ['read:/data/inner', '10 hello data'],
-      ['read:/data/sub/../f.txt', '10 hello data'],
-      ['stat:/data/sub/g.txt', '0 size=6'],
-      ['at:/data/sub:../f.txt', /^\d+$/],
-      ['list:/data', '6 abs,escape,f.txt,hard,inner,sub'],
-      // The directories above the grants exist, read-only, and list only the grants.
-      ['list:/', '1 data'],
-      ['mkdir:/newtop', -EACCES],
-      ['rmdir:/data', -EBUSY],
-      // ".." cannot climb out: /data/../outside is /outside, outside every grant.
-      ['read:/data/../outside/secret.txt', -ENOENT],
-      ['read:/data/sub/../../outside/secret.txt', -ENOENT],
-      ['at:/data/sub:../../outside/secret.txt', -ENOENT],
-      ['stat:/../../../etc/passwd', -ENOENT],
-      // ".." in other spellings: doubled or dotted separators climb the same way; percent-encoded
-      // dots are plain names (no such file); climbing out and back in is allowed.
-      ['read:/data//../outside/secret.txt', -ENOENT],
-      ['read:/data/./../outside/secret.txt', -ENOENT],
-      ['read:/data/sub/.././../outside/secret.txt', -ENOENT],
-      ['read:/data/%2e%2e/outside/secret.txt', -ENOENT],
-      ['read:/data/..%2foutside%2fsecret.txt', -ENOENT],
-      ['stat:/data/../data/f.txt', '0 size=10'],
-      // A hard link inside the grant is the file it links: served (documented, not refusable by path).
-      ['read:/data/hard', '6 secret'],
-      // Absolute paths outside the grants, the host's own path included.
-      ['open:/etc/passwd', -ENOENT],
-      [`open:${join(outside, 'secret.txt')}`, -ENOENT],
-      [`list:${root}`, -ENOENT],
-      // Symlinks that lead out: the name exists, but following it is refused.
-      ['read:/data/escape/secret.txt', -EACCES],
-      ['read:/data/abs', -EACCES],
-      ['stat:/data/escape', -EACCES],
-      ['stat:/data/abs', -EACCES],
-      ['lstat:/data/escape', /^0 size=\d+$/],
-      ['list:/data/escape', -EACCES],
-      ['at:/data/escape:secret.txt', `${-EACCES} (the directory)`],
-      ['write:/data/escape/new.txt:x', -EACCES],
-      ['mkdir:/data/escape/newdir', -EACCES],
-      ['unlink:/data/escape/secret.txt', -EACCES],
-      ['rename:/data/f.txt:/data/escape/moved.txt', -EACCES],
-      ['rename:/data/escape/secret.txt:/data/stolen.txt', -EACCES],
-      // Descriptors the guest does not own.
-      ['fstat:7', -EBADF],
-      ['readfd:9', -EBADF],
-      ['close:5', -EBADF],
-      ['fstat:-1', -EBADF],
-      ['readfd:100000', -EBADF],
-      // NUL-terminated strings: longer than PATH_MAX, or running off the end of memory.
-      ['long:4096', -ENAMETOOLONG],
-      ['long:5000', -ENAMETOOLONG],
-      ['long:4000', -ENOENT],
-      ['unterminated', -EFAULT],
-      ['badptr', -EFAULT],
-      // Allowed changes.
-      ['mkdir:/data/made', 0],
-      ['write:/data/made/w.txt:written', 7],
-      ['rename:/data/made/w.txt:/data/moved.txt', 0],
-      ['unlink:/data/sub/g.txt', 0],
-      ['unlink:/data/inner', 0],
-      ['read:/data/moved.txt', '7 written'],
-      ['list:/data', '7 abs,escape,f.txt,hard,made,moved.txt,sub'],
-    ];
+    const expected = refusalTable(root, outside);
     const vm = await pool.get(threads);
     const o = await run(vm, PROBE, { mode, args: expected.map(([op]) => op), dirs: [`${data}:/data`] });
     const what = label('fs-probe', mode, threads);
@@ -154,6 +167,30 @@ for (const { mode, threads } of CONFIGS) {
     assert.equal(readdirSync(outside), ['secret.txt'], 'nothing created outside');
     assert.is(readFileSync(join(outside, 'secret.txt'), 'utf8'), 'secret');
     assert.equal(readdirSync(root).sort(), ['data', 'outside'], 'nothing created beside the grant');
+  });
+}
+
+// The same table on the virtual kernel: its grants are copies in memory, so nothing reaches the host
+// (the allowed changes stay in the copy), and the escaping symlinks were never copied in. A VM per
+// run: a virtual kernel copies a guest path's grant once, for every guest after.
+for (const mode of MODES) {
+  test(label('sandbox table on the virtual kernel: the same refusals; allowed calls change only its copy', mode, 2), async () => {
+    const { root, data, outside } = tree();
+    const expected = refusalTable(root, outside);
+    const vm = await VM.create({ kernel: 'virtual', syscallThreads: 2 });
+    const o = await run(vm, PROBE, { mode, args: expected.map(([op]) => op), dirs: [`${data}:/data`] }).finally(() => vm.close());
+    const what = label('fs-probe on virtual', mode, 2);
+    assert.is(o.status, 0, `${what}: status\n${o.stdout}\n${o.stderr}`);
+    const got = results(o, expected.map(([op]) => op));
+    expected.forEach(([op, osWant, virtualWant], i) => {
+      const want = virtualWant ?? osWant;
+      if (want instanceof RegExp) assert.match(got[i]!, want, `${what}: ${op}`);
+      else assert.is(got[i], String(want), `${what}: ${op}`);
+    });
+    assert.equal(readdirSync(data).sort(), ['abs', 'escape', 'f.txt', 'hard', 'inner', 'sub'], 'the host directory is as it was');
+    assert.is(readFileSync(join(data, 'sub', 'g.txt'), 'utf8'), 'in sub');
+    assert.equal(readdirSync(outside), ['secret.txt']);
+    assert.is(readFileSync(join(outside, 'secret.txt'), 'utf8'), 'secret');
   });
 }
 

@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#define FLEXVM_ABI_VERSION 0x00010002u
+#define FLEXVM_ABI_VERSION 0x00010003u
 #define FLEXVM_MAGIC 0x56584c46u /* "FLXV" */
 #define FLEXVM_ENTRY_SIZE 64
 #define FLEXVM_PAGE_SIZE 4096
@@ -63,10 +63,12 @@ _Static_assert(sizeof(flexvm_entry) == 64, "entry is one cache line");
 #define FLEXVM_C_PAGE_COUNT 12
 #define FLEXVM_C_PAGES_PTR 16
 #define FLEXVM_C_ENTRY_SIZE 20
+#define FLEXVM_C_PAGE_LIMIT 24
 #define FLEXVM_C_THREAD_COUNT 64
 #define FLEXVM_C_MODE 68
 #define FLEXVM_C_PID 72
 #define FLEXVM_C_WAITS 76
+#define FLEXVM_C_PAGE_MAX 80
 #define FLEXVM_C_COMPLETIONS 128
 #define FLEXVM_C_GUEST_WAITING 192
 #define FLEXVM_C_SHUTDOWN 256
@@ -79,6 +81,7 @@ _Static_assert(sizeof(flexvm_entry) == 64, "entry is one cache line");
 #define FLEXVM_C_G_HANDLERS 344
 #define FLEXVM_C_G_SYNC_CALLS 348
 #define FLEXVM_C_G_CANCELS_LOCAL 352
+#define FLEXVM_C_G_PAGES_ADDED 356
 #define FLEXVM_C_SHIM_ENTRY 512
 #define FLEXVM_C_SHIM_SEQ 576
 #define FLEXVM_C_SHIM_SCRATCH 640

@@ -11,9 +11,10 @@
 // --verbose: a line on standard error when a connection is accepted and when its close completes
 // (with why it was closed), so a supervisor or a test can see every connection through to its end.
 //
-// --pages: syscall pages of 64 entries (calls in flight). Every idle connection holds one entry for
-// its pending read (two with --idle-ms), and calls that wait for the outside world may use 7/8 of
-// the entries, so N idle connections need about N / 56 pages (default 64: some 3,500 connections).
+// --pages: syscall pages of 64 entries (calls in flight) to start with. Every idle connection holds
+// one entry for its pending read (two with --idle-ms), and calls that wait for the outside world may
+// use 7/8 of the entries, so N idle connections need about N / 56 pages (64: some 3,500
+// connections); libflexsc adds pages when they run out, up to 1,024 or flexvm's --max-pages.
 // Past that, or past --max-conns (0: no limit of its own), a new connection is closed at once,
 // counted, and the first refusal logged (examples/lib/capacity.ts); the accepts stay posted.
 import * as flexsc from "../../guest/flexsc";

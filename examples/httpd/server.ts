@@ -49,10 +49,11 @@
 //
 // --port 0 lets the kernel pick a port; the port is printed either way:
 //   httpd: listening on 127.0.0.1:PORT
-// --pages: syscall pages of 64 entries (calls in flight). Each idle connection holds its read and
-// its timer; calls that wait for the outside world may use 7/8 of the entries, so N idle
-// connections need about N / 28 pages (default 64: some 1,800 idle connections; the clock's sleep
-// and the accepts take a few more). Past that, or past --max-conns (0: no limit of its own), a new
+// --pages: syscall pages of 64 entries (calls in flight) to start with. Each idle connection holds
+// its read and its timer; calls that wait for the outside world may use 7/8 of the entries, so N
+// idle connections need about N / 28 pages (64: some 1,800 idle connections; the clock's sleep
+// and the accepts take a few more); libflexsc adds pages when they run out, up to 1,024 (some
+// 29,000 idle connections) or flexvm's --max-pages. Past that, or past --max-conns (0: no limit of its own), a new
 // connection is closed at once, counted, and the first refusal logged (examples/lib/capacity.ts);
 // the accepts stay posted.
 import * as flexsc from "../../guest/flexsc";

@@ -61,7 +61,7 @@ const capacity = new ConnectionLimit("kv", 0, 1, ACCEPTS + 1);
  */
 function refuses(): string | null {
   if (srv.currConns >= config.maxConns) return "-c " + config.maxConns.toString() + " reached";
-  if (!capacity.pagesHoldOneMore(srv.currConns)) return "its syscall pages hold no more waiting calls (raise --pages)";
+  if (!capacity.pagesHoldOneMore(srv.currConns)) return "its syscall pages hold no more waiting calls (flexvm's --max-pages)";
   return null;
 }
 
@@ -271,7 +271,7 @@ srv.onShutdown = (): void => {
 
 // ------------------------------------------------------------------ setting up
 
-const registered = flexsc.init(config.pages);
+const registered = flexsc.init(config.pages, config.pageLimit);
 if (registered < 0) fail("registering " + config.pages.toString() + " syscall pages", registered);
 srv.pid = <i32>flexsc.processId();
 

@@ -1,6 +1,7 @@
 // Refusing connections past a server's capacity, as memcached's -c does. Every open connection
-// holds calls that wait for its client (its read, its idle timer) in the syscall pages; once the
-// entries for waiting calls run out, libflexsc holds new waiting calls back until others finish, and
+// holds calls that wait for its client (its read, its idle timer) in the syscall pages. libflexsc
+// adds pages when they run out, up to a limit (its own and the host's --max-pages: the capacity
+// below counts every page that may be added); past it, libflexsc holds new waiting calls back until others finish, and
 // the server's re-posted accept would be held back too: new clients would time out with no word in
 // the log. So a connection is admitted only while a limit (--max-conns, 0: none) and the entries
 // allow it; otherwise it is closed at once and counted. The log says it once when refusing begins
@@ -66,7 +67,7 @@ export class ConnectionLimit {
     if (this.refusing++ == 0) {
       const why = full
         ? "--max-conns " + this.max.toString() + " reached"
-        : "its syscall pages hold no more waiting calls (raise --pages)";
+        : "its syscall pages hold no more waiting calls (flexvm's --max-pages)";
       logLine(this.program + ": refusing new connections, " + this.open.toString() + " open: " + why +
         " (each is closed at once and counted; said again when accepting again)");
     }

@@ -3,7 +3,7 @@
 import { MODE_EXCEPTIONLESS, EBUSY, ENOSYS, EALREADY, EINVAL, ECANCELED } from "./abi";
 import { Request, RequestQueue, RQ_IDLE, RQ_QUEUED, RQ_POSTED, RQ_READY, RQ_PARKED, RQ_TIMER } from "./request";
 import {
-  DEFAULT_PAGES, pagesInit, registration, threadCount, mode, threadFor, canPost, post, harvest, cancelPosted,
+  DEFAULT_PAGES, DEFAULT_PAGE_LIMIT, pagesInit, registration, threadCount, mode, threadFor, canPost, post, harvest, cancelPosted,
   waitCompletions, shutdownRequested, countThrottled, countHandler, countLocalCancel, inFlight,
 } from "./pages";
 import {
@@ -39,11 +39,13 @@ let throttledCount: i32 = 0;
 let suspendedLoop: bool = false;
 
 /**
- * Lays out `pages` syscall pages (64 entries each) and registers with the host. Optional: the first
- * submission initialises with the default (64 pages). Returns 0 or -errno if the host refused.
+ * Lays out `pages` syscall pages (64 entries each) and registers with the host. When a syscall
+ * thread's entries run out, more pages are registered at run time, up to `maxPages` in all (and the
+ * host's --max-pages); past that, calls wait for an entry. Optional: the first submission
+ * initialises with the defaults (64 pages, at most 1,024). Returns 0 or -errno if the host refused.
  */
-export function init(pages: i32 = DEFAULT_PAGES): i32 {
-  const r = pagesInit(pages);
+export function init(pages: i32 = DEFAULT_PAGES, maxPages: i32 = DEFAULT_PAGE_LIMIT): i32 {
+  const r = pagesInit(pages, maxPages);
   if (r < 0) return r;
   const n = threadCount();
   throttled = new StaticArray<RequestQueue>(n);
@@ -58,7 +60,7 @@ export function init(pages: i32 = DEFAULT_PAGES): i32 {
  * before the first call; afterwards it returns -EALREADY). 0 once registered, or -errno.
  */
 export function ensureInit(): i32 {
-  if (registration() == 1) init(DEFAULT_PAGES);
+  if (registration() == 1) init(DEFAULT_PAGES, DEFAULT_PAGE_LIMIT);
   return registration();
 }
 

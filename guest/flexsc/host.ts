@@ -5,6 +5,14 @@
 @external("flexvm", "register")
 export declare function host_register(ctrl: usize): i32;
 
+/**
+ * Registers `count` more syscall pages at `ptr` (PAGE_SIZE each, contiguous, 64-aligned, zeroed),
+ * numbered after those registered so far. Returns the new number of pages, or -errno: -EINVAL
+ * (misaligned, overlapping, not registered), -EFAULT (outside memory), -ENOSPC (past page_max).
+ */
+@external("flexvm", "add_pages")
+export declare function host_add_pages(ptr: usize, count: i32): i32;
+
 /** sync/epoll modes: executes the entry and returns with it DONE. */
 @external("flexvm", "syscall")
 export declare function host_syscall(entry: usize): void;

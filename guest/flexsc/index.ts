@@ -11,7 +11,10 @@ export * from "./calls";
 export * from "./structs";
 export { Request } from "./request";
 export { init, onShutdown, submit, cancel, mainLoop, runOnce, pending, LOOP_SUSPENDED, EXIT_INTERRUPTED } from "./core";
-export { execSync, threadCount, mode, processId, controlBlock, waitRoom, waitCapacity } from "./pages";
+export {
+  execSync, threadCount, mode, processId, controlBlock, waitRoom, waitCapacity, pagesRegistered, pagesLimit, pagesError,
+  DEFAULT_PAGES, DEFAULT_PAGE_LIMIT,
+} from "./pages";
 
 import { mainLoop, ensureInit, LOOP_SUSPENDED } from "./core";
 import { ENOSYS } from "./abi";

@@ -6,14 +6,15 @@ import {
   ctrlSize, subMaskOffset, doneMaskOffset,
   ST_FREE, ST_SUBMITTED, ST_BUSY, ST_DONE, ST_CANCEL, MODE_EXCEPTIONLESS, MODE_EPOLL,
   E_STATUS, E_SYSNO, E_ARG0, E_ARG1, E_ARG2, E_ARG3, E_ARG4, E_ARG5, E_RET, E_RET_HI, E_USER, E_FLAGS, E_SEQ, E_THREAD,
-  C_MAGIC, C_VERSION, C_CTRL_SIZE, C_PAGE_COUNT, C_PAGES_PTR, C_ENTRY_SIZE, C_THREAD_COUNT, C_MODE, C_PID, C_WAITS, WAITS_HOST,
+  C_MAGIC, C_VERSION, C_CTRL_SIZE, C_PAGE_COUNT, C_PAGES_PTR, C_ENTRY_SIZE, C_PAGE_LIMIT, C_THREAD_COUNT, C_MODE, C_PID, C_WAITS, WAITS_HOST,
+  C_PAGE_MAX, C_G_PAGES_ADDED,
   C_COMPLETIONS, C_GUEST_WAITING, C_SHUTDOWN,
   C_G_SUBMITTED, C_G_POLLS, C_G_WAITS, C_G_DOORBELLS, C_G_CANCELS, C_G_THROTTLED, C_G_HANDLERS, C_G_SYNC_CALLS, C_G_CANCELS_LOCAL,
   T_SQ_TAIL, T_CANCEL_TAIL, T_DOORBELL, T_NEEDS_WAKEUP,
   EINVAL, EALREADY, ENOSYS,
 } from "./abi";
 import { Request, RequestQueue, RQ_POSTED, RQ_READY } from "./request";
-import { host_register, host_syscall, host_yield, host_wait, host_wake } from "./host";
+import { host_register, host_add_pages, host_syscall, host_yield, host_wait, host_wake } from "./host";
 
 /** Most completion-word polls before the guest sleeps in waitCompletions: about 20-30 µs, the cost of a wake-up. */
 const SPIN_POLLS: i32 = 32768;
@@ -32,10 +33,22 @@ let hostWaits = false;
 
 /** Default number of syscall pages: 64 pages of 64 entries = 4,096 calls in flight. */
 export const DEFAULT_PAGES: i32 = 64;
+/**
+ * Default most pages in all: when a thread's entries run out, more pages are registered at run time
+ * (flexvm.add_pages), up to this or the host's limit (--max-pages), whichever is lower.
+ */
+export const DEFAULT_PAGE_LIMIT: i32 = 1024;
 
 let ctrl: usize = 0;
-let pagesPtr: usize = 0;
 let pageCount: i32 = 0;
+/** The most pages the host accepts from us in all (page_max); pageCount once growing failed. */
+let pageMax: i32 = 0;
+/** Pages added at a time: as many as at start, rounded up to a whole row (one page per thread). */
+let growStep: i32 = 0;
+/** What the last add_pages that failed answered (0: none failed). */
+let growError: i32 = 0;
+// Per page: where it is (the first pages are contiguous; each later batch lies where it was allocated).
+let pageBase = new StaticArray<u32>(0);
 let threads: i32 = 1;
 let hostMode: i32 = MODE_EXCEPTIONLESS;
 let pid: i32 = 0;
@@ -72,7 +85,7 @@ let anyThread: i32 = 0;
 let syncEntryIndex: i32 = -1;
 
 @inline function entryAddr(index: i32): usize {
-  return pagesPtr + <usize>index * ENTRY_SIZE;
+  return <usize>unchecked(pageBase[index >> 6]) + <usize>(index & 63) * ENTRY_SIZE;
 }
 @inline function threadLine(t: i32): usize {
   return ctrl + THREAD_LINES + <usize>t * 64;
@@ -84,28 +97,43 @@ function align(p: usize, a: usize): usize {
   return (p + a - 1) & ~(a - 1);
 }
 
+/** A block for `count` pages with room to align them (pagesIn gives their address in it). */
+function allocBlock(count: i32): usize {
+  return heap.alloc(<usize>count * PAGE_SIZE + PAGE_SIZE);
+}
+/** The page-aligned, zeroed pages in a block from allocBlock. Never freed once registered: the host keeps pointers into them. */
+function pagesIn(block: usize, count: i32): usize {
+  const p = align(block, PAGE_SIZE);
+  memory.fill(p, 0, <usize>count * PAGE_SIZE);
+  return p;
+}
+
 /**
  * Lays out the control block and `pages` syscall pages in linear memory and registers them with
- * the host (the one import the exception-less path makes). Returns 0, or -errno if the host refused.
+ * the host (the one import the exception-less path makes). The control block's masks are sized for
+ * `limit` pages: the most this guest will register in all. Returns 0, or -errno if the host refused.
  */
-export function pagesInit(pages: i32): i32 {
+export function pagesInit(pages: i32, limit: i32): i32 {
   if (registerResult <= 0) return registerResult == 0 ? -EALREADY : registerResult;
   if (pages < 1 || pages > MAX_PAGES) return -EINVAL;
-  const size = ctrlSize(pages);
-  // Never freed: the host keeps pointers into these for the guest's lifetime.
-  ctrl = align(heap.alloc(size + 64), 64);
-  pagesPtr = align(heap.alloc(<usize>pages * PAGE_SIZE + PAGE_SIZE), PAGE_SIZE);
+  if (limit < pages) limit = pages;
+  if (limit > MAX_PAGES) limit = MAX_PAGES;
+  const size = ctrlSize(limit);
+  ctrl = align(heap.alloc(size + 64), 64); // never freed, as the pages
+  const pagesPtr = pagesIn(allocBlock(pages), pages);
   memory.fill(ctrl, 0, size);
-  memory.fill(pagesPtr, 0, <usize>pages * PAGE_SIZE);
+  pageBase = new StaticArray<u32>(limit);
+  for (let p = 0; p < pages; p++) unchecked((pageBase[p] = <u32>(pagesPtr + <usize>p * PAGE_SIZE)));
   pageCount = pages;
-  subMask = ctrl + subMaskOffset(pages);
-  doneMask = ctrl + doneMaskOffset(pages);
+  subMask = ctrl + subMaskOffset(limit);
+  doneMask = ctrl + doneMaskOffset(limit);
   store<i32>(ctrl + C_MAGIC, MAGIC);
   store<i32>(ctrl + C_VERSION, ABI_VERSION);
   store<i32>(ctrl + C_CTRL_SIZE, <i32>size);
   store<i32>(ctrl + C_PAGE_COUNT, pages);
   store<i32>(ctrl + C_PAGES_PTR, <i32>pagesPtr);
   store<i32>(ctrl + C_ENTRY_SIZE, ENTRY_SIZE);
+  store<i32>(ctrl + C_PAGE_LIMIT, limit);
 
   const r = host_register(ctrl);
   if (r < 0) {
@@ -118,42 +146,121 @@ export function pagesInit(pages: i32): i32 {
   hostMode = atomic.load<i32>(ctrl + C_MODE);
   pid = atomic.load<i32>(ctrl + C_PID);
   hostWaits = atomic.load<i32>(ctrl + C_WAITS) == WAITS_HOST;
+  pageMax = atomic.load<i32>(ctrl + C_PAGE_MAX);
+  if (pageMax < pages || pageMax > limit) pageMax = pages; // a host that does not say: no growth
+  growStep = ((pages + threads - 1) / threads) * threads;
 
-  const entries = pages * ENTRIES_PER_PAGE;
-  inflightInPage = new StaticArray<i32>(pages);
-  requestOf = new StaticArray<Request | null>(entries);
-  freeStack = new StaticArray<i32>(entries);
   freeBase = new StaticArray<i32>(threads);
   freeTop = new StaticArray<i32>(threads);
   eventBusy = new StaticArray<i32>(threads);
   eventCap = new StaticArray<i32>(threads);
   sqTail = new StaticArray<i32>(threads);
   publishedTail = new StaticArray<i32>(threads);
-  subLo = new StaticArray<i32>(pages);
-  subHi = new StaticArray<i32>(pages);
-  dirtyPages = new StaticArray<i32>(pages);
   cancelTail = new StaticArray<i32>(threads);
-  // Page p belongs to thread p % threads. Fill each thread's stack so that low entries pop first.
   syncEntryIndex = 0; // entry 0 (page 0, thread 0) is kept for calls made through an import
+  pagesAdded(0);
+  return 0;
+}
+
+/** Entries of thread `t` in the first `pages` pages (page p belongs to thread p % threads), the sync entry excepted. */
+function threadEntries(t: i32, pages: i32): i32 {
+  const owned = t < pages ? (pages - t + threads - 1) / threads : 0;
+  return owned * ENTRIES_PER_PAGE - (t == 0 ? 1 : 0);
+}
+
+/** Of a thread's `count` entries, those for calls that wait for the outside world (1/8 is kept for calls that finish). */
+function eventShare(count: i32): i32 {
+  const reserve = count >> 3 > 0 ? count >> 3 : 1;
+  return count - reserve > 0 ? count - reserve : count;
+}
+
+/**
+ * Sizes the per-page and per-entry arrays for pageCount pages, of which the first `before` were
+ * there already, and gives each thread its new entries (under its free ones, so that entries used
+ * before are reused first; within new pages, low entries pop first).
+ */
+function pagesAdded(before: i32): void {
+  const entries = pageCount * ENTRIES_PER_PAGE;
+  inflightInPage = grown<i32>(inflightInPage, pageCount);
+  requestOf = grown<Request | null>(requestOf, entries);
+  subLo = grown<i32>(subLo, pageCount);
+  subHi = grown<i32>(subHi, pageCount);
+  dirtyPages = grown<i32>(dirtyPages, pageCount);
+  const stack = new StaticArray<i32>(entries);
   let base = 0;
   for (let t = 0; t < threads; t++) {
-    unchecked((freeBase[t] = base));
     let count = 0;
-    for (let p = pages - 1; p >= 0; p--) {
+    for (let p = pageCount - 1; p >= before; p--) {
       if (p % threads != t) continue;
       for (let e = ENTRIES_PER_PAGE - 1; e >= 0; e--) {
         const index = p * ENTRIES_PER_PAGE + e;
         if (index == syncEntryIndex) continue;
-        unchecked((freeStack[base + count] = index));
+        unchecked((stack[base + count] = index));
         count++;
       }
     }
+    if (before > 0) {
+      const from = unchecked(freeBase[t]);
+      const top = unchecked(freeTop[t]);
+      for (let i = 0; i < top; i++) unchecked((stack[base + count + i] = freeStack[from + i]));
+      count += top;
+    }
+    unchecked((freeBase[t] = base));
     unchecked((freeTop[t] = count));
-    const reserve = count >> 3 > 0 ? count >> 3 : 1;
-    unchecked((eventCap[t] = count - reserve > 0 ? count - reserve : count));
-    base += count;
+    const total = threadEntries(t, pageCount);
+    unchecked((eventCap[t] = eventShare(total)));
+    base += total;
   }
-  return 0;
+  freeStack = stack;
+}
+
+/** `a`, or a copy of it with `n` elements (the new ones zero) if it is shorter. */
+function grown<T>(a: StaticArray<T>, n: i32): StaticArray<T> {
+  if (a.length >= n) return a;
+  const b = new StaticArray<T>(n);
+  for (let i = 0; i < a.length; i++) unchecked((b[i] = a[i]));
+  return b;
+}
+
+/**
+ * Registers more pages (flexvm.add_pages) because thread `t` ran out of entries: growStep pages at
+ * a time, up to pageMax. Returns whether `t` got entries. Once the host refuses (-ENOSPC at its
+ * limit, or anything else) the guest stops asking: its calls then wait for an entry (throttling).
+ */
+function growFor(t: i32): bool {
+  if (pageCount >= pageMax) return false;
+  let add = growStep;
+  if (add > pageMax - pageCount) add = pageMax - pageCount;
+  const before = pageCount;
+  const block = allocBlock(add);
+  const ptr = pagesIn(block, add);
+  const r = host_add_pages(ptr, add);
+  if (r != before + add) {
+    growError = r < 0 ? r : -EINVAL;
+    pageMax = pageCount;
+    if (r < 0) heap.free(block); // refused: the host keeps no pointer into it
+    return false;
+  }
+  for (let i = 0; i < add; i++) unchecked((pageBase[before + i] = <u32>(ptr + <usize>i * PAGE_SIZE)));
+  pageCount = before + add;
+  pagesAdded(before);
+  bump(C_G_PAGES_ADDED);
+  return threadEntries(t, pageCount) > threadEntries(t, before);
+}
+
+/** Syscall pages registered so far (the first ones and those added at run time). */
+export function pagesRegistered(): i32 {
+  return pageCount;
+}
+
+/** The most pages this guest may have (its own and the host's limit); pagesRegistered() once growing failed. */
+export function pagesLimit(): i32 {
+  return pageMax;
+}
+
+/** What the host answered when it last refused more pages (-ENOSPC at its limit), or 0. */
+export function pagesError(): i32 {
+  return growError;
 }
 
 /** 0 once registered; 1 before; -errno if the host refused the control block. */
@@ -178,8 +285,8 @@ export function controlBlock(): usize {
 
 /**
  * Entries still free for calls that wait for the outside world (reads, accepts, timers) on the
- * syscall thread with the fewest: how many more such calls are sure to be posted rather than held
- * back (throttled) until others finish. A server compares it with what a new connection needs, and
+ * syscall thread with the fewest, counting the pages that may still be added (up to pagesLimit()):
+ * how many more such calls are sure to be posted rather than held back (throttled) until others finish. A server compares it with what a new connection needs, and
  * refuses the connection rather than let its accept be held back. In the sync and epoll modes
  * waiting calls take no entry (the guest's reactor parks them): there it is i32.MAX_VALUE.
  */
@@ -187,7 +294,7 @@ export function waitRoom(): i32 {
   if (hostMode != MODE_EXCEPTIONLESS || registerResult != 0) return i32.MAX_VALUE;
   let least = i32.MAX_VALUE;
   for (let t = 0; t < threads; t++) {
-    const room = unchecked(eventCap[t]) - unchecked(eventBusy[t]);
+    const room = eventShare(threadEntries(t, pageMax)) - unchecked(eventBusy[t]);
     if (room < least) least = room;
   }
   return least;
@@ -195,13 +302,13 @@ export function waitRoom(): i32 {
 
 /**
  * Entries for calls that wait for the outside world, over every syscall thread, counted as if each
- * thread had only as many as the one with the fewest: what a server may plan to hold at once (each
+ * thread had only as many as the one with the fewest, once every page that may be added is: what a server may plan to hold at once (each
  * connection's waiting calls, its accepts, its timers). i32.MAX_VALUE in the sync and epoll modes.
  */
 export function waitCapacity(): i32 {
   if (hostMode != MODE_EXCEPTIONLESS || registerResult != 0) return i32.MAX_VALUE;
   let least = i32.MAX_VALUE;
-  for (let t = 0; t < threads; t++) if (unchecked(eventCap[t]) < least) least = unchecked(eventCap[t]);
+  for (let t = 0; t < threads; t++) least = min(least, eventShare(threadEntries(t, pageMax)));
   return least * threads;
 }
 
@@ -215,8 +322,17 @@ export function threadFor(fd: i32): i32 {
   return t;
 }
 
-/** Whether thread `t` has an entry for a call of this waiting class right now. */
+/**
+ * Whether thread `t` has an entry for a call of this waiting class now: one is free, or pages were
+ * added for it (while the limit allows).
+ */
 export function canPost(t: i32, waits: i32): bool {
+  if (hasEntry(t, waits)) return true;
+  while (growFor(t)) if (hasEntry(t, waits)) return true;
+  return false;
+}
+
+@inline function hasEntry(t: i32, waits: i32): bool {
   if (unchecked(freeTop[t]) == 0) return false;
   return waits != 2 || unchecked(eventBusy[t]) < unchecked(eventCap[t]);
 }

@@ -2,9 +2,9 @@
 /* eslint-disable */
 
 export const ABI_VERSION_MAJOR = 1;
-export const ABI_VERSION_MINOR = 2;
+export const ABI_VERSION_MINOR = 3;
 /** (major << 16) | minor */
-export const ABI_VERSION = 0x00010002;
+export const ABI_VERSION = 0x00010003;
 /** "FLXV" read as a little-endian word */
 export const MAGIC = 0x56584c46;
 
@@ -108,6 +108,8 @@ export const C_PAGES_PTR = 16;
 export const CW_PAGES_PTR = 4;
 export const C_ENTRY_SIZE = 20;
 export const CW_ENTRY_SIZE = 5;
+export const C_PAGE_LIMIT = 24;
+export const CW_PAGE_LIMIT = 6;
 export const C_THREAD_COUNT = 64;
 export const CW_THREAD_COUNT = 16;
 export const C_MODE = 68;
@@ -116,6 +118,8 @@ export const C_PID = 72;
 export const CW_PID = 18;
 export const C_WAITS = 76;
 export const CW_WAITS = 19;
+export const C_PAGE_MAX = 80;
+export const CW_PAGE_MAX = 20;
 export const C_COMPLETIONS = 128;
 export const CW_COMPLETIONS = 32;
 export const C_GUEST_WAITING = 192;
@@ -140,6 +144,8 @@ export const C_G_SYNC_CALLS = 348;
 export const CW_G_SYNC_CALLS = 87;
 export const C_G_CANCELS_LOCAL = 352;
 export const CW_G_CANCELS_LOCAL = 88;
+export const C_G_PAGES_ADDED = 356;
+export const CW_G_PAGES_ADDED = 89;
 export const C_SHIM_ENTRY = 512;
 export const CW_SHIM_ENTRY = 128;
 export const C_SHIM_SEQ = 576;
@@ -164,7 +170,7 @@ export const H_CANCEL_WON = 28;
 export const H_CANCEL_LOST = 32;
 export const H_NEXT_SEQ = 36;
 export const HOST_COUNTER_NAMES = ['claimed', 'completed', 'batches', 'scans', 'sleeps', 'wakeups', 'notifies', 'cancel_won', 'cancel_lost', 'next_seq'] as const;
-export const GUEST_COUNTER_NAMES = ['submitted', 'polls', 'waits', 'doorbells', 'cancels', 'throttled', 'handlers', 'sync_calls', 'cancels_local'] as const;
+export const GUEST_COUNTER_NAMES = ['submitted', 'polls', 'waits', 'doorbells', 'cancels', 'throttled', 'handlers', 'sync_calls', 'cancels_local', 'pages_added'] as const;
 export const GUEST_COUNTERS = 320;
 
 // Word views: Int32Array word indices into a guest's shared memory, so that the host never shifts

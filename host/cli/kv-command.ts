@@ -4,7 +4,7 @@ import { parseRunOptions, UsageError, type RunOptions } from './options.js';
 import { runGuests } from './run-command.js';
 
 /** flexvm's own options that `flexvm kv` takes before memcached's (each with a value unless listed). */
-const FLEXVM_OPTIONS = new Set(['--kernel', '--mode', '--syscall-threads', '--spin-us', '--max-fds', '--max-pending', '--stats-json']);
+const FLEXVM_OPTIONS = new Set(['--kernel', '--mode', '--syscall-threads', '--spin-us', '--max-fds', '--max-pending', '--max-pages', '--stats-json']);
 const FLEXVM_FLAGS = new Set(['--stats', '--trace']);
 
 export interface KvCommand {

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { parseConnectRule } from '../kernel/common/connect-policy.js';
+import { MAX_PAGES } from '../abi/v1.js';
 import type { Grant, Limits } from '../kernel/kernel.js';
 import { DirSpecError, parseDirSpec, parseMapdirSpec } from '../vm/grants.js';
 import type { Mode } from '../vm/vm.js';
@@ -29,6 +30,8 @@ export interface RunOptions {
   readonly limits: Partial<Limits>;
   /** Addresses guests may connect() to (--allow-connect, repeatable); empty: loopback only. */
   readonly allowConnect: readonly string[];
+  /** --strict-links: no write access to a file with more than one link. */
+  readonly strictLinks: boolean;
   /** --model PROFILE: count the main guest's instructions and model the run on that CPU profile. */
   readonly model: string | null;
   /** --model-requests N: what the run's counts are divided by (default 1: the whole run). */
@@ -66,6 +69,8 @@ const OPTIONS = {
   'listen-any': { type: 'boolean' },
   'max-fds': { type: 'string' },
   'max-pending': { type: 'string' },
+  'max-pages': { type: 'string' },
+  'strict-links': { type: 'boolean' },
   'max-memory': { type: 'string' },
   'allow-connect': { type: 'string', multiple: true },
   model: { type: 'string' },
@@ -194,8 +199,9 @@ export function parseRunOptions(argv: readonly string[], wantsGuest: boolean, de
     spinUs: positiveInt('spin-us', v['spin-us'], 100, 0, 1_000_000),
     trace: v.trace ?? false,
     listenAny: v['listen-any'] ?? false,
-    limits: { ...limitsOf(v['max-fds'], v['max-pending']), ...memoryLimitOf(v['max-memory']) },
+    limits: { ...limitsOf(v['max-fds'], v['max-pending'], v['max-pages']), ...memoryLimitOf(v['max-memory']) },
     allowConnect: allowConnectOf(v['allow-connect'] ?? []),
+    strictLinks: v['strict-links'] ?? false,
     model: v.model ?? null,
     modelRequests: positiveInt('model-requests', v['model-requests'], 1, 1, Number.MAX_SAFE_INTEGER),
     modelJson: v['model-json'] ?? null,
@@ -229,8 +235,9 @@ function memoryLimitOf(value: string | undefined): Partial<Limits> {
 }
 
 /** Only the limits given on the command line: the VM fills in the rest from DEFAULT_LIMITS. */
-function limitsOf(maxFds: string | undefined, maxPending: string | undefined): Partial<Limits> {
+function limitsOf(maxFds: string | undefined, maxPending: string | undefined, maxPages: string | undefined): Partial<Limits> {
   return {
+    ...(maxPages !== undefined ? { maxPages: positiveInt('max-pages', maxPages, 0, 1, MAX_PAGES) } : {}),
     ...(maxFds !== undefined ? { maxFds: positiveInt('max-fds', maxFds, 0, 1, MAX_LIMIT) } : {}),
     ...(maxPending !== undefined ? { maxPending: positiveInt('max-pending', maxPending, 0, 1, MAX_LIMIT) } : {}),
   };

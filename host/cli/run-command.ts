@@ -26,6 +26,7 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
     kernel: {
       ...(opts.kernel === 'os' || opts.kernel === 'native' ? { kind: opts.kernel, allowNonLoopbackListen: opts.listenAny } : { kind: opts.kernel }),
       ...(opts.allowConnect.length > 0 ? { allowConnect: opts.allowConnect } : {}),
+      ...(opts.strictLinks ? { strictLinks: true } : {}),
     },
     syscallThreads: opts.syscallThreads,
     mode: opts.mode,

@@ -44,6 +44,8 @@ Options for run and demo:
                                  let guests connect() to these IPv4 addresses (repeatable; e.g.
                                  10.0.0.0/8:5432). Default: loopback only (127.0.0.0/8); given
                                  rules replace it; "none" allows nothing. Past them: -EACCES
+  --strict-links                 refuse (-EACCES) opening for writing or truncating a file that has
+                                 more than one link: a hard link in a grant may name a file outside it
   --env KEY=VALUE, --env KEY     set an environment variable for the guest; KEY alone passes this
                                  process's value (repeatable)
   --with "GUEST.wasm [ARGS]"     start another guest in the same VM first, e.g. a server the main
@@ -54,6 +56,10 @@ Options for run and demo:
                                  together; past it, new calls but close fail with -EAGAIN (default: ${DEFAULT_LIMITS.maxPending})
   --max-memory SIZE              linear memory per guest (e.g. 256M; 64K-4G, default: ${DEFAULT_LIMITS.maxMemory / 1024 ** 2}M):
                                  caps the module's declared maximum; memory.grow past it fails
+  --max-pages N                  syscall pages (64 entries each) per guest, the first ones
+                                 included: libflexsc adds pages when its entries run out, up to
+                                 this; past it, no more (-ENOSPC) and calls wait for an entry
+                                 (1-4096, default: ${DEFAULT_LIMITS.maxPages})
   --stats                        print the run's statistics to standard error at exit
   --stats-json FILE              write them as JSON to FILE
   --spin-us N                    idle polling of a syscall thread before it sleeps, at least (it

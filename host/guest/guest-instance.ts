@@ -7,6 +7,8 @@ import type { WasiProgram } from '../wasi/wasi-program.js';
 export interface GuestTransport {
   /** `flexvm.register`: validates the control block; 0 or -errno. */
   register(ctrlPtr: number): number;
+  /** `flexvm.add_pages`: registers more syscall pages; the new page count or -errno. */
+  addPages(ptr: number, count: number): number;
   /** `flexvm.syscall`: executes the entry; returns with it DONE. */
   syscall(entryPtr: number): void;
   /** `flexvm.yield`: starts the entry; 0 if DONE already, 1 if the guest must return and be resumed. */
@@ -81,6 +83,10 @@ export class GuestInstance {
       register: (ptr: number): number => {
         count();
         return t.register(ptr);
+      },
+      add_pages: (ptr: number, pages: number): number => {
+        count();
+        return t.addPages(ptr, pages);
       },
       syscall: (entry: number): void => {
         count();

@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { EXIT_CANNOT_RUN } from '../errors.js';
 import { C_SHIM_SCRATCH, MODE_EXCEPTIONLESS, EALREADY, SYSCALLS } from '../abi/v1.js';
-import { acceptControlBlock, isRefusal, validateControlBlock, type ControlLayout } from './control-block.js';
+import { acceptControlBlock, addPagesFor, isRefusal, validateControlBlock, type ControlLayout } from './control-block.js';
 import { GuestInstance, type GuestTransport } from './guest-instance.js';
 import { Handoff } from './handoff.js';
 import { loadGuestRunner, loadKernelModule } from '../kernel/registry.js';
@@ -27,7 +27,7 @@ async function runWithSyscallThreads(): Promise<void> {
   const transport: GuestTransport = {
     register(ptr) {
       if (handoff) return -EALREADY;
-      const checked = validateControlBlock(instance.memory, ptr);
+      const checked = validateControlBlock(instance.memory, ptr, info.limits.maxPages);
       if (isRefusal(checked)) {
         transport.writeDirect(2, encoder.encode(`flexvm: ${info.name}: registration refused: ${checked.message}\n`));
         post({ type: 'refused', gid: info.gid, message: checked.message });
@@ -39,6 +39,10 @@ async function runWithSyscallThreads(): Promise<void> {
       handoff = new Handoff(new Int32Array(info.memory.buffer), checked, threads, info.mode === MODE_EXCEPTIONLESS, info.syncSpinUs);
       post({ type: 'registered', gid: info.gid, layout: checked, threads, colocated: false });
       return 0;
+    },
+    addPages(ptr, count) {
+      // The syscall threads find the new pages in the layout's page table on their next pass.
+      return addPagesFor(instance.memory, layout, ptr, count);
     },
     syscall(entry) {
       handoff?.syscall(entry);

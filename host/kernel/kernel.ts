@@ -101,12 +101,21 @@ export interface Limits {
    * at start is refused.
    */
   readonly maxMemory: number;
+  /**
+   * Syscall pages per guest, the first ones included: libflexsc adds pages at run time when its
+   * entries run out (flexvm.add_pages), up to this; past it add_pages fails with -ENOSPC, and a
+   * guest asking for more at registration is refused.
+   */
+  readonly maxPages: number;
 }
+
+/** 1,024 pages (65,536 entries, 4 MiB of guest memory) by default: tens of thousands of idle connections. */
+export const DEFAULT_MAX_PAGES = 1024;
 
 /** 1 GiB of guest memory by default: well below the 4 GiB a module may declare. */
 export const DEFAULT_MAX_MEMORY = 1 << 30;
 
-export const DEFAULT_LIMITS: Limits = { maxFds: 65536, maxPending: 65536, maxMemory: DEFAULT_MAX_MEMORY };
+export const DEFAULT_LIMITS: Limits = { maxFds: 65536, maxPending: 65536, maxMemory: DEFAULT_MAX_MEMORY, maxPages: DEFAULT_MAX_PAGES };
 
 /** What the runtime tells a kernel about a guest when it attaches. */
 export interface ProcessSpec {
@@ -182,6 +191,12 @@ export interface KernelOptions {
    * absent: loopback only; ['none']: nothing. Past them connect() is EACCES.
    */
   readonly allowConnect?: readonly string[];
+  /**
+   * Every kernel: opening for writing (or truncating) a regular file that has more than one link is
+   * EACCES. A hard link inside a grant to a file outside it is that file: this keeps a read-write
+   * grant from writing through one (docs/security.md). Default false (Linux's behaviour).
+   */
+  readonly strictLinks?: boolean;
 }
 
 /** An embedder's kernel: `kind` is the URL of a module exporting a KernelModule, which reads `options`. */

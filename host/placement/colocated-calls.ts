@@ -1,6 +1,6 @@
 import {
   ST_SUBMITTED, ST_BUSY, EAGAIN, EF_NOWAIT, EW_STATUS, EW_SYSNO, EW_ARG0, EW_ARG1, EW_ARG2, EW_ARG3, EW_ARG4,
-  EW_ARG5, EW_RET, EW_RET_HI, EW_FLAGS, ENTRY_SIZE,
+  EW_ARG5, EW_RET, EW_RET_HI, EW_FLAGS, ENTRY_SIZE, ENTRIES_PER_PAGE,
 } from '../abi/v1.js';
 import type { CallRunner } from '../syscall/call-runner.js';
 import type { EntryCall } from '../syscall/entry-call.js';
@@ -66,7 +66,8 @@ export class ColocatedCalls {
   /** SUBMITTED -> BUSY for the entry at `entryPtr`; its index, or null for anything else. */
   private claim(g: ServedGuest, entryPtr: number): number | null {
     const off = (entryPtr >>> 0) - g.layout.pagesPtr;
-    if (off < 0 || off % ENTRY_SIZE !== 0 || off / ENTRY_SIZE >= g.entryCount) return null;
+    // Only the first pages (contiguous at pagesPtr): an entry handed to the import is named by address.
+    if (off < 0 || off % ENTRY_SIZE !== 0 || off / ENTRY_SIZE >= g.layout.pageCount * ENTRIES_PER_PAGE) return null;
     const index = off / ENTRY_SIZE;
     const w = g.entryW(index);
     if (Atomics.compareExchange(g.i32, w + EW_STATUS, ST_SUBMITTED, ST_BUSY) !== ST_SUBMITTED) return null;

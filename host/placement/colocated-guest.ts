@@ -1,7 +1,7 @@
 import { C_SHIM_SCRATCH, CW_SHUTDOWN, CW_COMPLETIONS, EALREADY } from '../abi/v1.js';
 import type { Kernel, ProcessSpec } from '../kernel/kernel.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
-import { acceptControlBlock, isRefusal, validateControlBlock, type ControlLayout } from '../guest/control-block.js';
+import { acceptControlBlock, addPagesFor, isRefusal, validateControlBlock, type ControlLayout } from '../guest/control-block.js';
 import { GuestInstance, type GuestOutcome, type GuestTransport } from '../guest/guest-instance.js';
 import { ServedGuest } from '../syscall/served-guest.js';
 import type { FromWorker, SpawnInfo } from '../vm/messages.js';
@@ -40,6 +40,8 @@ export class ColocatedGuest {
     this.calls = thread.colocated;
     const transport: GuestTransport = {
       register: (ptr) => this.register(ptr),
+      // epoll mode posts no entries to pages (its calls run through the import): registered, unused.
+      addPages: (ptr, count) => addPagesFor(this.instance.memory, this.layout, ptr, count),
       syscall: (ptr) => {
         if (this.served) this.calls.execute(this.served, ptr);
       },
@@ -68,7 +70,7 @@ export class ColocatedGuest {
   private register(ptr: number): number {
     if (this.served) return -EALREADY;
     const mem = this.instance.memory;
-    const checked = validateControlBlock(mem, ptr);
+    const checked = validateControlBlock(mem, ptr, this.info.limits.maxPages);
     if (isRefusal(checked)) {
       this.post({ type: 'stdio', gid: this.info.gid, fd: 2, data: encoder.encode(`flexvm: ${this.info.name}: registration refused: ${checked.message}\n`) });
       this.post({ type: 'refused', gid: this.info.gid, message: checked.message });

@@ -105,6 +105,7 @@ export class HomeInbox {
       }
       return;
     }
+    g.syncPages(); // the forwarding thread may have claimed it in a page added since this thread looked
     if (kind === FWD_CANCEL) this.runner.interrupt(g, index);
     else this.runner.execute(g, index, from);
   };

@@ -45,6 +45,8 @@ export class Scanner {
     let work = 0;
     if (tail !== g.nextSeq || cancels !== g.seenCancel) {
       g.seenCancel = cancels;
+      // Pages the guest added are counted before any tail that covers their entries is published.
+      g.syncPages();
       i32[g.hostW + HW_SCANS]!++;
       work += this.scanPages(g, tail);
     }
@@ -62,7 +64,7 @@ export class Scanner {
    * are looked at, so idle entries (a server's thousands of pending reads) cost nothing per pass.
    */
   private scanPages(g: ServedGuest, tail: number): number {
-    const i32 = g.i32;
+    const i32 = g.i32; // after syncPages: covers every page
     let span = (tail - g.nextSeq) >>> 0;
     if (span > g.entryCount) {
       // More published than there are entries: the guest broke the protocol. Resynchronise.

@@ -1,10 +1,10 @@
 import { RateLimiter } from './rate-limit.js';
 import {
-  CW_COMPLETIONS, CW_GUEST_WAITING, CW_SHUTDOWN, CW_SHIM_ENTRY, CW_SHIM_SEQ, ENTRIES_PER_PAGE, ST_DONE,
-  threadLineW, hostLineW, entryW, maskW,
+  CW_COMPLETIONS, CW_GUEST_WAITING, CW_SHUTDOWN, CW_SHIM_ENTRY, CW_SHIM_SEQ, ENTRIES_PER_PAGE, PAGE_SIZE, ST_DONE,
+  threadLineW, hostLineW, maskW,
 } from '../abi/v1.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
-import type { ControlLayout } from '../guest/control-block.js';
+import { PT_BASE, PT_COUNT, type ControlLayout } from '../guest/control-block.js';
 import type { EntryCall } from './entry-call.js';
 import { BellWaiter } from './bell-waiter.js';
 
@@ -30,8 +30,11 @@ export const GC_STDERR_QUEUED = 4;
  * the pages this thread owns, scan positions, the calls it is executing, and its counters.
  */
 export class ServedGuest {
-  /** Fixed view made at registration; the control block and pages never move. */
-  readonly i32: Int32Array;
+  /**
+   * View of the guest's memory, made at registration (the control block and pages never move) and
+   * made again when pages added at run time lie past its end (the memory grew since).
+   */
+  i32: Int32Array;
   readonly ctrlW: number;
   /** Word offsets of sub_mask[] and done_mask[] (two words per page: see maskW). */
   readonly subW: number;
@@ -45,14 +48,18 @@ export class ServedGuest {
   readonly lineW: number;
   /** This thread's statistics line. */
   readonly hostW: number;
+  /** The layout's page table (word 0: pages registered; 1 + p: page p's address), shared by every thread. */
+  readonly pageTable: Int32Array;
+  /** Pages this thread has taken from the page table so far (see syncPages). */
+  pageCount: number;
   /** Pages owned by this thread (p % threads === index). */
-  readonly owned: Int32Array;
+  readonly owned: number[] = [];
   /**
    * Per owned page, entries taken from sub_mask that must be looked at again: submitted but not yet
    * published (seq >= tail), or cancelled before being published.
    */
-  readonly carryLo: Int32Array;
-  readonly carryHi: Int32Array;
+  readonly carryLo: number[] = [];
+  readonly carryHi: number[] = [];
   /** Next seq to take from this thread's line. */
   nextSeq = 0;
   seenCancel = 0;
@@ -92,7 +99,7 @@ export class ServedGuest {
    * holding one has work to do: see `holdsCompletions`.
    */
   private readonly doneList: number[] = [];
-  private readonly listedDone: Uint8Array;
+  private listedDone: Uint8Array;
 
   constructor(
     readonly gid: number,
@@ -122,14 +129,41 @@ export class ServedGuest {
     this.shimSeqW = this.ctrlW + CW_SHIM_SEQ;
     this.lineW = threadLineW(layout.ctrl, thread);
     this.hostW = hostLineW(layout.ctrl, thread);
-    const owned: number[] = [];
-    if (scanned) for (let p = thread; p < layout.pageCount; p += threads) owned.push(p);
-    this.owned = Int32Array.from(owned);
-    this.carryLo = new Int32Array(owned.length);
-    this.carryHi = new Int32Array(owned.length);
-    this.doneLo = new Int32Array(layout.pageCount);
-    this.doneHi = new Int32Array(layout.pageCount);
-    this.listedDone = new Uint8Array(layout.pageCount * ENTRIES_PER_PAGE + 1);
+    this.pageTable = new Int32Array(layout.pageTable);
+    this.pageCount = 0;
+    this.doneLo = new Int32Array(layout.pageMax);
+    this.doneHi = new Int32Array(layout.pageMax);
+    this.listedDone = new Uint8Array(1);
+    this.syncPages();
+  }
+
+  /**
+   * Takes the pages registered since the last look (flexvm.add_pages, on the guest's thread): the
+   * ones this thread owns join its scan, and the view is made again if they lie past its end. The
+   * registrar writes a page's address before it counts it, so every page counted here is complete.
+   * Called before a scan and before running a forwarded entry: one atomic load when nothing changed.
+   */
+  syncPages(): void {
+    const n = Atomics.load(this.pageTable, PT_COUNT);
+    if (n === this.pageCount) return;
+    let end = 0;
+    for (let p = this.pageCount; p < n; p++) {
+      end = Math.max(end, (this.pageTable[PT_BASE + p]! >>> 0) + PAGE_SIZE);
+      if (this.scanned && p % this.threads === this.thread) {
+        this.owned.push(p);
+        this.carryLo.push(0);
+        this.carryHi.push(0);
+      }
+    }
+    if (end > this.i32.byteLength) {
+      // The registrar checked the pages against the memory's size: only this view is behind.
+      void this.memory.size;
+      this.i32 = this.memory.i32;
+    }
+    const listed = new Uint8Array(n * ENTRIES_PER_PAGE + 1);
+    listed.set(this.listedDone.subarray(0, Math.min(this.listedDone.length, listed.length)));
+    this.listedDone = listed;
+    this.pageCount = n;
   }
 
   /** Notes that entry `index` (-1: the shim entry) was made DONE. */
@@ -158,11 +192,12 @@ export class ServedGuest {
 
   /** Word offset of entry `index` (-1: the shim entry). */
   entryW(index: number): number {
-    return index < 0 ? this.shimW : entryW(this.layout.pagesPtr, index);
+    return index < 0 ? this.shimW : (this.pageTable[PT_BASE + (index >> 6)]! >>> 2) + ((index & 63) << 4);
   }
 
+  /** Entries in the pages this thread knows of. */
   get entryCount(): number {
-    return this.layout.pageCount * ENTRIES_PER_PAGE;
+    return this.pageCount * ENTRIES_PER_PAGE;
   }
 
   /** Per-syscall counts, as plain objects for messages: { sysno: [submitted, completed] }. */

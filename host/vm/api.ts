@@ -23,7 +23,10 @@ export interface VMOptions {
   spinUs?: number;
   /** How long a blocking hand-off spins before it sleeps, in µs (default 20). */
   syncSpinUs?: number;
-  /** Per-guest limits: `maxFds` (past it -EMFILE) and `maxPending` calls in flight (past it -EAGAIN); 65,536 each by default. */
+  /**
+   * Per-guest limits: `maxFds` (past it -EMFILE) and `maxPending` calls in flight (past it -EAGAIN), 65,536 each
+   * by default; `maxMemory`; `maxPages` syscall pages, those added at run time included (1,024 by default).
+   */
   limits?: Partial<Limits>;
   /** Diagnostics from the runtime (default: standard error). */
   log?: (message: string) => void;

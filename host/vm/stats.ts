@@ -1,7 +1,7 @@
 import {
   CW_G_SUBMITTED, GUEST_COUNTER_NAMES, HOST_COUNTER_NAMES, hostLineW, SYSCALLS, MODE_NAMES,
 } from '../abi/v1.js';
-import type { ControlLayout } from '../guest/control-block.js';
+import { pagesRegistered, type ControlLayout } from '../guest/control-block.js';
 
 export interface SyscallCount {
   submitted: number;
@@ -47,6 +47,8 @@ export interface GuestStats {
   /** Submissions delayed because every entry of their thread was busy. */
   throttled: number;
   handlers: number;
+  /** Syscall pages: registered at the end (the first ones and those added at run time), the most allowed, batches added. */
+  pages: { registered: number; limit: number; added: number };
   /** Host diagnostics the guest triggered (a tail that jumped...), and those the rate limit held back. */
   diagnostics: { raised: number; suppressed: number };
   perThread: ThreadStats[];
@@ -131,6 +133,7 @@ export function collectStats(
     },
     throttled: guest['throttled'] ?? 0,
     handlers: guest['handlers'] ?? 0,
+    pages: { registered: layout ? pagesRegistered(layout) : 0, limit: layout?.pageMax ?? 0, added: guest['pages_added'] ?? 0 },
     diagnostics,
     perThread,
   };
@@ -145,6 +148,7 @@ export function formatStats(name: string, s: GuestStats): string {
   lines.push(`  guest:          ${s.polls} polls, ${s.waits} waits, ${s.handlers} handlers, ${s.throttled} throttled`);
   lines.push(`  wake-ups:       ${s.wakeups.doorbells} doorbells, ${s.wakeups.threadWakeups} thread wake-ups, ${s.wakeups.guestNotifies} guest notifies`);
   lines.push(`  mode switches:  ${s.modeSwitches}`);
+  lines.push(`  syscall pages:  ${s.pages.registered} of at most ${s.pages.limit}${s.pages.added ? ` (${s.pages.added} batch${s.pages.added === 1 ? '' : 'es'} added at run time)` : ''}`);
   lines.push(`  cancellations:  ${s.cancellations.requested} requested, ${s.cancellations.won} won, ${s.cancellations.lost} lost`);
   if (s.diagnostics.raised > 0) lines.push(`  diagnostics:    ${s.diagnostics.raised} raised, ${s.diagnostics.suppressed} held back by the rate limit`);
   const rows = Object.entries(s.bySyscall).sort((a, b) => b[1].submitted - a[1].submitted);

@@ -227,7 +227,10 @@ void Attach(const FunctionCallbackInfo<Value>& a) {
   uint32_t ctrl = uint32_t(numProp(iso, o, "ctrl", 0));
   uint32_t pagesPtr = uint32_t(numProp(iso, o, "pagesPtr", 0));
   uint32_t pageCount = uint32_t(numProp(iso, o, "pageCount", 0));
-  std::string bad = checkLayout(mem, ctrl, pagesPtr, pageCount);
+  // Absent (an older caller): no pages added at run time.
+  uint32_t maskPages = uint32_t(numProp(iso, o, "maskPages", pageCount));
+  uint32_t pageMax = uint32_t(numProp(iso, o, "pageMax", pageCount));
+  std::string bad = checkLayout(mem, ctrl, pagesPtr, pageCount, maskPages, pageMax);
   if (!bad.empty()) return throwError(iso, bad);
   int threads = int(numProp(iso, o, "threads", 1));
   if (threads < 1 || threads > ex->options.threads) return throwError(iso, "guest threads exceed the executor's");
@@ -236,9 +239,10 @@ void Attach(const FunctionCallbackInfo<Value>& a) {
   limits.maxPending = uint32_t(numProp(iso, o, "maxPending", 65536));
   bool listenAny = prop(iso, o, "listenAny")->IsTrue();
   auto g = std::make_shared<Guest>(int(numProp(iso, o, "gid", 0)), int(numProp(iso, o, "pid", 0)),
-                                   strOf(iso, prop(iso, o, "name")), mem, ctrl, pagesPtr, pageCount, threads, limits,
+                                   strOf(iso, prop(iso, o, "name")), mem, ctrl, pagesPtr, pageCount, maskPages, pageMax, threads, limits,
                                    listenAny);
   g->scanned = !prop(iso, o, "local")->IsTrue();
+  g->strictLinks = prop(iso, o, "strictLinks")->IsTrue();
   Local<Value> grants = prop(iso, o, "grants");
   if (grants->IsArray()) {
     Local<Array> arr = grants.As<Array>();
@@ -329,6 +333,14 @@ void Detach(const FunctionCallbackInfo<Value>& a) {
   r->Set(iso->GetCurrentContext(), 0, countsArray(iso, g, false)).Check();
   r->Set(iso->GetCurrentContext(), 1, countsArray(iso, g, true)).Check();
   a.GetReturnValue().Set(r);
+}
+
+// addPages(executor, gid, ptr, count) -> the guest's new page count, or -errno (flexvm.add_pages)
+void AddPages(const FunctionCallbackInfo<Value>& a) {
+  auto ex = executorOf(intArg(a, 0));
+  GuestRef g = ex ? ex->find(intArg(a, 1)) : nullptr;
+  if (!g) return a.GetReturnValue().Set(-EINVAL);
+  a.GetReturnValue().Set(g->addPages(uint32_t(intArg(a, 2)), intArg(a, 3)));
 }
 
 // takeStdio(executor, gid) -> [stdin write end, stdout read end, stderr read end] (once), or null
@@ -567,6 +579,7 @@ extern "C" NODE_MODULE_EXPORT void NODE_MODULE_INITIALIZER(v8::Local<v8::Object>
   set("detach", Detach);
   set("takeTrace", TakeTrace);
   set("takeStdio", TakeStdio);
+  set("addPages", AddPages);
   set("wait", Wait);
   set("wake", Wake);
   set("imports", Imports);

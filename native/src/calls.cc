@@ -837,11 +837,24 @@ int64_t sysOpenat(Call& c) {
       return -EROFS;
     }
   }
+  // --strict-links: the link count is looked at on the opened file itself, so a truncation waits
+  // until then (a file truncated by the open could not be given back).
+  bool truncateAfter = c.g->strictLinks && writes && (flags & O_TRUNC);
+  int hostFlags = truncateAfter ? flags & ~O_TRUNC : flags;
   // Host descriptors never block the executor: FIFOs are opened non-blocking (the guest's flag is kept apart).
-  int fd = openBeneath(*c.g, r, (flags & ~O_CLOEXEC) | O_NONBLOCK, unsigned(c.a[3]));
+  int fd = openBeneath(*c.g, r, (hostFlags & ~O_CLOEXEC) | O_NONBLOCK, unsigned(c.a[3]));
   if (fd < 0) return fd;
   struct stat st;
   if (::fstat(fd, &st) != 0) {
+    int e2 = errno;
+    ::close(fd);
+    return -e2;
+  }
+  if ((c.g->strictLinks && writes && S_ISREG(st.st_mode) && st.st_nlink > 1) || (truncateAfter && S_ISDIR(st.st_mode))) {
+    ::close(fd);
+    return S_ISDIR(st.st_mode) ? -EISDIR : -EACCES;  // O_TRUNC on a directory is EISDIR, as the open would say
+  }
+  if (truncateAfter && S_ISREG(st.st_mode) && ::ftruncate(fd, 0) != 0) {
     int e2 = errno;
     ::close(fd);
     return -e2;

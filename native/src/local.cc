@@ -10,7 +10,7 @@ bool LocalRunner::claim(uint32_t entryPtr, Call& c) {
   Guest& g = *g_;
   if (entryPtr < g.pagesPtr) return false;
   uint32_t off = entryPtr - g.pagesPtr;
-  if (off % 64 || off / 64 >= g.entryCount) return false;
+  if (off % 64 || off / 64 >= g.pageCount * FLEXVM_ENTRIES_PER_PAGE) return false;  // the first pages
   int index = int(off / 64);
   int32_t* e = g.entry(index);
   if (acas(e, FLEXVM_ST_SUBMITTED, FLEXVM_ST_BUSY) != FLEXVM_ST_SUBMITTED) return false;

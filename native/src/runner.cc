@@ -22,6 +22,8 @@ int Runner::serveLine(const GuestRef& gr, int line) {
   int claimed = 0;
   if (tail != l.nextSeq || cancels != l.seenCancel) {
     l.seenCancel = cancels;
+    // Pages the guest added (flexvm.add_pages) are counted before any tail covering their entries.
+    g.takePages(l, line);
     g.bumpHost(statsLine(line), FLEXVM_H_SCANS);
     curLine_ = line;
     claimed = scanPages(gr, l, line, tail);
@@ -37,7 +39,7 @@ int Runner::serveLine(const GuestRef& gr, int line) {
 int Runner::scanPages(const GuestRef& gr, LineState& l, int line, uint32_t tail) {
   Guest& g = *gr;
   uint32_t span = tail - l.nextSeq;
-  if (span > g.entryCount) span = 0;  // the guest broke the protocol: resynchronise at its tail
+  if (span > g.entries()) span = 0;  // the guest broke the protocol: resynchronise at its tail
   int found = 0;
   for (size_t k = 0; k < l.owned.size(); k++) {
     uint32_t p = l.owned[k];
@@ -84,7 +86,7 @@ int Runner::scanPages(const GuestRef& gr, LineState& l, int line, uint32_t tail)
     int32_t* e = g.entry(index);
     int32_t prev = acas(e, FLEXVM_ST_SUBMITTED, FLEXVM_ST_BUSY);
     if (prev == FLEXVM_ST_SUBMITTED) {
-      EntryClaim& cl = g.claims[size_t(index)];
+      EntryClaim& cl = g.claim(index);
       cl.seq.store(first + rel, std::memory_order_relaxed);
       cl.state.store(EntryClaim::make(parkHolder(line)), std::memory_order_release);
       claimed++;
@@ -102,7 +104,7 @@ int Runner::scanPages(const GuestRef& gr, LineState& l, int line, uint32_t tail)
 }
 
 bool Runner::cancelEntry(const GuestRef& gr, LineState& l, int line, int index, int32_t* e, uint32_t span) {
-  EntryClaim& cl = gr->claims[size_t(index)];
+  EntryClaim& cl = gr->claim(index);
   int32_t st = cl.state.load(std::memory_order_acquire);
   bool claimedNow = (st & EntryClaim::kClaimed) && cl.seq.load(std::memory_order_relaxed) == uint32_t(e[12]);
   if (!claimedNow) {
@@ -142,7 +144,7 @@ void Runner::runClaimed(const GuestRef& gr, int index, int line) {
   c.g = gr;
   c.index = index;
   c.thread = line;
-  c.seq = index >= 0 ? g.claims[size_t(index)].seq.load(std::memory_order_relaxed) : 0;
+  c.seq = index >= 0 ? g.claim(index).seq.load(std::memory_order_relaxed) : 0;
   c.sysno = e[1];
   for (int i = 0; i < 6; i++) c.a[i] = e[2 + i];
   c.flags = e[11];

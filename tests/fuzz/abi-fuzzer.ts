@@ -1,6 +1,7 @@
 /**
  * The ABI fuzzer: a host-side driver that plays a hostile guest against the real host half of the
- * protocol (SyscallThread) and a real kernel (virtual or os), writing straight into the guest's
+ * protocol (SyscallThread) and a real kernel (virtual or os), or against the native addon's C++
+ * syscall threads making real Linux calls (native: no connect() allowed, no grants), writing straight into the guest's
  * shared memory: random and adversarial entries (every status value, random syscall numbers,
  * pointers at and past the end of memory, lengths that wrap, entries rewritten while BUSY, cancels of
  * FREE entries, tails that jump, a control block scribbled on mid-run), seeded so that a failure
@@ -13,9 +14,10 @@
 import {
   ABI_VERSION, C_CTRL_SIZE, C_ENTRY_SIZE, C_MAGIC, C_PAGE_COUNT, C_PAGES_PTR, C_VERSION, E_ARG0, E_FLAGS,
   E_RET, E_RET_HI, E_SEQ, E_STATUS, E_SYSNO, E_THREAD, ENOSYS, ENTRIES_PER_PAGE, ENTRY_SIZE, ERRNO_NAMES, MAGIC,
-  PAGE_SIZE, ST_BUSY, ST_CANCEL, ST_DONE, ST_FREE, ST_SUBMITTED, T_CANCEL_TAIL, T_SQ_TAIL, THREAD_LINES, ctrlSize,
-  subMaskOffset,
+  PAGE_SIZE, ST_BUSY, ST_CANCEL, ST_DONE, ST_FREE, ST_SUBMITTED, SYSCALLS, T_CANCEL_TAIL, T_DOORBELL, T_SQ_TAIL, THREAD_LINES,
+  ctrlSize, subMaskOffset,
 } from '../../host/abi/v1.js';
+import { loadNativeAddon } from '../../host/kernel/native/addon.js';
 import { DEFAULT_LIMITS, type Kernel, type ProcessSpec } from '../../host/kernel/kernel.js';
 import { OS_SYSCALLS, OsKernel, PROCESS_SHARED_BYTES } from '../../host/kernel/os/index.js';
 import { VIRTUAL_SYSCALLS, VirtualKernel } from '../../host/kernel/virtual/index.js';
@@ -25,7 +27,7 @@ import { ServedGuest } from '../../host/syscall/served-guest.js';
 import { SyscallThread } from '../../host/syscall/syscall-thread.js';
 import { VmShared } from '../../host/syscall/vm-shared.js';
 
-export type FuzzKernel = 'virtual' | 'os';
+export type FuzzKernel = 'virtual' | 'os' | 'native';
 
 export interface FuzzOptions {
   readonly kernel: FuzzKernel;
@@ -117,7 +119,8 @@ class Fuzz {
     this.scratch = this.pagesPtr + PAGES * PAGE_SIZE;
     this.sqTail = new Array(o.threads).fill(0);
     this.cancelTail = new Array(o.threads).fill(0);
-    this.implemented = new Set(o.kernel === 'os' ? OS_SYSCALLS : VIRTUAL_SYSCALLS);
+    // The native kernel implements the whole ABI table (its C++ Table()).
+    this.implemented = new Set(o.kernel === 'os' ? OS_SYSCALLS : o.kernel === 'native' ? SYSCALLS.map((s) => s.nr) : VIRTUAL_SYSCALLS);
     const m = this.mem;
     m.setU32(this.ctrl + C_MAGIC, MAGIC);
     m.setU32(this.ctrl + C_VERSION, ABI_VERSION);
@@ -330,6 +333,7 @@ export async function fuzzAbi(options: FuzzOptions): Promise<FuzzReport> {
   if (isRefusal(v)) throw new Error(v.message);
   acceptControlBlock(f.mem, v, o.threads, 0, 1);
   const log = () => void report.logLines++;
+  if (o.kernel === 'native') return fuzzNative(f, o, report);
   const shared = VmShared.create(o.threads);
   const spec: ProcessSpec = {
     pid: 1, name: `fuzz-${o.seed}`, memory: f.mem, grants: [], stdin: null, stdio: { write: () => {} },
@@ -384,6 +388,57 @@ export async function fuzzAbi(options: FuzzOptions): Promise<FuzzReport> {
       const k = kernels[t];
       k?.close?.();
     }
+  }
+  return report;
+}
+
+/**
+ * The same session against the native executor: its threads run on their own, so a pass only rings
+ * every thread's doorbell (through the addon: a futex wake), as a guest that ignores needs_wakeup.
+ */
+async function fuzzNative(f: Fuzz, o: Required<FuzzOptions>, report: FuzzReport): Promise<FuzzReport> {
+  const a = loadNativeAddon();
+  if (typeof a === 'string') throw new Error(`the native kernel is unavailable: ${a}`);
+  const sab = f.wasm.buffer as unknown as SharedArrayBuffer;
+  const ex = a.createExecutor(o.threads, 50, 50, false);
+  try {
+    a.attach(ex, sab, {
+      gid: 1, pid: 1, name: `fuzz-${o.seed}`, ctrl: f.ctrl, pagesPtr: f.pagesPtr, pageCount: PAGES, threads: o.threads,
+      maxFds: 256, maxPending: 1024, listenAny: false, connectRules: [], grants: [], stdio: [-1, -1, -1],
+    });
+    const ring = (): void => {
+      for (let t = 0; t < o.threads; t++) {
+        const w = f.threadWord(t, T_DOORBELL);
+        Atomics.add(f.i32, w, 1);
+        a.wake(sab, w * 4);
+      }
+    };
+    let steps = 0;
+    while (report.posted < o.entries && report.failures.length === 0) {
+      if (steps > o.entries * 50) {
+        report.failures.push(`seed ${o.seed}: no progress: ${report.posted} entries posted in ${steps} steps`);
+        break;
+      }
+      f.step();
+      if (++steps % 8 === 0) {
+        ring();
+        f.harvest();
+      }
+      if (steps % 64 === 0) await tick();
+    }
+    const deadline = Date.now() + o.drainMs;
+    while ([...f.tracked.values()].some((tr) => tr.promised) && Date.now() < deadline) {
+      for (const [index, tr] of f.tracked) if (f.status(index) !== ST_DONE && f.cancel(index)) tr.cancelled = true;
+      ring();
+      f.harvest();
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    for (const [index, tr] of f.tracked) {
+      if (tr.promised) report.failures.push(`seed ${o.seed}: entry ${index} (syscall ${tr.sysno}, status ${f.status(index)}) never completed`);
+    }
+  } finally {
+    a.detach(ex, 1);
+    a.destroyExecutor(ex);
   }
   return report;
 }

@@ -1,5 +1,5 @@
 /**
- * The httpd under attack and under load, on the os kernel, in this process:
+ * The httpd under attack and under load, on the os kernel (or native), in this process:
  *
  * - fuzzHttpd: connections carrying mutated valid requests and the hostile corpus (sent whole or in
  *   random pieces), while a reference client on connections of its own checks, again and again, that
@@ -40,13 +40,13 @@ export interface Served {
 }
 
 /** Starts the httpd on a fresh document root (index.html, hello.txt, big.bin) and waits for its port. */
-export async function serveHttpd(threads = 2, idleMs = 5000): Promise<Served> {
+export async function serveHttpd(threads = 2, idleMs = 5000, kernel: 'os' | 'native' = 'os'): Promise<Served> {
   const dir = mkdtempSync(join(tmpdir(), 'flexvm-httpd-fuzz-'));
   writeFileSync(join(dir, 'index.html'), '<!doctype html><title>reference</title><p>reference page</p>\n');
   writeFileSync(join(dir, 'hello.txt'), 'hello\n');
   writeFileSync(join(dir, 'big.bin'), Buffer.alloc(256 * 1024, 0x5a));
   const logs: string[] = [];
-  const vm = await VM.create({ kernel: 'os', syscallThreads: threads, log: (m) => logs.push(m) });
+  const vm = await VM.create({ kernel, syscallThreads: threads, log: (m) => logs.push(m) });
   let err = '';
   let running = true;
   const guest = await vm.spawn(HTTPD, {
@@ -223,9 +223,9 @@ async function reference(port: number, check: (body: Buffer) => boolean, path = 
   return null;
 }
 
-export async function fuzzHttpd(options: { seconds: number; seed: number; concurrency?: number; threads?: number }): Promise<HttpdFuzzReport> {
+export async function fuzzHttpd(options: { seconds: number; seed: number; concurrency?: number; threads?: number; kernel?: 'os' | 'native' }): Promise<HttpdFuzzReport> {
   const rnd = prng(options.seed);
-  const srv = await serveHttpd(options.threads ?? 2);
+  const srv = await serveHttpd(options.threads ?? 2, 5000, options.kernel ?? 'os');
   const expected = Buffer.from('<!doctype html><title>reference</title><p>reference page</p>\n');
   const report: HttpdFuzzReport = { requests: 0, hostile: 0, answered: 0, silentCloses: 0, timeouts: 0, referenceChecks: 0, referenceFailures: [], serverAlive: true };
   const until = Date.now() + options.seconds * 1000;
@@ -288,7 +288,7 @@ function versionText(v: number): string {
 }
 const VERSION = /^v(\d+):(x*)\n$/;
 
-export async function soakHttpd(options: { seconds: number; concurrency?: number; threads?: number }): Promise<SoakReport> {
+export async function soakHttpd(options: { seconds: number; concurrency?: number; threads?: number; kernel?: 'os' | 'native' }): Promise<SoakReport> {
   const settle = async () => {
     if (global.gc) global.gc();
     await new Promise((r) => setTimeout(r, 200));
@@ -297,7 +297,7 @@ export async function soakHttpd(options: { seconds: number; concurrency?: number
   const before = { fds: fdCount(), rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed, handles: handles() };
   // The httpd's default idle time (5 s): it also closes a client that stops reading for that long,
   // and clients in this busy process must not be taken for such.
-  const srv = await serveHttpd(options.threads ?? 2);
+  const srv = await serveHttpd(options.threads ?? 2, 5000, options.kernel ?? 'os');
   const report: SoakReport = {
     requests: 0, errors: 0, failures: [], fileChanges: 0, fdsBefore: before.fds, fdsAfter: 0, rssBeforeMiB: mib(before.rss),
     rssAfterMiB: 0, heapBeforeMiB: mib(before.heap), heapAfterMiB: 0, handlesBefore: before.handles, handlesAfter: 0, serverAlive: true,

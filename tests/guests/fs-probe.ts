@@ -9,7 +9,7 @@
 //   stat:PATH          newfstatat(AT_FDCWD, PATH, 0): DETAIL is size=N
 //   lstat:PATH         the same with AT_SYMLINK_NOFOLLOW
 //   list:PATH          open O_DIRECTORY, getdents64 until the end: DETAIL is the names, sorted, without . and ..
-//   mkdir:PATH  unlink:PATH  rmdir:PATH  rename:OLD:NEW
+//   mkdir:PATH  unlink:PATH  rmdir:PATH  rename:OLD:NEW  link:OLD:NEW (linkat, a hard link)
 //   at:DIR:REL         open DIR, then openat(dirfd, REL, O_RDONLY), close both
 //   fstat:FD  readfd:FD  close:FD   on a descriptor number given as is, or "kept": the last one kept
 //                      (DETAIL of readfd: the text)
@@ -60,7 +60,7 @@ function nextOp(): void {
   kind = c1 < 0 ? op : op.slice(0, c1);
   const rest = c1 < 0 ? "" : op.slice(c1 + 1);
   // Two-argument operations split at the next colon.
-  if (kind == "rename" || kind == "at" || kind == "write") {
+  if (kind == "rename" || kind == "link" || kind == "at" || kind == "write") {
     const c2 = rest.indexOf(":");
     argA = rest.slice(0, c2);
     argB = rest.slice(c2 + 1);
@@ -158,6 +158,9 @@ function step(res: i64): void {
     else done(res);
   } else if (kind == "rename") {
     if (s == 0) flexsc.renameat(R, flexsc.AT_FDCWD, p(pathA), flexsc.AT_FDCWD, p(pathB));
+    else done(res);
+  } else if (kind == "link") {
+    if (s == 0) flexsc.linkat(R, flexsc.AT_FDCWD, p(pathA), flexsc.AT_FDCWD, p(pathB), 0);
     else done(res);
   } else if (kind == "at") {
     if (s == 0) flexsc.openat(R, flexsc.AT_FDCWD, p(pathA), flexsc.O_RDONLY | flexsc.O_DIRECTORY, 0);

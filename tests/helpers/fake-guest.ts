@@ -2,7 +2,7 @@
 // threads, the entry state machine) precisely and without threads.
 import {
   MAGIC, ABI_VERSION, ENTRY_SIZE, entryW, maskW, PAGE_SIZE, ENTRIES_PER_PAGE, threadLineW, ctrlSize, subMaskOffset, pagesSize, doneMaskOffset,
-  C_MAGIC, C_VERSION, C_CTRL_SIZE, C_PAGE_COUNT, C_PAGES_PTR, C_ENTRY_SIZE, CW_GUEST_WAITING, CW_COMPLETIONS, EW_STATUS,
+  C_MAGIC, C_VERSION, C_CTRL_SIZE, C_PAGE_COUNT, C_PAGES_PTR, C_ENTRY_SIZE, C_PAGE_LIMIT, CW_GUEST_WAITING, CW_COMPLETIONS, EW_STATUS,
   E_SYSNO, E_ARG0, E_RET, E_RET_HI, E_FLAGS, E_SEQ, E_THREAD, TW_SQ_TAIL, TW_CANCEL_TAIL,
   ST_SUBMITTED, ST_BUSY, ST_CANCEL, ST_FREE,
 } from '../../host/abi/v1.js';
@@ -17,16 +17,21 @@ export class FakeGuest {
   private readonly sqTail: number[] = [];
   private readonly cancelTail: number[] = [];
   private readonly used = new Set<number>();
+  /** Where each page is: the first `pages` contiguous at pagesPtr, then those added (addPages). */
+  readonly pageBase: number[] = [];
 
   constructor(
     readonly pages = 2,
     readonly threads = 1,
     /** The guest's memory: its own by default, or one a test harness lays out around [ctrl, end). */
     readonly memory = new WebAssembly.Memory({ initial: 8, maximum: 64, shared: true }),
+    /** The most pages in all (page_limit): the masks are sized for it. */
+    readonly pageLimit = pages,
   ) {
     this.mem = new GuestMemory(this.memory);
     this.i32 = new Int32Array(this.memory.buffer);
-    this.pagesPtr = (this.ctrl + ctrlSize(pages) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+    this.pagesPtr = (this.ctrl + ctrlSize(pageLimit) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+    for (let p = 0; p < pages; p++) this.pageBase.push(this.pagesPtr + p * PAGE_SIZE);
     for (let t = 0; t < threads; t++) {
       this.sqTail.push(0);
       this.cancelTail.push(0);
@@ -38,10 +43,16 @@ export class FakeGuest {
     const m = this.mem;
     m.setU32(this.ctrl + C_MAGIC, MAGIC);
     m.setU32(this.ctrl + C_VERSION, ABI_VERSION);
-    m.setU32(this.ctrl + C_CTRL_SIZE, ctrlSize(this.pages));
+    m.setU32(this.ctrl + C_CTRL_SIZE, ctrlSize(this.pageLimit));
     m.setU32(this.ctrl + C_PAGE_COUNT, this.pages);
     m.setU32(this.ctrl + C_PAGES_PTR, this.pagesPtr);
     m.setU32(this.ctrl + C_ENTRY_SIZE, ENTRY_SIZE);
+    m.setU32(this.ctrl + C_PAGE_LIMIT, this.pageLimit === this.pages ? 0 : this.pageLimit);
+  }
+
+  /** Notes pages the host accepted through add_pages (the harness made that call). */
+  pagesAdded(ptr: number, count: number): void {
+    for (let i = 0; i < count; i++) this.pageBase.push(ptr + i * PAGE_SIZE);
   }
 
   /** Validates and accepts the control block as `register` would. */
@@ -58,7 +69,8 @@ export class FakeGuest {
   }
 
   entry(index: number): number {
-    return entryW(this.pagesPtr, index) * 4;
+    const base = this.pageBase[index >> 6];
+    return base === undefined ? entryW(this.pagesPtr, index) * 4 : base + (index & 63) * ENTRY_SIZE;
   }
 
   /** The word index of the entry's status word. */
@@ -72,7 +84,7 @@ export class FakeGuest {
 
   /** A free entry index in a page owned by thread `t`. */
   freeEntry(t: number): number {
-    for (let p = t; p < this.pages; p += this.threads) {
+    for (let p = t; p < this.pageBase.length; p += this.threads) {
       for (let e = 0; e < ENTRIES_PER_PAGE; e++) {
         const index = p * ENTRIES_PER_PAGE + e;
         if (!this.used.has(index)) return index;
@@ -101,7 +113,7 @@ export class FakeGuest {
   /** Sets the entry's bit in its page's submission mask. */
   private bumpSub(index: number): void {
     const page = Math.floor(index / ENTRIES_PER_PAGE);
-    const word = maskW(this.ctrl + subMaskOffset(this.pages), page) + ((index & 32) ? 1 : 0);
+    const word = maskW(this.ctrl + subMaskOffset(this.pageLimit), page) + ((index & 32) ? 1 : 0);
     Atomics.or(this.i32, word, 1 << (index & 31));
   }
 
@@ -134,7 +146,7 @@ export class FakeGuest {
   /** Whether the host set the entry's bit in its page's done mask. */
   doneBit(index: number): boolean {
     const page = Math.floor(index / ENTRIES_PER_PAGE);
-    const word = maskW(this.ctrl + doneMaskOffset(this.pages), page) + ((index & 32) ? 1 : 0);
+    const word = maskW(this.ctrl + doneMaskOffset(this.pageLimit), page) + ((index & 32) ? 1 : 0);
     return (Atomics.load(this.i32, word) & (1 << (index & 31))) !== 0;
   }
   completions(): number {

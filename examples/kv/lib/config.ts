@@ -26,8 +26,10 @@ export class Config {
   shutdownEnabled: bool = false;
   /** -F: flush_all is refused. */
   flushDisabled: bool = false;
-  /** syscall pages (flexvm): enough for every connection's read to wait. */
+  /** syscall pages to start with (flexvm; more are added as connections come, up to pageLimit). */
   pages: i32 = 0;
+  /** The most syscall pages: enough for every connection's read to wait (the host's --max-pages may cap it). */
+  pageLimit: i32 = 0;
   /** Set when the process should exit at once with this status (help, version, errors). */
   exitStatus: i32 = -1;
 }
@@ -55,7 +57,8 @@ export const USAGE = `flexvm kv ${VERSION}: a memcached-compatible cache server 
 -A, --enable-shutdown     allow the shutdown command
 -F, --disable-flush-all   refuse flush_all
 -o, --extended=<opts>     accepted and ignored with a warning
---pages=<num>             flexvm: syscall pages (64 calls each; default from -c)
+--pages=<num>             flexvm: syscall pages to start with (64 calls each, default 64;
+                          more are added as -c needs, up to flexvm's --max-pages)
 `;
 
 function sizeArg(v: string, unit: i64): i64 {
@@ -203,7 +206,9 @@ export function parseConfig(argv: string[]): Config {
   if (<i64>c.itemMax > c.memoryMb * 1024 * 1024 / 2) {
     return fail(c, "cannot set item size limit higher than 1/2 of memory max");
   }
-  // Every connection's read may wait: waiting calls use 7/8 of the 64 entries of a page.
-  if (!pagesSet) c.pages = max(64, (c.maxConns + 16) / 48 + 2);
+  // Every connection's read may wait: waiting calls use 7/8 of the 64 entries of a page. The pages
+  // start small and are added as connections come (libflexsc), up to what -c needs.
+  if (!pagesSet) c.pages = 64;
+  c.pageLimit = max(c.pages, (c.maxConns + 16) / 48 + 2);
   return c;
 }

@@ -17,6 +17,8 @@ export interface NativeAddon {
   attach(id: number, memory: SharedArrayBuffer, options: NativeAttachOptions): number;
   /** Stops serving a guest and closes its descriptors: [submitted, completed] by system call number. */
   detach(id: number, gid: number): [Uint32Array, Uint32Array] | null;
+  /** flexvm.add_pages for a guest: its new page count, or -errno (the C++ side checks every pointer). */
+  addPages(id: number, gid: number, ptr: number, count: number): number;
   /** The host's ends of a guest attached with stdio 'pipes': [stdin write, stdout read, stderr read], once. */
   takeStdio(id: number, gid: number): [number, number, number] | null;
   /** Completed calls since the last take: 11 numbers each (pid, sysno, thread, flags, a0..a5, result). */
@@ -40,12 +42,17 @@ export interface NativeAttachOptions {
   readonly ctrl: number;
   readonly pagesPtr: number;
   readonly pageCount: number;
+  /** Pages the control block's masks are sized for, and the most pages in all (absent: pageCount, no growth). */
+  readonly maskPages?: number;
+  readonly pageMax?: number;
   readonly threads: number;
   readonly maxFds: number;
   readonly maxPending: number;
   readonly listenAny: boolean;
   /** The connect() allow-list as [net, prefix, port (-1: any)] triples (ConnectPolicy); absent: loopback only. */
   readonly connectRules?: readonly number[];
+  /** Opening for writing a regular file with more than one link is EACCES (KernelOptions.strictLinks). */
+  readonly strictLinks?: boolean;
   readonly grants: readonly { hostPath: string; guestPath: string; readOnly?: boolean }[];
   /** Host descriptors to duplicate as the guest's 0, 1, 2 (-1: none), or new pipes (takeStdio). */
   readonly stdio: readonly [number, number, number] | 'pipes';

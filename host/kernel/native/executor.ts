@@ -21,6 +21,8 @@ export interface NativeRunnerData {
   readonly listenAny: boolean;
   /** The connect() allow-list, flattened for the addon (NativeAttachOptions.connectRules). */
   readonly connectRules: readonly number[];
+  /** KernelOptions.strictLinks (NativeAttachOptions.strictLinks). */
+  readonly strictLinks: boolean;
   /** The addon's file, loaded by the guest's worker as it is (no search: a worker starts sooner without node:fs). */
   readonly addonPath: string;
 }
@@ -46,7 +48,13 @@ export class NativeExecutor implements Executor {
     private readonly id: number,
   ) {
     const rules = ConnectPolicy.from(context.kernel.allowConnect).rules.flatMap((r) => [r.net, r.prefix, r.port ?? -1]);
-    const data: NativeRunnerData = { executor: id, listenAny: nativeKernelOptions(context.kernel).allowNonLoopbackListen, connectRules: rules, addonPath: nativeAddonPath() };
+    const data: NativeRunnerData = {
+      executor: id,
+      listenAny: nativeKernelOptions(context.kernel).allowNonLoopbackListen,
+      connectRules: rules,
+      strictLinks: context.kernel.strictLinks === true,
+      addonPath: nativeAddonPath(),
+    };
     this.guestRunner = { name: 'native', data };
   }
 

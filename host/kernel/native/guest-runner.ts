@@ -9,7 +9,7 @@
 //   epoll set, which this worker waits on while the guest has returned to the host.
 import { parentPort } from 'node:worker_threads';
 import { C_SHIM_SCRATCH, CW_SHUTDOWN, EALREADY, EINVAL, MODE_EPOLL, MODE_EXCEPTIONLESS, SYSCALLS, WAITS_HOST } from '../../abi/v1.js';
-import { acceptControlBlock, isRefusal, validateControlBlock, type ControlLayout } from '../../guest/control-block.js';
+import { acceptControlBlock, addPages, isRefusal, validateControlBlock, type ControlLayout } from '../../guest/control-block.js';
 import { GuestInstance, type GuestOutcome, type GuestTransport } from '../../guest/guest-instance.js';
 import { Handoff, type HandoffWaits } from '../../guest/handoff.js';
 import type { FromWorker, SpawnInfo, ToGuestWorker } from '../../vm/messages.js';
@@ -51,7 +51,7 @@ export async function runNativeGuest(info: SpawnInfo, post: (m: FromWorker) => v
   const transport: GuestTransport = {
     register(ptr) {
       if (layout) return -EALREADY;
-      const checked = validateControlBlock(instance.memory, ptr);
+      const checked = validateControlBlock(instance.memory, ptr, info.limits.maxPages);
       if (isRefusal(checked)) return refuse(checked.message, checked.errno);
       const threads = epoll ? 1 : Math.min(info.threads, checked.pageCount);
       acceptControlBlock(instance.memory, checked, threads, info.mode, info.pid, WAITS_HOST);
@@ -63,11 +63,14 @@ export async function runNativeGuest(info: SpawnInfo, post: (m: FromWorker) => v
           ctrl: checked.ctrl,
           pagesPtr: checked.pagesPtr,
           pageCount: checked.pageCount,
+          maskPages: checked.maskPages,
+          pageMax: checked.pageMax,
           threads,
           maxFds: info.limits.maxFds,
           maxPending: info.limits.maxPending,
           listenAny: data.listenAny,
           connectRules: data.connectRules,
+          strictLinks: data.strictLinks,
           grants: info.grants,
           stdio: 'pipes',
           local: epoll,
@@ -80,6 +83,14 @@ export async function runNativeGuest(info: SpawnInfo, post: (m: FromWorker) => v
       else handoff = new Handoff(new Int32Array(info.memory.buffer), checked, threads, info.mode === MODE_EXCEPTIONLESS, info.syncSpinUs, futex);
       post({ type: 'registered', gid: info.gid, layout: checked, threads, colocated: false });
       return 0;
+    },
+    addPages(ptr, count) {
+      // The native threads keep their own page table (addon: Guest::addPages checks every pointer);
+      // the layout's, which makes the same checks, is kept in step for the statistics.
+      if (!layout) return -EINVAL;
+      const r = addon.addPages(data.executor, info.gid, ptr, count);
+      if (r > 0) addPages(instance.memory, layout, ptr, count);
+      return r;
     },
     syscall(entry) {
       if (local) local.syscall(entry);

@@ -44,6 +44,7 @@ import { FileKind } from './file-table.js';
 import {
   fsClose,
   fsFstat,
+  fsFtruncate,
   fsLstat,
   fsMkdir,
   fsOpen,
@@ -157,7 +158,7 @@ interface Opened {
  * (a symlink there is followed by the walk, beneath the grant, and the open tried again at its
  * target), so nothing outside the grant is ever opened, created or truncated.
  */
-function* openOp(sb: Sandbox, components: readonly string[], flags: number, mode: number, trailingSlash: boolean): FsOp<Opened> {
+function* openOp(sb: Sandbox, components: readonly string[], flags: number, mode: number, trailingSlash: boolean, strictLinks: boolean): FsOp<Opened> {
   const creating = (flags & O_CREAT) !== 0;
   const place = creating ? creationPlace(sb, components) : sb.require(components);
   if (place.kind === 'synthetic') {
@@ -179,6 +180,10 @@ function* openOp(sb: Sandbox, components: readonly string[], flags: number, mode
     } else if (trailingSlash && creating && name !== null && (yield* w.final(name)).st === null) {
       throw new SysError(EISDIR);
     }
+    // --strict-links: the link count is looked at on the opened file itself, so the truncation
+    // waits until then (a file truncated by the open could not be given back).
+    const truncate = strictLinks && writes && (hostFlags & fs.constants.O_TRUNC) !== 0;
+    if (truncate) hostFlags &= ~fs.constants.O_TRUNC;
     let fd: number;
     for (;;) {
       if (name === null) {
@@ -202,10 +207,13 @@ function* openOp(sb: Sandbox, components: readonly string[], flags: number, mode
     }
     try {
       const st = yield* fsFstat(fd);
+      if (st.isDirectory() && truncate) throw new SysError(EISDIR); // as the open with O_TRUNC would say
       if (st.isDirectory()) return { hostFd: fd, kind: FileKind.Dir };
       if (trailingSlash) throw new SysError(ENOTDIR);
       // Only regular files and directories: a device or FIFO could block a threadpool thread forever.
       if (!st.isFile()) throw new SysError(EACCES, 'not a regular file');
+      if (strictLinks && writes && Number(st.nlink) > 1) throw new SysError(EACCES, 'a file with more than one link (--strict-links)');
+      if (truncate) yield* fsFtruncate(fd, 0);
       return { hostFd: fd, kind: FileKind.File };
     } catch (e) {
       yield* fsClose(fd);
@@ -226,7 +234,7 @@ export function sysOpenat(k: OsKernel, p: OsProcess, c: Call): number {
   return k.runFs(
     p,
     c,
-    openOp(p.sandbox, components, flags, mode, path.trailingSlash),
+    openOp(p.sandbox, components, flags, mode, path.trailingSlash, k.strictLinks),
     (opened) => {
       if (!p.alive) {
         k.closeHost(opened.hostFd);

@@ -66,6 +66,8 @@ export class OsKernel implements Kernel<OsProcess>, EventLoopKernel {
   readonly orphans = new Orphans();
   readonly socketEnv: SocketEnvironment;
   readonly connectPolicy: ConnectPolicy;
+  /** KernelOptions.strictLinks: no write access to a file with more than one link. */
+  readonly strictLinks: boolean;
   private readonly processes = new Set<OsProcess>();
   private readonly logSink: (message: string) => void;
   private inodeCounter = 0;
@@ -77,6 +79,7 @@ export class OsKernel implements Kernel<OsProcess>, EventLoopKernel {
     this.threadCount = Math.max(1, context?.threadCount ?? 1);
     this.options = osKernelOptions(options);
     this.connectPolicy = ConnectPolicy.forKernel(options.allowConnect, this.logSink);
+    this.strictLinks = options.strictLinks === true;
     this.fsd = this.colocated || this.options.fileIo === 'auto' ? syncDriver : asyncDriver;
     this.sched = new EventLoopScheduler(this.logSink);
     this.socketEnv = {

@@ -10,6 +10,7 @@ import {
   ENOENT,
   ENOTDIR,
   EROFS,
+  EACCES,
   O_ACCMODE,
   O_CLOEXEC,
   O_CREAT,
@@ -77,7 +78,10 @@ export function sysOpenat(k: VirtualKernel, p: VirtualProcess, c: Call): number 
     d = new DirDescription(k.fs, inode, access, flags & OPEN_STATUS_FLAGS);
   } else {
     const file = inode as FileInode;
-    if (file.readOnly && (access !== O_RDONLY || (flags & O_TRUNC) !== 0)) return -EROFS;
+    const writes = access !== O_RDONLY || (flags & O_TRUNC) !== 0;
+    if (file.readOnly && writes) return -EROFS;
+    // --strict-links: another name may lie outside the guest's grants (docs/security.md).
+    if (k.strictLinks && writes && file.nlink > 1) return -EACCES;
     if ((flags & O_TRUNC) !== 0) file.truncate(0);
     d = new FileDescription(k.fs, file, access, flags & OPEN_STATUS_FLAGS);
   }

@@ -55,6 +55,8 @@ export class VirtualKernel implements Kernel<VirtualProcess>, VirtualTimeKernel 
   readonly random: DeterministicRandom;
   readonly socketEnv: SocketEnvironment;
   readonly connectPolicy: ConnectPolicy;
+  /** KernelOptions.strictLinks: no write access to a file with more than one link. */
+  readonly strictLinks: boolean;
   private readonly log: (message: string) => void;
   private readonly processes = new Set<VirtualProcess>();
   private inodeCounter = 0;
@@ -62,6 +64,7 @@ export class VirtualKernel implements Kernel<VirtualProcess>, VirtualTimeKernel 
   constructor(options: Partial<VirtualKernelOptions> = {}, context?: KernelContext) {
     this.log = context ? (m) => context.log(m) : () => {};
     this.connectPolicy = ConnectPolicy.forKernel(options.allowConnect, this.log);
+    this.strictLinks = options.strictLinks === true;
     this.clock = new VirtualClock(options.epochMs);
     this.sched = new Scheduler({ name: 'virtual kernel', timers: this.clock, log: this.log });
     this.random = new DeterministicRandom(options.seed ?? 0);

@@ -13,9 +13,9 @@
  */
 import {
   ABI_VERSION, C_CTRL_SIZE, C_ENTRY_SIZE, C_MAGIC, C_PAGE_COUNT, C_PAGES_PTR, C_VERSION, E_ARG0, E_FLAGS,
-  E_RET, E_RET_HI, E_SEQ, E_STATUS, E_SYSNO, E_THREAD, ENOSYS, ENTRIES_PER_PAGE, ENTRY_SIZE, ERRNO_NAMES, MAGIC,
-  PAGE_SIZE, ST_BUSY, ST_CANCEL, ST_DONE, ST_FREE, ST_SUBMITTED, SYSCALLS, T_CANCEL_TAIL, T_DOORBELL, T_SQ_TAIL, THREAD_LINES,
-  ctrlSize, subMaskOffset,
+  E_RET, E_RET_HI, E_SEQ, E_SYSNO, E_THREAD, ENOSYS, ENTRIES_PER_PAGE, ENTRY_SIZE, ERRNO_NAMES, MAGIC,
+  PAGE_SIZE, ST_BUSY, ST_CANCEL, ST_DONE, ST_FREE, ST_SUBMITTED, SYSCALLS, TW_CANCEL_TAIL, TW_DOORBELL, TW_SQ_TAIL, EW_STATUS,
+  ctrlSize, subMaskOffset, entryW, maskW, threadLineW,
 } from '../../host/abi/v1.js';
 import { loadNativeAddon } from '../../host/kernel/native/addon.js';
 import { DEFAULT_LIMITS, type Kernel, type ProcessSpec } from '../../host/kernel/kernel.js';
@@ -139,15 +139,20 @@ class Fuzz {
   entryAddr(index: number): number {
     return this.pagesPtr + index * ENTRY_SIZE;
   }
-  status(index: number): number {
-    return Atomics.load(this.i32, this.entryAddr(index) >> 2);
+  /** The entry's status word (an index into i32). */
+  statusW(index: number): number {
+    return entryW(this.pagesPtr, index) + EW_STATUS;
   }
+  status(index: number): number {
+    return Atomics.load(this.i32, this.statusW(index));
+  }
+  /** A word of thread line `t` (`field`: a TW_ word offset), as an index into i32. */
   threadWord(t: number, field: number): number {
-    return (this.ctrl + THREAD_LINES + t * 64 + field) >> 2;
+    return threadLineW(this.ctrl, t) + field;
   }
   setSubBit(index: number): void {
     const page = Math.floor(index / ENTRIES_PER_PAGE);
-    const word = (this.ctrl + subMaskOffset(PAGES) + page * 8 + (index & 32 ? 4 : 0)) >> 2;
+    const word = maskW(this.ctrl + subMaskOffset(PAGES), page) + (index & 32 ? 1 : 0);
     Atomics.or(this.i32, word, 1 << (index & 31));
   }
 
@@ -193,24 +198,24 @@ class Fuzz {
     m.setI32(e + E_SEQ, this.sqTail[t]!);
     m.setI32(e + E_THREAD, t);
     this.tracked.set(index, { sysno, seq: this.sqTail[t]!, thread: t, cancelled: false, promised: !this.recycled.has(index), rewritten: false });
-    Atomics.store(this.i32, e >> 2, ST_SUBMITTED);
+    Atomics.store(this.i32, this.statusW(index), ST_SUBMITTED);
     this.setSubBit(index);
     this.sqTail[t]!++;
-    Atomics.store(this.i32, this.threadWord(t, T_SQ_TAIL), this.sqTail[t]!);
+    Atomics.store(this.i32, this.threadWord(t, TW_SQ_TAIL), this.sqTail[t]!);
     this.report.posted++;
     return true;
   }
 
   /** libflexsc's cancel: SUBMITTED or BUSY -> CANCEL, then the cancel tail. */
   cancel(index: number): boolean {
-    const w = this.entryAddr(index) >> 2;
+    const w = this.statusW(index);
     let ok = Atomics.compareExchange(this.i32, w, ST_SUBMITTED, ST_CANCEL) === ST_SUBMITTED;
     if (!ok) ok = Atomics.compareExchange(this.i32, w, ST_BUSY, ST_CANCEL) === ST_BUSY;
     if (!ok) return false;
     const t = this.tracked.get(index)?.thread ?? Math.floor(index / ENTRIES_PER_PAGE) % this.o.threads;
     this.setSubBit(index);
     this.cancelTail[t]!++;
-    Atomics.store(this.i32, this.threadWord(t, T_CANCEL_TAIL), this.cancelTail[t]!);
+    Atomics.store(this.i32, this.threadWord(t, TW_CANCEL_TAIL), this.cancelTail[t]!);
     return true;
   }
 
@@ -218,7 +223,7 @@ class Fuzz {
   harvest(): void {
     for (const [index, at] of this.poisoned) {
       if (this.steps - at < 2048 && this.poisoned.size < (PAGES * ENTRIES_PER_PAGE) / 2) continue;
-      Atomics.store(this.i32, this.entryAddr(index) >> 2, ST_FREE);
+      Atomics.store(this.i32, this.statusW(index), ST_FREE);
       this.poisoned.delete(index);
       this.recycled.add(index);
     }
@@ -236,7 +241,7 @@ class Fuzz {
       if (tr.promised) this.report.kept++;
       this.report.completed++;
       this.tracked.delete(index);
-      Atomics.store(this.i32, e >> 2, ST_FREE);
+      Atomics.store(this.i32, this.statusW(index), ST_FREE);
     }
   }
 
@@ -268,7 +273,7 @@ class Fuzz {
     } else if (a < 85) {
       // Force a status (any value) onto an entry in flight: the fuzzer gives up on it.
       const index = this.pick(inflight);
-      Atomics.store(this.i32, this.entryAddr(index) >> 2, this.pick([ST_FREE, ST_SUBMITTED, ST_BUSY, ST_DONE, ST_CANCEL, 5, 7, -1, 0x7fffffff]));
+      Atomics.store(this.i32, this.statusW(index), this.pick([ST_FREE, ST_SUBMITTED, ST_BUSY, ST_DONE, ST_CANCEL, 5, 7, -1, 0x7fffffff]));
       this.setSubBit(index);
       this.tracked.delete(index);
       this.poisoned.set(index, this.steps);
@@ -277,10 +282,10 @@ class Fuzz {
       // Cancel a FREE entry (status CANCEL written over FREE, its bit and the cancel tail bumped).
       const index = this.freeEntry(t);
       if (index >= 0) {
-        Atomics.store(this.i32, this.entryAddr(index) >> 2, ST_CANCEL);
+        Atomics.store(this.i32, this.statusW(index), ST_CANCEL);
         this.setSubBit(index);
         this.cancelTail[t]!++;
-        Atomics.store(this.i32, this.threadWord(t, T_CANCEL_TAIL), this.cancelTail[t]!);
+        Atomics.store(this.i32, this.threadWord(t, TW_CANCEL_TAIL), this.cancelTail[t]!);
         this.poisoned.set(index, this.steps);
         this.report.freeCancels++;
       }
@@ -289,7 +294,7 @@ class Fuzz {
       // entries posted before it that the host had not taken are stranded until cancelled.
       const jump = this.pick([1, 2, 63, 64, 65, 4096, 1 << 30, -1, -64, (this.rnd() * 0x1_0000_0000) | 0]);
       this.sqTail[t] = (this.sqTail[t]! + jump) | 0;
-      Atomics.store(this.i32, this.threadWord(t, T_SQ_TAIL), this.sqTail[t]!);
+      Atomics.store(this.i32, this.threadWord(t, TW_SQ_TAIL), this.sqTail[t]!);
       for (const tr of this.tracked.values()) if (tr.thread === t) tr.promised = false;
       this.report.tailJumps++;
     } else if (a < 88) {
@@ -302,8 +307,8 @@ class Fuzz {
       this.report.scribbles++;
       // Keep the guest's own tails truthful to what it wrote (a scribbled tail is a jump).
       for (let th = 0; th < this.o.threads; th++) {
-        this.sqTail[th] = Atomics.load(this.i32, this.threadWord(th, T_SQ_TAIL));
-        this.cancelTail[th] = Atomics.load(this.i32, this.threadWord(th, T_CANCEL_TAIL));
+        this.sqTail[th] = Atomics.load(this.i32, this.threadWord(th, TW_SQ_TAIL));
+        this.cancelTail[th] = Atomics.load(this.i32, this.threadWord(th, TW_CANCEL_TAIL));
       }
       for (const tr of this.tracked.values()) tr.promised = false;
     } else {
@@ -408,7 +413,7 @@ async function fuzzNative(f: Fuzz, o: Required<FuzzOptions>, report: FuzzReport)
     });
     const ring = (): void => {
       for (let t = 0; t < o.threads; t++) {
-        const w = f.threadWord(t, T_DOORBELL);
+        const w = f.threadWord(t, TW_DOORBELL);
         Atomics.add(f.i32, w, 1);
         a.wake(sab, w * 4);
       }

@@ -1,7 +1,7 @@
 import { RateLimiter } from './rate-limit.js';
 import {
   CW_COMPLETIONS, CW_GUEST_WAITING, CW_SHUTDOWN, CW_SHIM_ENTRY, CW_SHIM_SEQ, ENTRIES_PER_PAGE, PAGE_SIZE, ST_DONE,
-  threadLineW, hostLineW, maskW,
+  threadLineW, hostLineW, maskW, entryW,
 } from '../abi/v1.js';
 import type { GuestMemory } from '../memory/guest-memory.js';
 import { PT_BASE, PT_COUNT, type ControlLayout } from '../guest/control-block.js';
@@ -192,7 +192,8 @@ export class ServedGuest {
 
   /** Word offset of entry `index` (-1: the shim entry). */
   entryW(index: number): number {
-    return index < 0 ? this.shimW : (this.pageTable[PT_BASE + (index >> 6)]! >>> 2) + ((index & 63) << 4);
+    // The page table holds each page's base (pages registered at run time need not be contiguous).
+    return index < 0 ? this.shimW : entryW(this.pageTable[PT_BASE + ((index / ENTRIES_PER_PAGE) | 0)]!, index % ENTRIES_PER_PAGE);
   }
 
   /** Entries in the pages this thread knows of. */

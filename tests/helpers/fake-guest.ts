@@ -75,7 +75,7 @@ export class FakeGuest {
 
   /** The word index of the entry's status word. */
   private statusW(index: number): number {
-    return entryW(this.pagesPtr, index) + EW_STATUS;
+    return (this.entry(index) >>> 2) + EW_STATUS; // entry() knows the pages added at run time
   }
 
   private get ctrlW(): number {

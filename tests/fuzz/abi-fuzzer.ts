@@ -15,7 +15,7 @@ import {
   ABI_VERSION, C_CTRL_SIZE, C_ENTRY_SIZE, C_MAGIC, C_PAGE_COUNT, C_PAGES_PTR, C_VERSION, E_ARG0, E_FLAGS,
   E_RET, E_RET_HI, E_SEQ, E_SYSNO, E_THREAD, ENOSYS, ENTRIES_PER_PAGE, ENTRY_SIZE, ERRNO_NAMES, MAGIC,
   PAGE_SIZE, ST_BUSY, ST_CANCEL, ST_DONE, ST_FREE, ST_SUBMITTED, SYSCALLS, TW_CANCEL_TAIL, TW_DOORBELL, TW_SQ_TAIL, EW_STATUS,
-  ctrlSize, subMaskOffset, entryW, maskW, threadLineW, hostLineW, HW_NEXT_SEQ,
+  ctrlSize, subMaskOffset, entryW, maskW, threadLineW,
 } from '../../host/abi/v1.js';
 import { loadNativeAddon } from '../../host/kernel/native/addon.js';
 import { DEFAULT_LIMITS, type Kernel, type ProcessSpec } from '../../host/kernel/kernel.js';
@@ -94,20 +94,6 @@ class Fuzz {
   readonly end = MEMORY_PAGES * 65536;
   readonly sqTail: number[];
   readonly cancelTail: number[];
-  /**
-   * The furthest value (in seq order) each thread's tails ever held. A tail moved backwards (a jump,
-   * a scribble) makes the guest reuse values the host has already seen: a post whose seq is behind
-   * sqHigh, or a cancel that brings the cancel tail back to an old value, may go unseen for good (the
-   * guest broke the protocol and strands its own call), so neither is promised.
-   */
-  readonly sqHigh: number[];
-  readonly cancelHigh: number[];
-  /**
-   * After a jump of a thread's sq tail (or a scribble that moved it), the tail the host must have
-   * taken before the thread's posts are promised again: a host that finds a tail too far ahead
-   * resynchronises at the tail it reads then, which may already cover posts made after the jump.
-   */
-  readonly settleAt: (number | null)[];
   /** Entries posted and not corrupted by the fuzzer: each must end DONE. */
   readonly tracked = new Map<number, Tracked>();
   /**
@@ -133,9 +119,6 @@ class Fuzz {
     this.scratch = this.pagesPtr + PAGES * PAGE_SIZE;
     this.sqTail = new Array(o.threads).fill(0);
     this.cancelTail = new Array(o.threads).fill(0);
-    this.sqHigh = new Array(o.threads).fill(0);
-    this.cancelHigh = new Array(o.threads).fill(0);
-    this.settleAt = new Array(o.threads).fill(null);
     // The native kernel implements the whole ABI table (its C++ Table()).
     this.implemented = new Set(o.kernel === 'os' ? OS_SYSCALLS : o.kernel === 'native' ? SYSCALLS.map((s) => s.nr) : VIRTUAL_SYSCALLS);
     const m = this.mem;
@@ -214,14 +197,11 @@ class Fuzz {
     m.setI32(e + E_FLAGS, flags);
     m.setI32(e + E_SEQ, this.sqTail[t]!);
     m.setI32(e + E_THREAD, t);
-    const at = this.settleAt[t] ?? null;
-    if (at !== null && ((Atomics.load(this.i32, hostLineW(this.ctrl, t) + HW_NEXT_SEQ) - at) | 0) >= 0) this.settleAt[t] = null;
-    const fresh = this.settleAt[t] === null && ((this.sqTail[t]! - this.sqHigh[t]!) | 0) >= 0;
-    this.tracked.set(index, { sysno, seq: this.sqTail[t]!, thread: t, cancelled: false, promised: fresh && !this.recycled.has(index), rewritten: false });
+    this.tracked.set(index, { sysno, seq: this.sqTail[t]!, thread: t, cancelled: false, promised: !this.recycled.has(index), rewritten: false });
     Atomics.store(this.i32, this.statusW(index), ST_SUBMITTED);
     this.setSubBit(index);
     this.sqTail[t]!++;
-    this.publishSqTail(t);
+    Atomics.store(this.i32, this.threadWord(t, TW_SQ_TAIL), this.sqTail[t]!);
     this.report.posted++;
     return true;
   }
@@ -235,24 +215,7 @@ class Fuzz {
     const t = this.tracked.get(index)?.thread ?? Math.floor(index / ENTRIES_PER_PAGE) % this.o.threads;
     this.setSubBit(index);
     this.cancelTail[t]!++;
-    if (!this.publishCancelTail(t)) {
-      const tr = this.tracked.get(index);
-      if (tr) tr.promised = false;
-    }
-    return true;
-  }
-
-  /** Publishes thread t's sq tail; sqHigh follows it forwards. */
-  publishSqTail(t: number): void {
-    Atomics.store(this.i32, this.threadWord(t, TW_SQ_TAIL), this.sqTail[t]!);
-    if (((this.sqTail[t]! - this.sqHigh[t]!) | 0) > 0) this.sqHigh[t] = this.sqTail[t]!;
-  }
-
-  /** Publishes thread t's cancel tail. Whether the value is new (beyond every one published before). */
-  publishCancelTail(t: number): boolean {
     Atomics.store(this.i32, this.threadWord(t, TW_CANCEL_TAIL), this.cancelTail[t]!);
-    if (((this.cancelTail[t]! - this.cancelHigh[t]!) | 0) <= 0) return false;
-    this.cancelHigh[t] = this.cancelTail[t]!;
     return true;
   }
 
@@ -322,7 +285,7 @@ class Fuzz {
         Atomics.store(this.i32, this.statusW(index), ST_CANCEL);
         this.setSubBit(index);
         this.cancelTail[t]!++;
-        this.publishCancelTail(t);
+        Atomics.store(this.i32, this.threadWord(t, TW_CANCEL_TAIL), this.cancelTail[t]!);
         this.poisoned.set(index, this.steps);
         this.report.freeCancels++;
       }
@@ -331,8 +294,7 @@ class Fuzz {
       // entries posted before it that the host had not taken are stranded until cancelled.
       const jump = this.pick([1, 2, 63, 64, 65, 4096, 1 << 30, -1, -64, (this.rnd() * 0x1_0000_0000) | 0]);
       this.sqTail[t] = (this.sqTail[t]! + jump) | 0;
-      this.publishSqTail(t);
-      this.settleAt[t] = this.sqTail[t]!;
+      Atomics.store(this.i32, this.threadWord(t, TW_SQ_TAIL), this.sqTail[t]!);
       for (const tr of this.tracked.values()) if (tr.thread === t) tr.promised = false;
       this.report.tailJumps++;
     } else if (a < 88) {
@@ -345,12 +307,8 @@ class Fuzz {
       this.report.scribbles++;
       // Keep the guest's own tails truthful to what it wrote (a scribbled tail is a jump).
       for (let th = 0; th < this.o.threads; th++) {
-        const tail = Atomics.load(this.i32, this.threadWord(th, TW_SQ_TAIL));
-        if (tail !== this.sqTail[th]) this.settleAt[th] = tail;
-        this.sqTail[th] = tail;
+        this.sqTail[th] = Atomics.load(this.i32, this.threadWord(th, TW_SQ_TAIL));
         this.cancelTail[th] = Atomics.load(this.i32, this.threadWord(th, TW_CANCEL_TAIL));
-        if (((this.sqTail[th]! - this.sqHigh[th]!) | 0) > 0) this.sqHigh[th] = this.sqTail[th]!;
-        if (((this.cancelTail[th]! - this.cancelHigh[th]!) | 0) > 0) this.cancelHigh[th] = this.cancelTail[th]!;
       }
       for (const tr of this.tracked.values()) tr.promised = false;
     } else {

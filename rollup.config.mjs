@@ -1,5 +1,5 @@
 // Bundles the host (already compiled by tsc into build/) into dist/: the embedding API, the CLI and
-// the two worker entry points. The workers keep their folder (dist/syscall/, dist/guest/) and shared
+// the worker entry points. The workers keep their folder (dist/syscall/, dist/guest/) and shared
 // chunks sit at the top of dist/, as host/ does in build/, so host/worker-entry-points.ts finds the
 // workers at the same relative URLs in both.
 import { rmSync } from 'node:fs';
@@ -18,6 +18,7 @@ export default [
       cli: 'build/host/cli/entry.js',
       'syscall/syscall-worker': 'build/host/syscall/syscall-worker.js',
       'guest/guest-worker': 'build/host/guest/guest-worker.js',
+      'cli/sigterm-watcher-worker': 'build/host/cli/sigterm-watcher-worker.js',
     },
     external,
     output: {

@@ -1,4 +1,5 @@
 import { fstatSync, readFileSync } from 'node:fs';
+import { isatty } from 'node:tty';
 
 /**
  * The host's standard input for the main guest, streamed (every kernel, flexvm guests and WASI
@@ -10,14 +11,19 @@ import { fstatSync, readFileSync } from 'node:fs';
  * alone too (reading it would stop the whole job, SIGTTIN, as `flexvm run server.wasm &` must not).
  */
 export function hostStdinStream(): NodeJS.ReadableStream | undefined {
+  return hostStdinReadable() ? process.stdin : undefined;
+}
+
+/** Whether the main guest reads the host's standard input (hostStdinStream's rule), without touching process.stdin. */
+export function hostStdinReadable(): boolean {
   try {
     const st = fstatSync(0);
-    if (st.isFIFO() || st.isFile()) return process.stdin;
-    if (st.isCharacterDevice() && process.stdin.isTTY && inForeground()) return process.stdin;
+    if (st.isFIFO() || st.isFile()) return true;
+    if (st.isCharacterDevice() && isatty(0) && inForeground()) return true;
   } catch {
     // No descriptor 0 at all.
   }
-  return undefined;
+  return false;
 }
 
 /**

@@ -1,11 +1,16 @@
 import { writeFileSync } from 'node:fs';
 import { InvalidModuleError } from '../wasm/module-info.js';
 import { WasiSpawnError } from '../wasi/wasi-spawn.js';
-import { VM, type Guest, type GuestResult } from '../vm/vm.js';
+import { VM, type Guest, type GuestResult, type SpawnOptions, type VMOptions } from '../vm/vm.js';
 import { formatStats } from '../vm/stats.js';
 import { EXIT_INTERRUPTED, EXIT_KILLED } from '../errors.js';
 import { hostStdinStream } from './host-stdin.js';
 import { splitCommand, type RunOptions } from './options.js';
+import { ON_THIS_THREAD, type ThisThreadGuest } from '../vm/this-thread.js';
+import { MainThreadSignals } from './main-thread-signals.js';
+import { runsOnMainThread } from './startup-plan.js';
+import { HostStdio } from './host-stdio.js';
+import { nativeAddonPath } from '../kernel/native/addon.js';
 
 export interface GuestCommand {
   readonly file: string;
@@ -22,6 +27,8 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
     const [file, args] = splitCommand(w);
     return { file, args };
   });
+  // The main guest on this thread where that keeps what the CLI promises (docs/startup.md).
+  if (runsOnMainThread(opts)) return runOnMainThread(main, opts);
   const vm = await VM.create({
     kernel: {
       ...(opts.kernel === 'os' || opts.kernel === 'native' ? { kind: opts.kernel, allowNonLoopbackListen: opts.listenAny } : { kind: opts.kernel }),
@@ -83,6 +90,60 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
     await vm.close();
     // The guest let go of it; a pipe whose writer goes on (`yes | flexvm run head.wasm`) must not keep us.
     if (stdin) process.stdin.destroy();
+  }
+}
+
+/** runGuests for one guest on the main thread, Ctrl-C and SIGTERM taken as main-thread-signals.ts says. */
+async function runOnMainThread(main: GuestCommand, opts: RunOptions): Promise<number> {
+  // Until the guest runs (and after), this thread's event loop takes the signals, as for a worker's guest.
+  let guest: Guest | null = null;
+  let early = false;
+  const onSignal = (): void => {
+    if (early) {
+      process.stderr.write('flexvm: interrupted again, exiting now\n');
+      process.exit(EXIT_KILLED);
+    }
+    early = true;
+    process.stderr.write('\nflexvm: stopping guests (Ctrl-C again to force)\n');
+    guest?.kill();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const signals = new MainThreadSignals(nativeAddonPath(), () => process.off('SIGTERM', onSignal));
+  const stdio = new HostStdio();
+  let vm: VM | null = null;
+  try {
+    vm = await VM.create({
+      kernel: { kind: 'native', allowNonLoopbackListen: opts.listenAny, ...(opts.allowConnect.length > 0 ? { allowConnect: opts.allowConnect } : {}), ...(opts.strictLinks ? { strictLinks: true } : {}) },
+      syscallThreads: opts.syscallThreads,
+      mode: opts.mode,
+      spinUs: opts.spinUs,
+      limits: opts.limits,
+      [ON_THIS_THREAD]: true,
+    } as VMOptions);
+    const here: ThisThreadGuest = {
+      stdio: stdio.fds,
+      registered: (memory, ctrl) => signals.registered(memory, ctrl),
+      enter: (run) => signals.enter(run),
+      sleep: (sleep, timeoutUs) => signals.sleep(sleep, timeoutUs),
+    };
+    const spawnOpts = { dirs: opts.dirs, env: opts.env, args: main.args, listen: opts.listen, [ON_THIS_THREAD]: here } as SpawnOptions;
+    guest = await vm.spawn(main.file, spawnOpts);
+    if (early) guest.kill();
+    const result = await guest.exited;
+    report([result], opts, early || signals.interrupted);
+    return result.status;
+  } catch (err) {
+    if (err instanceof InvalidModuleError || err instanceof WasiSpawnError) {
+      process.stderr.write(`flexvm: error: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    stdio.close();
+    await vm?.close();
   }
 }
 

@@ -1,0 +1,41 @@
+import { loadNativeAddon } from '../kernel/native/addon.js';
+import { parseRunOptions, type RunOptions } from './options.js';
+
+/**
+ * Whether `flexvm run` runs its guest on the main thread (docs/startup.md): one guest on the native
+ * kernel, in a mode where it never returns to the host to wait (not epoll), without what needs the
+ * main thread's event loop while it runs (--trace's collection) or a second pass over the module
+ * (--model). FLEXVM_GUEST_THREAD=worker keeps it on a worker (bench/suites/startup.ts compares them).
+ */
+export function runsOnMainThread(opts: Pick<RunOptions, 'kernel' | 'with' | 'trace' | 'mode' | 'model'>): boolean {
+  if (process.env['FLEXVM_GUEST_THREAD'] === 'worker') return false;
+  return opts.kernel === 'native' && opts.with.length === 0 && !opts.trace && opts.mode !== 'epoll' && opts.model === null;
+}
+
+/** What the CLI's entry (dist/cli.js) prepares before the rest of flexvm loads. */
+export interface StartupPlan {
+  /**
+   * Compile guests with Liftoff: where every guest runs on the native kernel, whose guests sleep
+   * through the addon's `flexvm.wait` (V8's own waits cannot be woken by native threads), so the
+   * Wasm wait loop V8 11.3's Liftoff miscompiles never runs (host/vm/v8-flags.ts).
+   */
+  readonly liftoff: boolean;
+  /** Start the first guest's worker ahead, with this guest runner (null: none), or not at all (false). */
+  readonly spare: 'native' | null | false;
+}
+
+/** The plan for `flexvm ARGV...`; a command line in error gets the default plan (main.js then says why). */
+export function startupPlan(argv: readonly string[]): StartupPlan {
+  const [command, ...rest] = argv;
+  if (command === 'demo') return { liftoff: false, spare: null };
+  if (command !== 'run') return { liftoff: false, spare: false };
+  const native = typeof loadNativeAddon() !== 'string';
+  let opts: RunOptions;
+  try {
+    opts = parseRunOptions(rest, true, native ? 'native' : 'os');
+  } catch {
+    return { liftoff: false, spare: false };
+  }
+  if (opts.kernel !== 'native' || !native) return { liftoff: false, spare: null };
+  return { liftoff: true, spare: runsOnMainThread(opts) ? false : 'native' };
+}

@@ -3,15 +3,16 @@ import { C_COMPLETIONS, C_SHUTDOWN } from '../abi/v1.js';
 import { EXIT_INTERRUPTED, EXIT_KILLED, GuestExit } from '../errors.js';
 import type { GuestOutcome } from '../guest/guest-instance.js';
 import type { Sleep, ThisThreadGuest } from '../vm/this-thread.js';
-import { SigtermWatcher } from './sigterm-watcher.js';
+import { MainThreadHelper } from './main-thread-helper.js';
 
 /** The CLI's grace period: a guest asked to stop that has not exited after it is ended (status 137). */
 export const GRACE_MS = 2000;
 /** The longest one sleep of the guest lasts before this thread looks at requests again (µs). */
 const SLICE_US = 50_000;
-/** A guest that has run this long gets a SIGTERM watcher (ms): a short run never pays for its thread. */
-const SIGTERM_WATCH_AFTER_MS = 200;
+/** A guest that has run this long gets its helper thread (ms): a short run never pays for a thread. */
+const HELPER_AFTER_MS = 200;
 const INTERRUPTED = 'ERR_SCRIPT_EXECUTION_INTERRUPTED';
+const TIMED_OUT = 'stopped by the host (did not exit in time)';
 
 // A function run under Node's SIGINT watchdog (vm's breakOnSigint): the one way a Node thread whose
 // event loop is blocked learns of Ctrl-C. The watchdog's own thread stops the JavaScript running
@@ -20,7 +21,7 @@ const INTERRUPTED = 'ERR_SCRIPT_EXECUTION_INTERRUPTED';
 const CALL = Symbol.for('flexvm.mainThreadCall');
 const script = new Script(`globalThis[Symbol.for('flexvm.mainThreadCall')]()`, { filename: 'flexvm:main-thread' });
 
-/** `fn()`, or null when Ctrl-C interrupted it. Nests: the innermost call is the one interrupted. */
+/** `fn()`, or null when SIGINT interrupted it. Nests: the innermost call is the one interrupted. */
 function underSigint<T>(fn: () => T): { value: T } | null {
   const g = globalThis as Record<symbol, unknown>;
   const outer = g[CALL];
@@ -37,27 +38,27 @@ function underSigint<T>(fn: () => T): { value: T } | null {
 
 /**
  * Ctrl-C and SIGTERM for `flexvm run`'s guest on the main thread (host/vm/this-thread.ts; why and
- * what it keeps: docs/startup.md). What the CLI does for a guest on a worker, it does here from the
- * guest's sleeps: the first signal asks the guest to stop (the shutdown word) and prints the same
- * line, a second exits at once (137), and a guest still running after the grace period is ended
- * (137, "did not exit in time").
+ * what it keeps: docs/startup.md). What the CLI does for a guest on a worker it does here: the first
+ * signal asks the guest to stop (the shutdown word) and prints the same line, a second exits at once
+ * (137), and a guest still running after the grace period is ended (137, "did not exit in time").
  *
  * - SIGINT: the guest runs, and each of its sleeps waits, under Node's SIGINT watchdog. Ctrl-C during
  *   a sleep (a guest waiting for a client, a timer, input) interrupts only the sleep: the stop is
  *   asked and the guest winds down as on a worker (a server finishes what is in flight). Ctrl-C while
  *   the guest computes stops the computation where it is: the guest ends at once (130).
- * - SIGTERM: a guest that has run for SIGTERM_WATCH_AFTER_MS gets a watcher thread that takes it
- *   (sigterm-watcher.ts) and asks the stop even while it computes. Before that, SIGTERM ends the
- *   process as it ends any process without a handler (128 + 15).
+ * - SIGTERM and the grace period need an event loop: a helper thread (main-thread-helper.ts) started
+ *   once the guest has run HELPER_AFTER_MS or is asked to stop. It takes SIGTERM, asking the stop
+ *   even while the guest computes, and ends the grace period by interrupting this thread with
+ *   SIGINT. Before it runs, SIGTERM ends the process as it ends any process without a handler (143).
  */
 export class MainThreadSignals implements Pick<ThisThreadGuest, 'registered' | 'enter' | 'sleep'> {
-  /** Signals this guest got (both kinds). */
+  /** Stop requests the guest got (Ctrl-C and SIGTERM). */
   private count = 0;
-  private sigtermSeen = 0;
-  private forceAt = Infinity;
+  private sigtermsSeen = 0;
+  private interruptsSeen = 0;
   private guest: { i32: Int32Array; shutdownW: number; completionsW: number; memory: SharedArrayBuffer; ctrl: number } | null = null;
   private startedAt = 0;
-  private sigterm: SigtermWatcher | null = null;
+  private helper: MainThreadHelper | null = null;
 
   constructor(
     private readonly addonPath: string,
@@ -74,7 +75,7 @@ export class MainThreadSignals implements Pick<ThisThreadGuest, 'registered' | '
   registered(memory: SharedArrayBuffer, ctrl: number): void {
     const i32 = new Int32Array(memory);
     this.guest = { i32, memory, ctrl, shutdownW: (ctrl + C_SHUTDOWN) >> 2, completionsW: (ctrl + C_COMPLETIONS) >> 2 };
-    this.sigterm?.guest(memory, ctrl, this.addonPath);
+    this.helper?.guest(memory, ctrl, this.addonPath);
     if (this.count > 0) this.askStop();
   }
 
@@ -84,18 +85,18 @@ export class MainThreadSignals implements Pick<ThisThreadGuest, 'registered' | '
     try {
       const r = underSigint(run);
       if (r) return r.value;
-      // Ctrl-C found the guest computing: its frames are gone, it ends here.
-      this.received();
-      return { kind: 'exit', status: EXIT_INTERRUPTED, message: 'interrupted while it computed (a guest on the main thread cannot be asked to stop in the middle of a computation)' };
+      // SIGINT found the guest computing: its frames are gone, it ends here.
+      if (this.interrupted_()) return { kind: 'exit', status: EXIT_KILLED, message: TIMED_OUT };
+      return { kind: 'exit', status: EXIT_INTERRUPTED, message: 'interrupted while it computed (on the main thread a guest cannot be asked to stop in the middle of a computation)' };
     } finally {
-      this.sigterm?.end();
+      this.helper?.end();
     }
   }
 
   sleep(sleep: Sleep, timeoutUs: number): number {
     this.lookOutside();
     const deadline = timeoutUs < 0 ? Infinity : performance.now() + timeoutUs / 1000;
-    const seen = this.seenOutside();
+    const terms = this.sigterms();
     const r = underSigint(() => {
       for (;;) {
         const left = deadline - performance.now();
@@ -103,23 +104,37 @@ export class MainThreadSignals implements Pick<ThisThreadGuest, 'registered' | '
         const r = sleep.wait(Math.min(SLICE_US, Math.ceil(left * 1000)));
         if (r === 1 || (r === 0 && sleep.word() !== sleep.expected)) return r;
         // A slice that ran out, or a wake-up that changed nothing (a signal's handler interrupted
-        // the wait): a Ctrl-C on its way lands in this loop; anything else is looked at outside it.
-        if (this.seenOutside() !== seen || performance.now() >= this.forceAt) return 0;
-        this.watchSigterm();
+        // the wait): a Ctrl-C on its way lands in this loop; a SIGTERM is looked at outside it.
+        if (this.sigterms() !== terms) return 0;
+        this.startHelper();
       }
     });
-    if (r === null) this.received();
+    if (r === null && this.interrupted_()) throw new GuestExit(EXIT_KILLED, TIMED_OUT);
     this.lookOutside();
     return r?.value ?? 0;
   }
 
-  /** A signal for this guest: the first asks it to stop, a second exits now (as the CLI does for any guest). */
+  /**
+   * SIGINT came: the user's Ctrl-C, or the helper's (a second SIGTERM, the grace period's end).
+   * Returns true when the grace period is over (the guest must end, 137); a second request exits.
+   */
+  private interrupted_(): boolean {
+    const sent = this.helper?.interrupts ?? 0;
+    const own = sent > this.interruptsSeen;
+    this.interruptsSeen = sent;
+    this.catchUp();
+    if (this.helper?.graceOver) return true;
+    if (!own) this.received();
+    return false;
+  }
+
+  /** A stop request: the first asks the guest to stop, a second exits now (as the CLI does for any guest). */
   private received(): void {
     this.count++;
     if (this.count === 1) {
       this.write('\nflexvm: stopping guests (Ctrl-C again to force)\n');
       this.askStop();
-      this.forceAt = performance.now() + GRACE_MS;
+      this.startHelper(true).grace(GRACE_MS);
     } else {
       this.write('flexvm: interrupted again, exiting now\n');
       process.exit(EXIT_KILLED); // a forced stop, as when a guest is terminated (128 + SIGKILL)
@@ -134,24 +149,29 @@ export class MainThreadSignals implements Pick<ThisThreadGuest, 'registered' | '
     Atomics.add(g.i32, g.completionsW, 1);
   }
 
-  private seenOutside(): number {
-    return (this.sigterm?.signals ?? 0) + (this.forceAt === Infinity ? 0 : 1);
+  private sigterms(): number {
+    return this.helper?.sigterms ?? 0;
   }
 
-  /** SIGTERMs the watcher took, and the grace period's end. */
+  /** SIGTERMs the helper took, then the helper itself once the guest has run a while. */
   private lookOutside(): void {
-    const terms = this.sigterm?.signals ?? 0;
-    while (this.sigtermSeen < terms) {
-      this.sigtermSeen++;
+    this.catchUp();
+    this.startHelper();
+  }
+
+  private catchUp(): void {
+    const terms = this.sigterms();
+    while (this.sigtermsSeen < terms) {
+      this.sigtermsSeen++;
       this.received();
     }
-    if (performance.now() >= this.forceAt) throw new GuestExit(EXIT_KILLED, 'stopped by the host (did not exit in time)');
-    this.watchSigterm();
   }
 
-  private watchSigterm(): void {
-    if (this.sigterm || performance.now() - this.startedAt < SIGTERM_WATCH_AFTER_MS) return;
-    this.sigterm = SigtermWatcher.start(GRACE_MS);
-    if (this.guest) this.sigterm.guest(this.guest.memory, this.guest.ctrl, this.addonPath);
+  /** The helper thread, once the guest has run a while (or `now`, for a stop's grace period). */
+  private startHelper(now = false): MainThreadHelper {
+    if (this.helper || (!now && performance.now() - this.startedAt < HELPER_AFTER_MS)) return this.helper!;
+    this.helper = new MainThreadHelper();
+    if (this.guest) this.helper.guest(this.guest.memory, this.guest.ctrl, this.addonPath);
+    return this.helper;
   }
 }

@@ -1,0 +1,31 @@
+// A guest that does not stop when asked (tests/e2e-cli-main-thread.test.ts): it prints `ready`, then
+// sleeps 10 ms at a time forever; its onShutdown handler does nothing (a synchronous write there
+// would be refused: the stop was asked), so the host's grace period has to end it. With `--compute`
+// it computes forever after `ready` instead, never sleeping.
+import * as flexsc from "../../guest/flexsc";
+import { Args } from "../../examples/lib/args";
+export { flexsc_resume } from "../../guest/flexsc";
+
+const args = new Args();
+const compute = args.has("compute");
+const tick = flexsc.timespec(10_000_000);
+
+function onTick(r: flexsc.Request): void {
+  flexsc.nanosleep(r, flexsc.ptr(tick), 0);
+}
+
+flexsc.init();
+flexsc.onShutdown(() => {});
+process.stdout.write("ready\n");
+if (compute) {
+  let x: u32 = 1;
+  // An xorshift that never ends (the guest never sleeps, never calls the host).
+  while (x != 0) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+  }
+  process.stdout.write("unreachable " + x.toString() + "\n");
+}
+flexsc.nanosleep(new flexsc.Request(onTick), flexsc.ptr(tick), 0);
+flexsc.run();

@@ -5,6 +5,8 @@
 // with back-pressure, and the signals: the first Ctrl-C or SIGTERM asks the guest to stop, a second
 // exits 137 at once, a guest that does not stop is ended after the grace period (137).
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'uvu/assert';
 import { test } from 'uvu';
@@ -16,6 +18,8 @@ const EXIT = guestPath('tests/guests/exit');
 const CAT = guestPath('tests/guests/stdin-cat');
 const STUBBORN = guestPath('tests/guests/stubborn');
 const ntest = nativeTest();
+const tmp = mkdtempSync(join(tmpdir(), 'flexvm-main-thread-'));
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
 
 interface Ran {
   readonly code: number | null;
@@ -26,14 +30,21 @@ interface Ran {
 }
 
 /**
- * Runs the CLI; `input` is written to its standard input (a pipe) and closed; `signals` are sent,
- * each `afterMs` after the guest printed `ready` (or the previous signal).
+ * Runs the CLI; `input` is its standard input through a real pipe (`cat FILE |`: Node's own 'pipe'
+ * is a socket, which the CLI does not read); `signals` are sent, each `afterMs` after the guest
+ * printed `ready` (or the previous signal).
  */
 function flexvm(args: readonly string[], opts: { input?: Buffer; signals?: readonly NodeJS.Signals[]; afterMs?: number; worker?: boolean } = {}): Promise<Ran> {
   return new Promise((resolve, reject) => {
     const env = { ...process.env, ...(opts.worker ? { FLEXVM_GUEST_THREAD: 'worker' } : {}) };
     if (!opts.worker) delete env['FLEXVM_GUEST_THREAD'];
-    const c = spawn(process.execPath, [CLI, 'run', ...args], { cwd: ROOT, env, stdio: [opts.input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    let c;
+    if (opts.input) {
+      const input = join(tmp, 'input');
+      writeFileSync(input, opts.input);
+      const q = (a: string): string => `'${a.replace(/'/g, `'\\''`)}'`;
+      c = spawn('/bin/sh', ['-c', `cat ${q(input)} | exec ${[process.execPath, CLI, 'run', ...args].map(q).join(' ')}`], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    } else c = spawn(process.execPath, [CLI, 'run', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     let err = '';
     let t0 = 0;
@@ -53,10 +64,6 @@ function flexvm(args: readonly string[], opts: { input?: Buffer; signals?: reado
       }
     });
     c.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    if (opts.input) {
-      c.stdin!.on('error', () => {}); // the guest may end without reading it all: its status says why
-      c.stdin!.end(opts.input);
-    }
     c.on('error', reject);
     c.on('close', (code, signal) => {
       clearTimeout(timer);

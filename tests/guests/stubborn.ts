@@ -1,5 +1,5 @@
 // A guest that does not stop when asked (tests/e2e-cli-main-thread.test.ts): it prints `ready`, then
-// sleeps 10 ms at a time forever; its onShutdown handler does nothing (a synchronous write there
+// sleeps a second at a time forever; its onShutdown handler does nothing (a synchronous write there
 // would be refused: the stop was asked), so the host's grace period has to end it. With `--compute`
 // it computes forever after `ready` instead, never sleeping.
 import * as flexsc from "../../guest/flexsc";
@@ -8,7 +8,7 @@ export { flexsc_resume } from "../../guest/flexsc";
 
 const args = new Args();
 const compute = args.has("compute");
-const tick = flexsc.timespec(10_000_000);
+const tick = flexsc.timespec(1_000_000_000);
 
 function onTick(r: flexsc.Request): void {
   flexsc.nanosleep(r, flexsc.ptr(tick), 0);

@@ -180,6 +180,22 @@ test('a hostile tail (far beyond the entries) is survived and logged', () => {
   assert.is(guest.status(5), ST_DONE);
 });
 
+test('an entry stranded behind a jumped tail is still answered when cancelled, whatever the host saw first', () => {
+  const { guest, kernel, thread } = setup();
+  // The guest jumps its tail far ahead, posts behind the value it will publish, and cancels that
+  // entry; the host sees the cancel first, then the jumped tail, and resynchronises at it.
+  guest.jumpTail(0, 0x4000_0000);
+  const i = guest.post(0, 39, [1], 0, undefined, false);
+  assert.ok(guest.cancel(i));
+  thread.pass();
+  guest.publishTail(0);
+  thread.pass();
+  thread.pass();
+  assert.is(guest.status(i), ST_DONE, 'judged against the tail it resynchronised at, not the one before');
+  assert.is(guest.result(i), -ECANCELED);
+  assert.is(kernel.seen.length, 0);
+});
+
 test('entries with garbage status or fields are ignored, not fatal', () => {
   const { guest, kernel, thread } = setup();
   for (let i = 0; i < 64; i++) Atomics.store(guest.i32, entryW(guest.pagesPtr, i) + EW_STATUS, 0x7777 + i);

@@ -69,6 +69,9 @@ export class Scanner {
     if (span > g.entryCount) {
       // More published than there are entries: the guest broke the protocol. Resynchronise.
       g.diagnose(`${g.name}: sq_tail jumped by ${span}; resynchronising`, this.log);
+      // At its tail, before the masks are read: an entry behind it is stranded (the guest's doing),
+      // but a cancel of it is still answered (a carried entry is judged against the new tail).
+      g.nextSeq = tail;
       span = 0;
     }
     if (this.bySeq.length < span) this.bySeq = new Int32Array(Math.max(span, this.bySeq.length * 2)).fill(-1);

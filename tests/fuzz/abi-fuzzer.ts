@@ -15,7 +15,7 @@ import {
   ABI_VERSION, C_CTRL_SIZE, C_ENTRY_SIZE, C_MAGIC, C_PAGE_COUNT, C_PAGES_PTR, C_VERSION, E_ARG0, E_FLAGS,
   E_RET, E_RET_HI, E_SEQ, E_SYSNO, E_THREAD, ENOSYS, ENTRIES_PER_PAGE, ENTRY_SIZE, ERRNO_NAMES, MAGIC,
   PAGE_SIZE, ST_BUSY, ST_CANCEL, ST_DONE, ST_FREE, ST_SUBMITTED, SYSCALLS, TW_CANCEL_TAIL, TW_DOORBELL, TW_SQ_TAIL, EW_STATUS,
-  ctrlSize, subMaskOffset, entryW, maskW, threadLineW,
+  ctrlSize, subMaskOffset, entryW, maskW, threadLineW, hostLineW, HW_NEXT_SEQ,
 } from '../../host/abi/v1.js';
 import { loadNativeAddon } from '../../host/kernel/native/addon.js';
 import { DEFAULT_LIMITS, type Kernel, type ProcessSpec } from '../../host/kernel/kernel.js';
@@ -54,6 +54,8 @@ export interface FuzzReport {
   forced: number;
   freeCancels: number;
   tailJumps: number;
+  /** Calls posted (or rewritten) with pointers that can make the host write into the protocol area. */
+  hazards: number;
   scribbles: number;
   /** Lines the host logged (must stay bounded: diagnostics are rate-limited). */
   logLines: number;
@@ -77,11 +79,20 @@ const PAGES = 4;
 const MEMORY_PAGES = 16; // 1 MiB of guest memory
 
 /**
- * An entry the fuzzer posted. `promised`: it must end DONE. A tail that jumps (or a scribbled
- * control block) strands what was posted before it on that thread: the host rightly waits for a
- * tail that covers it, so those are still checked when they complete but may stay pending.
+ * An entry the fuzzer posted. `promised`: it must end DONE (the final drain cancels whatever is
+ * left, and the host answers every cancel it sees). The guest's own breaches lift the promise:
+ * - a tail that jumps (or a scribbled control block) leaves entries posted before it with seqs the
+ *   host may wait for forever (a tail moved back) or never look at again;
+ * - a posting that repeats an (entry, seq) pair looks to the native host like the one it claimed;
+ * - a call that can write into the protocol area (a hazard) may overwrite anything the fuzzer
+ *   relies on while it is in flight;
+ * - a cancel tail that ends on a value published before may look unchanged to the host.
+ * Entries without a promise are still checked for sensible results when they complete.
  */
 type Tracked = { sysno: number; seq: number; thread: number; cancelled: boolean; promised: boolean; rewritten: boolean };
+
+/** The ABI's argument slots that the host takes as guest pointers, by syscall number. */
+const POINTER_SLOTS = new Map(SYSCALLS.map((s) => [s.nr, s.args.filter((a) => a.type === 'ptr' || a.type === 'cstr').map((a) => a.slot)]));
 
 class Fuzz {
   readonly rnd: () => number;
@@ -107,6 +118,20 @@ class Fuzz {
    * call there; so calls posted into them are checked for sensible results but may stay unanswered.
    */
   readonly recycled = new Set<number>();
+  /**
+   * Entries whose call may make the host write into the protocol area (control block and pages),
+   * as a guest that passes its own syscall page as a read buffer does: while one is in flight the
+   * guest's bookkeeping may be overwritten, so nothing posted then is promised.
+   */
+  readonly hazards = new Map<number, number>();
+  /**
+   * How often each value of a thread's cancel tail was published (0 counts as published at the
+   * start). The host looks at the cancels when the tail differs from the value it last read, so a
+   * final value published before (a scribbled tail come back round) may hide the last cancels.
+   */
+  readonly cancelValues: Map<number, number>[];
+  /** Every (entry, seq) posted: a posting that repeats one (after a tail moved back) looks claimed to the host. */
+  readonly postings = new Set<string>();
   steps = 0;
   readonly implemented: Set<number>;
 
@@ -119,6 +144,7 @@ class Fuzz {
     this.scratch = this.pagesPtr + PAGES * PAGE_SIZE;
     this.sqTail = new Array(o.threads).fill(0);
     this.cancelTail = new Array(o.threads).fill(0);
+    this.cancelValues = Array.from({ length: o.threads }, () => new Map([[0, 1]]));
     // The native kernel implements the whole ABI table (its C++ Table()).
     this.implemented = new Set(o.kernel === 'os' ? OS_SYSCALLS : o.kernel === 'native' ? SYSCALLS.map((s) => s.nr) : VIRTUAL_SYSCALLS);
     const m = this.mem;
@@ -169,6 +195,20 @@ class Fuzz {
     return (this.rnd() * 0x1_0000_0000) | 0;
   }
 
+  /**
+   * Six arguments for a call. One that could make the host write into the protocol area is kept
+   * one time in 20 (the guest abusing its own pages is a case too; while it runs, nothing is
+   * promised) and otherwise drawn again, so that most of a session stays held to the promise.
+   */
+  args(sysno: number): number[] {
+    let args: number[] = [];
+    for (let tries = 0; tries < 16; tries++) {
+      args = Array.from({ length: 6 }, () => this.arg());
+      if (!this.reachesProtocolArea(sysno, args) || this.rnd() < 0.05) break;
+    }
+    return args;
+  }
+
   sysno(): number {
     const r = this.int(10);
     if (r < 7) return this.pick([...this.implemented]);
@@ -197,7 +237,17 @@ class Fuzz {
     m.setI32(e + E_FLAGS, flags);
     m.setI32(e + E_SEQ, this.sqTail[t]!);
     m.setI32(e + E_THREAD, t);
-    this.tracked.set(index, { sysno, seq: this.sqTail[t]!, thread: t, cancelled: false, promised: !this.recycled.has(index), rewritten: false });
+    const posting = `${index}:${this.sqTail[t]! | 0}`;
+    const fresh = !this.postings.has(posting);
+    this.postings.add(posting);
+    const hazard = this.reachesProtocolArea(sysno, args);
+    if (hazard) {
+      this.hazards.set(index, this.steps);
+      for (const tr of this.tracked.values()) tr.promised = false;
+      this.report.hazards++;
+    }
+    const promised = fresh && !hazard && this.hazards.size === 0 && !this.recycled.has(index);
+    this.tracked.set(index, { sysno, seq: this.sqTail[t]!, thread: t, cancelled: false, promised, rewritten: false });
     Atomics.store(this.i32, this.statusW(index), ST_SUBMITTED);
     this.setSubBit(index);
     this.sqTail[t]!++;
@@ -208,19 +258,90 @@ class Fuzz {
 
   /** libflexsc's cancel: SUBMITTED or BUSY -> CANCEL, then the cancel tail. */
   cancel(index: number): boolean {
+    return this.cancelFrom(index) !== 0;
+  }
+  /** The same; which state the cancel took the entry from (ST_SUBMITTED: it will never run), or 0. */
+  cancelFrom(index: number): number {
     const w = this.statusW(index);
-    let ok = Atomics.compareExchange(this.i32, w, ST_SUBMITTED, ST_CANCEL) === ST_SUBMITTED;
-    if (!ok) ok = Atomics.compareExchange(this.i32, w, ST_BUSY, ST_CANCEL) === ST_BUSY;
-    if (!ok) return false;
+    let from = Atomics.compareExchange(this.i32, w, ST_SUBMITTED, ST_CANCEL) === ST_SUBMITTED ? ST_SUBMITTED : 0;
+    if (!from) from = Atomics.compareExchange(this.i32, w, ST_BUSY, ST_CANCEL) === ST_BUSY ? ST_BUSY : 0;
+    if (!from) return 0;
+    // Cancelled before the host claimed it: it is answered without running, so it is no hazard.
+    if (from === ST_SUBMITTED) this.hazards.delete(index);
     const t = this.tracked.get(index)?.thread ?? Math.floor(index / ENTRIES_PER_PAGE) % this.o.threads;
     this.setSubBit(index);
     this.cancelTail[t]!++;
+    this.publishCancelTail(t);
+    return from;
+  }
+
+  /** What a stranded entry's failure says: enough to trace it (its seq against the tails and the host's). */
+  describe(index: number, tr: Tracked): string {
+    const t = tr.thread;
+    const hostNext = Atomics.load(this.i32, hostLineW(this.ctrl, t) + HW_NEXT_SEQ);
+    return `syscall ${tr.sysno}, status ${this.status(index)}, thread ${t}, seq ${tr.seq}; sq tail ${this.sqTail[t]}, cancel tail ${this.cancelTail[t]}, host next seq ${hostNext}`;
+  }
+
+  /**
+   * Whether a call could make the host write into [ctrl, scratch): a pointer argument below
+   * scratch that, with any numeric argument as its length (or a count of 16-byte records), or with
+   * a structure of up to 512 bytes, reaches the protocol area without running off the memory.
+   */
+  reachesProtocolArea(sysno: number, args: number[]): boolean {
+    for (const slot of POINTER_SLOTS.get(sysno) ?? []) {
+      const p = args[slot]! >>> 0;
+      if (p >= this.scratch) continue;
+      if (p + 512 > this.ctrl) return true;
+      for (let j = 0; j < 6; j++) {
+        const n = args[j]! >>> 0;
+        for (const reach of [n, n * 16]) if (p + reach > this.ctrl && p + reach <= this.end) return true;
+      }
+    }
+    return false;
+  }
+
+  /** Publishes thread t's cancel tail; counts the value. */
+  publishCancelTail(t: number): void {
     Atomics.store(this.i32, this.threadWord(t, TW_CANCEL_TAIL), this.cancelTail[t]!);
-    return true;
+    this.noteCancelValue(t);
+  }
+  noteCancelValue(t: number): void {
+    const v = this.cancelTail[t]!;
+    this.cancelValues[t]!.set(v, (this.cancelValues[t]!.get(v) ?? 0) + 1);
+  }
+
+  /**
+   * The drain's verdict on cancels the host may never look at: where a thread's final cancel tail
+   * is a value it had published before, the host may have read it then and see no change now, so
+   * its entries still CANCEL are the guest's own strands, not the host's.
+   */
+  releaseHiddenCancels(): void {
+    for (const [index, tr] of this.tracked) {
+      if (tr.promised && (this.cancelValues[tr.thread]!.get(this.cancelTail[tr.thread]!) ?? 0) > 1 && this.status(index) === ST_CANCEL) tr.promised = false;
+    }
+  }
+
+  /**
+   * Hazards end when their call is over: DONE, or passed over by the host (then it never runs). One
+   * still in flight after 64 steps (a call that waits) is cancelled, as a guest gives up on a call.
+   */
+  settleHazards(): void {
+    for (const [index, since] of this.hazards) {
+      const tr = this.tracked.get(index);
+      const st = this.status(index);
+      if (!tr) {
+        if (!this.poisoned.has(index)) this.hazards.delete(index);
+        continue;
+      }
+      const hostNext = Atomics.load(this.i32, hostLineW(this.ctrl, tr.thread) + HW_NEXT_SEQ);
+      if (st === ST_DONE || (st === ST_SUBMITTED && ((hostNext - tr.seq) | 0) > 0 && ((hostNext - tr.seq) | 0) < 1 << 20)) this.hazards.delete(index);
+      else if (this.steps - since > 64 && !tr.cancelled && this.cancel(index)) tr.cancelled = true;
+    }
   }
 
   /** Takes the results of DONE entries, checks them, frees the entries; recycles old poisoned ones. */
   harvest(): void {
+    this.settleHazards();
     for (const [index, at] of this.poisoned) {
       if (this.steps - at < 2048 && this.poisoned.size < (PAGES * ENTRIES_PER_PAGE) / 2) continue;
       Atomics.store(this.i32, this.statusW(index), ST_FREE);
@@ -254,7 +375,7 @@ class Fuzz {
     if (a < 70 || inflight.length === 0) {
       const sysno = this.sysno();
       const flags = this.pick([0, 0, 0, 1, 1, (this.rnd() * 0x1_0000_0000) | 0]);
-      if (!this.post(t, sysno, [this.arg(), this.arg(), this.arg(), this.arg(), this.arg(), this.arg()], flags)) {
+      if (!this.post(t, sysno, this.args(sysno), flags)) {
         // Every entry of the thread is taken (calls that wait): cancel some, as a guest would.
         for (const [index, tr] of this.tracked) if (tr.thread === t && this.rnd() < 0.25 && this.cancel(index)) tr.cancelled = true;
       }
@@ -263,16 +384,26 @@ class Fuzz {
       // when it claimed it, or reads the new values; either way no crash.
       const index = this.pick(inflight);
       const e = this.entryAddr(index);
-      for (let i = 0; i < 6; i++) if (this.rnd() < 0.5) this.mem.setI32(e + E_ARG0 + i * 4, this.arg());
-      if (this.rnd() < 0.2) this.mem.setI32(e + E_SYSNO, this.sysno());
+      const sysno = this.rnd() < 0.2 ? this.sysno() : this.mem.i32At(e + E_SYSNO);
+      const fresh = this.args(sysno);
+      for (let i = 0; i < 6; i++) if (this.rnd() < 0.5) this.mem.setI32(e + E_ARG0 + i * 4, fresh[i]!);
+      this.mem.setI32(e + E_SYSNO, sysno);
       this.tracked.get(index)!.rewritten = true;
+      const args = Array.from({ length: 6 }, (_, i) => this.mem.i32At(e + E_ARG0 + i * 4));
+      if (this.reachesProtocolArea(this.mem.i32At(e + E_SYSNO), args) && !this.hazards.has(index)) {
+        this.hazards.set(index, this.steps);
+        for (const tr of this.tracked.values()) tr.promised = false;
+        this.report.hazards++;
+      }
       this.report.rewrites++;
     } else if (a < 84) {
       const index = this.pick(inflight);
       if (this.cancel(index)) this.tracked.get(index)!.cancelled = true;
     } else if (a < 85) {
-      // Force a status (any value) onto an entry in flight: the fuzzer gives up on it.
+      // Force a status (any value) onto an entry in flight: the fuzzer gives up on it. (Not on a
+      // hazard: the fuzzer must see that call end.)
       const index = this.pick(inflight);
+      if (this.hazards.has(index)) return;
       Atomics.store(this.i32, this.statusW(index), this.pick([ST_FREE, ST_SUBMITTED, ST_BUSY, ST_DONE, ST_CANCEL, 5, 7, -1, 0x7fffffff]));
       this.setSubBit(index);
       this.tracked.delete(index);
@@ -285,7 +416,7 @@ class Fuzz {
         Atomics.store(this.i32, this.statusW(index), ST_CANCEL);
         this.setSubBit(index);
         this.cancelTail[t]!++;
-        Atomics.store(this.i32, this.threadWord(t, TW_CANCEL_TAIL), this.cancelTail[t]!);
+        this.publishCancelTail(t);
         this.poisoned.set(index, this.steps);
         this.report.freeCancels++;
       }
@@ -308,7 +439,11 @@ class Fuzz {
       // Keep the guest's own tails truthful to what it wrote (a scribbled tail is a jump).
       for (let th = 0; th < this.o.threads; th++) {
         this.sqTail[th] = Atomics.load(this.i32, this.threadWord(th, TW_SQ_TAIL));
-        this.cancelTail[th] = Atomics.load(this.i32, this.threadWord(th, TW_CANCEL_TAIL));
+        const cancels = Atomics.load(this.i32, this.threadWord(th, TW_CANCEL_TAIL));
+        if (cancels !== this.cancelTail[th]) {
+          this.cancelTail[th] = cancels;
+          this.noteCancelValue(th);
+        }
       }
       for (const tr of this.tracked.values()) tr.promised = false;
     } else {
@@ -331,7 +466,7 @@ export async function fuzzAbi(options: FuzzOptions): Promise<FuzzReport> {
   const o: Required<FuzzOptions> = { threads: 2, drainMs: 5000, ...options };
   const report: FuzzReport = {
     kernel: o.kernel, seed: o.seed, posted: 0, completed: 0, kept: 0, cancelled: 0, rewrites: 0, forced: 0, freeCancels: 0,
-    tailJumps: 0, scribbles: 0, logLines: 0, failures: [],
+    tailJumps: 0, hazards: 0, scribbles: 0, logLines: 0, failures: [],
   };
   const f = new Fuzz(o, report);
   const v = validateControlBlock(f.mem, f.ctrl);
@@ -383,10 +518,11 @@ export async function fuzzAbi(options: FuzzOptions): Promise<FuzzReport> {
       for (const [index, tr] of f.tracked) if (f.status(index) !== ST_DONE && f.cancel(index)) tr.cancelled = true;
       pass();
       f.harvest();
+      f.releaseHiddenCancels();
       await tick();
     }
     for (const [index, tr] of f.tracked) {
-      if (tr.promised) report.failures.push(`seed ${o.seed}: entry ${index} (syscall ${tr.sysno}, status ${f.status(index)}) never completed`);
+      if (tr.promised) report.failures.push(`seed ${o.seed}: entry ${index} (${f.describe(index, tr)}) never completed`);
     }
   } finally {
     for (let t = 0; t < o.threads; t++) {
@@ -436,10 +572,11 @@ async function fuzzNative(f: Fuzz, o: Required<FuzzOptions>, report: FuzzReport)
       for (const [index, tr] of f.tracked) if (f.status(index) !== ST_DONE && f.cancel(index)) tr.cancelled = true;
       ring();
       f.harvest();
+      f.releaseHiddenCancels();
       await new Promise((r) => setTimeout(r, 1));
     }
     for (const [index, tr] of f.tracked) {
-      if (tr.promised) report.failures.push(`seed ${o.seed}: entry ${index} (syscall ${tr.sysno}, status ${f.status(index)}) never completed`);
+      if (tr.promised) report.failures.push(`seed ${o.seed}: entry ${index} (${f.describe(index, tr)}) never completed`);
     }
   } finally {
     a.detach(ex, 1);

@@ -92,7 +92,11 @@ const MEMORY_PAGES = 16; // 1 MiB of guest memory
  * - an entry once forced FREE under the host (recycled).
  * Entries without a promise are still checked for sensible results when they complete.
  */
-type Tracked = { sysno: number; seq: number; thread: number; cancelled: boolean; promised: boolean; rewritten: boolean };
+type Tracked = {
+  sysno: number; seq: number; thread: number; cancelled: boolean; promised: boolean; rewritten: boolean;
+  /** In flight while a hazard was: its result words may hold what the hazard wrote, so they are not judged. */
+  exposed: boolean;
+};
 
 /** The ABI's argument slots that the host takes as guest pointers, by syscall number. */
 const POINTER_SLOTS = new Map(SYSCALLS.map((s) => [s.nr, s.args.filter((a) => a.type === 'ptr' || a.type === 'cstr').map((a) => a.slot)]));
@@ -249,11 +253,11 @@ class Fuzz {
     const hazard = this.reachesProtocolArea(sysno, args);
     if (hazard) {
       this.hazards.set(index, this.steps);
-      for (const tr of this.tracked.values()) tr.promised = false;
+      this.expose();
       this.report.hazards++;
     }
     const promised = fresh && !hazard && this.hazards.size === 0 && !this.recycled.has(index);
-    this.tracked.set(index, { sysno, seq: this.sqTail[t]!, thread: t, cancelled: false, promised, rewritten: false });
+    this.tracked.set(index, { sysno, seq: this.sqTail[t]!, thread: t, cancelled: false, promised, rewritten: false, exposed: this.hazards.size > 0 });
     Atomics.store(this.i32, this.statusW(index), ST_SUBMITTED);
     this.setSubBit(index);
     this.sqTail[t]!++;
@@ -304,6 +308,14 @@ class Fuzz {
       }
     }
     return false;
+  }
+
+  /** A hazard starts: nothing in flight is promised or judged by its result any more. */
+  expose(): void {
+    for (const tr of this.tracked.values()) {
+      tr.promised = false;
+      tr.exposed = true;
+    }
   }
 
   /** Publishes thread t's cancel tail; counts the value. */
@@ -372,7 +384,7 @@ class Fuzz {
       if (this.status(index) !== ST_DONE) continue;
       const e = this.entryAddr(index);
       const r = this.mem.i32At(e + E_RET_HI) * 0x1_0000_0000 + this.mem.u32(e + E_RET);
-      if (r < 0) {
+      if (r < 0 && !tr.exposed) {
         if (r < -4095 || !KNOWN_ERRNOS.has(-r)) this.report.failures.push(`seed ${this.o.seed}: syscall ${tr.sysno} answered ${r}, not an errno of the ABI`);
         if (!this.implemented.has(tr.sysno) && r !== -ENOSYS && !tr.cancelled && !tr.rewritten && !this.recycled.has(index)) {
           this.report.failures.push(`seed ${this.o.seed}: unimplemented syscall ${tr.sysno} answered ${r}, not -ENOSYS`);
@@ -412,7 +424,7 @@ class Fuzz {
       const args = Array.from({ length: 6 }, (_, i) => this.mem.i32At(e + E_ARG0 + i * 4));
       if (this.reachesProtocolArea(this.mem.i32At(e + E_SYSNO), args) && !this.hazards.has(index)) {
         this.hazards.set(index, this.steps);
-        for (const tr of this.tracked.values()) tr.promised = false;
+        this.expose();
         this.report.hazards++;
       }
       this.report.rewrites++;

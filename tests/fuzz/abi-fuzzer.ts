@@ -289,7 +289,8 @@ class Fuzz {
   describe(index: number, tr: Tracked): string {
     const t = tr.thread;
     const hostNext = Atomics.load(this.i32, hostLineW(this.ctrl, t) + HW_NEXT_SEQ);
-    return `syscall ${tr.sysno}, status ${this.status(index)}, thread ${t}, seq ${tr.seq}; sq tail ${this.sqTail[t]}, cancel tail ${this.cancelTail[t]}, host next seq ${hostNext}`;
+    const memSeq = this.mem.i32At(this.entryAddr(index) + E_SEQ);
+    return `syscall ${tr.sysno}, status ${this.status(index)}, thread ${t}, seq ${tr.seq}${memSeq !== (tr.seq | 0) ? ` (${memSeq} in memory)` : ''}; sq tail ${this.sqTail[t]}, cancel tail ${this.cancelTail[t]} (published ${this.cancelValues[t]!.get(this.cancelTail[t]!) ?? 0} times), host next seq ${hostNext}`;
   }
 
   /**
@@ -340,14 +341,22 @@ class Fuzz {
   }
 
   /**
-   * The drain's verdict on entries whose seq is at or beyond their thread's final tail (the tail
-   * moved back after they were posted: a jump or a scribble): the host rightly waits for a tail
-   * that covers them, which never comes, so they are the guest's own strands. Every entry behind
-   * the tail is answered once cancelled, wherever the host's view of the tail went in between.
+   * The drain's verdict on the guest's own strands:
+   * - an entry whose seq is at or beyond its thread's final tail (the tail moved back after it was
+   *   posted: a jump or a scribble): the host rightly waits for a tail that covers it;
+   * - an entry whose seq or status is not what the fuzzer wrote (only the host writes a status,
+   *   BUSY or DONE, and never a seq): one of the guest's own calls wrote over it, through pointers
+   *   the hazard check does not follow (iovecs and message headers in scratch memory hold
+   *   whatever earlier calls left there).
+   * Every other entry is answered once cancelled, wherever the host's view of the tail went.
    */
-  releaseAheadOfTail(): void {
-    for (const tr of this.tracked.values()) {
-      if (tr.promised && ((tr.seq - this.sqTail[tr.thread]!) >>> 0) < 0x8000_0000) tr.promised = false;
+  releaseOwnStrands(): void {
+    for (const [index, tr] of this.tracked) {
+      if (!tr.promised) continue;
+      const st = this.status(index);
+      const ahead = ((tr.seq - this.sqTail[tr.thread]!) >>> 0) < 0x8000_0000;
+      const overwritten = this.mem.i32At(this.entryAddr(index) + E_SEQ) !== (tr.seq | 0) || (st !== ST_SUBMITTED && st !== ST_BUSY && st !== ST_CANCEL && st !== ST_DONE);
+      if (ahead || overwritten) tr.promised = false;
     }
   }
 
@@ -516,7 +525,7 @@ async function drive(f: Fuzz, o: Required<FuzzOptions>, report: FuzzReport, serv
     serve();
     f.harvest();
     f.releaseHiddenCancels();
-    f.releaseAheadOfTail();
+    f.releaseOwnStrands();
     await pause();
   }
   for (const [index, tr] of f.tracked) {

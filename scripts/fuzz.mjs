@@ -37,7 +37,7 @@ if (!Number.isFinite(minutes) || minutes < 0 || !Number.isInteger(seed) || !(ent
   process.exit(2);
 }
 
-const total = { firstSeed: seed, sessions: 0, posted: 0, completed: 0, kept: 0, cancelled: 0, rewrites: 0, forced: 0, freeCancels: 0, tailJumps: 0, scribbles: 0, logLines: 0, failures: [] };
+const total = { firstSeed: seed, sessions: 0, posted: 0, completed: 0, kept: 0, cancelled: 0, rewrites: 0, forced: 0, freeCancels: 0, tailJumps: 0, hazards: 0, scribbles: 0, logLines: 0, failures: [] };
 const start = Date.now();
 const until = start + minutes * 60_000;
 let nextReport = start + 60_000;
@@ -45,7 +45,7 @@ do {
   for (const kernel of kernels) {
     const r = await fuzzAbi({ kernel, seed, entries });
     total.sessions++;
-    for (const k of ['posted', 'completed', 'kept', 'cancelled', 'rewrites', 'forced', 'freeCancels', 'tailJumps', 'scribbles', 'logLines']) total[k] += r[k];
+    for (const k of ['posted', 'completed', 'kept', 'cancelled', 'rewrites', 'forced', 'freeCancels', 'tailJumps', 'hazards', 'scribbles', 'logLines']) total[k] += r[k];
     total.failures.push(...r.failures.map((f) => `${kernel}: ${f}`));
   }
   seed++;

@@ -401,6 +401,19 @@ S('hostile guests: a tail that jumps, garbage in entries and masks: answered or 
   addon().detach(ex, 2);
 });
 
+S('an entry stranded behind a jumped tail is still answered when cancelled, whatever the host saw first', async () => {
+  const { guest } = setup();
+  // As in entry-protocol: the cancel is published before the jumped tail that covers the entry.
+  guest.jumpTail(0, 0x4000_0000);
+  const i = guest.post(0, SYS_getpid, [], 0, undefined, false);
+  assert.ok(guest.cancel(i));
+  ring(guest, 0);
+  await sleep(5);
+  guest.publishTail(0);
+  ring(guest, 0);
+  assert.is(await settle(guest, i), -ECANCELED);
+});
+
 S('attach refuses layouts that leave memory or overlap', () => {
   const a = addon();
   const ex = a.createExecutor(1, 50, 50, false);

@@ -39,7 +39,12 @@ int Runner::serveLine(const GuestRef& gr, int line) {
 int Runner::scanPages(const GuestRef& gr, LineState& l, int line, uint32_t tail) {
   Guest& g = *gr;
   uint32_t span = tail - l.nextSeq;
-  if (span > g.entries()) span = 0;  // the guest broke the protocol: resynchronise at its tail
+  if (span > g.entries()) {
+    // The guest broke the protocol: resynchronise at its tail, before the masks are read, so that
+    // an entry stranded behind it (the guest's doing) is still answered when the guest cancels it.
+    l.nextSeq = tail;
+    span = 0;
+  }
   int found = 0;
   for (size_t k = 0; k < l.owned.size(); k++) {
     uint32_t p = l.owned[k];

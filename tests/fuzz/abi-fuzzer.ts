@@ -15,7 +15,7 @@ import {
   ABI_VERSION, C_CTRL_SIZE, C_ENTRY_SIZE, C_MAGIC, C_PAGE_COUNT, C_PAGES_PTR, C_VERSION, E_ARG0, E_FLAGS,
   E_RET, E_RET_HI, E_SEQ, E_SYSNO, E_THREAD, ENOSYS, ENTRIES_PER_PAGE, ENTRY_SIZE, ERRNO_NAMES, MAGIC,
   PAGE_SIZE, ST_BUSY, ST_CANCEL, ST_DONE, ST_FREE, ST_SUBMITTED, SYSCALLS, TW_CANCEL_TAIL, TW_DOORBELL, TW_SQ_TAIL, EW_STATUS,
-  ctrlSize, subMaskOffset, entryW, maskW, threadLineW,
+  ctrlSize, subMaskOffset, entryW, maskW, threadLineW, hostLineW, HW_NEXT_SEQ,
 } from '../../host/abi/v1.js';
 import { loadNativeAddon } from '../../host/kernel/native/addon.js';
 import { DEFAULT_LIMITS, type Kernel, type ProcessSpec } from '../../host/kernel/kernel.js';
@@ -54,6 +54,8 @@ export interface FuzzReport {
   forced: number;
   freeCancels: number;
   tailJumps: number;
+  /** Calls posted (or rewritten) with pointers that can make the host write into the protocol area (one in 200 posts). */
+  hazards: number;
   scribbles: number;
   /** Lines the host logged (must stay bounded: diagnostics are rate-limited). */
   logLines: number;
@@ -77,11 +79,27 @@ const PAGES = 4;
 const MEMORY_PAGES = 16; // 1 MiB of guest memory
 
 /**
- * An entry the fuzzer posted. `promised`: it must end DONE. A tail that jumps (or a scribbled
- * control block) strands what was posted before it on that thread: the host rightly waits for a
- * tail that covers it, so those are still checked when they complete but may stay pending.
+ * An entry the fuzzer posted. `promised`: it must end DONE. The final drain cancels whatever is
+ * left, and the host must answer every cancel it sees, so an entry the host skipped (a jumped
+ * tail it resynchronised at, a scribbled mask) still ends DONE. Only the guest's own breaches
+ * lift the promise:
+ * - a seq at or beyond its thread's final tail (the tail moved back after the post): the host
+ *   rightly waits for a tail that covers it;
+ * - a posting that repeats an (entry, seq) pair looks to the native host like the one it claimed;
+ * - a call that can write into the protocol area (a hazard) may overwrite anything the fuzzer
+ *   relies on while it is in flight;
+ * - a cancel tail that ends on a value published before may look unchanged to the host;
+ * - an entry once forced FREE under the host (recycled).
+ * Entries without a promise are still checked for sensible results when they complete.
  */
-type Tracked = { sysno: number; seq: number; thread: number; cancelled: boolean; promised: boolean; rewritten: boolean };
+type Tracked = {
+  sysno: number; seq: number; thread: number; cancelled: boolean; promised: boolean; rewritten: boolean;
+  /** In flight while a hazard was: its result words may hold what the hazard wrote, so they are not judged. */
+  exposed: boolean;
+};
+
+/** The ABI's argument slots that the host takes as guest pointers, by syscall number. */
+const POINTER_SLOTS = new Map(SYSCALLS.map((s) => [s.nr, s.args.filter((a) => a.type === 'ptr' || a.type === 'cstr').map((a) => a.slot)]));
 
 class Fuzz {
   readonly rnd: () => number;
@@ -107,6 +125,20 @@ class Fuzz {
    * call there; so calls posted into them are checked for sensible results but may stay unanswered.
    */
   readonly recycled = new Set<number>();
+  /**
+   * Entries whose call may make the host write into the protocol area (control block and pages),
+   * as a guest that passes its own syscall page as a read buffer does: while one is in flight the
+   * guest's bookkeeping may be overwritten, so nothing posted then is promised.
+   */
+  readonly hazards = new Map<number, number>();
+  /**
+   * How often each value of a thread's cancel tail was published (0 counts as published at the
+   * start). The host looks at the cancels when the tail differs from the value it last read, so a
+   * final value published before (a scribbled tail come back round) may hide the last cancels.
+   */
+  readonly cancelValues: Map<number, number>[];
+  /** Every (entry, seq) posted: a posting that repeats one (after a tail moved back) looks claimed to the host. */
+  readonly postings = new Set<string>();
   steps = 0;
   readonly implemented: Set<number>;
 
@@ -119,6 +151,7 @@ class Fuzz {
     this.scratch = this.pagesPtr + PAGES * PAGE_SIZE;
     this.sqTail = new Array(o.threads).fill(0);
     this.cancelTail = new Array(o.threads).fill(0);
+    this.cancelValues = Array.from({ length: o.threads }, () => new Map([[0, 1]]));
     // The native kernel implements the whole ABI table (its C++ Table()).
     this.implemented = new Set(o.kernel === 'os' ? OS_SYSCALLS : o.kernel === 'native' ? SYSCALLS.map((s) => s.nr) : VIRTUAL_SYSCALLS);
     const m = this.mem;
@@ -169,6 +202,23 @@ class Fuzz {
     return (this.rnd() * 0x1_0000_0000) | 0;
   }
 
+  /**
+   * Six arguments for a call, none of which can make the host write into the protocol area: a
+   * pointer argument that could is moved into scratch memory. One call in 200 is a deliberate
+   * hazard instead, a pointer into the control block or the pages (a guest abusing its own pages
+   * is a case too; while it is in flight nothing is promised).
+   */
+  args(sysno: number): number[] {
+    const args = Array.from({ length: 6 }, () => this.arg());
+    const pointers = POINTER_SLOTS.get(sysno) ?? [];
+    if (pointers.length > 0 && this.rnd() < 0.005) {
+      args[this.pick(pointers)] = this.ctrl + this.int(this.scratch - this.ctrl);
+      return args;
+    }
+    if (this.reachesProtocolArea(sysno, args)) for (const slot of pointers) if (args[slot]! >>> 0 < this.scratch) args[slot] = this.scratch + this.int(this.end - this.scratch - 256);
+    return args;
+  }
+
   sysno(): number {
     const r = this.int(10);
     if (r < 7) return this.pick([...this.implemented]);
@@ -197,7 +247,17 @@ class Fuzz {
     m.setI32(e + E_FLAGS, flags);
     m.setI32(e + E_SEQ, this.sqTail[t]!);
     m.setI32(e + E_THREAD, t);
-    this.tracked.set(index, { sysno, seq: this.sqTail[t]!, thread: t, cancelled: false, promised: !this.recycled.has(index), rewritten: false });
+    const posting = `${index}:${this.sqTail[t]! | 0}`;
+    const fresh = !this.postings.has(posting);
+    this.postings.add(posting);
+    const hazard = this.reachesProtocolArea(sysno, args);
+    if (hazard) {
+      this.hazards.set(index, this.steps);
+      this.expose();
+      this.report.hazards++;
+    }
+    const promised = fresh && !hazard && this.hazards.size === 0 && !this.recycled.has(index);
+    this.tracked.set(index, { sysno, seq: this.sqTail[t]!, thread: t, cancelled: false, promised, rewritten: false, exposed: this.hazards.size > 0 });
     Atomics.store(this.i32, this.statusW(index), ST_SUBMITTED);
     this.setSubBit(index);
     this.sqTail[t]!++;
@@ -208,19 +268,121 @@ class Fuzz {
 
   /** libflexsc's cancel: SUBMITTED or BUSY -> CANCEL, then the cancel tail. */
   cancel(index: number): boolean {
+    return this.cancelFrom(index) !== 0;
+  }
+  /** The same; which state the cancel took the entry from (ST_SUBMITTED: it will never run), or 0. */
+  cancelFrom(index: number): number {
     const w = this.statusW(index);
-    let ok = Atomics.compareExchange(this.i32, w, ST_SUBMITTED, ST_CANCEL) === ST_SUBMITTED;
-    if (!ok) ok = Atomics.compareExchange(this.i32, w, ST_BUSY, ST_CANCEL) === ST_BUSY;
-    if (!ok) return false;
+    let from = Atomics.compareExchange(this.i32, w, ST_SUBMITTED, ST_CANCEL) === ST_SUBMITTED ? ST_SUBMITTED : 0;
+    if (!from) from = Atomics.compareExchange(this.i32, w, ST_BUSY, ST_CANCEL) === ST_BUSY ? ST_BUSY : 0;
+    if (!from) return 0;
+    // Cancelled before the host claimed it: it is answered without running, so it is no hazard.
+    if (from === ST_SUBMITTED) this.hazards.delete(index);
     const t = this.tracked.get(index)?.thread ?? Math.floor(index / ENTRIES_PER_PAGE) % this.o.threads;
     this.setSubBit(index);
     this.cancelTail[t]!++;
+    this.publishCancelTail(t);
+    return from;
+  }
+
+  /** What a stranded entry's failure says: enough to trace it (its seq against the tails and the host's). */
+  describe(index: number, tr: Tracked): string {
+    const t = tr.thread;
+    const hostNext = Atomics.load(this.i32, hostLineW(this.ctrl, t) + HW_NEXT_SEQ);
+    const memSeq = this.mem.i32At(this.entryAddr(index) + E_SEQ);
+    return `syscall ${tr.sysno}, status ${this.status(index)}, thread ${t}, seq ${tr.seq}${memSeq !== (tr.seq | 0) ? ` (${memSeq} in memory)` : ''}; sq tail ${this.sqTail[t]}, cancel tail ${this.cancelTail[t]} (published ${this.cancelValues[t]!.get(this.cancelTail[t]!) ?? 0} times), host next seq ${hostNext}`;
+  }
+
+  /**
+   * Whether a call could make the host write into [ctrl, scratch): a pointer argument below
+   * scratch that, with any numeric argument as its length (or a count of 16-byte records), or with
+   * a structure of up to 512 bytes, reaches the protocol area without running off the memory.
+   */
+  reachesProtocolArea(sysno: number, args: number[]): boolean {
+    for (const slot of POINTER_SLOTS.get(sysno) ?? []) {
+      const p = args[slot]! >>> 0;
+      if (p >= this.scratch) continue;
+      if (p + 512 > this.ctrl) return true;
+      for (let j = 0; j < 6; j++) {
+        const n = args[j]! >>> 0;
+        for (const reach of [n, n * 16]) if (p + reach > this.ctrl && p + reach <= this.end) return true;
+      }
+    }
+    return false;
+  }
+
+  /** A hazard starts: nothing in flight is promised or judged by its result any more. */
+  expose(): void {
+    for (const tr of this.tracked.values()) {
+      tr.promised = false;
+      tr.exposed = true;
+    }
+  }
+
+  /** Publishes thread t's cancel tail; counts the value. */
+  publishCancelTail(t: number): void {
     Atomics.store(this.i32, this.threadWord(t, TW_CANCEL_TAIL), this.cancelTail[t]!);
-    return true;
+    this.noteCancelValue(t);
+  }
+  noteCancelValue(t: number): void {
+    const v = this.cancelTail[t]!;
+    this.cancelValues[t]!.set(v, (this.cancelValues[t]!.get(v) ?? 0) + 1);
+  }
+
+  /**
+   * The drain's verdict on cancels the host may never look at: where a thread's final cancel tail
+   * is a value it had published before, the host may have read it then and see no change now, so
+   * its entries still CANCEL are the guest's own strands, not the host's.
+   */
+  releaseHiddenCancels(): void {
+    for (const [index, tr] of this.tracked) {
+      if (tr.promised && (this.cancelValues[tr.thread]!.get(this.cancelTail[tr.thread]!) ?? 0) > 1 && this.status(index) === ST_CANCEL) tr.promised = false;
+    }
+  }
+
+  /**
+   * The drain's verdict on the guest's own strands:
+   * - an entry whose seq is at or beyond its thread's final tail (the tail moved back after it was
+   *   posted: a jump or a scribble): the host rightly waits for a tail that covers it;
+   * - an entry whose seq or status is not what the fuzzer wrote (only the host writes a status,
+   *   BUSY or DONE, and never a seq): one of the guest's own calls wrote over it, through pointers
+   *   the hazard check does not follow (iovecs and message headers in scratch memory hold
+   *   whatever earlier calls left there).
+   * Every other entry is answered once cancelled, wherever the host's view of the tail went.
+   */
+  releaseOwnStrands(): void {
+    for (const [index, tr] of this.tracked) {
+      if (!tr.promised) continue;
+      const st = this.status(index);
+      const ahead = ((tr.seq - this.sqTail[tr.thread]!) >>> 0) < 0x8000_0000;
+      const overwritten = this.mem.i32At(this.entryAddr(index) + E_SEQ) !== (tr.seq | 0) || (st !== ST_SUBMITTED && st !== ST_BUSY && st !== ST_CANCEL && st !== ST_DONE);
+      if (ahead || overwritten) tr.promised = false;
+    }
+  }
+
+  /**
+   * Hazards end when their call is over: DONE, or cancelled before the host claimed it (then it
+   * never runs). One still in flight after 16 steps (a call that waits, or one the host passed
+   * over) is cancelled, as a guest gives up on a call; the host answers the cancel of a call it
+   * holds at once, so one still unanswered 64 steps later was never claimed (its seq ahead of a
+   * tail moved back, or its status overwritten by another hazard) and never runs.
+   */
+  settleHazards(): void {
+    for (const [index, since] of this.hazards) {
+      const tr = this.tracked.get(index);
+      const st = this.status(index);
+      if (!tr) {
+        if (!this.poisoned.has(index)) this.hazards.delete(index);
+        continue;
+      }
+      if (st === ST_DONE || this.steps - since > 80) this.hazards.delete(index);
+      else if (this.steps - since > 16 && !tr.cancelled && this.cancel(index)) tr.cancelled = true;
+    }
   }
 
   /** Takes the results of DONE entries, checks them, frees the entries; recycles old poisoned ones. */
   harvest(): void {
+    this.settleHazards();
     for (const [index, at] of this.poisoned) {
       if (this.steps - at < 2048 && this.poisoned.size < (PAGES * ENTRIES_PER_PAGE) / 2) continue;
       Atomics.store(this.i32, this.statusW(index), ST_FREE);
@@ -231,7 +393,7 @@ class Fuzz {
       if (this.status(index) !== ST_DONE) continue;
       const e = this.entryAddr(index);
       const r = this.mem.i32At(e + E_RET_HI) * 0x1_0000_0000 + this.mem.u32(e + E_RET);
-      if (r < 0) {
+      if (r < 0 && !tr.exposed) {
         if (r < -4095 || !KNOWN_ERRNOS.has(-r)) this.report.failures.push(`seed ${this.o.seed}: syscall ${tr.sysno} answered ${r}, not an errno of the ABI`);
         if (!this.implemented.has(tr.sysno) && r !== -ENOSYS && !tr.cancelled && !tr.rewritten && !this.recycled.has(index)) {
           this.report.failures.push(`seed ${this.o.seed}: unimplemented syscall ${tr.sysno} answered ${r}, not -ENOSYS`);
@@ -254,7 +416,7 @@ class Fuzz {
     if (a < 70 || inflight.length === 0) {
       const sysno = this.sysno();
       const flags = this.pick([0, 0, 0, 1, 1, (this.rnd() * 0x1_0000_0000) | 0]);
-      if (!this.post(t, sysno, [this.arg(), this.arg(), this.arg(), this.arg(), this.arg(), this.arg()], flags)) {
+      if (!this.post(t, sysno, this.args(sysno), flags)) {
         // Every entry of the thread is taken (calls that wait): cancel some, as a guest would.
         for (const [index, tr] of this.tracked) if (tr.thread === t && this.rnd() < 0.25 && this.cancel(index)) tr.cancelled = true;
       }
@@ -263,16 +425,26 @@ class Fuzz {
       // when it claimed it, or reads the new values; either way no crash.
       const index = this.pick(inflight);
       const e = this.entryAddr(index);
-      for (let i = 0; i < 6; i++) if (this.rnd() < 0.5) this.mem.setI32(e + E_ARG0 + i * 4, this.arg());
-      if (this.rnd() < 0.2) this.mem.setI32(e + E_SYSNO, this.sysno());
+      const sysno = this.rnd() < 0.2 ? this.sysno() : this.mem.i32At(e + E_SYSNO);
+      const fresh = this.args(sysno);
+      for (let i = 0; i < 6; i++) if (this.rnd() < 0.5) this.mem.setI32(e + E_ARG0 + i * 4, fresh[i]!);
+      this.mem.setI32(e + E_SYSNO, sysno);
       this.tracked.get(index)!.rewritten = true;
+      const args = Array.from({ length: 6 }, (_, i) => this.mem.i32At(e + E_ARG0 + i * 4));
+      if (this.reachesProtocolArea(this.mem.i32At(e + E_SYSNO), args) && !this.hazards.has(index)) {
+        this.hazards.set(index, this.steps);
+        this.expose();
+        this.report.hazards++;
+      }
       this.report.rewrites++;
     } else if (a < 84) {
       const index = this.pick(inflight);
       if (this.cancel(index)) this.tracked.get(index)!.cancelled = true;
     } else if (a < 85) {
-      // Force a status (any value) onto an entry in flight: the fuzzer gives up on it.
+      // Force a status (any value) onto an entry in flight: the fuzzer gives up on it. (Not on a
+      // hazard: the fuzzer must see that call end.)
       const index = this.pick(inflight);
+      if (this.hazards.has(index)) return;
       Atomics.store(this.i32, this.statusW(index), this.pick([ST_FREE, ST_SUBMITTED, ST_BUSY, ST_DONE, ST_CANCEL, 5, 7, -1, 0x7fffffff]));
       this.setSubBit(index);
       this.tracked.delete(index);
@@ -285,7 +457,7 @@ class Fuzz {
         Atomics.store(this.i32, this.statusW(index), ST_CANCEL);
         this.setSubBit(index);
         this.cancelTail[t]!++;
-        Atomics.store(this.i32, this.threadWord(t, TW_CANCEL_TAIL), this.cancelTail[t]!);
+        this.publishCancelTail(t);
         this.poisoned.set(index, this.steps);
         this.report.freeCancels++;
       }
@@ -295,7 +467,6 @@ class Fuzz {
       const jump = this.pick([1, 2, 63, 64, 65, 4096, 1 << 30, -1, -64, (this.rnd() * 0x1_0000_0000) | 0]);
       this.sqTail[t] = (this.sqTail[t]! + jump) | 0;
       Atomics.store(this.i32, this.threadWord(t, TW_SQ_TAIL), this.sqTail[t]!);
-      for (const tr of this.tracked.values()) if (tr.thread === t) tr.promised = false;
       this.report.tailJumps++;
     } else if (a < 88) {
       // Scribble on the control block: any word after the registration header (the host took the
@@ -308,9 +479,12 @@ class Fuzz {
       // Keep the guest's own tails truthful to what it wrote (a scribbled tail is a jump).
       for (let th = 0; th < this.o.threads; th++) {
         this.sqTail[th] = Atomics.load(this.i32, this.threadWord(th, TW_SQ_TAIL));
-        this.cancelTail[th] = Atomics.load(this.i32, this.threadWord(th, TW_CANCEL_TAIL));
+        const cancels = Atomics.load(this.i32, this.threadWord(th, TW_CANCEL_TAIL));
+        if (cancels !== this.cancelTail[th]) {
+          this.cancelTail[th] = cancels;
+          this.noteCancelValue(th);
+        }
       }
-      for (const tr of this.tracked.values()) tr.promised = false;
     } else {
       // Scribble on the memory a call is using (its buffers live in scratch).
       const at = this.scratch + this.int(this.end - this.scratch - 8);
@@ -326,12 +500,45 @@ function makeKernel(kind: FuzzKernel, thread: number, threads: number, log: (m: 
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
+/**
+ * The session: fuzz steps with the host served every 8 (`serve`: a pass of each JavaScript thread,
+ * or a ring of each native thread's doorbell), then the drain: cancel everything still in flight
+ * and wait (`pause` between rounds) for every promised entry to be answered.
+ */
+async function drive(f: Fuzz, o: Required<FuzzOptions>, report: FuzzReport, serve: () => void, pause: () => Promise<void>): Promise<void> {
+  let steps = 0;
+  while (report.posted < o.entries && report.failures.length === 0) {
+    if (steps > o.entries * 50) {
+      report.failures.push(`seed ${o.seed}: no progress: ${report.posted} entries posted in ${steps} steps`);
+      break;
+    }
+    f.step();
+    if (++steps % 8 === 0) {
+      serve();
+      f.harvest();
+    }
+    if (steps % 64 === 0) await tick();
+  }
+  const deadline = Date.now() + o.drainMs;
+  while ([...f.tracked.values()].some((tr) => tr.promised) && Date.now() < deadline) {
+    for (const [index, tr] of f.tracked) if (f.status(index) !== ST_DONE && f.cancel(index)) tr.cancelled = true;
+    serve();
+    f.harvest();
+    f.releaseHiddenCancels();
+    f.releaseOwnStrands();
+    await pause();
+  }
+  for (const [index, tr] of f.tracked) {
+    if (tr.promised) report.failures.push(`seed ${o.seed}: entry ${index} (${f.describe(index, tr)}) never completed`);
+  }
+}
+
 /** Runs one seeded fuzz session; resolves with its report (failures empty when the host held). */
 export async function fuzzAbi(options: FuzzOptions): Promise<FuzzReport> {
   const o: Required<FuzzOptions> = { threads: 2, drainMs: 5000, ...options };
   const report: FuzzReport = {
     kernel: o.kernel, seed: o.seed, posted: 0, completed: 0, kept: 0, cancelled: 0, rewrites: 0, forced: 0, freeCancels: 0,
-    tailJumps: 0, scribbles: 0, logLines: 0, failures: [],
+    tailJumps: 0, hazards: 0, scribbles: 0, logLines: 0, failures: [],
   };
   const f = new Fuzz(o, report);
   const v = validateControlBlock(f.mem, f.ctrl);
@@ -364,30 +571,7 @@ export async function fuzzAbi(options: FuzzOptions): Promise<FuzzReport> {
     }
   };
   try {
-    let steps = 0;
-    while (report.posted < o.entries && report.failures.length === 0) {
-      if (steps > o.entries * 50) {
-        report.failures.push(`seed ${o.seed}: no progress: ${report.posted} entries posted in ${steps} steps`);
-        break;
-      }
-      f.step();
-      if (++steps % 8 === 0) {
-        pass();
-        f.harvest();
-      }
-      if (steps % 64 === 0) await tick();
-    }
-    // The end: cancel everything still in flight and wait for each to be answered.
-    const deadline = Date.now() + o.drainMs;
-    while ([...f.tracked.values()].some((tr) => tr.promised) && Date.now() < deadline) {
-      for (const [index, tr] of f.tracked) if (f.status(index) !== ST_DONE && f.cancel(index)) tr.cancelled = true;
-      pass();
-      f.harvest();
-      await tick();
-    }
-    for (const [index, tr] of f.tracked) {
-      if (tr.promised) report.failures.push(`seed ${o.seed}: entry ${index} (syscall ${tr.sysno}, status ${f.status(index)}) never completed`);
-    }
+    await drive(f, o, report, pass, tick);
   } finally {
     for (let t = 0; t < o.threads; t++) {
       const k = kernels[t];
@@ -418,29 +602,7 @@ async function fuzzNative(f: Fuzz, o: Required<FuzzOptions>, report: FuzzReport)
         a.wake(sab, w * 4);
       }
     };
-    let steps = 0;
-    while (report.posted < o.entries && report.failures.length === 0) {
-      if (steps > o.entries * 50) {
-        report.failures.push(`seed ${o.seed}: no progress: ${report.posted} entries posted in ${steps} steps`);
-        break;
-      }
-      f.step();
-      if (++steps % 8 === 0) {
-        ring();
-        f.harvest();
-      }
-      if (steps % 64 === 0) await tick();
-    }
-    const deadline = Date.now() + o.drainMs;
-    while ([...f.tracked.values()].some((tr) => tr.promised) && Date.now() < deadline) {
-      for (const [index, tr] of f.tracked) if (f.status(index) !== ST_DONE && f.cancel(index)) tr.cancelled = true;
-      ring();
-      f.harvest();
-      await new Promise((r) => setTimeout(r, 1));
-    }
-    for (const [index, tr] of f.tracked) {
-      if (tr.promised) report.failures.push(`seed ${o.seed}: entry ${index} (syscall ${tr.sysno}, status ${f.status(index)}) never completed`);
-    }
+    await drive(f, o, report, ring, () => new Promise((r) => setTimeout(r, 1)));
   } finally {
     a.detach(ex, 1);
     a.destroyExecutor(ex);

@@ -93,8 +93,11 @@ export class FakeGuest {
     throw new Error(`no free entry for thread ${t}`);
   }
 
-  /** Writes an entry and publishes it exactly as libflexsc does. Returns its index. */
-  post(t: number, sysno: number, args: number[] = [], flags = 0, index = this.freeEntry(t)): number {
+  /**
+   * Writes an entry and publishes it exactly as libflexsc does (`publish` false: the tail is
+   * moved but not yet written, for tests that order what the host sees). Returns its index.
+   */
+  post(t: number, sysno: number, args: number[] = [], flags = 0, index = this.freeEntry(t), publish = true): number {
     this.used.add(index);
     const e = this.entry(index);
     const m = this.mem;
@@ -106,8 +109,18 @@ export class FakeGuest {
     Atomics.store(this.i32, this.statusW(index), ST_SUBMITTED);
     this.bumpSub(index);
     this.sqTail[t]!++;
-    Atomics.store(this.i32, threadLineW(this.ctrl, t) + TW_SQ_TAIL, this.sqTail[t]!);
+    if (publish) this.publishTail(t);
     return index;
+  }
+
+  /** Writes thread t's sq tail as the guest holds it. */
+  publishTail(t: number): void {
+    Atomics.store(this.i32, threadLineW(this.ctrl, t) + TW_SQ_TAIL, this.sqTail[t]!);
+  }
+
+  /** Moves thread t's tail to `seq` without publishing it: a hostile guest's jump (the protocol broken on purpose). */
+  jumpTail(t: number, seq: number): void {
+    this.sqTail[t] = seq | 0;
   }
 
   /** Sets the entry's bit in its page's submission mask. */

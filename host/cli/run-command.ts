@@ -30,15 +30,7 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
   // The main guest on this thread where that keeps what the CLI promises (docs/startup.md).
   if (runsOnMainThread(opts)) return runOnMainThread(main, opts);
   const vm = await VM.create({
-    kernel: {
-      ...(opts.kernel === 'os' || opts.kernel === 'native' ? { kind: opts.kernel, allowNonLoopbackListen: opts.listenAny } : { kind: opts.kernel }),
-      ...(opts.allowConnect.length > 0 ? { allowConnect: opts.allowConnect } : {}),
-      ...(opts.strictLinks ? { strictLinks: true } : {}),
-    },
-    syscallThreads: opts.syscallThreads,
-    mode: opts.mode,
-    spinUs: opts.spinUs,
-    limits: opts.limits,
+    ...vmOptions(opts),
     ...(opts.trace ? { trace: (line: string) => process.stderr.write(line + '\n') } : {}),
   });
   const started: Guest[] = [];
@@ -113,14 +105,7 @@ async function runOnMainThread(main: GuestCommand, opts: RunOptions): Promise<nu
   const stdio = new HostStdio();
   let vm: VM | null = null;
   try {
-    vm = await VM.create({
-      kernel: { kind: 'native', allowNonLoopbackListen: opts.listenAny, ...(opts.allowConnect.length > 0 ? { allowConnect: opts.allowConnect } : {}), ...(opts.strictLinks ? { strictLinks: true } : {}) },
-      syscallThreads: opts.syscallThreads,
-      mode: opts.mode,
-      spinUs: opts.spinUs,
-      limits: opts.limits,
-      [ON_THIS_THREAD]: true,
-    } as VMOptions);
+    vm = await VM.create({ ...vmOptions(opts), [ON_THIS_THREAD]: true } as VMOptions);
     const here: ThisThreadGuest = {
       stdio: stdio.fds,
       registered: (memory, ctrl) => signals.registered(memory, ctrl),
@@ -145,6 +130,21 @@ async function runOnMainThread(main: GuestCommand, opts: RunOptions): Promise<nu
     stdio.close();
     await vm?.close();
   }
+}
+
+/** The VM the command line asks for. */
+function vmOptions(opts: RunOptions): VMOptions {
+  return {
+    kernel: {
+      ...(opts.kernel === 'os' || opts.kernel === 'native' ? { kind: opts.kernel, allowNonLoopbackListen: opts.listenAny } : { kind: opts.kernel }),
+      ...(opts.allowConnect.length > 0 ? { allowConnect: opts.allowConnect } : {}),
+      ...(opts.strictLinks ? { strictLinks: true } : {}),
+    } as VMOptions['kernel'],
+    syscallThreads: opts.syscallThreads,
+    mode: opts.mode,
+    spinUs: opts.spinUs,
+    limits: opts.limits,
+  };
 }
 
 function report(results: GuestResult[], opts: RunOptions, interrupted: boolean): void {

@@ -27,7 +27,8 @@ export interface StartupPlan {
 /** The plan for `flexvm ARGV...`; a command line in error gets the default plan (main.js then says why). */
 export function startupPlan(argv: readonly string[]): StartupPlan {
   const [command, ...rest] = argv;
-  if (command === 'demo') return { liftoff: false, spare: null };
+  // demo runs the virtual kernel; kv the os kernel unless told otherwise (then main.js decides).
+  if (command === 'demo' || command === 'kv') return { liftoff: false, spare: null };
   if (command !== 'run') return { liftoff: false, spare: false };
   const native = typeof loadNativeAddon() !== 'string';
   let opts: RunOptions;

@@ -88,4 +88,8 @@ Exit status:
   130  stopped by Ctrl-C or SIGTERM: every guest was asked to stop and did
   134  the guest trapped or aborted
   137  forced stop: a second Ctrl-C/SIGTERM, or a guest that did not stop within 2 s of being asked
+
+One guest on the native kernel runs on flexvm's main thread, which starts sooner (docs/startup.md):
+Ctrl-C that finds it computing ends it at once (130), and SIGTERM in its first 200 ms ends the
+process (143). FLEXVM_GUEST_THREAD=worker runs it on a worker of its own instead.
 `;

@@ -5,8 +5,10 @@ import { setFlagsFromString } from 'node:v8';
 // with the optimizing compiler only, unless every guest of the process sleeps through the native
 // kernel's flexvm.wait (an import, no Wasm wait loop: the CLI on the native kernel, keepLiftoff).
 // V8 flags are process-wide, so this must run before any guest module is compiled; importing the
-// VM module does it. FLEXVM_LIFTOFF=1 keeps Liftoff, to check that guests' wait loops do not depend on this.
+// VM module does it. FLEXVM_LIFTOFF=1 keeps Liftoff, to check that guests' wait loops do not depend
+// on this; FLEXVM_LIFTOFF=0 turns it off even where the CLI would keep it (bench/suites/startup.ts).
 let keep = process.env['FLEXVM_LIFTOFF'] === '1';
+const never = process.env['FLEXVM_LIFTOFF'] === '0';
 let applied = false;
 
 /**
@@ -15,7 +17,7 @@ let applied = false;
  */
 export function keepLiftoff(): void {
   if (applied) throw new Error('keepLiftoff: the V8 flags are already set');
-  keep = true;
+  keep = !never;
 }
 
 /** Sets the flags once (the VM module calls it as it loads). */

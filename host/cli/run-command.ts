@@ -101,7 +101,12 @@ async function runOnMainThread(main: GuestCommand, opts: RunOptions): Promise<nu
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const signals = new MainThreadSignals(nativeAddonPath(), () => process.off('SIGTERM', onSignal));
+  // As the guest starts, the signals go to the SIGINT watchdog and then to the helper thread (a
+  // listener of this thread's would hold them in a loop that does not run until the guest ends).
+  const signals = new MainThreadSignals(nativeAddonPath(), () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  });
   const stdio = new HostStdio();
   let vm: VM | null = null;
   try {

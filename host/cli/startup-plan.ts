@@ -1,3 +1,4 @@
+import { fstatSync } from 'node:fs';
 import { loadNativeAddon } from '../kernel/native/addon.js';
 import { parseRunOptions, type RunOptions } from './options.js';
 
@@ -5,11 +6,21 @@ import { parseRunOptions, type RunOptions } from './options.js';
  * Whether `flexvm run` runs its guest on the main thread (docs/startup.md): one guest on the native
  * kernel, in a mode where it never returns to the host to wait (not epoll), without what needs the
  * main thread's event loop while it runs (--trace's collection) or a second pass over the module
- * (--model). FLEXVM_GUEST_THREAD=worker keeps it on a worker (bench/suites/startup.ts compares them).
+ * (--model), and with standard output and error that are not sockets (the guest gets the host's
+ * own: a supervisor's or a test harness's socket would be a socket to the guest, where on a worker
+ * it writes to a pipe). FLEXVM_GUEST_THREAD=worker keeps it on a worker (bench/suites/startup.ts).
  */
 export function runsOnMainThread(opts: Pick<RunOptions, 'kernel' | 'with' | 'trace' | 'mode' | 'model'>): boolean {
   if (process.env['FLEXVM_GUEST_THREAD'] === 'worker') return false;
-  return opts.kernel === 'native' && opts.with.length === 0 && !opts.trace && opts.mode !== 'epoll' && opts.model === null;
+  return opts.kernel === 'native' && opts.with.length === 0 && !opts.trace && opts.mode !== 'epoll' && opts.model === null && !isSocket(1) && !isSocket(2);
+}
+
+function isSocket(fd: number): boolean {
+  try {
+    return fstatSync(fd).isSocket();
+  } catch {
+    return false;
+  }
 }
 
 /** What the CLI's entry (dist/cli.js) prepares before the rest of flexvm loads. */

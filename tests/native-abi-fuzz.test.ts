@@ -14,10 +14,10 @@ for (const seed of [1, 2, 3]) {
     const r = await fuzzAbi({ kernel: 'native', seed, entries: 3000 });
     assert.equal(r.failures, []);
     assert.ok(r.posted >= 3000 && r.completed > 0, JSON.stringify(r));
-    // Held to the promise: entries no tail jump, scribble or call writing into the protocol area
-    // could strand. The native threads run beside the fuzzer (not in its passes), so more is in
-    // flight when a jump comes than on the other kernels: 4-60% kept per seed (median 39%, 121
-    // seeds), 27-57% for these three, against the JavaScript threads' 20% floor.
+    // Held to the promise: every entry but those the guest's own breaches can strand (see Tracked
+    // in the fuzzer). The native threads run beside the fuzzer (not in its passes), so timing
+    // decides more: 29-80% kept per seed (median 52%, seeds 1-60, under load), against 70-80% on
+    // the JavaScript threads.
     assert.ok(r.kept > r.posted / 10, `many entries are held to the promise that they complete: ${JSON.stringify(r)}`);
     assert.ok(r.rewrites > 0 && r.forced > 0 && r.freeCancels > 0 && r.tailJumps > 0 && r.scribbles > 0, `every kind of abuse happened: ${JSON.stringify(r)}`);
   });

@@ -54,7 +54,7 @@ export interface FuzzReport {
   forced: number;
   freeCancels: number;
   tailJumps: number;
-  /** Calls posted (or rewritten) with pointers that can make the host write into the protocol area. */
+  /** Calls posted (or rewritten) with pointers that can make the host write into the protocol area (one in 200 posts). */
   hazards: number;
   scribbles: number;
   /** Lines the host logged (must stay bounded: diagnostics are rate-limited). */
@@ -79,17 +79,24 @@ const PAGES = 4;
 const MEMORY_PAGES = 16; // 1 MiB of guest memory
 
 /**
- * An entry the fuzzer posted. `promised`: it must end DONE (the final drain cancels whatever is
- * left, and the host answers every cancel it sees). The guest's own breaches lift the promise:
- * - a tail that jumps (or a scribbled control block) leaves entries posted before it with seqs the
- *   host may wait for forever (a tail moved back) or never look at again;
+ * An entry the fuzzer posted. `promised`: it must end DONE. The final drain cancels whatever is
+ * left, and the host must answer every cancel it sees, so an entry the host skipped (a jumped
+ * tail it resynchronised at, a scribbled mask) still ends DONE. Only the guest's own breaches
+ * lift the promise:
+ * - a seq at or beyond its thread's final tail (the tail moved back after the post): the host
+ *   rightly waits for a tail that covers it;
  * - a posting that repeats an (entry, seq) pair looks to the native host like the one it claimed;
  * - a call that can write into the protocol area (a hazard) may overwrite anything the fuzzer
  *   relies on while it is in flight;
- * - a cancel tail that ends on a value published before may look unchanged to the host.
+ * - a cancel tail that ends on a value published before may look unchanged to the host;
+ * - an entry once forced FREE under the host (recycled).
  * Entries without a promise are still checked for sensible results when they complete.
  */
-type Tracked = { sysno: number; seq: number; thread: number; cancelled: boolean; promised: boolean; rewritten: boolean };
+type Tracked = {
+  sysno: number; seq: number; thread: number; cancelled: boolean; promised: boolean; rewritten: boolean;
+  /** In flight while a hazard was: its result words may hold what the hazard wrote, so they are not judged. */
+  exposed: boolean;
+};
 
 /** The ABI's argument slots that the host takes as guest pointers, by syscall number. */
 const POINTER_SLOTS = new Map(SYSCALLS.map((s) => [s.nr, s.args.filter((a) => a.type === 'ptr' || a.type === 'cstr').map((a) => a.slot)]));
@@ -196,16 +203,19 @@ class Fuzz {
   }
 
   /**
-   * Six arguments for a call. One that could make the host write into the protocol area is kept
-   * one time in 20 (the guest abusing its own pages is a case too; while it runs, nothing is
-   * promised) and otherwise drawn again, so that most of a session stays held to the promise.
+   * Six arguments for a call, none of which can make the host write into the protocol area: a
+   * pointer argument that could is moved into scratch memory. One call in 200 is a deliberate
+   * hazard instead, a pointer into the control block or the pages (a guest abusing its own pages
+   * is a case too; while it is in flight nothing is promised).
    */
   args(sysno: number): number[] {
-    let args: number[] = [];
-    for (let tries = 0; tries < 16; tries++) {
-      args = Array.from({ length: 6 }, () => this.arg());
-      if (!this.reachesProtocolArea(sysno, args) || this.rnd() < 0.05) break;
+    const args = Array.from({ length: 6 }, () => this.arg());
+    const pointers = POINTER_SLOTS.get(sysno) ?? [];
+    if (pointers.length > 0 && this.rnd() < 0.005) {
+      args[this.pick(pointers)] = this.ctrl + this.int(this.scratch - this.ctrl);
+      return args;
     }
+    if (this.reachesProtocolArea(sysno, args)) for (const slot of pointers) if (args[slot]! >>> 0 < this.scratch) args[slot] = this.scratch + this.int(this.end - this.scratch - 256);
     return args;
   }
 
@@ -243,11 +253,11 @@ class Fuzz {
     const hazard = this.reachesProtocolArea(sysno, args);
     if (hazard) {
       this.hazards.set(index, this.steps);
-      for (const tr of this.tracked.values()) tr.promised = false;
+      this.expose();
       this.report.hazards++;
     }
     const promised = fresh && !hazard && this.hazards.size === 0 && !this.recycled.has(index);
-    this.tracked.set(index, { sysno, seq: this.sqTail[t]!, thread: t, cancelled: false, promised, rewritten: false });
+    this.tracked.set(index, { sysno, seq: this.sqTail[t]!, thread: t, cancelled: false, promised, rewritten: false, exposed: this.hazards.size > 0 });
     Atomics.store(this.i32, this.statusW(index), ST_SUBMITTED);
     this.setSubBit(index);
     this.sqTail[t]!++;
@@ -279,7 +289,8 @@ class Fuzz {
   describe(index: number, tr: Tracked): string {
     const t = tr.thread;
     const hostNext = Atomics.load(this.i32, hostLineW(this.ctrl, t) + HW_NEXT_SEQ);
-    return `syscall ${tr.sysno}, status ${this.status(index)}, thread ${t}, seq ${tr.seq}; sq tail ${this.sqTail[t]}, cancel tail ${this.cancelTail[t]}, host next seq ${hostNext}`;
+    const memSeq = this.mem.i32At(this.entryAddr(index) + E_SEQ);
+    return `syscall ${tr.sysno}, status ${this.status(index)}, thread ${t}, seq ${tr.seq}${memSeq !== (tr.seq | 0) ? ` (${memSeq} in memory)` : ''}; sq tail ${this.sqTail[t]}, cancel tail ${this.cancelTail[t]} (published ${this.cancelValues[t]!.get(this.cancelTail[t]!) ?? 0} times), host next seq ${hostNext}`;
   }
 
   /**
@@ -298,6 +309,14 @@ class Fuzz {
       }
     }
     return false;
+  }
+
+  /** A hazard starts: nothing in flight is promised or judged by its result any more. */
+  expose(): void {
+    for (const tr of this.tracked.values()) {
+      tr.promised = false;
+      tr.exposed = true;
+    }
   }
 
   /** Publishes thread t's cancel tail; counts the value. */
@@ -322,8 +341,31 @@ class Fuzz {
   }
 
   /**
-   * Hazards end when their call is over: DONE, or passed over by the host (then it never runs). One
-   * still in flight after 64 steps (a call that waits) is cancelled, as a guest gives up on a call.
+   * The drain's verdict on the guest's own strands:
+   * - an entry whose seq is at or beyond its thread's final tail (the tail moved back after it was
+   *   posted: a jump or a scribble): the host rightly waits for a tail that covers it;
+   * - an entry whose seq or status is not what the fuzzer wrote (only the host writes a status,
+   *   BUSY or DONE, and never a seq): one of the guest's own calls wrote over it, through pointers
+   *   the hazard check does not follow (iovecs and message headers in scratch memory hold
+   *   whatever earlier calls left there).
+   * Every other entry is answered once cancelled, wherever the host's view of the tail went.
+   */
+  releaseOwnStrands(): void {
+    for (const [index, tr] of this.tracked) {
+      if (!tr.promised) continue;
+      const st = this.status(index);
+      const ahead = ((tr.seq - this.sqTail[tr.thread]!) >>> 0) < 0x8000_0000;
+      const overwritten = this.mem.i32At(this.entryAddr(index) + E_SEQ) !== (tr.seq | 0) || (st !== ST_SUBMITTED && st !== ST_BUSY && st !== ST_CANCEL && st !== ST_DONE);
+      if (ahead || overwritten) tr.promised = false;
+    }
+  }
+
+  /**
+   * Hazards end when their call is over: DONE, or cancelled before the host claimed it (then it
+   * never runs). One still in flight after 16 steps (a call that waits, or one the host passed
+   * over) is cancelled, as a guest gives up on a call; the host answers the cancel of a call it
+   * holds at once, so one still unanswered 64 steps later was never claimed (its seq ahead of a
+   * tail moved back, or its status overwritten by another hazard) and never runs.
    */
   settleHazards(): void {
     for (const [index, since] of this.hazards) {
@@ -333,9 +375,8 @@ class Fuzz {
         if (!this.poisoned.has(index)) this.hazards.delete(index);
         continue;
       }
-      const hostNext = Atomics.load(this.i32, hostLineW(this.ctrl, tr.thread) + HW_NEXT_SEQ);
-      if (st === ST_DONE || (st === ST_SUBMITTED && ((hostNext - tr.seq) | 0) > 0 && ((hostNext - tr.seq) | 0) < 1 << 20)) this.hazards.delete(index);
-      else if (this.steps - since > 64 && !tr.cancelled && this.cancel(index)) tr.cancelled = true;
+      if (st === ST_DONE || this.steps - since > 80) this.hazards.delete(index);
+      else if (this.steps - since > 16 && !tr.cancelled && this.cancel(index)) tr.cancelled = true;
     }
   }
 
@@ -352,7 +393,7 @@ class Fuzz {
       if (this.status(index) !== ST_DONE) continue;
       const e = this.entryAddr(index);
       const r = this.mem.i32At(e + E_RET_HI) * 0x1_0000_0000 + this.mem.u32(e + E_RET);
-      if (r < 0) {
+      if (r < 0 && !tr.exposed) {
         if (r < -4095 || !KNOWN_ERRNOS.has(-r)) this.report.failures.push(`seed ${this.o.seed}: syscall ${tr.sysno} answered ${r}, not an errno of the ABI`);
         if (!this.implemented.has(tr.sysno) && r !== -ENOSYS && !tr.cancelled && !tr.rewritten && !this.recycled.has(index)) {
           this.report.failures.push(`seed ${this.o.seed}: unimplemented syscall ${tr.sysno} answered ${r}, not -ENOSYS`);
@@ -392,7 +433,7 @@ class Fuzz {
       const args = Array.from({ length: 6 }, (_, i) => this.mem.i32At(e + E_ARG0 + i * 4));
       if (this.reachesProtocolArea(this.mem.i32At(e + E_SYSNO), args) && !this.hazards.has(index)) {
         this.hazards.set(index, this.steps);
-        for (const tr of this.tracked.values()) tr.promised = false;
+        this.expose();
         this.report.hazards++;
       }
       this.report.rewrites++;
@@ -426,7 +467,6 @@ class Fuzz {
       const jump = this.pick([1, 2, 63, 64, 65, 4096, 1 << 30, -1, -64, (this.rnd() * 0x1_0000_0000) | 0]);
       this.sqTail[t] = (this.sqTail[t]! + jump) | 0;
       Atomics.store(this.i32, this.threadWord(t, TW_SQ_TAIL), this.sqTail[t]!);
-      for (const tr of this.tracked.values()) if (tr.thread === t) tr.promised = false;
       this.report.tailJumps++;
     } else if (a < 88) {
       // Scribble on the control block: any word after the registration header (the host took the
@@ -445,7 +485,6 @@ class Fuzz {
           this.noteCancelValue(th);
         }
       }
-      for (const tr of this.tracked.values()) tr.promised = false;
     } else {
       // Scribble on the memory a call is using (its buffers live in scratch).
       const at = this.scratch + this.int(this.end - this.scratch - 8);
@@ -460,6 +499,39 @@ function makeKernel(kind: FuzzKernel, thread: number, threads: number, log: (m: 
 }
 
 const tick = () => new Promise<void>((r) => setImmediate(r));
+
+/**
+ * The session: fuzz steps with the host served every 8 (`serve`: a pass of each JavaScript thread,
+ * or a ring of each native thread's doorbell), then the drain: cancel everything still in flight
+ * and wait (`pause` between rounds) for every promised entry to be answered.
+ */
+async function drive(f: Fuzz, o: Required<FuzzOptions>, report: FuzzReport, serve: () => void, pause: () => Promise<void>): Promise<void> {
+  let steps = 0;
+  while (report.posted < o.entries && report.failures.length === 0) {
+    if (steps > o.entries * 50) {
+      report.failures.push(`seed ${o.seed}: no progress: ${report.posted} entries posted in ${steps} steps`);
+      break;
+    }
+    f.step();
+    if (++steps % 8 === 0) {
+      serve();
+      f.harvest();
+    }
+    if (steps % 64 === 0) await tick();
+  }
+  const deadline = Date.now() + o.drainMs;
+  while ([...f.tracked.values()].some((tr) => tr.promised) && Date.now() < deadline) {
+    for (const [index, tr] of f.tracked) if (f.status(index) !== ST_DONE && f.cancel(index)) tr.cancelled = true;
+    serve();
+    f.harvest();
+    f.releaseHiddenCancels();
+    f.releaseOwnStrands();
+    await pause();
+  }
+  for (const [index, tr] of f.tracked) {
+    if (tr.promised) report.failures.push(`seed ${o.seed}: entry ${index} (${f.describe(index, tr)}) never completed`);
+  }
+}
 
 /** Runs one seeded fuzz session; resolves with its report (failures empty when the host held). */
 export async function fuzzAbi(options: FuzzOptions): Promise<FuzzReport> {
@@ -499,31 +571,7 @@ export async function fuzzAbi(options: FuzzOptions): Promise<FuzzReport> {
     }
   };
   try {
-    let steps = 0;
-    while (report.posted < o.entries && report.failures.length === 0) {
-      if (steps > o.entries * 50) {
-        report.failures.push(`seed ${o.seed}: no progress: ${report.posted} entries posted in ${steps} steps`);
-        break;
-      }
-      f.step();
-      if (++steps % 8 === 0) {
-        pass();
-        f.harvest();
-      }
-      if (steps % 64 === 0) await tick();
-    }
-    // The end: cancel everything still in flight and wait for each to be answered.
-    const deadline = Date.now() + o.drainMs;
-    while ([...f.tracked.values()].some((tr) => tr.promised) && Date.now() < deadline) {
-      for (const [index, tr] of f.tracked) if (f.status(index) !== ST_DONE && f.cancel(index)) tr.cancelled = true;
-      pass();
-      f.harvest();
-      f.releaseHiddenCancels();
-      await tick();
-    }
-    for (const [index, tr] of f.tracked) {
-      if (tr.promised) report.failures.push(`seed ${o.seed}: entry ${index} (${f.describe(index, tr)}) never completed`);
-    }
+    await drive(f, o, report, pass, tick);
   } finally {
     for (let t = 0; t < o.threads; t++) {
       const k = kernels[t];
@@ -554,30 +602,7 @@ async function fuzzNative(f: Fuzz, o: Required<FuzzOptions>, report: FuzzReport)
         a.wake(sab, w * 4);
       }
     };
-    let steps = 0;
-    while (report.posted < o.entries && report.failures.length === 0) {
-      if (steps > o.entries * 50) {
-        report.failures.push(`seed ${o.seed}: no progress: ${report.posted} entries posted in ${steps} steps`);
-        break;
-      }
-      f.step();
-      if (++steps % 8 === 0) {
-        ring();
-        f.harvest();
-      }
-      if (steps % 64 === 0) await tick();
-    }
-    const deadline = Date.now() + o.drainMs;
-    while ([...f.tracked.values()].some((tr) => tr.promised) && Date.now() < deadline) {
-      for (const [index, tr] of f.tracked) if (f.status(index) !== ST_DONE && f.cancel(index)) tr.cancelled = true;
-      ring();
-      f.harvest();
-      f.releaseHiddenCancels();
-      await new Promise((r) => setTimeout(r, 1));
-    }
-    for (const [index, tr] of f.tracked) {
-      if (tr.promised) report.failures.push(`seed ${o.seed}: entry ${index} (${f.describe(index, tr)}) never completed`);
-    }
+    await drive(f, o, report, ring, () => new Promise((r) => setTimeout(r, 1)));
   } finally {
     a.detach(ex, 1);
     a.destroyExecutor(ex);

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   ST_DONE, ST_BUSY, ST_SUBMITTED, ECANCELED, EAGAIN, EIO, ENOENT, hostLineW, threadLineW, entryW, TW_SQ_TAIL, HW_CANCEL_WON, HW_CANCEL_LOST, HW_NOTIFIES,
-  HW_BATCHES, HW_CLAIMED, EW_SEQ, EW_STATUS, CW_SHIM_SEQ, C_SHIM_ENTRY, E_SYSNO, E_ARG0, E_THREAD,
+  HW_BATCHES, HW_CLAIMED, EW_SEQ, EW_STATUS, EW_HOST, CW_SHIM_SEQ, C_SHIM_ENTRY, E_SYSNO, E_ARG0, E_THREAD,
   E_RET,
 } from '../host/abi/v1.js';
 import { DEFAULT_LIMITS, PENDING, type Limits } from '../host/kernel/kernel.js';
@@ -192,6 +192,19 @@ test('an entry stranded behind a jumped tail is still answered when cancelled, w
   thread.pass();
   thread.pass();
   assert.is(guest.status(i), ST_DONE, 'judged against the tail it resynchronised at, not the one before');
+  assert.is(guest.result(i), -ECANCELED);
+  assert.is(kernel.seen.length, 0);
+});
+
+test('a cancel is answered whatever the guest wrote into the entry\'s host word (the claim bookkeeping is the host\'s own)', () => {
+  const { guest, kernel, thread } = setup();
+  const i = guest.post(0, 39, [1], 0, undefined, false);
+  // A stray write of the guest's own lands on the word the ABI reserves for the host.
+  Atomics.store(guest.i32, entryW(guest.pagesPtr, i) + EW_HOST, 0x2edb_0000);
+  assert.ok(guest.cancel(i));
+  guest.publishTail(0);
+  thread.pass();
+  assert.is(guest.status(i), ST_DONE);
   assert.is(guest.result(i), -ECANCELED);
   assert.is(kernel.seen.length, 0);
 });

@@ -1,5 +1,5 @@
 import {
-  ENTRIES_PER_PAGE, maskW, ST_BUSY, ST_DONE, ST_CANCEL, ECANCELED, EIO, EW_STATUS, EW_RET, EW_RET_HI, EW_HOST, HW_COMPLETED, HW_NOTIFIES, HW_CANCEL_WON, HW_CANCEL_LOST,
+  ENTRIES_PER_PAGE, maskW, ST_BUSY, ST_DONE, ST_CANCEL, ECANCELED, EIO, EW_STATUS, EW_RET, EW_RET_HI, HW_COMPLETED, HW_NOTIFIES, HW_CANCEL_WON, HW_CANCEL_LOST,
 } from '../abi/v1.js';
 import { PENDING } from '../kernel/kernel.js';
 import type { CallSink, EntryCall } from './entry-call.js';
@@ -34,7 +34,6 @@ export class Completions implements CallSink {
     const w = g.entryW(call.index);
     i32[w + EW_RET] = result; // low 32 bits (ToInt32 is modulo 2^32)
     i32[w + EW_RET_HI] = Math.floor(result / TWO_32);
-    i32[w + EW_HOST] = 0;
     const prev = Atomics.compareExchange(i32, w + EW_STATUS, ST_BUSY, ST_DONE);
     if (prev !== ST_BUSY) {
       Atomics.store(i32, w + EW_STATUS, ST_DONE);

@@ -1,12 +1,13 @@
 import {
-  ST_SUBMITTED, ST_BUSY, ST_CANCEL, ECANCELED, EW_STATUS, EW_SYSNO, EW_SEQ, EW_THREAD, EW_HOST, TW_SQ_TAIL, TW_CANCEL_TAIL, HW_CLAIMED, HW_BATCHES, HW_SCANS, HW_NEXT_SEQ, ENTRIES_PER_PAGE, maskW,
+  ST_SUBMITTED, ST_BUSY, ST_CANCEL, ECANCELED, EW_STATUS, EW_SYSNO, EW_SEQ, EW_THREAD, TW_SQ_TAIL, TW_CANCEL_TAIL, HW_CLAIMED, HW_BATCHES, HW_SCANS, HW_NEXT_SEQ, ENTRIES_PER_PAGE, maskW,
 } from '../abi/v1.js';
 import { EntryCall, type CallSink } from './entry-call.js';
 import { SYSNO_LIMIT, type ServedGuest } from './served-guest.js';
 
 /** Host-private bookkeeping in an entry's `host` word. */
-const HOST_CLAIMED = 1;
-const HOST_CANCEL_SEEN = 2;
+/** ServedGuest.claimFlags: the posting was claimed; a cancel of it was passed on. */
+const CLAIMED = 1;
+const CANCEL_SEEN = 2;
 
 /** Where claimed entries go: this thread's kernel, or the home thread (forwarding placement). */
 export interface ClaimTarget {
@@ -115,6 +116,7 @@ export class Scanner {
       g.carryLo[k] = keepLo;
       g.carryHi[k] = keepHi;
     }
+    const first = g.nextSeq;
     g.nextSeq = tail;
     if (found === 0) {
       this.publishNextSeq(g);
@@ -129,7 +131,8 @@ export class Scanner {
       const w = g.entryW(index);
       const prev = Atomics.compareExchange(i32, w + EW_STATUS, ST_SUBMITTED, ST_BUSY);
       if (prev === ST_SUBMITTED) {
-        i32[w + EW_HOST] = HOST_CLAIMED;
+        g.claimSeq[index] = (first + rel) | 0;
+        g.claimFlags[index] = CLAIMED;
         claimed++;
         this.target.claimed(g, index);
       } else if (prev === ST_CANCEL) {
@@ -157,8 +160,8 @@ export class Scanner {
   /** A CANCEL entry seen in a scan. Returns true when it must be looked at again (not yet published). */
   private cancelEntry(g: ServedGuest, index: number, w: number, span: number): boolean {
     const i32 = g.i32;
-    const host = i32[w + EW_HOST]!;
-    if (host === 0) {
+    const flags = g.claimFlags[index]!;
+    if ((flags & CLAIMED) === 0 || g.claimSeq[index] !== i32[w + EW_SEQ]) {
       // Never claimed. Published? Then it is answered without running; else look again later.
       const rel = (i32[w + EW_SEQ]! - g.nextSeq) >>> 0;
       if (rel < span || rel >= 0x8000_0000) {
@@ -167,8 +170,8 @@ export class Scanner {
       }
       return true;
     }
-    if (host & HOST_CANCEL_SEEN) return false;
-    i32[w + EW_HOST] = host | HOST_CANCEL_SEEN;
+    if (flags & CANCEL_SEEN) return false;
+    g.claimFlags[index] = flags | CANCEL_SEEN;
     this.target.cancel(g, index);
     return false;
   }
@@ -188,7 +191,6 @@ export class Scanner {
     const w = g.shimW;
     if (g.i32[w + EW_THREAD] !== this.thread) return 0;
     if (Atomics.compareExchange(g.i32, w + EW_STATUS, ST_SUBMITTED, ST_BUSY) !== ST_SUBMITTED) return 0;
-    g.i32[w + EW_HOST] = HOST_CLAIMED;
     this.target.claimed(g, -1);
     return 1;
   }

@@ -60,6 +60,13 @@ export class ServedGuest {
    */
   readonly carryLo: number[] = [];
   readonly carryHi: number[] = [];
+  /**
+   * Per entry of the owned pages, the posting this thread claimed there (its seq) and whether it
+   * has passed on a cancel of it (CLAIM_*). Kept here, not in the entry's host word, which the
+   * guest can overwrite: a cancel of a posting never claimed is answered whatever the entry holds.
+   */
+  claimSeq = new Int32Array(0);
+  claimFlags = new Uint8Array(0);
   /** Next seq to take from this thread's line. */
   nextSeq = 0;
   seenCancel = 0;
@@ -160,6 +167,12 @@ export class ServedGuest {
       void this.memory.size;
       this.i32 = this.memory.i32;
     }
+    const seqs = new Int32Array(n * ENTRIES_PER_PAGE);
+    seqs.set(this.claimSeq);
+    this.claimSeq = seqs;
+    const flags = new Uint8Array(n * ENTRIES_PER_PAGE);
+    flags.set(this.claimFlags);
+    this.claimFlags = flags;
     const listed = new Uint8Array(n * ENTRIES_PER_PAGE + 1);
     listed.set(this.listedDone.subarray(0, Math.min(this.listedDone.length, listed.length)));
     this.listedDone = listed;

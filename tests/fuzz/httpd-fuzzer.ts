@@ -11,11 +11,11 @@
  *
  * Used by tests/e2e-os-httpd-fuzz.test.ts (short runs) and scripts/fuzz.mjs / scripts/soak.mjs (long).
  */
-import { mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
-import * as net from 'node:net';
+import { mkdtempSync, renameSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VM } from '../../host/vm/vm.js';
+import { attackWhileChecking, countResources, exchange, mutateBytes, newFuzzReport, type ProtocolFuzzReport, type ResourceReport } from './harness.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const HTTPD = join(ROOT, 'examples/httpd/server.wasm');
@@ -82,43 +82,6 @@ export async function serveHttpd(threads = 2, idleMs = 5000, kernel: 'os' | 'nat
   };
 }
 
-/** One exchange on a fresh connection: what came back before the server closed or `timeoutMs` passed. */
-export function exchange(
-  port: number,
-  pieces: readonly Buffer[],
-  timeoutMs: number,
-  gapMs = 0,
-  complete: ((data: Buffer) => boolean) | null = null,
-): Promise<{ data: Buffer; closed: boolean; error: string | null }> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let error: string | null = null;
-    let settled = false;
-    const s = net.connect({ host: '127.0.0.1', port });
-    const finish = (closed: boolean) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      s.destroy();
-      resolve({ data: Buffer.concat(chunks), closed, error });
-    };
-    const timer = setTimeout(() => finish(false), timeoutMs);
-    s.on('data', (d) => {
-      chunks.push(d);
-      if (complete !== null && complete(Buffer.concat(chunks))) finish(false);
-    });
-    s.on('error', (e) => (error = (e as NodeJS.ErrnoException).code ?? e.message));
-    s.on('close', () => finish(true));
-    s.on('connect', async () => {
-      for (const p of pieces) {
-        if (s.destroyed) return;
-        s.write(p);
-        if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
-      }
-    });
-  });
-}
-
 /** Parses the first response in `data`: status, headers (lower-case), body (by Content-Length). */
 export function parseResponse(data: Buffer): { status: number; headers: Map<string, string>; body: Buffer; rest: Buffer } | null {
   const end = data.indexOf('\r\n\r\n');
@@ -136,7 +99,7 @@ export function parseResponse(data: Buffer): { status: number; headers: Map<stri
   return { status: Number(m[1]), headers, body, rest: data.subarray(end + 4 + len) };
 }
 
-const VALID = [
+const VALID: readonly Buffer[] = [
   'GET / HTTP/1.1\r\nHost: x\r\n\r\n',
   'GET /index.html HTTP/1.0\r\n\r\n',
   'HEAD /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
@@ -144,7 +107,7 @@ const VALID = [
   'GET /hello.txt HTTP/1.1\r\nHost: x\r\nIf-None-Match: "abc"\r\nIf-Modified-Since: Sat, 01 Jan 2000 00:00:00 GMT\r\n\r\n',
   'GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /index.html HTTP/1.1\r\nHost: x\r\n\r\n',
   'GET /missing HTTP/1.1\r\nHost: x\r\nUser-Agent: fuzz\r\nAccept: */*\r\n\r\n',
-];
+].map((s) => Buffer.from(s, 'latin1'));
 
 /** Inputs known to hurt parsers: traversal in every encoding, odd framing, oversize fields, garbage. */
 export const HOSTILE: readonly Buffer[] = [
@@ -175,43 +138,9 @@ export const HOSTILE: readonly Buffer[] = [
   'GET / HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(200),
 ].map((s) => Buffer.from(s, 'latin1'));
 
-function mutate(rnd: () => number, input: Buffer): Buffer {
-  const b = [...input];
-  const n = 1 + Math.floor(rnd() * 6);
-  for (let i = 0; i < n; i++) {
-    const at = Math.floor(rnd() * (b.length + 1));
-    const r = rnd();
-    if (r < 0.25) b[at] = Math.floor(rnd() * 256);
-    else if (r < 0.45) b.splice(at, 1 + Math.floor(rnd() * 8));
-    else if (r < 0.65) b.splice(at, 0, ...Buffer.from(['\r\n', ':', ' ', '\0', '%', '/..', '\r', '\n\n', 'ÿ'][Math.floor(rnd() * 9)]!, 'latin1'));
-    else if (r < 0.8) b.splice(at, 0, ...b.slice(at, at + Math.floor(rnd() * 64)));
-    else b.splice(at, 0, ...Buffer.alloc(Math.floor(rnd() * 4096), 0x41));
-  }
-  return Buffer.from(b);
-}
+const mutate = (rnd: () => number, input: Buffer) => mutateBytes(rnd, input, ['\r\n', ':', ' ', '\0', '%', '/..', '\r', '\n\n', 'ÿ']);
 
-function split(rnd: () => number, input: Buffer): Buffer[] {
-  if (rnd() < 0.6) return [input];
-  const out: Buffer[] = [];
-  let at = 0;
-  while (at < input.length) {
-    const n = 1 + Math.floor(rnd() * Math.max(1, input.length / 3));
-    out.push(input.subarray(at, at + n));
-    at += n;
-  }
-  return out;
-}
-
-export interface HttpdFuzzReport {
-  requests: number;
-  hostile: number;
-  answered: number;
-  silentCloses: number;
-  timeouts: number;
-  referenceChecks: number;
-  readonly referenceFailures: string[];
-  serverAlive: boolean;
-}
+export type HttpdFuzzReport = ProtocolFuzzReport;
 
 /** A GET of /index.html (or `path`) on a fresh connection must come back 200 with `expect` (a checker). */
 async function reference(port: number, check: (body: Buffer) => boolean, path = '/index.html'): Promise<string | null> {
@@ -227,32 +156,13 @@ export async function fuzzHttpd(options: { seconds: number; seed: number; concur
   const rnd = prng(options.seed);
   const srv = await serveHttpd(options.threads ?? 2, 5000, options.kernel ?? 'os');
   const expected = Buffer.from('<!doctype html><title>reference</title><p>reference page</p>\n');
-  const report: HttpdFuzzReport = { requests: 0, hostile: 0, answered: 0, silentCloses: 0, timeouts: 0, referenceChecks: 0, referenceFailures: [], serverAlive: true };
-  const until = Date.now() + options.seconds * 1000;
+  const report = newFuzzReport();
   try {
-    const attacker = async () => {
-      while (Date.now() < until) {
-        const hostile = rnd() < 0.3;
-        const input = hostile ? HOSTILE[Math.floor(rnd() * HOSTILE.length)]! : mutate(rnd, Buffer.from(VALID[Math.floor(rnd() * VALID.length)]!, 'latin1'));
-        const r = await exchange(srv.port, split(rnd, input), 1500, rnd() < 0.2 ? 5 : 0);
-        report.requests++;
-        if (hostile) report.hostile++;
-        if (r.data.length > 0) report.answered++;
-        else if (r.closed) report.silentCloses++;
-        else report.timeouts++;
-      }
-    };
-    const checker = async () => {
-      while (Date.now() < until) {
-        const why = await reference(srv.port, (b) => b.equals(expected));
-        report.referenceChecks++;
-        if (why !== null) report.referenceFailures.push(`reference GET: ${why}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    };
-    await Promise.all([checker(), ...Array.from({ length: options.concurrency ?? 8 }, attacker)]);
-    const why = await reference(srv.port, (b) => b.equals(expected));
-    if (why !== null) report.referenceFailures.push(`after the run: ${why}`);
+    await attackWhileChecking({
+      report, rnd, port: srv.port, until: Date.now() + options.seconds * 1000, concurrency: options.concurrency ?? 8,
+      hostile: HOSTILE, valid: VALID, mutate, answerMs: 1500,
+      reference: () => reference(srv.port, (b) => b.equals(expected)), intervalMs: 50, label: 'reference GET',
+    });
     report.serverAlive = srv.alive();
   } finally {
     await srv.stop();
@@ -262,25 +172,13 @@ export async function fuzzHttpd(options: { seconds: number; seed: number; concur
 
 // ------------------------------------------------------------------------------------------ soak
 
-export interface SoakReport {
+export interface SoakReport extends ResourceReport {
   requests: number;
   errors: number;
   readonly failures: string[];
   fileChanges: number;
-  fdsBefore: number;
-  fdsAfter: number;
-  rssBeforeMiB: number;
-  rssAfterMiB: number;
-  heapBeforeMiB: number;
-  heapAfterMiB: number;
-  handlesBefore: number;
-  handlesAfter: number;
   serverAlive: boolean;
 }
-
-const fdCount = () => readdirSync('/proc/self/fd').length;
-const handles = () => process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap').length;
-const mib = (n: number) => Math.round((n / 1048576) * 10) / 10;
 
 /** A version of a changing file: its text says which, and its length is part of it. */
 function versionText(v: number): string {
@@ -289,19 +187,11 @@ function versionText(v: number): string {
 const VERSION = /^v(\d+):(x*)\n$/;
 
 export async function soakHttpd(options: { seconds: number; concurrency?: number; threads?: number; kernel?: 'os' | 'native' }): Promise<SoakReport> {
-  const settle = async () => {
-    if (global.gc) global.gc();
-    await new Promise((r) => setTimeout(r, 200));
-  };
-  await settle();
-  const before = { fds: fdCount(), rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed, handles: handles() };
+  const resources = await countResources();
   // The httpd's default idle time (5 s): it also closes a client that stops reading for that long,
   // and clients in this busy process must not be taken for such.
   const srv = await serveHttpd(options.threads ?? 2, 5000, options.kernel ?? 'os');
-  const report: SoakReport = {
-    requests: 0, errors: 0, failures: [], fileChanges: 0, fdsBefore: before.fds, fdsAfter: 0, rssBeforeMiB: mib(before.rss),
-    rssAfterMiB: 0, heapBeforeMiB: mib(before.heap), heapAfterMiB: 0, handlesBefore: before.handles, handlesAfter: 0, serverAlive: true,
-  };
+  const report: SoakReport = Object.assign(resources.report, { requests: 0, errors: 0, failures: [], fileChanges: 0, serverAlive: true });
   const fail = (m: string) => {
     report.errors++;
     if (report.failures.length < 20) report.failures.push(m);
@@ -367,12 +257,6 @@ export async function soakHttpd(options: { seconds: number; concurrency?: number
   } finally {
     await srv.stop();
   }
-  await settle();
-  await new Promise((r) => setTimeout(r, 1000));
-  await settle();
-  report.fdsAfter = fdCount();
-  report.rssAfterMiB = mib(process.memoryUsage().rss);
-  report.heapAfterMiB = mib(process.memoryUsage().heapUsed);
-  report.handlesAfter = handles();
+  await resources.after();
   return report;
 }

@@ -14,11 +14,10 @@
  * `flush_all` is left out of both (it would take the reference's keys away mid-check). Used by
  * tests/e2e-os-kv-fuzz.test.ts (short runs) and scripts/fuzz.mjs / scripts/soak.mjs (long ones).
  */
-import { readdirSync } from 'node:fs';
 import * as net from 'node:net';
 import { join } from 'node:path';
 import { VM } from '../../host/vm/vm.js';
-import { exchange } from './httpd-fuzzer.js';
+import { attackWhileChecking, countResources, mutateBytes, newFuzzReport, type ProtocolFuzzReport, type ResourceReport } from './harness.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const KV = join(ROOT, 'examples/kv/server.wasm');
@@ -187,31 +186,9 @@ export const KV_HOSTILE: readonly Buffer[] = [
 ];
 
 function mutate(rnd: () => number, input: Buffer): Buffer {
-  const b = [...input];
-  const n = 1 + Math.floor(rnd() * 6);
-  for (let i = 0; i < n; i++) {
-    const at = Math.floor(rnd() * (b.length + 1));
-    const r = rnd();
-    if (r < 0.25) b[at] = Math.floor(rnd() * 256);
-    else if (r < 0.45) b.splice(at, 1 + Math.floor(rnd() * 8));
-    else if (r < 0.65) b.splice(at, 0, ...text([' ', '\r\n', '\n', '\0', '-1', '99999999999', 'noreply', ' b', '\x80'][Math.floor(rnd() * 9)]!));
-    else if (r < 0.8) b.splice(at, 0, ...b.slice(at, at + Math.floor(rnd() * 64)));
-    else b.splice(at, 0, ...Buffer.alloc(Math.floor(rnd() * 4096), 0x41));
-  }
+  const b = mutateBytes(rnd, input, [' ', '\r\n', '\n', '\0', '-1', '99999999999', 'noreply', ' b', '\x80']);
   // flush_all stays out (see the header): a mutation that spells it is spelled otherwise.
-  return Buffer.from(Buffer.from(b).toString('latin1').replace(/flush_all/g, 'flush_al_'), 'latin1');
-}
-
-function split(rnd: () => number, input: Buffer): Buffer[] {
-  if (rnd() < 0.6) return [input];
-  const out: Buffer[] = [];
-  let at = 0;
-  while (at < input.length) {
-    const n = 1 + Math.floor(rnd() * Math.max(1, input.length / 3));
-    out.push(input.subarray(at, at + n));
-    at += n;
-  }
-  return out;
+  return Buffer.from(b.toString('latin1').replace(/flush_all/g, 'flush_al_'), 'latin1');
 }
 
 // ------------------------------------------------------------------------ a connection that waits
@@ -288,22 +265,12 @@ const oneLine = (b: Buffer): number => {
 
 // -------------------------------------------------------------------------------------- fuzzing
 
-export interface KvFuzzReport {
-  requests: number;
-  hostile: number;
-  answered: number;
-  silentCloses: number;
-  timeouts: number;
-  referenceChecks: number;
-  readonly referenceFailures: string[];
-  serverAlive: boolean;
-}
+export type KvFuzzReport = ProtocolFuzzReport;
 
 export async function fuzzKv(options: { seconds: number; seed: number; concurrency?: number; threads?: number; kernel?: KvKernel }): Promise<KvFuzzReport> {
   const rnd = prng(options.seed);
   const srv = await serveKv(options.kernel ?? 'os', options.threads ?? 2);
-  const report: KvFuzzReport = { requests: 0, hostile: 0, answered: 0, silentCloses: 0, timeouts: 0, referenceChecks: 0, referenceFailures: [], serverAlive: true };
-  const until = Date.now() + options.seconds * 1000;
+  const report = newFuzzReport();
   let n = 0;
   /** Stores a fresh value under a fresh key and reads it back, on a fresh connection; null when exact. */
   const reference = async (): Promise<string | null> => {
@@ -322,29 +289,10 @@ export async function fuzzKv(options: { seconds: number; seed: number; concurren
     }
   };
   try {
-    const attacker = async () => {
-      while (Date.now() < until) {
-        const hostile = rnd() < 0.3;
-        const input = hostile ? KV_HOSTILE[Math.floor(rnd() * KV_HOSTILE.length)]! : mutate(rnd, VALID[Math.floor(rnd() * VALID.length)]!);
-        const r = await exchange(srv.port, split(rnd, input), 1000, rnd() < 0.2 ? 5 : 0);
-        report.requests++;
-        if (hostile) report.hostile++;
-        if (r.data.length > 0) report.answered++;
-        else if (r.closed) report.silentCloses++;
-        else report.timeouts++;
-      }
-    };
-    const checker = async () => {
-      while (Date.now() < until) {
-        const why = await reference();
-        report.referenceChecks++;
-        if (why !== null) report.referenceFailures.push(`reference set/get: ${why}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    };
-    await Promise.all([checker(), ...Array.from({ length: options.concurrency ?? 8 }, attacker)]);
-    const why = await reference();
-    if (why !== null) report.referenceFailures.push(`after the run: ${why}`);
+    await attackWhileChecking({
+      report, rnd, port: srv.port, until: Date.now() + options.seconds * 1000, concurrency: options.concurrency ?? 8,
+      hostile: KV_HOSTILE, valid: VALID, mutate, answerMs: 1000, reference, intervalMs: 20, label: 'reference set/get',
+    });
     report.serverAlive = srv.alive();
   } finally {
     await srv.stop();
@@ -354,7 +302,7 @@ export async function fuzzKv(options: { seconds: number; seed: number; concurren
 
 // ------------------------------------------------------------------------------------------ soak
 
-export interface KvSoakReport {
+export interface KvSoakReport extends ResourceReport {
   operations: number;
   /** Writes the server acknowledged (STORED, HD, DELETED, a binary status 0, a new number). */
   acknowledged: number;
@@ -363,20 +311,8 @@ export interface KvSoakReport {
   lost: number;
   errors: number;
   readonly failures: string[];
-  fdsBefore: number;
-  fdsAfter: number;
-  rssBeforeMiB: number;
-  rssAfterMiB: number;
-  heapBeforeMiB: number;
-  heapAfterMiB: number;
-  handlesBefore: number;
-  handlesAfter: number;
   serverAlive: boolean;
 }
-
-const fdCount = () => readdirSync('/proc/self/fd').length;
-const handles = () => process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap').length;
-const mib = (x: number) => Math.round((x / 1048576) * 10) / 10;
 
 const KEYS_PER_CLIENT = 64;
 
@@ -394,18 +330,9 @@ async function textGet(c: KvConn, key: string): Promise<string | null | undefine
 }
 
 export async function soakKv(options: { seconds: number; concurrency?: number; threads?: number; kernel?: KvKernel; seed?: number }): Promise<KvSoakReport> {
-  const settle = async () => {
-    if (global.gc) global.gc();
-    await new Promise((r) => setTimeout(r, 200));
-  };
-  await settle();
-  const before = { fds: fdCount(), rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed, handles: handles() };
+  const resources = await countResources();
   const srv = await serveKv(options.kernel ?? 'os', options.threads ?? 2);
-  const report: KvSoakReport = {
-    operations: 0, acknowledged: 0, readBack: 0, lost: 0, errors: 0, failures: [], fdsBefore: before.fds, fdsAfter: 0,
-    rssBeforeMiB: mib(before.rss), rssAfterMiB: 0, heapBeforeMiB: mib(before.heap), heapAfterMiB: 0, handlesBefore: before.handles,
-    handlesAfter: 0, serverAlive: true,
-  };
+  const report: KvSoakReport = Object.assign(resources.report, { operations: 0, acknowledged: 0, readBack: 0, lost: 0, errors: 0, failures: [], serverAlive: true });
   const fail = (m: string) => {
     report.errors++;
     if (report.failures.length < 20) report.failures.push(m);
@@ -510,12 +437,6 @@ export async function soakKv(options: { seconds: number; concurrency?: number; t
   } finally {
     await srv.stop();
   }
-  await settle();
-  await new Promise((r) => setTimeout(r, 1000));
-  await settle();
-  report.fdsAfter = fdCount();
-  report.rssAfterMiB = mib(process.memoryUsage().rss);
-  report.heapAfterMiB = mib(process.memoryUsage().heapUsed);
-  report.handlesAfter = handles();
+  await resources.after();
   return report;
 }

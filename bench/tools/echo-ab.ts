@@ -10,9 +10,8 @@
 // quiet 2-core machine, where the client has one core and the server (guest and syscall threads) the other.
 // Usage: node build/bench/tools/echo-ab.js ROUNDS SECONDS CONNS 'label:...;label2:...'
 // e.g.   node build/bench/tools/echo-ab.js 5 3 64 'node:server=node;epoll:mode=epoll;xl:'
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { cpuUs, runJsonTool, startListening } from '../lib/processes.js';
 import { median } from '../lib/stats.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -37,64 +36,16 @@ function pinned(cmd: string[], cpus: string | undefined): string[] {
   return cpus ? ['taskset', '-c', cpus, ...cmd] : cmd;
 }
 
-/** CPU time of a process so far, µs (clock ticks of 10 ms). */
-function cpuUs(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10_000;
-  } catch {
-    return 0;
-  }
-}
-
-function start(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
-  return new Promise((resolve, reject) => {
-    const cmd = pinned(args, process.env['SERVER_CPUS']);
-    const child = spawn(cmd[0]!, cmd.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`no port after 20 s: ${out}`));
-    }, 20_000);
-    const look = (d: Buffer): void => {
-      out += d.toString();
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, port: Number(m[1]) });
-      }
-    };
-    child.stdout!.on('data', look);
-    child.stderr!.on('data', look);
-    child.on('exit', (code) => reject(new Error(`the server exited (${code}): ${out}`)));
-  });
-}
-
 function load(port: number): Promise<{ rps: number; cpuCores: number }> {
-  return new Promise((resolve, reject) => {
-    const cmd = pinned([process.execPath, LOAD, '--port', String(port), '--conns', conns, '--seconds', seconds], process.env['LOAD_CPUS']);
-    const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    const kill = setTimeout(() => child.kill('SIGKILL'), (Number(seconds) + 20) * 1000);
-    child.on('exit', () => {
-      clearTimeout(kill);
-      try {
-        const r = JSON.parse(out.trim().split('\n').pop()!);
-        if (r.error) reject(new Error(r.error));
-        else resolve(r);
-      } catch {
-        reject(new Error(`load generator failed: ${out}`));
-      }
-    });
-  });
+  const cmd = pinned([process.execPath, LOAD, '--port', String(port), '--conns', conns, '--seconds', seconds], process.env['LOAD_CPUS']);
+  return runJsonTool(cmd, (Number(seconds) + 20) * 1000);
 }
 
 const results = new Map(variants.map((v) => [v.label, { rps: [] as number[], cpu: [] as number[], client: [] as number[] }]));
 for (let r = 0; r < Number(rounds); r++) {
   const line: string[] = [];
   for (const v of variants) {
-    const s = await start(v.args, v.env);
+    const s = await startListening(pinned(v.args, process.env['SERVER_CPUS']), v.env, 20_000);
     try {
       const before = cpuUs(s.child.pid!);
       const res = await load(s.port);

@@ -8,7 +8,9 @@
       ],
       "include_dirs": ["../abi/include"],
       "cflags_cc!": ["-fno-exceptions"],
-      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-O2"]
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-O2", "-fvisibility=hidden"],
+      "variables": {"flexvm_profile%": "<!(node -p \"process.env.FLEXVM_NATIVE_PROFILE === '1' ? 1 : 0\")"},
+      "conditions": [["flexvm_profile == 1", {"defines": ["FLEXVM_PROFILE"]}]]
     }
   ]
 }

@@ -10,6 +10,7 @@ import { plotSection, type Report, type Suite } from '../lib/output.js';
 import { lineChart } from '../lib/plot.js';
 import { loadNativeAddon } from '../../host/kernel/native/addon.js';
 import { Progress } from '../lib/progress.js';
+import { runJsonTool } from '../lib/processes.js';
 import { barChart, chartSection } from '../lib/charts.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -85,24 +86,7 @@ function startServer(config: ServerConfig): Promise<Running> {
 }
 
 function load(port: number, conns: number, seconds: number): Promise<{ rps: number; p50ms: number; p99ms: number; p999ms: number; errors: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [LOAD, '--port', String(port), '--conns', String(conns), '--seconds', String(seconds)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    const kill = setTimeout(() => child.kill('SIGKILL'), (seconds + 20) * 1000);
-    child.on('exit', () => {
-      clearTimeout(kill);
-      try {
-        const r = JSON.parse(out.trim().split('\n').pop()!);
-        if (r.error) reject(new Error(r.error));
-        else resolve(r);
-      } catch {
-        reject(new Error(`load generator failed: ${out}`));
-      }
-    });
-  });
+  return runJsonTool([process.execPath, LOAD, '--port', String(port), '--conns', String(conns), '--seconds', String(seconds)], (seconds + 20) * 1000);
 }
 
 async function measure(opts: { rounds: number; scale: number }): Promise<EchoTcpResults> {

@@ -2,7 +2,8 @@
 // message and wait for all of it to come back before sending the next. After --warmup seconds it
 // counts round trips for --seconds seconds, then prints one JSON line and exits (bounded in time).
 // Every round trip's time goes into an HDR histogram (1 µs to 60 s, 3 significant digits), so the
-// percentiles are of all of them, not of a sample.
+// percentiles are of all of them, not of a sample. `cpuCores` is its own CPU time over the measured
+// interval divided by the interval.
 import { connect, type Socket } from 'node:net';
 import { build } from 'hdr-histogram-js';
 import { parseArgs } from 'node:util';
@@ -75,12 +76,17 @@ await new Promise<void>((resolve, reject) => {
 await new Promise((r) => setTimeout(r, warmup * 1000));
 measuring = true;
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
 await new Promise((r) => setTimeout(r, seconds * 1000));
 measuring = false;
 const elapsed = (performance.now() - t0) / 1000;
+// The generator's own CPU over the measured interval, in cores (1.0: one core busy the whole time):
+// one Node process, so near 1.0 it is the limit, not the server.
+const cpu = process.cpuUsage(cpu0);
+const cores = (cpu.user + cpu.system) / 1e6 / elapsed;
 const pct = (p: number): number => histogram.getValueAtPercentile(p) / 1000;
 process.stdout.write(
-  JSON.stringify({ conns, size, seconds: elapsed, requests: count, rps: count / elapsed, errors, p50ms: pct(50), p99ms: pct(99), p999ms: pct(99.9) }) + '\n',
+  JSON.stringify({ conns, size, seconds: elapsed, requests: count, rps: count / elapsed, cpuCores: cores, errors, p50ms: pct(50), p99ms: pct(99), p999ms: pct(99.9) }) + '\n',
 );
 for (const s of sockets) s.destroy();
 process.exit(0);

@@ -4,11 +4,12 @@
 // time per request (utime + stime from /proc) and the per-round ratios to the first variant.
 // Usage: node build/bench/tools/native-ab.js ROUNDS SECONDS CONNS 'label:ENV=V,ENV=V;label2:...' [flexvm run options]
 // e.g.   node build/bench/tools/native-ab.js 5 3 64 'capped:;spin2ms:FLEXVM_NATIVE_MAXSPIN_US=2000'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpuUs, startListening } from '../lib/processes.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const [rounds = '5', seconds = '3', conns = '64', spec = 'default:', ...extra] = process.argv.slice(2);
@@ -19,37 +20,9 @@ const variants = spec.split(';').map((v) => {
 const docroot = mkdtempSync(join(tmpdir(), 'flexvm-native-ab-'));
 writeFileSync(join(docroot, 'small.bin'), Buffer.alloc(64, 0x61));
 
-/** CPU time of a process so far, µs (clock ticks of 10 ms). */
-function cpuUs(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10_000;
-  } catch {
-    return 0;
-  }
-}
-
 function start(env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
-  return new Promise((resolve, reject) => {
-    const args = [`${ROOT}dist/cli.js`, 'run', `${ROOT}examples/httpd/server.wasm`, '--kernel', 'native', ...extra, '--dir', `${docroot}:/www:ro`, '--', '--root', '/www', '--port', '0'];
-    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`no port after 30 s: ${out}`));
-    }, 30_000);
-    const look = (d: Buffer): void => {
-      out += d.toString();
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, port: Number(m[1]) });
-      }
-    };
-    child.stdout!.on('data', look);
-    child.stderr!.on('data', look);
-    child.on('exit', (code) => reject(new Error(`the server exited (${code}): ${out}`)));
-  });
+  const args = [`${ROOT}dist/cli.js`, 'run', `${ROOT}examples/httpd/server.wasm`, '--kernel', 'native', ...extra, '--dir', `${docroot}:/www:ro`, '--', '--root', '/www', '--port', '0'];
+  return startListening([process.execPath, ...args], env, 30_000);
 }
 
 const results = new Map(variants.map((v) => [v.label, { rps: [] as number[], cpu: [] as number[] }]));

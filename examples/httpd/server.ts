@@ -268,23 +268,11 @@ let dateText = "";
 /** The access log's $time_local for nowSec. */
 let logTime = "";
 
-/**
- * Keeps nowSec and dateText current without a call per response: read CLOCK_REALTIME, sleep until
- * just past the next whole second, read it again. The sleep is one more waiting call in flight
- * (one entry of the 7/8 that waiting calls may use) and one wake-up a second while idle.
- */
-class Clock extends flexsc.Request {
-  now: ArrayBuffer = new ArrayBuffer(flexsc.TIMESPEC_SIZE);
-  sleep: ArrayBuffer = new ArrayBuffer(flexsc.TIMESPEC_SIZE);
-  stopped: bool = false;
-}
+/** Keeps nowSec and dateText current without a call per response (libflexsc's SecondTicker). */
+const clock = new flexsc.SecondTicker(onSecond);
 
-const clock = new Clock(onClockRead);
-
-/** Takes the time in clock.now and sleeps until the second after it. */
-function clockTick(k: Clock): void {
-  const p = flexsc.ptr(k.now);
-  const sec = load<i64>(p + flexsc.TIMESPEC_TV_SEC);
+function onSecond(t: flexsc.SecondTicker): void {
+  const sec = t.seconds;
   if (sec != nowSec || dateText.length == 0) {
     nowSec = sec;
     dateText = httpDate(sec);
@@ -296,37 +284,11 @@ function clockTick(k: Clock): void {
   if (log !== null) log.flush();
   const cache = fileCache;
   if (cache !== null) cache.sweep(nowSec);
-  // A millisecond past the change of second, so that the next reading has the new one.
-  const ns = 1_000_000_000 - load<i64>(p + flexsc.TIMESPEC_TV_NSEC) + 1_000_000;
-  const q = flexsc.ptr(k.sleep);
-  store<i64>(q + flexsc.TIMESPEC_TV_SEC, ns / 1_000_000_000);
-  store<i64>(q + flexsc.TIMESPEC_TV_NSEC, ns % 1_000_000_000);
-  k.handler = onClockSlept;
-  flexsc.clock_nanosleep(k, flexsc.CLOCK_MONOTONIC, 0, q, 0);
-}
-
-function onClockRead(r: flexsc.Request): void {
-  const k = changetype<Clock>(r);
-  if (k.stopped) return;
-  if (r.result < 0) {
-    // Keep the last time; try again in a second.
-    store<i64>(flexsc.ptr(k.now) + flexsc.TIMESPEC_TV_SEC, nowSec);
-    store<i64>(flexsc.ptr(k.now) + flexsc.TIMESPEC_TV_NSEC, 0);
-  }
-  clockTick(k);
-}
-
-function onClockSlept(r: flexsc.Request): void {
-  const k = changetype<Clock>(r);
-  if (k.stopped) return;
-  k.handler = onClockRead;
-  flexsc.clock_gettime(k, flexsc.CLOCK_REALTIME, flexsc.ptr(k.now));
 }
 
 /** Stops the clock: its calls would keep the loop running after the listener is gone. */
 function stopClock(): void {
-  clock.stopped = true;
-  if (clock.busy) flexsc.cancel(clock);
+  clock.stop();
 }
 
 // ------------------------------------------------------------------ timeouts
@@ -984,9 +946,9 @@ logLine("httpd: listening on " + host + ":" + flexsc.sockaddrPort(flexsc.ptr(bou
 flexsc.ready(host + ":" + flexsc.sockaddrPort(flexsc.ptr(bound)).toString());
 
 // The first reading of the clock is synchronous too; the clock's calls keep it current from here.
-const clockRead = flexsc.syscallSync(flexsc.SYS_clock_gettime, flexsc.CLOCK_REALTIME, <i32>flexsc.ptr(clock.now));
+const clockRead = clock.read();
 if (clockRead < 0) fail("clock_gettime(CLOCK_REALTIME)", clockRead);
-clockTick(clock);
+clock.start();
 
 // The access log: standard output with "-", else a file opened for appending (grant its folder).
 const openLog = accessLog;

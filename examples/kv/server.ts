@@ -223,49 +223,19 @@ function finish(c: Conn): void {
 // ------------------------------------------------------------------ the clock
 
 /**
- * The store's idea of now, in Unix seconds: read CLOCK_REALTIME, sleep until just past the next
- * second, read again (one waiting call, one wake-up a second). Each tick also reclaims expired
- * items from a slice of the table and moves a growing table along.
+ * The store's idea of now, in Unix seconds, from libflexsc's SecondTicker (one waiting call, one
+ * wake-up a second). Each tick also reclaims expired items from a slice of the table and moves a
+ * growing table along.
  */
-class Clock extends flexsc.Request {
-  now: ArrayBuffer = new ArrayBuffer(flexsc.TIMESPEC_SIZE);
-  sleep: ArrayBuffer = new ArrayBuffer(flexsc.TIMESPEC_SIZE);
-  stopped: bool = false;
-}
-const clock = new Clock(onClockRead);
+const clock = new flexsc.SecondTicker(onSecond);
 
-function clockTick(k: Clock): void {
-  const p = flexsc.ptr(k.now);
-  db.tick(<u32>load<i64>(p + flexsc.TIMESPEC_TV_SEC));
-  const ns = 1_000_000_000 - load<i64>(p + flexsc.TIMESPEC_TV_NSEC) + 1_000_000;
-  const q = flexsc.ptr(k.sleep);
-  store<i64>(q + flexsc.TIMESPEC_TV_SEC, ns / 1_000_000_000);
-  store<i64>(q + flexsc.TIMESPEC_TV_NSEC, ns % 1_000_000_000);
-  k.handler = onClockSlept;
-  flexsc.clock_nanosleep(k, flexsc.CLOCK_MONOTONIC, 0, q, 0);
-}
-
-function onClockRead(r: flexsc.Request): void {
-  const k = changetype<Clock>(r);
-  if (k.stopped) return;
-  if (r.result < 0) {
-    store<i64>(flexsc.ptr(k.now) + flexsc.TIMESPEC_TV_SEC, <i64>db.now);
-    store<i64>(flexsc.ptr(k.now) + flexsc.TIMESPEC_TV_NSEC, 0);
-  }
-  clockTick(k);
-}
-
-function onClockSlept(r: flexsc.Request): void {
-  const k = changetype<Clock>(r);
-  if (k.stopped) return;
-  k.handler = onClockRead;
-  flexsc.clock_gettime(k, flexsc.CLOCK_REALTIME, flexsc.ptr(k.now));
+function onSecond(t: flexsc.SecondTicker): void {
+  db.tick(<u32>t.seconds);
 }
 
 /** The shutdown command (-A): stop accepting and stop the clock; open connections finish. */
 srv.onShutdown = (): void => {
-  clock.stopped = true;
-  if (clock.busy) flexsc.cancel(clock);
+  clock.stop();
   flexsc.close(null, listenFd);
 };
 
@@ -275,9 +245,9 @@ const registered = flexsc.init(config.pages, config.pageLimit);
 if (registered < 0) fail("registering " + config.pages.toString() + " syscall pages", registered);
 srv.pid = <i32>flexsc.processId();
 
-const clockRead = flexsc.syscallSync(flexsc.SYS_clock_gettime, flexsc.CLOCK_REALTIME, <i32>flexsc.ptr(clock.now));
+const clockRead = clock.read();
 if (clockRead < 0) fail("clock_gettime(CLOCK_REALTIME)", clockRead);
-db.now = <u32>load<i64>(flexsc.ptr(clock.now) + flexsc.TIMESPEC_TV_SEC);
+db.now = <u32>clock.seconds;
 db.started = db.now;
 
 const fd = flexsc.syscallSync(flexsc.SYS_socket, flexsc.AF_INET, flexsc.SOCK_STREAM, 0);
@@ -302,6 +272,6 @@ flexsc.syscallSync(flexsc.SYS_getsockname, listenFd, <i32>flexsc.ptr(bound), <i3
 logLine("kv: listening on " + host + ":" + flexsc.sockaddrPort(flexsc.ptr(bound)).toString());
 flexsc.ready(host + ":" + flexsc.sockaddrPort(flexsc.ptr(bound)).toString());
 
-clockTick(clock);
+clock.start();
 for (let i = 0; i < ACCEPTS; i++) flexsc.accept4(new Acceptor(onAccepted), listenFd, 0, 0, 0);
 flexsc.run();

@@ -10,6 +10,7 @@ export * from "./abi";
 export * from "./calls";
 export * from "./structs";
 export { Request } from "./request";
+export { SecondTicker } from "./ticker";
 export { init, onShutdown, submit, cancel, mainLoop, runOnce, pending, LOOP_SUSPENDED, EXIT_INTERRUPTED } from "./core";
 export {
   execSync, threadCount, mode, processId, controlBlock, waitRoom, waitCapacity, pagesRegistered, pagesLimit, pagesError,

@@ -9,7 +9,7 @@
       "include_dirs": ["../../abi/include"],
       "cflags_cc!": ["-fno-exceptions", "-O3", "-O2"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Werror", "-O1", "-g", "-fno-omit-frame-pointer",
-                    "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined"],
+                    "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined", "-fvisibility=hidden"],
       "ldflags": ["-fsanitize=address,undefined"]
     }
   ]

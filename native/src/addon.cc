@@ -145,6 +145,8 @@ void CreateExecutor(const FunctionCallbackInfo<Value>& a) {
   o.steal = !(steal && strcmp(steal, "0") == 0);
   o.inlineWait = inl && strcmp(inl, "1") == 0;
   if (const char* poll = getenv("FLEXVM_NATIVE_POLL_US")) o.pollNs = int64_t(atoi(poll)) * 1000;
+  const char* yield = getenv("FLEXVM_NATIVE_YIELD");
+  o.yieldAfterWake = !(yield && strcmp(yield, "0") == 0);
   const char* filter = getenv("FLEXVM_NATIVE_SECCOMP");  // 0: no seccomp filter (to measure it)
   o.seccomp = !(filter && strcmp(filter, "0") == 0);
   if (const char* ms = getenv("FLEXVM_NATIVE_MAXSPIN_US")) o.maxSpinNs = std::max(o.spinNs, int64_t(atoi(ms)) * 1000);

@@ -13,6 +13,8 @@ constexpr int64_t PARK = INT64_MIN;
 constexpr int kShimIndex = -1;   // the control block's shim entry
 
 struct Call {
+  // Its guest. A call made and completed on a runner's stack holds a non-owning reference (the
+  // runner's own keeps the guest alive); a call that outlives the pass (parked, on the heap) owns one.
   GuestRef g;
   int index = 0;  // entry index in the pages, or kShimIndex
   bool local = false;  // made on the guest's own thread (epoll mode): no masks, no completions word

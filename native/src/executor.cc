@@ -2,6 +2,7 @@
 
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -11,9 +12,27 @@
 #include <cstdio>
 #include <ctime>
 
+#include "profile.h"
 #include "seccomp.h"
 
 namespace flexvm {
+
+#ifdef FLEXVM_PROFILE
+thread_local Profile tProfile;
+
+void profileReport(int thread) {
+  const Profile& p = tProfile;
+  double nsPerCycle = double(monotonicNs() - int64_t(p.ns0)) / double(__rdtsc() - p.t0);
+  double n = p.entries ? double(p.entries) : 1;
+  fprintf(stderr,
+          "flexvm-sc%d: %llu entries in %llu busy turns (%.1f per turn); per entry: busy %.1f ns (scan %.1f, claim+run %.1f, "
+          "flush %.1f, claim cas %.1f); idle %.1f ns in %llu turns; %llu sleeps, %.1f ns per entry asleep\n",
+          thread, (unsigned long long)p.entries, (unsigned long long)p.busyLoops, n / double(p.busyLoops ? p.busyLoops : 1),
+          double(p.busyCycles) * nsPerCycle / n, double(p.scanCycles) * nsPerCycle / n, double(p.runCycles) * nsPerCycle / n,
+          double(p.flushCycles) * nsPerCycle / n, double(p.casCycles) * nsPerCycle / n, double(p.idleCycles) * nsPerCycle / n, (unsigned long long)p.idleLoops,
+          (unsigned long long)p.sleeps, double(p.sleepCycles) * nsPerCycle / n);
+}
+#endif
 
 namespace {
 constexpr int64_t kShortSleepNs = 1000000;  // a doorbell this soon after sleeping: spin longer
@@ -149,7 +168,14 @@ void SyscallThread::start() {
     snprintf(name, sizeof name, "flexvm-sc%d", index_);
     pthread_setname_np(pthread_self(), name);
     if (ex_.options.seccomp) installSyscallThreadFilter();  // without it (refused), the thread still serves
+#ifdef FLEXVM_PROFILE
+    tProfile.t0 = __rdtsc();
+    tProfile.ns0 = uint64_t(monotonicNs());
+#endif
     loop();
+#ifdef FLEXVM_PROFILE
+    profileReport(index_);
+#endif
   });
 }
 
@@ -251,6 +277,7 @@ void SyscallThread::loop() {
   int64_t lastWork = monotonicNs();
   int64_t lastPoll = 0;
   while (!ex_.stopping_.load(std::memory_order_relaxed)) {
+    uint64_t turn = PROF_NOW();
     refresh();
     state_.store(kRunning, std::memory_order_relaxed);
     int work = drainMailbox();
@@ -260,15 +287,26 @@ void SyscallThread::loop() {
       lastPoll = monotonicNs();
     }
     if (!work && ex_.options.steal) work += steal();
+    uint64_t flushStart = PROF_NOW();
     flushAll();
+    PROF_ADD(flushCycles, PROF_NOW() - flushStart);
     int64_t now = monotonicNs();
     if (work) {
+      PROF_ADD(busyLoops, 1);
+      PROF_ADD(busyCycles, PROF_NOW() - turn);
       lastWork = now;
       continue;
     }
+    PROF_ADD(idleLoops, 1);
+    PROF_ADD(idleCycles, PROF_NOW() - turn);
     state_.store(kSpinning, std::memory_order_relaxed);
     if (now - lastWork < spin || lineBusy_) {
       for (int i = 0; i < 16; i++) cpuRelax();
+      // A spinning thread holds its core. Where the guest it just woke shares that core (more
+      // runnable threads than cores: a loaded machine), the guest would wait for the scheduler to
+      // take the core away before it could post more: offer it once, at once.
+      if (wokeGuest_ && ex_.options.yieldAfterWake) sched_yield();
+      wokeGuest_ = false;
       continue;
     }
     // Sleep: say so in every guest's line, look once more (a post that raced the flag), then wait
@@ -288,7 +326,10 @@ void SyscallThread::loop() {
       if (index_ < g->threads) g->bumpHost(index_, FLEXVM_H_SLEEPS);
     int64_t slept = monotonicNs();
     bool woken = false;
+    uint64_t sleepStart = PROF_NOW();
     reactor_.poll(reactor_.timeoutMs(1000), *this, &woken);
+    PROF_ADD(sleeps, 1);
+    PROF_ADD(sleepCycles, PROF_NOW() - sleepStart);
     state_.store(kRunning, std::memory_order_relaxed);
     setNeedsWakeup(0);
     if (woken)

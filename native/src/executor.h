@@ -29,6 +29,7 @@ struct ExecutorOptions {
   bool steal = true;           // an idle thread serves lines whose own thread is busy or asleep
   bool inlineWait = false;     // flexvm.wait runs the guest's pending entries on its own thread first
   int64_t pollNs = 0;          // while idle, look at the readiness set at most this often
+  bool yieldAfterWake = true;  // a thread that woke a guest and found no work offers its core once
   bool seccomp = true;         // each syscall thread installs seccomp.h's filter on itself
 };
 

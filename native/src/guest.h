@@ -77,7 +77,7 @@ struct EntryClaim {
   static int32_t make(int holder) { return kClaimed | (holder << 8); }
 };
 
-class Guest {
+class Guest : public std::enable_shared_from_this<Guest> {
  public:
   // `pageCount` pages at `pagesPtr` to start with; the control block's masks are sized for
   // `maskPages`; at most `pageMax` pages in all (checkLayout has checked these).

@@ -88,6 +88,8 @@ inline void astore(int32_t* p, int32_t v) { __atomic_store_n(p, v, __ATOMIC_SEQ_
 inline int32_t axchg(int32_t* p, int32_t v) { return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST); }
 inline int32_t aadd(int32_t* p, int32_t v) { return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST); }
 inline int32_t aor(int32_t* p, int32_t v) { return __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST); }
+// Starts fetching the cache line at `p` in the exclusive state (PREFETCHW; a hint, never a fault).
+inline void prefetchForWrite(const void* p) { asm volatile("prefetchw %0" : : "m"(*static_cast<const char*>(p))); }
 // Compare-and-swap; returns the value found (== expected on success).
 inline int32_t acas(int32_t* p, int32_t expected, int32_t desired) {
   __atomic_compare_exchange_n(p, &expected, desired, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);

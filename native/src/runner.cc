@@ -3,6 +3,7 @@
 #include <cerrno>
 
 #include "executor.h"
+#include "profile.h"
 
 namespace flexvm {
 
@@ -38,6 +39,7 @@ int Runner::serveLine(const GuestRef& gr, int line) {
 // through the pages' submission masks; answers cancellations. Idle entries cost nothing.
 int Runner::scanPages(const GuestRef& gr, LineState& l, int line, uint32_t tail) {
   Guest& g = *gr;
+  uint64_t scanStart = PROF_NOW();
   uint32_t span = tail - l.nextSeq;
   if (span > g.entries()) {
     // The guest broke the protocol: resynchronise at its tail, before the masks are read, so that
@@ -53,6 +55,11 @@ int Runner::scanPages(const GuestRef& gr, LineState& l, int line, uint32_t tail)
     if (aload(w) != 0) lo |= uint32_t(axchg(w, 0));
     if (aload(w + 1) != 0) hi |= uint32_t(axchg(w + 1, 0));
     if ((lo | hi) == 0) continue;
+    // Ask for every posted entry's line for writing at once (the claim CAS below needs it
+    // exclusive): the guest's core holds them, and one transfer at a time costs a round trip each.
+    int pageFirst = int(p) * FLEXVM_ENTRIES_PER_PAGE;
+    for (uint32_t m = lo; m; m &= m - 1) prefetchForWrite(g.entry(pageFirst + __builtin_ctz(m)));
+    for (uint32_t m = hi; m; m &= m - 1) prefetchForWrite(g.entry(pageFirst + 32 + __builtin_ctz(m)));
     uint32_t keepLo = 0, keepHi = 0;
     for (int half = 0; half < 2; half++) {
       uint32_t m = half == 0 ? lo : hi;
@@ -83,13 +90,17 @@ int Runner::scanPages(const GuestRef& gr, LineState& l, int line, uint32_t tail)
   uint32_t first = l.nextSeq;
   l.nextSeq = tail;
   int claimed = 0;
+  uint64_t runStart = PROF_NOW();
+  PROF_ADD(scanCycles, runStart - scanStart);
   for (uint32_t rel = 0; rel < span && found > 0; rel++) {
     int index = l.bySeq[rel];
     if (index == -1) continue;
     l.bySeq[rel] = -1;
     found--;
     int32_t* e = g.entry(index);
+    uint64_t casStart = PROF_NOW();
     int32_t prev = acas(e, FLEXVM_ST_SUBMITTED, FLEXVM_ST_BUSY);
+    PROF_ADD(casCycles, PROF_NOW() - casStart);
     if (prev == FLEXVM_ST_SUBMITTED) {
       EntryClaim& cl = g.claim(index);
       cl.seq.store(first + rel, std::memory_order_relaxed);
@@ -100,6 +111,8 @@ int Runner::scanPages(const GuestRef& gr, LineState& l, int line, uint32_t tail)
       cancelledBeforeClaim(gr, index, line);
     }
   }
+  PROF_ADD(runCycles, PROF_NOW() - runStart);
+  PROF_ADD(entries, uint64_t(claimed));
   if (claimed) {
     g.bumpHost(statsLine(line), FLEXVM_H_CLAIMED, claimed);
     g.bumpHost(statsLine(line), FLEXVM_H_BATCHES);
@@ -131,7 +144,7 @@ bool Runner::cancelEntry(const GuestRef& gr, LineState& l, int line, int index, 
 
 void Runner::cancelledBeforeClaim(const GuestRef& gr, int index, int line) {
   Call c;
-  c.g = gr;
+  c.g = GuestRef(GuestRef(), gr.get());  // completes here: no owning reference needed (runClaimed)
   c.index = index;
   c.thread = line;
   c.sysno = gr->entry(index)[1];
@@ -144,9 +157,11 @@ void Runner::runClaimed(const GuestRef& gr, int index, int line) {
   Guest& g = *gr;
   int32_t* e = g.entry(index);
   // On the stack: most calls complete at once, and only one that parks moves to the heap (an
-  // allocation and a free per call were a measurable part of the null call).
+  // allocation and a free per call were a measurable part of the null call). Its guest reference
+  // does not own (no reference count to move twice per call: the caller's `gr` keeps the guest
+  // alive for as long as the call runs); one that parks takes an owning one.
   Call c;
-  c.g = gr;
+  c.g = GuestRef(GuestRef(), gr.get());
   c.index = index;
   c.thread = line;
   c.seq = index >= 0 ? g.claim(index).seq.load(std::memory_order_relaxed) : 0;
@@ -172,6 +187,7 @@ void Runner::runClaimed(const GuestRef& gr, int index, int line) {
     g.pending++;
     c.counted = true;
   }
+  c.g = gr;
   park(new Call(std::move(c)));
 }
 
@@ -200,7 +216,7 @@ void Runner::complete(Call& c, int64_t result) {
     if ((c.index & 32) == 0) s.doneLo[page] |= bit;
     else s.doneHi[page] |= bit;
   }
-  if (s.pendingDone++ == 0) toFlush_.push_back(c.g);
+  if (s.pendingDone++ == 0) toFlush_.push_back(g.shared_from_this());  // c.g may not own
   int stats = statsLine(c.thread < g.threads ? c.thread : 0);
   if (c.cancelRequested) g.bumpHost(stats, result == -ECANCELED ? FLEXVM_H_CANCEL_WON : FLEXVM_H_CANCEL_LOST);
   if (uint32_t(c.sysno) < uint32_t(kSysnoLimit)) s.completed[c.sysno]++;
@@ -238,6 +254,7 @@ void Runner::flush(Guest& g) {
   aadd(completions, 1);
   if (wakesGuest() && aload(g.ctrlWord(FLEXVM_C_GUEST_WAITING)) != 0) {
     futexWakeAll(completions);
+    wokeGuest_ = true;
     g.bumpHost(thread_ < 0 ? 0 : thread_, FLEXVM_H_NOTIFIES);
   }
 }

@@ -48,6 +48,7 @@ class Runner : public Sink {
 
   Executor& ex_;
   const int thread_;
+  bool wokeGuest_ = false;  // a flush woke a sleeping guest since the loop last looked
 
  private:
   int scanPages(const GuestRef& g, LineState& l, int line, uint32_t tail);

@@ -26,6 +26,7 @@ import { acceptControlBlock, isRefusal, validateControlBlock } from '../../host/
 import { ServedGuest } from '../../host/syscall/served-guest.js';
 import { SyscallThread } from '../../host/syscall/syscall-thread.js';
 import { VmShared } from '../../host/syscall/vm-shared.js';
+import { prng } from './prng.js';
 
 export type FuzzKernel = 'virtual' | 'os' | 'native';
 
@@ -61,17 +62,6 @@ export interface FuzzReport {
   logLines: number;
   /** Broken promises: a thrown pass, a hung entry, a senseless result. Empty when the host held. */
   readonly failures: string[];
-}
-
-/** mulberry32: small, fast, seedable. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const KNOWN_ERRNOS = new Set(Object.keys(ERRNO_NAMES).map(Number));

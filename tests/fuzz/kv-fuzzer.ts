@@ -18,19 +18,10 @@ import * as net from 'node:net';
 import { join } from 'node:path';
 import { VM } from '../../host/vm/vm.js';
 import { attackWhileChecking, countResources, mutateBytes, newFuzzReport, type ProtocolFuzzReport, type ResourceReport } from './harness.js';
+import { prng } from './prng.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const KV = join(ROOT, 'examples/kv/server.wasm');
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export type KvKernel = 'os' | 'native';
 

@@ -18,7 +18,6 @@ export default [
       cli: 'build/host/cli/entry.js',
       'syscall/syscall-worker': 'build/host/syscall/syscall-worker.js',
       'guest/guest-worker': 'build/host/guest/guest-worker.js',
-      'cli/main-thread-helper-worker': 'build/host/cli/main-thread-helper-worker.js',
     },
     external,
     output: {

@@ -4,7 +4,6 @@ import { Worker, type WorkerOptions } from 'node:worker_threads';
 // hold after tsc (build/host/) and after rollup (dist/, whose entry names keep these folders).
 export const SYSCALL_WORKER_URL = new URL('./syscall/syscall-worker.js', import.meta.url);
 export const GUEST_WORKER_URL = new URL('./guest/guest-worker.js', import.meta.url);
-export const MAIN_THREAD_HELPER_URL = new URL('./cli/main-thread-helper-worker.js', import.meta.url);
 
 // Options of the parent's command line that describe its entry script, not the process: a worker
 // inherits process.execArgv, and Node refuses to start one whose inherited options include

@@ -6,6 +6,7 @@ import { packageRoot, packageVersion } from './package-root.js';
 import { loadNativeAddon } from '../kernel/native/addon.js';
 import { parseRunOptions, splitCommand, UsageError, wantsHelp } from './options.js';
 import { runGuests } from './run-command.js';
+import { releaseMainThreadSignals } from './main-thread-signals.js';
 import { USAGE } from './usage.js';
 // init, build and kv are imported when used (`flexvm run` starts sooner without them: node:child_process).
 
@@ -105,9 +106,11 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 
 main(process.argv.slice(2)).then(
   (status) => {
+    releaseMainThreadSignals();
     process.exitCode = status;
   },
   (err: unknown) => {
+    releaseMainThreadSignals();
     if (err instanceof UsageError) {
       process.stderr.write(`flexvm: ${err.message}\nRun 'flexvm --help' for usage.\n`);
       process.exitCode = 2;

@@ -7,10 +7,10 @@ import { EXIT_INTERRUPTED, EXIT_KILLED } from '../errors.js';
 import { hostStdinStream } from './host-stdin.js';
 import { splitCommand, type RunOptions } from './options.js';
 import { ON_THIS_THREAD, type ThisThreadGuest } from '../vm/this-thread.js';
-import { MainThreadSignals } from './main-thread-signals.js';
+import { FORCE_LINE, releaseMainThreadSignals, STOP_LINE, takeMainThreadSignals } from './main-thread-signals.js';
 import { runsOnMainThread } from './startup-plan.js';
 import { HostStdio } from './host-stdio.js';
-import { nativeAddonPath } from '../kernel/native/addon.js';
+import { loadNativeAddon, type NativeAddon } from '../kernel/native/addon.js';
 
 export interface GuestCommand {
   readonly file: string;
@@ -28,7 +28,10 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
     return { file, args };
   });
   // The main guest on this thread where that keeps what the CLI promises (docs/startup.md).
-  if (runsOnMainThread(opts)) return runOnMainThread(main, opts);
+  const addon = runsOnMainThread(opts) ? loadNativeAddon() : null;
+  if (addon && typeof addon !== 'string') return runOnMainThread(main, opts, addon);
+  releaseMainThreadSignals(); // the signals are this thread's event loop's
+
   const vm = await VM.create({
     ...vmOptions(opts),
     ...(opts.trace ? { trace: (line: string) => process.stderr.write(line + '\n') } : {}),
@@ -38,11 +41,11 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
   let stdin: NodeJS.ReadableStream | undefined;
   const onSignal = (): void => {
     if (interrupted) {
-      process.stderr.write('flexvm: interrupted again, exiting now\n');
+      process.stderr.write(FORCE_LINE);
       process.exit(EXIT_KILLED); // a forced stop, as when a guest is terminated (128 + SIGKILL)
     }
     interrupted = true;
-    process.stderr.write('\nflexvm: stopping guests (Ctrl-C again to force)\n');
+    process.stderr.write(STOP_LINE);
     for (const g of started) g.kill();
   };
   process.on('SIGINT', onSignal);
@@ -85,28 +88,11 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
   }
 }
 
-/** runGuests for one guest on the main thread, Ctrl-C and SIGTERM taken as main-thread-signals.ts says. */
-async function runOnMainThread(main: GuestCommand, opts: RunOptions): Promise<number> {
-  // Until the guest runs (and after), this thread's event loop takes the signals, as for a worker's guest.
-  let guest: Guest | null = null;
-  let early = false;
-  const onSignal = (): void => {
-    if (early) {
-      process.stderr.write('flexvm: interrupted again, exiting now\n');
-      process.exit(EXIT_KILLED);
-    }
-    early = true;
-    process.stderr.write('\nflexvm: stopping guests (Ctrl-C again to force)\n');
-    guest?.kill();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  // As the guest starts, the signals go to the SIGINT watchdog and then to the helper thread (a
-  // listener of this thread's would hold them in a loop that does not run until the guest ends).
-  const signals = new MainThreadSignals(nativeAddonPath(), () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  });
+/** runGuests for one guest on the main thread, Ctrl-C and SIGTERM taken by the native addon (main-thread-signals.ts). */
+async function runOnMainThread(main: GuestCommand, opts: RunOptions, addon: NativeAddon): Promise<number> {
+  // Until the end, the addon takes the signals (since the CLI's entry started, as a rule): the
+  // event loop that would run listeners of this thread's is blocked while the guest runs.
+  const signals = takeMainThreadSignals(addon);
   const stdio = new HostStdio();
   let vm: VM | null = null;
   try {
@@ -118,10 +104,11 @@ async function runOnMainThread(main: GuestCommand, opts: RunOptions): Promise<nu
       sleep: (sleep, timeoutUs) => signals.sleep(sleep, timeoutUs),
     };
     const spawnOpts = { dirs: opts.dirs, env: opts.env, args: main.args, listen: opts.listen, [ON_THIS_THREAD]: here } as SpawnOptions;
-    guest = await vm.spawn(main.file, spawnOpts);
-    if (early) guest.kill();
+    const guest = await vm.spawn(main.file, spawnOpts);
+    // Asked to stop while it loaded: it does not start (a stop asked from now on reaches its shutdown word).
+    if (signals.interrupted) guest.kill();
     const result = await guest.exited;
-    report([result], opts, early || signals.interrupted);
+    report([result], opts, signals.interrupted);
     return result.status;
   } catch (err) {
     if (err instanceof InvalidModuleError || err instanceof WasiSpawnError) {
@@ -130,8 +117,7 @@ async function runOnMainThread(main: GuestCommand, opts: RunOptions): Promise<nu
     }
     throw err;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    signals.close();
     stdio.close();
     await vm?.close();
   }

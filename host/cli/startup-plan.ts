@@ -1,5 +1,5 @@
 import { fstatSync } from 'node:fs';
-import { loadNativeAddon } from '../kernel/native/addon.js';
+import { loadNativeAddon, type NativeAddon } from '../kernel/native/addon.js';
 import { parseRunOptions, type RunOptions } from './options.js';
 
 /**
@@ -33,21 +33,25 @@ export interface StartupPlan {
   readonly liftoff: boolean;
   /** Start the first guest's worker ahead, with this guest runner (null: none), or not at all (false). */
   readonly spare: 'native' | null | false;
+  /** `flexvm run` of one guest on the main thread (runsOnMainThread): the native addon, loaded. */
+  readonly mainThread: NativeAddon | null;
 }
 
 /** The plan for `flexvm ARGV...`; a command line in error gets the default plan (main.js then says why). */
 export function startupPlan(argv: readonly string[]): StartupPlan {
   const [command, ...rest] = argv;
   // demo runs the virtual kernel; kv the os kernel unless told otherwise (then main.js decides).
-  if (command === 'demo' || command === 'kv') return { liftoff: false, spare: null };
-  if (command !== 'run') return { liftoff: false, spare: false };
-  const native = typeof loadNativeAddon() !== 'string';
+  if (command === 'demo' || command === 'kv') return { liftoff: false, spare: null, mainThread: null };
+  if (command !== 'run') return { liftoff: false, spare: false, mainThread: null };
+  const addon = loadNativeAddon();
+  const native = typeof addon !== 'string';
   let opts: RunOptions;
   try {
     opts = parseRunOptions(rest, true, native ? 'native' : 'os');
   } catch {
-    return { liftoff: false, spare: false };
+    return { liftoff: false, spare: false, mainThread: null };
   }
-  if (opts.kernel !== 'native' || !native) return { liftoff: false, spare: null };
-  return { liftoff: true, spare: runsOnMainThread(opts) ? false : 'native' };
+  if (opts.kernel !== 'native' || typeof addon === 'string') return { liftoff: false, spare: null, mainThread: null };
+  const here = runsOnMainThread(opts);
+  return { liftoff: true, spare: here ? false : 'native', mainThread: here ? addon : null };
 }

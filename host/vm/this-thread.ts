@@ -4,7 +4,8 @@
 // kernel's syscall threads are C++ threads, so no JavaScript kernel needs this thread's event loop
 // while the guest runs here. Not part of the embedding API: the calling thread is blocked for the
 // guest's whole life (no timers, no messages, no signal handlers of its event loop), which only a
-// command line that has arranged for that (host/cli/main-thread-signals.ts) can accept.
+// command line that has arranged for that (host/cli/main-thread-signals.ts: the native addon takes
+// the signals) can accept.
 import type { GuestOutcome } from '../guest/guest-instance.js';
 
 /** The key of VMOptions and SpawnOptions under which the CLI asks for it (a symbol: no public option). */
@@ -31,11 +32,11 @@ export interface ThisThreadGuest {
   readonly stdio: readonly [number, number, number];
   /** The guest registered: its memory and control block (where a stop request is written). */
   registered(memory: SharedArrayBuffer, ctrl: number): void;
-  /** Runs the guest (its `_start`): the one long call this thread makes for it. */
+  /** Runs the guest (its `_start`): the one long call this thread makes for it; may end it early (a forced stop). */
   enter(run: () => GuestOutcome): GuestOutcome;
   /**
-   * Every sleep of the guest (its `flexvm.wait`, a hand-off's wait) goes through here: the only
-   * moments this thread can look at requests from outside. May throw GuestExit to end the guest.
+   * Every sleep of the guest (its `flexvm.wait`, a hand-off's wait) goes through here, answering as
+   * `sleep.wait` does: the host may slice it (a forced stop lands when the guest is back in Wasm).
    */
   sleep(sleep: Sleep, timeoutUs: number): number;
 }

@@ -25,7 +25,7 @@ interface Child {
  */
 function child(body: string, signals: readonly NodeJS.Signals[] = [], gapMs = 100): Promise<Child> {
   const script = `
-    import { loadNativeAddon } from ${JSON.stringify(ADDON_JS)};
+    import { loadNativeAddon, nativeAddonPath } from ${JSON.stringify(ADDON_JS)};
     const addon = loadNativeAddon();
     if (typeof addon === 'string') throw new Error(addon);
     const ready = () => process.stdout.write('ready\\n');
@@ -134,22 +134,34 @@ ntest('a second request ends Wasm that never calls out', async () => {
 });
 
 ntest('a request writes the guest\'s shutdown word and wakes its completions word; exceptions of run pass through', async () => {
+  // The sleeper is a worker: the kernel gives a process's signal to its main thread first, whose
+  // futex wait the handler would interrupt itself (restarted, it sees the new word: "not-equal").
+  // On another thread only the watcher's wake ends the wait (a missing one hangs the test).
   const r = await child(`
+    const { Worker } = await import('node:worker_threads');
     const sab = new SharedArrayBuffer(64);
     const i32 = new Int32Array(sab);
     const w = addon.watchSignals({ graceMs: 60_000, ...lines, onForce() {} });
     let bad = null;
     try { w.guest(sab, 62, 12); } catch (e) { bad = e.message; }
     w.guest(sab, 8, 12);
-    ready();
-    let woke = null;
-    const returned = w.run(() => { woke = addon.wait(sab, 12, 0, -1); });
     let thrown = null;
     try { w.run(() => { throw new Error('mine'); }); } catch (e) { thrown = e.message; }
-    done({ returned, woke, shutdown: i32[2], completions: i32[3], stops: w.stops(), forced: w.forced(), bad, thrown });
-    w.close();
+    const sleeper = new Worker(\`
+      import { parentPort, workerData } from 'node:worker_threads';
+      import { createRequire } from 'node:module';
+      const addon = createRequire(import.meta.url)(workerData.path);
+      parentPort.postMessage('asleep');
+      parentPort.postMessage(addon.wait(workerData.sab, 12, 0, -1));
+    \`, { eval: true, workerData: { sab, path: nativeAddonPath() } });
+    sleeper.on('message', (m) => {
+      if (m === 'asleep') return setTimeout(ready, 200);
+      done({ woke: m === 'ok' || m === 'not-equal', shutdown: i32[2], completions: i32[3], stops: w.stops(), forced: w.forced(), bad, thrown });
+      w.close();
+      sleeper.terminate();
+    });
   `, ['SIGINT']);
-  assert.equal(r.result, { returned: true, woke: 'ok', shutdown: 1, completions: 1, stops: 1, forced: 0, bad: 'guest: address out of range', thrown: 'mine' }, r.stderr);
+  assert.equal(r.result, { woke: true, shutdown: 1, completions: 1, stops: 1, forced: 0, bad: 'guest: address out of range', thrown: 'mine' }, r.stderr);
 });
 
 ntest('a guest registered after the request gets its shutdown word at once', async () => {

@@ -89,7 +89,6 @@ Exit status:
   134  the guest trapped or aborted
   137  forced stop: a second Ctrl-C/SIGTERM, or a guest that did not stop within 2 s of being asked
 
-One guest on the native kernel runs on flexvm's main thread, which starts sooner (docs/startup.md):
-until it first waits for something or has run 200 ms, Ctrl-C that finds it computing ends it at
-once (130) and SIGTERM ends the process (143). FLEXVM_GUEST_THREAD=worker gives it a worker.
+One guest on the native kernel runs on flexvm's main thread, which starts sooner (docs/startup.md);
+Ctrl-C and SIGTERM do the same there. FLEXVM_GUEST_THREAD=worker gives it a worker.
 `;

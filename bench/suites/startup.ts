@@ -1,7 +1,8 @@
 // Start-up: the wall time of `flexvm run` for a guest that exits at once (tests/guests/exit.wasm),
 // as a user runs it (node dist/cli.js, a fresh process each time), beside plain `node -e ''` (the
 // floor: Node's own start-up) and a C hello world under node:wasi (what the issue compares with),
-// and the same hello world under flexvm. On the native kernel the CLI runs the guest on its main
+// and the same hello world under flexvm (standard error to a file, as at a terminal: a socket there
+// keeps the guest on a worker). On the native kernel the CLI runs the guest on its main
 // thread and compiles it with Liftoff (docs/startup.md); the rows with FLEXVM_GUEST_THREAD=worker
 // and FLEXVM_LIFTOFF=0 take each of those back, the last both (the CLI before them). Where the time
 // goes is measured inside one process with the phases timed, through the embedding API (a guest on
@@ -11,8 +12,9 @@
 // them alike; each command's ratio to `node -e ''` is taken within its round, and the report gives
 // the median ratio (the figure to compare across runs) beside the median times and the load average.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { machineInfo, type MachineInfo } from '../lib/machine.js';
@@ -73,13 +75,21 @@ export interface StartupResults {
   phases: Row[];
 }
 
+/** Where children write their standard error: a file, as a terminal would be (a socket there keeps the guest on a worker). */
+const STDERR = join(tmpdir(), `flexvm-bench-startup-${process.pid}.err`);
+
 /** Wall time of a child process, in ms. */
 function timeChild(args: string[], env: Record<string, string> = {}): number {
-  const t0 = performance.now();
-  const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000, env: { ...process.env, ...env } });
-  const ms = performance.now() - t0;
-  if (r.status !== 0) throw new Error(`${args.join(' ')}: status ${r.status}: ${r.stderr}`);
-  return ms;
+  const err = openSync(STDERR, 'w');
+  try {
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', err], timeout: 60_000, env: { ...process.env, ...env } });
+    const ms = performance.now() - t0;
+    if (r.status !== 0) throw new Error(`${args.join(' ')}: status ${r.status}: ${readFileSync(STDERR, 'utf8')}`);
+    return ms;
+  } finally {
+    closeSync(err);
+  }
 }
 
 /** The phases of one `flexvm run` on KERNEL, timed inside a fresh process (printed as JSON by the child). */
@@ -153,6 +163,7 @@ async function measure(opts: { rounds: number; scale: number }): Promise<Startup
     }
   }
   progress.stop();
+  rmSync(STDERR, { force: true });
   for (const row of [...rows, ...ph]) row.medianMs = median(row.ms);
   for (const row of rows) row.medianRatio = median(row.ratios!);
   return { suite: 'startup', date: new Date().toISOString(), machine: machineInfo(), rounds: opts.rounds * perRound, load: [loadBefore, loadavg()[0]!], runs: rows, phases: ph };
@@ -178,6 +189,10 @@ function render(r: StartupResults): Report {
     "The ratio is each command's time over `node -e ''`'s in the same round, then the median over rounds (what a loaded machine leaves comparable).",
     '',
     markdownTable(['command', "vs `node -e ''` (median of per-round ratios)", 'median wall time', 'range'], r.runs.map((x) => [x.label, `${(x.medianRatio ?? x.medianMs / node).toFixed(2)}×`, fmt(x.medianMs), `${fmt(Math.min(...x.ms))} – ${fmt(Math.max(...x.ms))}`])),
+    '',
+    "Each round's ratios to `node -e ''`:",
+    '',
+    markdownTable(['command', ...(r.runs[0]?.ratios ?? []).map((_, i) => `${i + 1}`)], r.runs.filter((x) => x.id !== 'node').map((x) => [x.id, ...(x.ratios ?? []).map((v) => v.toFixed(2))])),
     '',
     'Where the time goes, inside one process (the embedding API: the guest on a worker, TurboFan only):',
     '',

@@ -12,6 +12,8 @@ export const FORCE_LINE = 'flexvm: interrupted again, exiting now\n';
 /** The longest one sleep of the guest lasts before it comes back to Wasm, where a forced end lands (µs). */
 const SLICE_US = 50_000;
 const TIMED_OUT = 'stopped by the host (did not exit in time)';
+/** A monotonic clock in µs (not `performance`, whose module the CLI's main-thread path does not otherwise load). */
+const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
 /** NativeSignalWatcher.forced(): a second request. */
 const FORCE_NOW = 1;
 
@@ -96,12 +98,11 @@ export class MainThreadSignals implements Pick<ThisThreadGuest, 'registered' | '
    */
   sleep(sleep: Sleep, timeoutUs: number): number {
     if (timeoutUs === 0) return sleep.wait(0);
-    const deadline = timeoutUs < 0 ? Infinity : performance.now() + timeoutUs / 1000;
+    const deadline = timeoutUs < 0 ? Infinity : nowUs() + timeoutUs;
     for (;;) {
-      const left = deadline - performance.now();
-      const r = sleep.wait(Math.max(0, Math.min(SLICE_US, Math.ceil(left * 1000))));
+      const r = sleep.wait(Math.max(0, Math.min(SLICE_US, Math.ceil(deadline - nowUs()))));
       if (r === 1 || (r === 0 && sleep.word() !== sleep.expected)) return r;
-      if (performance.now() >= deadline) return 2;
+      if (nowUs() >= deadline) return 2;
     }
   }
 

@@ -10,6 +10,7 @@ import { ON_THIS_THREAD, type ThisThreadGuest } from '../vm/this-thread.js';
 import { FORCE_LINE, releaseMainThreadSignals, STOP_LINE, takeMainThreadSignals } from './main-thread-signals.js';
 import { runsOnMainThread } from './startup-plan.js';
 import { HostStdio } from './host-stdio.js';
+import { guardStdout } from './stdout-epipe.js';
 import { loadNativeAddon, type NativeAddon } from '../kernel/native/addon.js';
 
 export interface GuestCommand {
@@ -31,6 +32,7 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
   const addon = runsOnMainThread(opts) ? loadNativeAddon() : null;
   if (addon && typeof addon !== 'string') return runOnMainThread(main, opts, addon);
   releaseMainThreadSignals(); // the signals are this thread's event loop's
+  guardStdout(); // the guests' output goes through process.stdout
 
   const vm = await VM.create({
     ...vmOptions(opts),

@@ -1,4 +1,7 @@
-import { setFlagsFromString } from 'node:v8';
+import { lazyBuiltin } from '../lazy-builtin.js';
+
+// node:v8 (with the modules it loads) only where a flag is set: not on the CLI's fast path.
+const v8 = lazyBuiltin<typeof import('node:v8')>('node:v8');
 
 // V8 11.3's baseline compiler (Liftoff) miscompiles a Wasm atomic wait loop that follows a store:
 // such a guest spins forever although the word it waits for changed. Guest modules are compiled
@@ -24,5 +27,5 @@ export function keepLiftoff(): void {
 export function applyV8Flags(): void {
   if (applied) return;
   applied = true;
-  if (!keep) setFlagsFromString('--no-liftoff');
+  if (!keep) v8().setFlagsFromString('--no-liftoff');
 }

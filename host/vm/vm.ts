@@ -133,8 +133,10 @@ export class VM {
     const guest = new SupervisedGuest(
       info,
       placement,
-      options.stdout ?? streamSink(process.stdout),
-      options.stderr ?? streamSink(process.stderr),
+      // process.stdout and stderr made only if a guest writes (on the CLI's main thread, its own
+      // descriptors take its output: Node makes a stream for a terminal with node:tty and node:net).
+      options.stdout ?? ((d) => streamSink(process.stdout)(d)),
+      options.stderr ?? ((d) => streamSink(process.stderr)(d)),
       this.executor,
       this.shared,
       (m) => this.onMessage(m),

@@ -7,7 +7,6 @@
 // - epoll: each call goes from the guest's `syscall`/`yield` import straight into the addon, which
 //   makes the real system call on this thread; a call that would block parks on this thread's own
 //   epoll set, which this worker waits on while the guest has returned to the host.
-import { parentPort } from 'node:worker_threads';
 import { C_SHIM_SCRATCH, CW_SHUTDOWN, EALREADY, EINVAL, MODE_EPOLL, MODE_EXCEPTIONLESS, SYSCALLS, WAITS_HOST } from '../../abi/v1.js';
 import { acceptControlBlock, addPages, isRefusal, validateControlBlock, type ControlLayout } from '../../guest/control-block.js';
 import { GuestInstance, type GuestOutcome, type GuestTransport } from '../../guest/guest-instance.js';
@@ -17,6 +16,9 @@ import { createRequire } from 'node:module';
 import type { NativeAddon, NativeLocal } from './addon.js';
 import type { NativeRunnerData } from './executor.js';
 import type { ThisThreadGuest } from '../../vm/this-thread.js';
+import { lazyBuiltin } from '../../lazy-builtin.js';
+
+const workerThreads = lazyBuiltin<typeof import('node:worker_threads')>('node:worker_threads');
 
 const FD_ROUTED = new Set(SYSCALLS.filter((s) => s.route === 0).map((s) => s.nr));
 const encoder = new TextEncoder();
@@ -151,7 +153,8 @@ export async function runNativeGuest(info: SpawnInfo, post: (m: FromWorker) => v
   };
 
   let stopping = false;
-  parentPort?.on('message', (m: ToGuestWorker) => {
+  // A guest on a worker hears its host's requests; one on the VM's thread gets them through `here`.
+  if (!here) workerThreads().parentPort?.on('message', (m: ToGuestWorker) => {
     if (m.type !== 'kill' || !layout) return;
     // The guest's loop sees the shutdown word once it runs again (the wait below resumes it).
     Atomics.store(new Int32Array(info.memory.buffer), (layout.ctrl >> 2) + CW_SHUTDOWN, m.reason);

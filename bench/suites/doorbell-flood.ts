@@ -15,8 +15,7 @@ import { plotSection, type Report, type Suite } from '../lib/output.js';
 import { lineChart } from '../lib/plot.js';
 import { Progress } from '../lib/progress.js';
 import { barChart, chartSection } from '../lib/charts.js';
-
-const VICTIM = fileURLToPath(new URL('../../../bench/guests/getpid.wasm', import.meta.url));
+import { runGetpid } from '../lib/getpid-guest.js';
 const FLOODER = fileURLToPath(new URL('../../../bench/guests/doorbell-flood.wasm', import.meta.url));
 
 interface Config {
@@ -56,30 +55,10 @@ export interface DoorbellFloodResults {
   })[];
 }
 
+/** The victim's time per call by its own clock (both kernels here have a real one), and the process's CPU over it. */
 async function victim(vm: VM, calls: number): Promise<{ ns: number; cores: number }> {
-  let start = 0;
-  let end = 0;
-  let cpu0 = process.cpuUsage();
-  let cpu = 0;
-  let text = '';
-  const r = await vm.run(VICTIM, {
-    args: ['--calls', String(calls), '--batch', '1', '--warmup', String(Math.min(calls, 5000))],
-    stdout: (d) => {
-      const now = performance.now();
-      text += Buffer.from(d).toString();
-      if (!start && text.includes('start')) {
-        start = now;
-        cpu0 = process.cpuUsage();
-      }
-      if (!end && text.includes('end')) {
-        end = now;
-        const used = process.cpuUsage(cpu0);
-        cpu = (used.user + used.system) / 1000; // ms
-      }
-    },
-  });
-  if (r.status !== 0 || !start || !end) throw new Error(`victim failed (status ${r.status}${r.message ? `: ${r.message}` : ''})`);
-  return { ns: ((end - start) * 1e6) / calls, cores: cpu / (end - start) };
+  const run = await runGetpid(vm, { calls, batch: 1, warmup: Math.min(calls, 5000) });
+  return { ns: run.guestNsPerCall, cores: run.cpuMs / run.hostMs };
 }
 
 async function once(c: Config, flood: boolean, calls: number): Promise<Sample> {

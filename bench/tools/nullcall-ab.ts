@@ -10,35 +10,22 @@
 // Usage: node build/bench/tools/nullcall-ab.js ROUNDS BATCH CALLS 'label:...;label2:...'
 // e.g.   node build/bench/tools/nullcall-ab.js 9 64 1000000 'base:addon=/tmp/base.node;head:'
 import { spawnSync } from 'node:child_process';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { median } from '../lib/stats.js';
+import { GETPID_GUEST as GUEST, runGetpid } from '../lib/getpid-guest.js';
 
 const SELF = fileURLToPath(import.meta.url);
-const GUEST = fileURLToPath(new URL('../../../bench/guests/getpid.wasm', import.meta.url));
 const RUNS = Number(process.env['FLEXVM_AB_RUNS'] ?? 7);
 
-/** The child: one VM on the native kernel, RUNS timed runs of the guest; prints the fastest run's ns per call. */
+/** The child: one VM on the native kernel, RUNS runs of the guest (each timed by its own clock); prints the fastest run's ns per call. */
 async function child(guest: string, batch: number, calls: number, threads: number): Promise<void> {
   const { VM } = await import('../../host/index.js');
   const vm = await VM.create({ kernel: 'native', syscallThreads: threads, mode: 'exceptionless' });
   const ns: number[] = [];
   try {
     for (let i = 0; i < RUNS; i++) {
-      let start = 0;
-      let end = 0;
-      let text = '';
-      const r = await vm.run(guest, {
-        args: ['--calls', String(calls), '--batch', String(batch), '--warmup', String(Math.min(calls, 20_000))],
-        stdout: (d) => {
-          const now = performance.now();
-          text += Buffer.from(d).toString();
-          if (!start && text.includes('start')) start = now;
-          if (!end && text.includes('end')) end = now;
-        },
-      });
-      if (r.status !== 0 || !start || !end) throw new Error(`guest failed (status ${r.status})`);
-      ns.push(((end - start) * 1e6) / calls);
+      const run = await runGetpid(vm, { guest, calls, batch, warmup: Math.min(calls, 20_000) });
+      ns.push(run.guestNsPerCall);
     }
   } finally {
     await vm.close();

@@ -22,6 +22,12 @@ const opt = (name, dflt) => {
   const i = args.indexOf(name);
   return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
 };
+if (args.includes('--help') || args.includes('-h')) {
+  // The comment at the top of this file is the usage.
+  const text = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\nimport ')[0];
+  console.log(text.replace(/^\/\/ ?/gm, ''));
+  process.exit(0);
+}
 const target = opt('--target', 'httpd');
 const seconds = Number(opt('--phase-seconds', '30'));
 const concurrency = Number(opt('--concurrency', '16'));

@@ -10,6 +10,14 @@ import { soakHttpd } from '../build/tests/fuzz/httpd-fuzzer.js';
 import { soakKv } from '../build/tests/fuzz/kv-fuzzer.js';
 
 const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(`usage: npm run soak -- [--minutes N (1)] [--target httpd|kv] [--kernel os|native] [--concurrency C (16)]
+  httpd: mixed load while its files change, every answer checked; kv: every acknowledged write read back.
+  Prints a JSON summary: counts, this process's descriptors, RSS, V8 heap and libuv handles before
+  and after, and ten RSS and heap readings over the run (the clients share this process: for the
+  VM's memory alone, node --expose-gc scripts/soak-memory.mjs --help).`);
+  process.exit(0);
+}
 const opt = (name, dflt) => {
   const i = args.indexOf(name);
   return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;

@@ -42,6 +42,8 @@ for (const { mode, threads } of CONFIGS) {
     assertReport(o, label('syscalls', mode, threads), SYSCALL_CHECKS);
     const s = o.result.stats;
     assert.is(s.mode, mode);
+    // Its memory's size at the end: whole 64 KiB pages, at least the 8 it starts with (asconfig.json).
+    assert.ok(s.memoryBytes >= 8 * 65536 && s.memoryBytes % 65536 === 0, `memory at the end: ${s.memoryBytes} bytes`);
     // Every call the guest made reached the kernel and came back (none is left in flight).
     for (const name of ['read', 'write', 'pread64', 'pwrite64', 'openat', 'close', 'fstat', 'lseek', 'getdents64', 'pipe2', 'socket', 'bind', 'listen', 'accept4', 'connect', 'shutdown', 'sendfile', 'clock_gettime', 'getpid']) {
       const c = s.bySyscall[name];

@@ -49,6 +49,8 @@ export interface GuestStats {
   handlers: number;
   /** Syscall pages: registered at the end (the first ones and those added at run time), the most allowed, batches added. */
   pages: { registered: number; limit: number; added: number };
+  /** The size of its linear memory when it ended (it grows as the guest's allocator asks, never shrinks). */
+  memoryBytes: number;
   /** Host diagnostics the guest triggered (a tail that jumped...), and those the rate limit held back. */
   diagnostics: { raised: number; suppressed: number };
   perThread: ThreadStats[];
@@ -134,6 +136,7 @@ export function collectStats(
     throttled: guest['throttled'] ?? 0,
     handlers: guest['handlers'] ?? 0,
     pages: { registered: layout ? pagesRegistered(layout) : 0, limit: layout?.pageMax ?? 0, added: guest['pages_added'] ?? 0 },
+    memoryBytes: memory.buffer.byteLength,
     diagnostics,
     perThread,
   };
@@ -149,6 +152,7 @@ export function formatStats(name: string, s: GuestStats): string {
   lines.push(`  wake-ups:       ${s.wakeups.doorbells} doorbells, ${s.wakeups.threadWakeups} thread wake-ups, ${s.wakeups.guestNotifies} guest notifies`);
   lines.push(`  mode switches:  ${s.modeSwitches}`);
   lines.push(`  syscall pages:  ${s.pages.registered} of at most ${s.pages.limit}${s.pages.added ? ` (${s.pages.added} batch${s.pages.added === 1 ? '' : 'es'} added at run time)` : ''}`);
+  lines.push(`  memory:         ${Math.round(s.memoryBytes / 1024)} KiB of linear memory at the end`);
   lines.push(`  cancellations:  ${s.cancellations.requested} requested, ${s.cancellations.won} won, ${s.cancellations.lost} lost`);
   if (s.diagnostics.raised > 0) lines.push(`  diagnostics:    ${s.diagnostics.raised} raised, ${s.diagnostics.suppressed} held back by the rate limit`);
   const rows = Object.entries(s.bySyscall).sort((a, b) => b[1].submitted - a[1].submitted);

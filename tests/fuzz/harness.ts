@@ -144,6 +144,16 @@ export interface ResourceReport {
   heapAfterMiB: number;
   handlesBefore: number;
   handlesAfter: number;
+  /** The process's memory during the run, ten times over it: does it level off or keep growing? */
+  samples: ResourceSample[];
+}
+
+/** One reading during a soak: seconds into it, operations done by then, RSS and V8 heap in use. */
+export interface ResourceSample {
+  s: number;
+  ops: number;
+  rssMiB: number;
+  heapMiB: number;
 }
 
 interface ResourceCounts {
@@ -168,16 +178,30 @@ async function settledCounts(): Promise<ResourceCounts> {
   };
 }
 
-/** Counts before a soak run; `after()` counts again once the server has stopped (a second later). */
-export async function countResources(): Promise<{ report: ResourceReport; after(): Promise<void> }> {
+/**
+ * Counts before a soak run; `sample(seconds, ops)` then reads the memory ten times over the run
+ * (without a collection, which would disturb the load), and `after()` counts again once the server
+ * has stopped (a second later).
+ */
+export async function countResources(): Promise<{ report: ResourceReport; sample(seconds: number, ops: () => number): void; after(): Promise<void> }> {
   const before = await settledCounts();
   const report: ResourceReport = {
     fdsBefore: before.fds, fdsAfter: 0, rssBeforeMiB: before.rssMiB, rssAfterMiB: 0,
-    heapBeforeMiB: before.heapMiB, heapAfterMiB: 0, handlesBefore: before.handles, handlesAfter: 0,
+    heapBeforeMiB: before.heapMiB, heapAfterMiB: 0, handlesBefore: before.handles, handlesAfter: 0, samples: [],
   };
+  let timer: NodeJS.Timeout | null = null;
   return {
     report,
+    sample(seconds, ops) {
+      const t0 = Date.now();
+      timer = setInterval(() => {
+        const m = process.memoryUsage();
+        report.samples.push({ s: Math.round((Date.now() - t0) / 1000), ops: ops(), rssMiB: mib(m.rss), heapMiB: mib(m.heapUsed) });
+      }, Math.max(1000, (seconds * 1000) / 10));
+      timer.unref();
+    },
     async after() {
+      if (timer) clearInterval(timer);
       await settledCounts();
       await new Promise((r) => setTimeout(r, 1000));
       const now = await settledCounts();

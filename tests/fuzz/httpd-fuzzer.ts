@@ -189,6 +189,7 @@ export async function soakHttpd(options: { seconds: number; concurrency?: number
   };
   writeFileSync(join(srv.dir, 'changing.txt'), versionText(0));
   const until = Date.now() + options.seconds * 1000;
+  resources.sample(options.seconds, () => report.requests);
   const rnd = prng(7);
   try {
     const writer = async () => {

@@ -330,6 +330,7 @@ export async function soakKv(options: { seconds: number; concurrency?: number; t
   };
   const rnd = prng(options.seed ?? 11);
   const until = Date.now() + options.seconds * 1000;
+  resources.sample(options.seconds, () => report.operations);
   /** What each key holds, by what the server acknowledged (absent: deleted or never set). */
   const model = new Map<string, string>();
   try {

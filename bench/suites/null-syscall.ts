@@ -146,7 +146,7 @@ function render(r: NullSyscallResults): Report {
   const markdown = [
     `# Null system call (getpid): ${r.date.slice(0, 10)}`,
     '',
-    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}, Node ${machine.node}. ${r.rounds} rounds, median per configuration.`,
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.os}, Node ${machine.node}. ${r.rounds} rounds, median per configuration. Native rows are timed by the guest's own monotonic clock around its calls; virtual rows (whose clock is simulated) by the host between the guest's "start" and "end" lines.`,
     '',
     table,
     '',

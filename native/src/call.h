@@ -26,9 +26,6 @@ struct Call {
   // May the call wait? False for NOWAIT entries and the epoll mode's `syscall` import.
   bool mayPark = true;
   bool cancelRequested = false;
-  // The entry's status while the call runs: SUBMITTED until it parks (a call that completes at once
-  // goes SUBMITTED -> DONE with one CAS), BUSY once claimed for parking or by the sync hand-off.
-  int32_t held = 0;
   bool counted = false;  // holds a place in the guest's --max-pending count
   // The descriptions the call works on, looked up once (a retry must not find a reused number).
   FileRef file, file2;

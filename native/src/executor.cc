@@ -26,7 +26,7 @@ void profileReport(int thread) {
   double n = p.entries ? double(p.entries) : 1;
   fprintf(stderr,
           "flexvm-sc%d: %llu entries in %llu busy turns (%.1f per turn); per entry: busy %.1f ns (scan %.1f, claim+run %.1f, "
-          "flush %.1f, completing cas %.1f); idle %.1f ns in %llu turns; %llu sleeps, %.1f ns per entry asleep\n",
+          "flush %.1f, claim cas %.1f); idle %.1f ns in %llu turns; %llu sleeps, %.1f ns per entry asleep\n",
           thread, (unsigned long long)p.entries, (unsigned long long)p.busyLoops, n / double(p.busyLoops ? p.busyLoops : 1),
           double(p.busyCycles) * nsPerCycle / n, double(p.scanCycles) * nsPerCycle / n, double(p.runCycles) * nsPerCycle / n,
           double(p.flushCycles) * nsPerCycle / n, double(p.casCycles) * nsPerCycle / n, double(p.idleCycles) * nsPerCycle / n, (unsigned long long)p.idleLoops,

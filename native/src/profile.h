@@ -14,8 +14,7 @@ struct Profile {
   uint64_t idleLoops = 0, idleCycles = 0;  // turns that found none (spinning)
   uint64_t sleeps = 0, sleepCycles = 0;
   uint64_t entries = 0;
-  uint64_t scanCycles = 0, runCycles = 0, flushCycles = 0;
-  uint64_t casCycles = 0;  // the CAS that completes an entry (SUBMITTED or BUSY -> DONE)
+  uint64_t scanCycles = 0, runCycles = 0, flushCycles = 0, casCycles = 0;
 };
 extern thread_local Profile tProfile;
 void profileReport(int thread);

@@ -97,14 +97,17 @@ int Runner::scanPages(const GuestRef& gr, LineState& l, int line, uint32_t tail)
     if (index == -1) continue;
     l.bySeq[rel] = -1;
     found--;
-    // No claim CAS before running: the line's lock already keeps other syscall threads off this
-    // entry, and the guest can only cancel it, which the completing CAS (SUBMITTED -> DONE) sees.
-    // A call that parks claims it then (SUBMITTED -> BUSY). One locked instruction per call fewer.
-    int32_t status = aload(g.entry(index));
-    if (status == FLEXVM_ST_SUBMITTED) {
+    int32_t* e = g.entry(index);
+    uint64_t casStart = PROF_NOW();
+    int32_t prev = acas(e, FLEXVM_ST_SUBMITTED, FLEXVM_ST_BUSY);
+    PROF_ADD(casCycles, PROF_NOW() - casStart);
+    if (prev == FLEXVM_ST_SUBMITTED) {
+      EntryClaim& cl = g.claim(index);
+      cl.seq.store(first + rel, std::memory_order_relaxed);
+      cl.state.store(EntryClaim::make(parkHolder(line)), std::memory_order_release);
       claimed++;
-      runPosted(gr, index, line, first + rel);
-    } else if (status == FLEXVM_ST_CANCEL) {
+      runClaimed(gr, index, line);
+    } else if (prev == FLEXVM_ST_CANCEL) {
       cancelledBeforeClaim(gr, index, line);
     }
   }
@@ -151,14 +154,6 @@ void Runner::cancelledBeforeClaim(const GuestRef& gr, int index, int line) {
 }
 
 void Runner::runClaimed(const GuestRef& gr, int index, int line) {
-  run(gr, index, line, index >= 0 ? gr->claim(index).seq.load(std::memory_order_relaxed) : 0, FLEXVM_ST_BUSY);
-}
-
-void Runner::runPosted(const GuestRef& gr, int index, int line, uint32_t seq) {
-  run(gr, index, line, seq, FLEXVM_ST_SUBMITTED);
-}
-
-void Runner::run(const GuestRef& gr, int index, int line, uint32_t seq, int32_t held) {
   Guest& g = *gr;
   int32_t* e = g.entry(index);
   // On the stack: most calls complete at once, and only one that parks moves to the heap (an
@@ -169,8 +164,7 @@ void Runner::run(const GuestRef& gr, int index, int line, uint32_t seq, int32_t 
   c.g = GuestRef(GuestRef(), gr.get());
   c.index = index;
   c.thread = line;
-  c.seq = seq;
-  c.held = held;
+  c.seq = index >= 0 ? g.claim(index).seq.load(std::memory_order_relaxed) : 0;
   c.sysno = e[1];
   for (int i = 0; i < 6; i++) c.a[i] = e[2 + i];
   c.flags = e[11];
@@ -188,22 +182,6 @@ void Runner::run(const GuestRef& gr, int index, int line, uint32_t seq, int32_t 
   if (r != PARK) {
     complete(c, r);
     return;
-  }
-  if (c.held == FLEXVM_ST_SUBMITTED) {
-    // It waits: claim it now, so that a cancellation finds it parked and interrupts it.
-    int32_t prev = acas(e, FLEXVM_ST_SUBMITTED, FLEXVM_ST_BUSY);
-    if (prev != FLEXVM_ST_SUBMITTED) {
-      // Cancelled while it ran (or the guest broke the protocol): the attempt found nothing to do,
-      // so the call did not take effect.
-      if (prev == FLEXVM_ST_CANCEL) c.cancelRequested = true;
-      interrupted(c);
-      complete(c, -ECANCELED);
-      return;
-    }
-    c.held = FLEXVM_ST_BUSY;
-    EntryClaim& cl = g.claim(index);
-    cl.seq.store(seq, std::memory_order_relaxed);
-    cl.state.store(EntryClaim::make(parkHolder(line)), std::memory_order_release);
   }
   if (c.sysno != FLEXVM_SYS_close) {
     g.pending++;
@@ -226,11 +204,8 @@ void Runner::complete(Call& c, int64_t result) {
   int32_t* e = g.entry(c.index);
   e[8] = int32_t(uint32_t(uint64_t(result)));
   e[9] = int32_t(uint32_t(uint64_t(result) >> 32));
-  int32_t held = c.held ? c.held : FLEXVM_ST_BUSY;
-  uint64_t casStart = PROF_NOW();
-  int32_t prev = acas(e, held, FLEXVM_ST_DONE);
-  PROF_ADD(casCycles, PROF_NOW() - casStart);
-  if (prev != held) {
+  int32_t prev = acas(e, FLEXVM_ST_BUSY, FLEXVM_ST_DONE);
+  if (prev != FLEXVM_ST_BUSY) {
     astore(e, FLEXVM_ST_DONE);
     if (prev == FLEXVM_ST_CANCEL) c.cancelRequested = true;
   }

@@ -43,9 +43,6 @@ class Runner : public Sink {
   // The host statistics line this runner counts on while serving `line`.
   int statsLine(int line) const { return thread_ < 0 ? line : thread_; }
   void runClaimed(const GuestRef& g, int index, int line);
-  // Runs a posted entry that is still SUBMITTED (the line's lock held): claimed only if it parks.
-  void runPosted(const GuestRef& g, int index, int line, uint32_t seq);
-  void run(const GuestRef& g, int index, int line, uint32_t seq, int32_t held);
   // Writes the result, marks the completion and counts it (the call itself stays the caller's).
   void complete(Call& c, int64_t result);
 

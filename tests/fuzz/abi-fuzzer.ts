@@ -79,6 +79,8 @@ const MEMORY_PAGES = 16; // 1 MiB of guest memory
  * - a call that can write into the protocol area (a hazard) may overwrite anything the fuzzer
  *   relies on while it is in flight;
  * - a cancel tail that ends on a value published before may look unchanged to the host;
+ * - an entry cancelled before a scribble on its page's submission mask word: the scribble may
+ *   erase the bit that told the host of the cancel, and a guest cancels only once;
  * - an entry once forced FREE under the host (recycled).
  * Entries without a promise are still checked for sensible results when they complete.
  */
@@ -309,6 +311,23 @@ class Fuzz {
     }
   }
 
+  /**
+   * A scribble on word `w`: if it is a submission mask word, the cancels it held (entries of its
+   * half page already CANCEL, their bit maybe not yet taken by the host) may be erased, and the
+   * guest will not cancel them again: no promise for them. (Entries still SUBMITTED lose their bit
+   * too, but a later cancel sets it again, and the host answers a cancel behind its tail.)
+   */
+  eraseCancelNotices(w: number): void {
+    const first = maskW(this.ctrl + subMaskOffset(PAGES), 0);
+    const k = w - first;
+    if (k < 0 || k >= PAGES * 2) return;
+    const from = (k >> 1) * ENTRIES_PER_PAGE + (k & 1) * 32;
+    for (let index = from; index < from + 32; index++) {
+      const tr = this.tracked.get(index);
+      if (tr && tr.promised && this.status(index) === ST_CANCEL) tr.promised = false;
+    }
+  }
+
   /** Publishes thread t's cancel tail; counts the value. */
   publishCancelTail(t: number): void {
     Atomics.store(this.i32, this.threadWord(t, TW_CANCEL_TAIL), this.cancelTail[t]!);
@@ -466,6 +485,7 @@ class Fuzz {
       const old = Atomics.load(this.i32, w);
       Atomics.store(this.i32, w, this.rnd() < 0.5 ? (this.rnd() * 0x1_0000_0000) | 0 : old + this.pick([1, -1, 64, -64]));
       this.report.scribbles++;
+      this.eraseCancelNotices(w);
       // Keep the guest's own tails truthful to what it wrote (a scribbled tail is a jump).
       for (let th = 0; th < this.o.threads; th++) {
         this.sqTail[th] = Atomics.load(this.i32, this.threadWord(th, TW_SQ_TAIL));

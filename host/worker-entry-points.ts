@@ -1,4 +1,7 @@
-import { Worker, type WorkerOptions } from 'node:worker_threads';
+import type { Worker, WorkerOptions } from 'node:worker_threads';
+import { lazyBuiltin } from './lazy-builtin.js';
+
+const workerThreads = lazyBuiltin<typeof import('node:worker_threads')>('node:worker_threads');
 
 // The worker entry points. This file sits at the top of the host's tree, so the same relative URLs
 // hold after tsc (build/host/) and after rollup (dist/, whose entry names keep these folders).
@@ -42,7 +45,7 @@ export function startWorker(url: URL, options: Omit<WorkerOptions, 'execArgv'>):
   for (;;) {
     const execArgv = workerExecArgv().filter((a) => !refusedInWorkers.has(a));
     try {
-      return new Worker(url, { ...options, execArgv });
+      return new (workerThreads().Worker)(url, { ...options, execArgv });
     } catch (e) {
       const named = (e as { code?: string }).code === 'ERR_WORKER_INVALID_EXEC_ARGV' ? REFUSED.exec((e as Error).message)?.[1] : undefined;
       const fresh = (named ?? '').split(/,\s*|\s+/).filter((a) => execArgv.includes(a));

@@ -4,7 +4,7 @@
       "target_name": "flexvm_native",
       "sources": [
         "src/addon.cc", "src/calls.cc", "src/executor.cc", "src/fd-table.cc", "src/guest.cc", "src/inline.cc", "src/runner.cc",
-        "src/local.cc", "src/reactor.cc", "src/sandbox.cc", "src/seccomp.cc"
+        "src/local.cc", "src/reactor.cc", "src/sandbox.cc", "src/seccomp.cc", "src/signal-watcher.cc"
       ],
       "include_dirs": ["../abi/include"],
       "cflags_cc!": ["-fno-exceptions"],

@@ -1,17 +1,19 @@
 #!/usr/bin/env node
-// The `flexvm` command (dist/cli.js): for the commands that run a guest, the guest's worker starts
-// first, so that Node's worker start-up overlaps the loading of the rest of flexvm on another
-// core (host/vm/guest-worker-pool.ts; measured in bench/suites/startup.ts), then the command line runs.
-// V8 flags first: they are process-wide and must precede any worker's Wasm (host/vm/v8-flags.ts).
-import '../vm/v8-flags.js';
+// The `flexvm` command (dist/cli.js). Before the rest of flexvm loads, the entry looks at the
+// command line (host/cli/startup-plan.ts) and prepares what the guest needs, so that it overlaps
+// that loading (bench/suites/startup.ts measures it):
+// - the V8 flags, which are process-wide and must precede any Wasm (host/vm/v8-flags.ts): guests
+//   that all run on the native kernel keep Liftoff, others are compiled with TurboFan only;
+// - a guest that runs on a worker: its worker starts now (host/vm/guest-worker-pool.ts). `flexvm
+//   run` of one guest on the native kernel runs it on this thread instead (docs/startup.md), and the
+//   native addon takes Ctrl-C and SIGTERM from now on (host/cli/main-thread-signals.ts).
+import { keepLiftoff } from '../vm/v8-flags.js';
 import { prestartGuestWorker } from '../vm/guest-worker-pool.js';
+import { startupPlan } from './startup-plan.js';
+import { startMainThreadSignals } from './main-thread-signals.js';
 
-const args = process.argv.slice(2);
-if (args[0] === 'run' || args[0] === 'demo' || args[0] === 'kv') {
-  // The guest runner to load ahead: native's unless another kernel is asked for (demo: virtual).
-  const own = args.includes('--') ? args.slice(0, args.indexOf('--')) : args;
-  const at = own.findIndex((a) => a === '--kernel' || a.startsWith('--kernel='));
-  const kernel = at < 0 ? (args[0] === 'demo' ? 'virtual' : 'native') : own[at]!.includes('=') ? own[at]!.split('=')[1] : own[at + 1];
-  prestartGuestWorker(kernel === 'native' ? 'native' : null);
-}
+const plan = startupPlan(process.argv.slice(2));
+if (plan.liftoff) keepLiftoff();
+if (plan.spare !== false) prestartGuestWorker(plan.spare);
+if (plan.mainThread) startMainThreadSignals(plan.mainThread);
 await import('./main.js');

@@ -1,4 +1,8 @@
-import { fstatSync, readFileSync } from 'node:fs';
+import { fstatSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { lazyBuiltin } from '../lazy-builtin.js';
+
+// Only a character device may be a terminal: node:tty (with node:net) loads only then.
+const tty = lazyBuiltin<typeof import('node:tty')>('node:tty');
 
 /**
  * The host's standard input for the main guest, streamed (every kernel, flexvm guests and WASI
@@ -10,14 +14,28 @@ import { fstatSync, readFileSync } from 'node:fs';
  * alone too (reading it would stop the whole job, SIGTTIN, as `flexvm run server.wasm &` must not).
  */
 export function hostStdinStream(): NodeJS.ReadableStream | undefined {
+  return hostStdinReadable() ? process.stdin : undefined;
+}
+
+/** Whether the main guest reads the host's standard input (hostStdinStream's rule), without touching process.stdin. */
+export function hostStdinReadable(): boolean {
   try {
     const st = fstatSync(0);
-    if (st.isFIFO() || st.isFile()) return process.stdin;
-    if (st.isCharacterDevice() && process.stdin.isTTY && inForeground()) return process.stdin;
+    if (st.isFIFO() || st.isFile()) return true;
+    if (st.isCharacterDevice() && !isDevNull(st) && tty().isatty(0) && inForeground()) return true;
   } catch {
     // No descriptor 0 at all.
   }
-  return undefined;
+  return false;
+}
+
+/** /dev/null, a character device that is no terminal (asked without loading node:tty). */
+function isDevNull(st: Stats): boolean {
+  try {
+    return st.rdev === statSync('/dev/null').rdev;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -6,11 +6,14 @@ import { packageRoot, packageVersion } from './package-root.js';
 import { loadNativeAddon } from '../kernel/native/addon.js';
 import { parseRunOptions, splitCommand, UsageError, wantsHelp } from './options.js';
 import { runGuests } from './run-command.js';
+import { releaseMainThreadSignals } from './main-thread-signals.js';
+import { guardStdout } from './stdout-epipe.js';
 import { USAGE } from './usage.js';
 // init, build and kv are imported when used (`flexvm run` starts sooner without them: node:child_process).
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command !== 'run') guardStdout(); // run: run-command.ts, where a guest's output goes through process.stdout
   if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
     process.stdout.write(USAGE);
     return command === undefined ? 2 : 0;
@@ -96,18 +99,13 @@ function examplesText(): string {
 `;
 }
 
-// A reader that goes away (`flexvm model figure1 | head`) ends the output, as it ends any Unix tool's:
-// exit quietly rather than die on an unhandled EPIPE.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(0);
-  throw err;
-});
-
 main(process.argv.slice(2)).then(
   (status) => {
+    releaseMainThreadSignals();
     process.exitCode = status;
   },
   (err: unknown) => {
+    releaseMainThreadSignals();
     if (err instanceof UsageError) {
       process.stderr.write(`flexvm: ${err.message}\nRun 'flexvm --help' for usage.\n`);
       process.exitCode = 2;

@@ -1,11 +1,17 @@
 import { writeFileSync } from 'node:fs';
 import { InvalidModuleError } from '../wasm/module-info.js';
 import { WasiSpawnError } from '../wasi/wasi-spawn.js';
-import { VM, type Guest, type GuestResult } from '../vm/vm.js';
+import { VM, type Guest, type GuestResult, type SpawnOptions, type VMOptions } from '../vm/vm.js';
 import { formatStats } from '../vm/stats.js';
 import { EXIT_INTERRUPTED, EXIT_KILLED } from '../errors.js';
 import { hostStdinStream } from './host-stdin.js';
 import { splitCommand, type RunOptions } from './options.js';
+import { ON_THIS_THREAD, type ThisThreadGuest } from '../vm/this-thread.js';
+import { FORCE_LINE, releaseMainThreadSignals, STOP_LINE, takeMainThreadSignals } from './main-thread-signals.js';
+import { runsOnMainThread } from './startup-plan.js';
+import { HostStdio } from './host-stdio.js';
+import { guardStdout } from './stdout-epipe.js';
+import { loadNativeAddon, type NativeAddon } from '../kernel/native/addon.js';
 
 export interface GuestCommand {
   readonly file: string;
@@ -22,16 +28,14 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
     const [file, args] = splitCommand(w);
     return { file, args };
   });
+  // The main guest on this thread where that keeps what the CLI promises (docs/startup.md).
+  const addon = runsOnMainThread(opts) ? loadNativeAddon() : null;
+  if (addon && typeof addon !== 'string') return runOnMainThread(main, opts, addon);
+  releaseMainThreadSignals(); // the signals are this thread's event loop's
+  guardStdout(); // the guests' output goes through process.stdout
+
   const vm = await VM.create({
-    kernel: {
-      ...(opts.kernel === 'os' || opts.kernel === 'native' ? { kind: opts.kernel, allowNonLoopbackListen: opts.listenAny } : { kind: opts.kernel }),
-      ...(opts.allowConnect.length > 0 ? { allowConnect: opts.allowConnect } : {}),
-      ...(opts.strictLinks ? { strictLinks: true } : {}),
-    },
-    syscallThreads: opts.syscallThreads,
-    mode: opts.mode,
-    spinUs: opts.spinUs,
-    limits: opts.limits,
+    ...vmOptions(opts),
     ...(opts.trace ? { trace: (line: string) => process.stderr.write(line + '\n') } : {}),
   });
   const started: Guest[] = [];
@@ -39,11 +43,11 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
   let stdin: NodeJS.ReadableStream | undefined;
   const onSignal = (): void => {
     if (interrupted) {
-      process.stderr.write('flexvm: interrupted again, exiting now\n');
+      process.stderr.write(FORCE_LINE);
       process.exit(EXIT_KILLED); // a forced stop, as when a guest is terminated (128 + SIGKILL)
     }
     interrupted = true;
-    process.stderr.write('\nflexvm: stopping guests (Ctrl-C again to force)\n');
+    process.stderr.write(STOP_LINE);
     for (const g of started) g.kill();
   };
   process.on('SIGINT', onSignal);
@@ -84,6 +88,56 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
     // The guest let go of it; a pipe whose writer goes on (`yes | flexvm run head.wasm`) must not keep us.
     if (stdin) process.stdin.destroy();
   }
+}
+
+/** runGuests for one guest on the main thread, Ctrl-C and SIGTERM taken by the native addon (main-thread-signals.ts). */
+async function runOnMainThread(main: GuestCommand, opts: RunOptions, addon: NativeAddon): Promise<number> {
+  // Until the end, the addon takes the signals (since the CLI's entry started, as a rule): the
+  // event loop that would run listeners of this thread's is blocked while the guest runs.
+  const signals = takeMainThreadSignals(addon);
+  const stdio = new HostStdio();
+  let vm: VM | null = null;
+  try {
+    vm = await VM.create({ ...vmOptions(opts), [ON_THIS_THREAD]: true } as VMOptions);
+    const here: ThisThreadGuest = {
+      stdio: stdio.fds,
+      registered: (memory, ctrl) => signals.registered(memory, ctrl),
+      enter: (run) => signals.enter(run),
+      sleep: (sleep, timeoutUs) => signals.sleep(sleep, timeoutUs),
+    };
+    const spawnOpts = { dirs: opts.dirs, env: opts.env, args: main.args, listen: opts.listen, [ON_THIS_THREAD]: here } as SpawnOptions;
+    const guest = await vm.spawn(main.file, spawnOpts);
+    // Asked to stop while it loaded: it does not start (a stop asked from now on reaches its shutdown word).
+    if (signals.interrupted) guest.kill();
+    const result = await guest.exited;
+    report([result], opts, signals.interrupted);
+    return result.status;
+  } catch (err) {
+    if (err instanceof InvalidModuleError || err instanceof WasiSpawnError) {
+      process.stderr.write(`flexvm: error: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  } finally {
+    signals.close();
+    stdio.close();
+    await vm?.close();
+  }
+}
+
+/** The VM the command line asks for. */
+function vmOptions(opts: RunOptions): VMOptions {
+  return {
+    kernel: {
+      ...(opts.kernel === 'os' || opts.kernel === 'native' ? { kind: opts.kernel, allowNonLoopbackListen: opts.listenAny } : { kind: opts.kernel }),
+      ...(opts.allowConnect.length > 0 ? { allowConnect: opts.allowConnect } : {}),
+      ...(opts.strictLinks ? { strictLinks: true } : {}),
+    } as VMOptions['kernel'],
+    syscallThreads: opts.syscallThreads,
+    mode: opts.mode,
+    spinUs: opts.spinUs,
+    limits: opts.limits,
+  };
 }
 
 function report(results: GuestResult[], opts: RunOptions, interrupted: boolean): void {

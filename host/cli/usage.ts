@@ -88,4 +88,7 @@ Exit status:
   130  stopped by Ctrl-C or SIGTERM: every guest was asked to stop and did
   134  the guest trapped or aborted
   137  forced stop: a second Ctrl-C/SIGTERM, or a guest that did not stop within 2 s of being asked
+
+One guest on the native kernel runs on flexvm's main thread, which starts sooner (docs/startup.md);
+Ctrl-C and SIGTERM do the same there. FLEXVM_GUEST_THREAD=worker gives it a worker.
 `;

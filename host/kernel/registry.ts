@@ -1,5 +1,6 @@
 import type { GuestRunnerRef } from '../syscall/executor.js';
 import type { FromWorker, SpawnInfo } from '../vm/messages.js';
+import type { ThisThreadGuest } from '../vm/this-thread.js';
 import type { KernelModule, KernelOptions, ModuleKernelOptions } from './kernel.js';
 import type { NativeKernelConfig } from './native/options.js';
 import type { OsKernelConfig } from './os/options.js';
@@ -38,8 +39,11 @@ export async function loadKernelModule(options: KernelOptions): Promise<KernelMo
   return mod as KernelModule;
 }
 
-/** Runs a guest on its worker, in every mode, for an executor with its own guest side. */
-export type GuestRunner = (info: SpawnInfo, post: (m: FromWorker) => void) => void | Promise<void>;
+/**
+ * Runs a guest on its worker, in every mode, for an executor with its own guest side; with `here`,
+ * on the VM's own thread instead (host/vm/this-thread.ts), where the runner supports it.
+ */
+export type GuestRunner = (info: SpawnInfo, post: (m: FromWorker) => void, here?: ThisThreadGuest) => void | Promise<void>;
 
 /** The guest runner an executor names (Executor.guestRunner). */
 export async function loadGuestRunner(ref: GuestRunnerRef): Promise<GuestRunner> {

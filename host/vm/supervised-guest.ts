@@ -11,6 +11,8 @@ import type { GuestResult } from './api.js';
 import type { FromWorker, SpawnInfo, ToGuestWorker } from './messages.js';
 import { collectStats } from './stats.js';
 import type { StdinFeeder } from './stdin-feeder.js';
+import type { ThisThreadGuest } from './this-thread.js';
+import { loadGuestRunner } from '../kernel/registry.js';
 
 /** Where a guest runs (see `SupervisedGuest.launch`). */
 export type Placement =
@@ -19,7 +21,9 @@ export type Placement =
   /** Its own worker, which hosts its own instance of a per-thread kernel (epoll mode). */
   | 'worker-with-kernel'
   /** The executor's home thread, beside the home kernel (epoll mode). */
-  | 'home-thread';
+  | 'home-thread'
+  /** The VM's own thread, blocked while the guest runs (the native kernel; this-thread.ts). */
+  | 'this-thread';
 
 /**
  * One guest as the VM supervises it: launched on its thread, stopped on request, and, once it ended,
@@ -48,7 +52,7 @@ export class SupervisedGuest {
     private readonly executor: Executor,
     private readonly shared: VmShared,
     /** Messages from its worker, into the VM's switch. */
-    onMessage: (m: FromWorker) => void,
+    private readonly onMessage: (m: FromWorker) => void,
     /** Called once its result is delivered. */
     private readonly onGone: (g: SupervisedGuest) => void,
     /** Its streamed standard input, let go of when it ends. */
@@ -61,8 +65,10 @@ export class SupervisedGuest {
     this.readyState = readyState;
     // An embedder that never looks at `ready` must not get an unhandled rejection when a guest ends unready.
     this.ready.catch(() => {});
-    this.worker = placement === 'home-thread' ? null : guestWorker(info);
-    if (this.worker) {
+    this.worker = placement === 'home-thread' || placement === 'this-thread' ? null : guestWorker(info);
+    if (placement === 'this-thread') {
+      // runHere, called by the VM once the caller holds the guest.
+    } else if (this.worker) {
       this.worker.on('message', onMessage);
       this.worker.on('error', (err) => this.ended(EXIT_TRAP, `guest thread failed: ${err.message}`, 0));
       this.worker.on('exit', () => {
@@ -77,9 +83,31 @@ export class SupervisedGuest {
     return this.info.gid;
   }
 
+  /**
+   * Runs the guest on this thread (placement 'this-thread'): returns once it has ended, its exit
+   * delivered to the VM like a worker's.
+   */
+  async runHere(here: ThisThreadGuest): Promise<void> {
+    if (this.exited) return;
+    const post = this.onMessage;
+    try {
+      const run = await loadGuestRunner(this.info.runner!);
+      // Stopped before it started (vm.close at once): it never runs.
+      if (this.exited) return;
+      await run(this.info, post, here);
+    } catch (err) {
+      this.ended(EXIT_TRAP, `cannot start the guest: ${(err as Error).message}`, 0);
+    }
+  }
+
   /** Asks the guest to stop; after `graceMs` its thread is terminated (or it is given up). */
   kill(graceMs: number): void {
     if (this.exited) return;
+    if (this.placement === 'this-thread' && !this.layout) {
+      // Not started, or not registered yet (then this thread is not running it): it ends now.
+      this.ended(EXIT_INTERRUPTED, 'stopped by the host', 0);
+      return;
+    }
     if (this.placement === 'home-thread') {
       this.executor.stopColocated!(this.gid, 1);
     } else if (this.placement === 'worker-with-kernel' || (this.info.runner && this.info.mode === MODE_EPOLL)) {

@@ -1,4 +1,4 @@
-import './v8-flags.js';
+import { applyV8Flags } from './v8-flags.js';
 import { MODE_EPOLL, MAX_THREADS } from '../abi/v1.js';
 import { DEFAULT_LIMITS, type KernelModule, type KernelOptions, type Limits } from '../kernel/kernel.js';
 import { loadKernelModule } from '../kernel/registry.js';
@@ -15,6 +15,9 @@ import type { FromWorker, SpawnInfo } from './messages.js';
 import { SupervisedGuest, type Placement } from './supervised-guest.js';
 import { StdinFeeder } from './stdin-feeder.js';
 import { endSpareGuestWorker, prestartGuestWorker } from './guest-worker-pool.js';
+import { ON_THIS_THREAD, type ThisThreadGuest, type ThisThreadVM } from './this-thread.js';
+
+applyV8Flags();
 
 export type { Mode, VMOptions, SpawnOptions, GuestResult, Guest, StdioSink } from './api.js';
 export { streamSink } from './api.js';
@@ -50,8 +53,10 @@ export class VM {
     const mode = options.mode ?? 'exceptionless';
     if (!(mode in MODES)) throw new RangeError(`unknown mode ${JSON.stringify(mode)} (exceptionless, sync or epoll)`);
     const module = await loadKernelModule(kernel);
-    // The first guest's worker starts now, beside the syscall threads (start-up time: guest-worker-pool.ts).
-    prestartGuestWorker(kernel.kind === 'native' ? 'native' : null);
+    // The first guest's worker starts now, beside the syscall threads (start-up time: guest-worker-pool.ts),
+    // unless the command line will run that guest on this thread (this-thread.ts).
+    const onThisThread = (options as { [ON_THIS_THREAD]?: ThisThreadVM })[ON_THIS_THREAD] === true;
+    if (!onThisThread) prestartGuestWorker(kernel.kind === 'native' ? 'native' : null);
     const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
     const vm = new VM(kernel, threads, mode, VmShared.create(threads), module, {
       spinUs: options.spinUs ?? 100,
@@ -84,14 +89,19 @@ export class VM {
     const wasi = loaded.info.wasi ? wasiSpawn(loaded.info.wasi, options, mode, label) : null;
     const perThread = this.kernelModule.placement === 'per-thread';
     const runner = this.executor.guestRunner ?? null;
-    const placement: Placement = mode !== MODE_EPOLL || runner ? 'worker' : perThread ? 'worker-with-kernel' : 'home-thread';
+    // On this thread only where no JavaScript kernel needs its event loop: native threads serve the
+    // calls, and the guest never returns to the host to wait (not the epoll mode).
+    const here = (options as { [ON_THIS_THREAD]?: ThisThreadGuest })[ON_THIS_THREAD];
+    const onThisThread = here !== undefined && runner?.name === 'native' && mode !== MODE_EPOLL;
+    const placement: Placement = onThisThread ? 'this-thread' : mode !== MODE_EPOLL || runner ? 'worker' : perThread ? 'worker-with-kernel' : 'home-thread';
     if (placement === 'home-thread' && !this.executor.spawnColocated) {
       throw new RangeError(`the ${this.kernel.kind} kernel cannot run epoll-mode guests beside it`);
     }
     const gid = this.nextGid++;
     const pid = this.nextPid++;
     const name = options.name ?? label.split('/').pop()!.replace(/\.wasm$/, '');
-    const given = options.stdin;
+    // A guest on this thread reads the host's descriptor 0 itself (ThisThreadGuest.stdio).
+    const given = onThisThread ? undefined : options.stdin;
     const feeder = isStream(given) ? new StdinFeeder(given) : null;
     const stdin = typeof given === 'string' ? new TextEncoder().encode(given) : isStream(given) ? null : given ?? null;
     const info: SpawnInfo = {
@@ -123,8 +133,10 @@ export class VM {
     const guest = new SupervisedGuest(
       info,
       placement,
-      options.stdout ?? streamSink(process.stdout),
-      options.stderr ?? streamSink(process.stderr),
+      // process.stdout and stderr made only if a guest writes (on the CLI's main thread, its own
+      // descriptors take its output: Node makes a stream for a terminal with node:tty and node:net).
+      options.stdout ?? ((d) => streamSink(process.stdout)(d)),
+      options.stderr ?? ((d) => streamSink(process.stderr)(d)),
       this.executor,
       this.shared,
       (m) => this.onMessage(m),
@@ -132,6 +144,8 @@ export class VM {
       feeder,
     );
     this.guests.set(gid, guest);
+    // It runs once the caller has its Guest (and awaits `exited`): this thread is then the guest's.
+    if (onThisThread) setImmediate(() => guest.runHere(here!));
     return { pid, name, exited: guest.result, ready: guest.ready, kill: (graceMs = 2000) => guest.kill(graceMs) };
   }
 

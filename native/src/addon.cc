@@ -20,6 +20,7 @@
 #include "inline.h"
 #include "local.h"
 #include "sandbox.h"
+#include "signal-watcher.h"
 
 namespace flexvm {
 namespace {
@@ -588,5 +589,6 @@ extern "C" NODE_MODULE_EXPORT void NODE_MODULE_INITIALIZER(v8::Local<v8::Object>
   set("local", Local_);
   set("pipe", Pipe);
   set("closeFd", CloseFd);
+  set("watchSignals", WatchSignals);
   (void)module;
 }

@@ -33,6 +33,34 @@ export interface NativeAddon {
   /** A close-on-exec pipe: [read end, write end]. */
   pipe(): [number, number];
   closeFd(fd: number): void;
+  /**
+   * Ctrl-C and SIGTERM taken by the addon until `close` (native/src/signal-watcher.cc): for a guest
+   * that blocks the main thread (`flexvm run`, host/cli/main-thread-signals.ts). One at a time.
+   */
+  watchSignals(options: NativeSignalOptions): NativeSignalWatcher;
+}
+
+export interface NativeSignalOptions {
+  /** After the first request, how long the guest has to end before it is forced to. */
+  readonly graceMs: number;
+  /** Written to standard error on the first request, and on the second (which forces the end). */
+  readonly stopLine: string;
+  readonly forceLine: string;
+  /** A forced end (1: a second request, 2: the grace period is over) while no `run` is in progress. */
+  readonly onForce: (kind: number) => void;
+}
+
+export interface NativeSignalWatcher {
+  /** The guest registered: a stop request writes its shutdown word and wakes its completions word (at once if one came before). */
+  guest(memory: SharedArrayBuffer, shutdownAddr: number, completionsAddr: number): void;
+  /** Calls `fn`: true once it returned, false when a forced end stopped it (V8's TerminateExecution, cancelled here) or came before. */
+  run(fn: () => void): boolean;
+  /** Stop requests so far. */
+  stops(): number;
+  /** 0, or why the guest must end: 1 a second request, 2 the grace period is over. */
+  forced(): number;
+  /** The previous handlers back, the watcher's thread joined. */
+  close(): void;
 }
 
 export interface NativeAttachOptions {

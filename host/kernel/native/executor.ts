@@ -78,7 +78,8 @@ export class NativeExecutor implements Executor {
       this.pids.set(guest.gid, guest.pid);
     }
     const fds = this.addon.takeStdio(this.id, guest.gid);
-    if (!fds) return;
+    // Host descriptors given as they are (a guest on the VM's thread, host/vm/this-thread.ts): nothing to pump.
+    if (!fds || fds.every((fd) => fd < 0)) return;
     // Counted as queued until the VM's sink has them (the VM subtracts them then), as other kernels do.
     const counters = new Int32Array(guest.counters);
     const word = (fd: 1 | 2): number => (fd === 1 ? GC_STDOUT_QUEUED : GC_STDERR_QUEUED);

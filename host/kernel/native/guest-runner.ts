@@ -7,7 +7,6 @@
 // - epoll: each call goes from the guest's `syscall`/`yield` import straight into the addon, which
 //   makes the real system call on this thread; a call that would block parks on this thread's own
 //   epoll set, which this worker waits on while the guest has returned to the host.
-import { parentPort } from 'node:worker_threads';
 import { C_SHIM_SCRATCH, CW_SHUTDOWN, EALREADY, EINVAL, MODE_EPOLL, MODE_EXCEPTIONLESS, SYSCALLS, WAITS_HOST } from '../../abi/v1.js';
 import { acceptControlBlock, addPages, isRefusal, validateControlBlock, type ControlLayout } from '../../guest/control-block.js';
 import { GuestInstance, type GuestOutcome, type GuestTransport } from '../../guest/guest-instance.js';
@@ -16,13 +15,21 @@ import type { FromWorker, SpawnInfo, ToGuestWorker } from '../../vm/messages.js'
 import { createRequire } from 'node:module';
 import type { NativeAddon, NativeLocal } from './addon.js';
 import type { NativeRunnerData } from './executor.js';
+import type { ThisThreadGuest } from '../../vm/this-thread.js';
+import { lazyBuiltin } from '../../lazy-builtin.js';
+
+const workerThreads = lazyBuiltin<typeof import('node:worker_threads')>('node:worker_threads');
 
 const FD_ROUTED = new Set(SYSCALLS.filter((s) => s.route === 0).map((s) => s.nr));
 const encoder = new TextEncoder();
 /** Longest wait of a suspended epoll-mode guest before its worker looks at its messages (ms). */
 const LOCAL_WAIT_MS = 50;
 
-export async function runNativeGuest(info: SpawnInfo, post: (m: FromWorker) => void): Promise<void> {
+/**
+ * Runs `info`'s guest on this thread: its worker's, or with `here` the VM's own (exceptionless and
+ * sync modes only: the epoll mode returns to this thread's event loop to wait).
+ */
+export async function runNativeGuest(info: SpawnInfo, post: (m: FromWorker) => void, here?: ThisThreadGuest): Promise<void> {
   const data = info.runner!.data as NativeRunnerData;
   // The main thread found and loaded the addon already (its executor runs in it): load that file.
   let addon: NativeAddon;
@@ -36,8 +43,19 @@ export async function runNativeGuest(info: SpawnInfo, post: (m: FromWorker) => v
   // made here would keep the length of now; the guest may grow before it registers.)
   const sab = info.memory.buffer as SharedArrayBuffer;
   const epoll = info.mode === MODE_EPOLL;
+  // On the VM's thread every sleep goes through `here.sleep`, where requests from outside are seen.
   const futex: HandoffWaits = {
-    wait: (_i32, index, expected, ms) => void addon.wait(sab, index * 4, expected, ms),
+    wait: here
+      ? (i32, index, expected, ms) =>
+          void here.sleep(
+            {
+              wait: (us) => HANDOFF_RESULT[addon.wait(sab, index * 4, expected, us < 0 ? -1 : us / 1000)],
+              word: () => Atomics.load(i32, index),
+              expected,
+            },
+            ms < 0 || ms === Infinity ? -1 : ms * 1000,
+          )
+      : (_i32, index, expected, ms) => void addon.wait(sab, index * 4, expected, ms),
     notify: (_i32, index) => addon.wake(sab, index * 4),
   };
   let handoff: Handoff | null = null;
@@ -72,7 +90,7 @@ export async function runNativeGuest(info: SpawnInfo, post: (m: FromWorker) => v
           connectRules: data.connectRules,
           strictLinks: data.strictLinks,
           grants: info.grants,
-          stdio: 'pipes',
+          stdio: here ? here.stdio : 'pipes',
           local: epoll,
         });
       } catch (err) {
@@ -82,6 +100,7 @@ export async function runNativeGuest(info: SpawnInfo, post: (m: FromWorker) => v
       if (epoll) local = addon.local(data.executor, info.gid);
       else handoff = new Handoff(new Int32Array(info.memory.buffer), checked, threads, info.mode === MODE_EXCEPTIONLESS, info.syncSpinUs, futex);
       post({ type: 'registered', gid: info.gid, layout: checked, threads, colocated: false });
+      here?.registered(sab, checked.ctrl);
       return 0;
     },
     addPages(ptr, count) {
@@ -114,7 +133,7 @@ export async function runNativeGuest(info: SpawnInfo, post: (m: FromWorker) => v
     ready(detail) {
       post({ type: 'guest-ready', gid: info.gid, detail });
     },
-    waits: addon.imports(sab),
+    waits: here ? sleepingThrough(addon.imports(sab), here, info.memory) : addon.imports(sab),
   };
   // Imported only for the guests that need them (a worker starts sooner the less it loads).
   const { WasiProgram } = info.wasi && !info.component ? await import('../../wasi/wasi-program.js') : { WasiProgram: null };
@@ -134,7 +153,8 @@ export async function runNativeGuest(info: SpawnInfo, post: (m: FromWorker) => v
   };
 
   let stopping = false;
-  parentPort?.on('message', (m: ToGuestWorker) => {
+  // A guest on a worker hears its host's requests; one on the VM's thread gets them through `here`.
+  if (!here) workerThreads().parentPort?.on('message', (m: ToGuestWorker) => {
     if (m.type !== 'kill' || !layout) return;
     // The guest's loop sees the shutdown word once it runs again (the wait below resumes it).
     Atomics.store(new Int32Array(info.memory.buffer), (layout.ctrl >> 2) + CW_SHUTDOWN, m.reason);
@@ -150,8 +170,27 @@ export async function runNativeGuest(info: SpawnInfo, post: (m: FromWorker) => v
     }
     setImmediate(waitAndResume);
   };
-  const outcome = instance.start();
+  const outcome = here ? here.enter(() => instance.start()) : instance.start();
   if (outcome.kind === 'exit') finish(outcome);
   else if (local) setImmediate(waitAndResume);
   else post({ type: 'exit', gid: info.gid, status: 127, message: 'guest returned to the host to wait, which only the epoll mode allows', importCalls: instance.importCalls });
+}
+
+/** addon.wait's answers as flexvm.wait's numbers. */
+const HANDOFF_RESULT = { ok: 0, 'not-equal': 1, 'timed-out': 2 } as const;
+
+/** The guest's flexvm.wait through `here.sleep` (a guest on the VM's thread). */
+function sleepingThrough(waits: NonNullable<GuestTransport['waits']>, here: ThisThreadGuest, memory: WebAssembly.Memory): NonNullable<GuestTransport['waits']> {
+  let i32 = new Int32Array(memory.buffer);
+  return {
+    wait: (addr, expected, timeoutUs) => {
+      // The memory may have grown since (a view keeps the length it was made with).
+      if (i32.byteLength !== memory.buffer.byteLength) i32 = new Int32Array(memory.buffer);
+      // A bad address is the guest's mistake: answered at once (-EFAULT), no sleep to look after.
+      if (addr % 4 !== 0 || addr < 0 || addr + 4 > i32.byteLength) return waits.wait(addr, expected, timeoutUs);
+      const view = i32;
+      return here.sleep({ wait: (us) => waits.wait(addr, expected, us), word: () => Atomics.load(view, addr >> 2), expected }, timeoutUs);
+    },
+    wake: waits.wake,
+  };
 }

@@ -1,6 +1,10 @@
-import * as net from 'node:net';
+import type * as Net from 'node:net';
+import { lazyBuiltin } from '../../lazy-builtin.js';
 import { StdinRing } from '../common/stdin-ring.js';
 import { STDIO_QUEUE_LIMIT } from '../kernel.js';
+
+// Only a guest on a worker has piped streams (one on the CLI's main thread writes to the host's own).
+const net = lazyBuiltin<typeof Net>('node:net');
 
 /** How full the embedder's sinks are (the VM's per-stream counters of bytes not yet taken). */
 export interface SinkPressure {
@@ -17,7 +21,7 @@ export interface SinkPressure {
  * faster than the sink takes waits (or gets EAGAIN), as a process writing to a full pipe does.
  */
 export class GuestStreams {
-  private readonly outputs: net.Socket[] = [];
+  private readonly outputs: Net.Socket[] = [];
   private readonly ended: Promise<void>[] = [];
   /** The guest has gone: read what is left whatever the sinks' state. */
   private leaving = false;
@@ -30,7 +34,7 @@ export class GuestStreams {
     sink: (fd: 1 | 2, data: Uint8Array) => void,
     pressure?: SinkPressure,
   ) {
-    const input = new net.Socket({ fd: fds[0], readable: false, writable: true });
+    const input = new (net().Socket)({ fd: fds[0], readable: false, writable: true });
     if (stdin instanceof StdinRing) {
       this.stdinPump = new RingToPipe(stdin, input);
     } else {
@@ -39,7 +43,7 @@ export class GuestStreams {
       else input.destroy();
     }
     for (const fd of [1, 2] as const) {
-      const s = new net.Socket({ fd: fds[fd], readable: true, writable: false });
+      const s = new (net().Socket)({ fd: fds[fd], readable: true, writable: false });
       // Reading stops while the sink is full; a drain that leaves it full waits for the next one.
       const resumeWhenRoom = (): void => {
         if (this.leaving || pressure!.queued(fd) < STDIO_QUEUE_LIMIT) s.resume();
@@ -83,7 +87,7 @@ class RingToPipe {
 
   constructor(
     private readonly ring: StdinRing,
-    private readonly pipe: net.Socket,
+    private readonly pipe: Net.Socket,
   ) {
     // The guest closed its end or left (EPIPE): take no more.
     pipe.on('error', () => this.stop());

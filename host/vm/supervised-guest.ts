@@ -35,6 +35,8 @@ export class SupervisedGuest {
   threads: number;
   registered = false;
   exited = false;
+  /** A stop was asked before the guest registered: its shutdown word is written once it does. */
+  private stopPending = false;
   /** Why it ended, when it did not simply exit. */
   message: string | undefined;
   /** Settles when the result has been delivered (statistics collected, the guest forgotten). */
@@ -114,13 +116,11 @@ export class SupervisedGuest {
       // It may wait in its thread's event loop: its worker resumes it to see the request.
       this.worker!.postMessage({ type: 'kill', reason: 1 } satisfies ToGuestWorker);
     } else if (this.layout) {
-      // The guest library checks the shutdown word in its loop and waits; wake it to see it.
-      const i32 = new Int32Array(this.info.memory.buffer);
-      const ctrlW = this.layout.ctrl >> 2;
-      Atomics.store(i32, ctrlW + CW_SHUTDOWN, 1);
-      Atomics.add(i32, ctrlW + CW_COMPLETIONS, 1);
-      Atomics.notify(i32, ctrlW + CW_COMPLETIONS);
-      this.executor.wakeGuest?.(this.info.memory.buffer as SharedArrayBuffer, this.layout.ctrl + C_COMPLETIONS);
+      this.writeShutdown(this.layout);
+    } else {
+      // Still starting: it has no control block yet. The request must not be lost (the guest would
+      // start and serve until the grace period ended it): it is written when the guest registers.
+      this.stopPending = true;
     }
     const timer = setTimeout(() => {
       if (this.exited) return;
@@ -129,6 +129,24 @@ export class SupervisedGuest {
       else this.ended(EXIT_INTERRUPTED, this.message, 0);
     }, graceMs);
     timer.unref();
+  }
+
+  /** The guest registered its control block (the VM's 'registered' message). */
+  registeredWith(layout: ControlLayout, threads: number): void {
+    this.layout = layout;
+    this.threads = threads;
+    this.registered = true;
+    if (this.stopPending && !this.exited) this.writeShutdown(layout);
+  }
+
+  /** The guest library checks the shutdown word in its loop and waits: write it, and wake it to see it. */
+  private writeShutdown(layout: ControlLayout): void {
+    const i32 = new Int32Array(this.info.memory.buffer);
+    const ctrlW = layout.ctrl >> 2;
+    Atomics.store(i32, ctrlW + CW_SHUTDOWN, 1);
+    Atomics.add(i32, ctrlW + CW_COMPLETIONS, 1);
+    Atomics.notify(i32, ctrlW + CW_COMPLETIONS);
+    this.executor.wakeGuest?.(this.info.memory.buffer as SharedArrayBuffer, layout.ctrl + C_COMPLETIONS);
   }
 
   /** The guest said it is ready (only the first time counts). */

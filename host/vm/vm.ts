@@ -161,9 +161,7 @@ export class VM {
       case 'registered': {
         const p = this.guests.get(m.gid);
         if (!p) return;
-        p.layout = m.layout;
-        p.threads = m.threads;
-        p.registered = true;
+        p.registeredWith(m.layout, m.threads);
         p.message = undefined; // an earlier refused attempt no longer explains how the guest ends
         Atomics.sub(this.shared.i32, this.shared.startingWord, 1);
         if (!m.colocated) {

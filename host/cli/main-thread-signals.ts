@@ -17,16 +17,6 @@ const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
 /** NativeSignalWatcher.forced(): a second request. */
 const FORCE_NOW = 1;
 
-/**
- * Ctrl-C and SIGTERM for `flexvm run`'s guest on the main thread (host/vm/this-thread.ts; why:
- * docs/startup.md). The main thread is blocked while its guest runs, so the native addon takes the
- * signals (native/src/signal-watcher.cc) from the moment this is made until `close`, and does what
- * the CLI does for a guest on a worker: the first request prints the line, writes the guest's
- * shutdown word and wakes it, and starts the grace period; a second request exits at once (137),
- * and a guest still running when the grace period ends is ended (137, "did not exit in time", with
- * its statistics), whether it sleeps or computes. Ending it is V8's TerminateExecution, which
- * unwinds the guest to `enter`.
- */
 /** The watcher the CLI's entry started as soon as it knew (startMainThreadSignals), until run-command.ts takes it. */
 let early: MainThreadSignals | null = null;
 
@@ -52,6 +42,16 @@ export function releaseMainThreadSignals(): void {
   early = null;
 }
 
+/**
+ * Ctrl-C and SIGTERM for `flexvm run`'s guest on the main thread (host/vm/this-thread.ts; why:
+ * docs/startup.md). The main thread is blocked while its guest runs, so the native addon takes the
+ * signals (native/src/signal-watcher.cc) from the moment this is made until `close`, and does what
+ * the CLI does for a guest on a worker: the first request prints the line, writes the guest's
+ * shutdown word and wakes it, and starts the grace period; a second request exits at once (137),
+ * and a guest still running when the grace period ends is ended (137, "did not exit in time", with
+ * its statistics), whether it sleeps or computes. Ending it is V8's TerminateExecution, which
+ * unwinds the guest to `enter`.
+ */
 export class MainThreadSignals implements Pick<ThisThreadGuest, 'registered' | 'enter' | 'sleep'> {
   private readonly watcher: NativeSignalWatcher;
 

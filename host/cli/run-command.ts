@@ -76,11 +76,7 @@ export async function runGuests(main: GuestCommand, opts: RunOptions): Promise<n
     }
     return result.status;
   } catch (err) {
-    if (err instanceof InvalidModuleError || err instanceof WasiSpawnError) {
-      process.stderr.write(`flexvm: error: ${err.message}\n`);
-      return 1;
-    }
-    throw err;
+    return loadFailure(err);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -113,16 +109,21 @@ async function runOnMainThread(main: GuestCommand, opts: RunOptions, addon: Nati
     report([result], opts, signals.interrupted);
     return result.status;
   } catch (err) {
-    if (err instanceof InvalidModuleError || err instanceof WasiSpawnError) {
-      process.stderr.write(`flexvm: error: ${err.message}\n`);
-      return 1;
-    }
-    throw err;
+    return loadFailure(err);
   } finally {
     signals.close();
     stdio.close();
     await vm?.close();
   }
+}
+
+/** A guest that could not be loaded or spawned: said once, status 1; anything else is not ours to judge. */
+function loadFailure(err: unknown): number {
+  if (err instanceof InvalidModuleError || err instanceof WasiSpawnError) {
+    process.stderr.write(`flexvm: error: ${err.message}\n`);
+    return 1;
+  }
+  throw err;
 }
 
 /** The VM the command line asks for. */
